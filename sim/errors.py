@@ -1,0 +1,103 @@
+"""Input problems, collected and reported together.
+
+Loaders never stop at the first mistake: they record every :class:`Problem`
+they find and raise one :class:`InputError` carrying all of them, so that an
+analyst fixes a file in one pass. Each problem names the file, the key path
+inside it, the offending value and, for misspelt names, the closest valid one.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+__all__ = [
+    "Problem",
+    "ProblemList",
+    "InputError",
+    "ConvergenceError",
+    "ScenarioWarning",
+    "closest",
+]
+
+
+class ScenarioWarning(UserWarning):
+    """A scenario that is valid but probably not what its author meant."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one input.
+
+    Parameters
+    ----------
+    source : str
+        The file (or ``"argument"`` for API/CLI arguments) the problem is in.
+    key : str
+        Key path inside the source, e.g. ``"tariff[2].rate"`` (array
+        indices count from 1, as an analyst counts ``[[tariff]]`` blocks),
+        or ``"line 12"`` for CSV files. May be empty for whole-file problems.
+    message : str
+        What is wrong, including the offending value.
+    """
+
+    source: str
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.source}: {self.key}" if self.key else self.source
+        return f"{where}: {self.message}"
+
+
+class InputError(ValueError):
+    """One or more problems with input files, arguments or options."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class ConvergenceError(RuntimeError):
+    """The solver did not reach the tolerance in some markets.
+
+    ``failures`` lists human-readable descriptions of the failed markets.
+    """
+
+    def __init__(self, failures: list[str]):
+        self.failures = failures
+        head = f"the solver did not converge in {len(failures)} market(s):"
+        super().__init__("\n".join([head, *("  " + f for f in failures)]))
+
+
+@dataclass
+class ProblemList:
+    """A collector bound to one source file."""
+
+    source: str
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, key: str, message: str) -> None:
+        self.problems.append(Problem(self.source, key, message))
+
+    def extend(self, other: ProblemList | Iterable[Problem]) -> None:
+        items = other.problems if isinstance(other, ProblemList) else other
+        self.problems.extend(items)
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise InputError(self.problems)
+
+    def __bool__(self) -> bool:
+        return bool(self.problems)
+
+
+def closest(name: str, valid: Iterable[str]) -> str:
+    """Return ``" (did you mean 'X'?)"`` for the closest valid name, or ``""``."""
+    valid = list(valid)
+    lowered = {v.lower(): v for v in valid}
+    if str(name).lower() in lowered:
+        return f" (did you mean '{lowered[str(name).lower()]}'?)"
+    match = difflib.get_close_matches(str(name), valid, n=1, cutoff=0.5)
+    return f" (did you mean '{match[0]}'?)" if match else ""

@@ -1,0 +1,82 @@
+"""The public workflow: load a scenario, build its shocks, solve, label the results."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .dataset import Dataset, load_dataset
+from .errors import ConvergenceError, InputError
+from .results import Results
+from .scenario import Scenario, check_codes, load_scenario_file, raise_problems
+from .shocks import build_shocks
+from .solver import solve_equilibrium
+
+__all__ = ["load_scenario", "run", "validate"]
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file, including its codes against its dataset.
+
+    Raises
+    ------
+    InputError
+        With every problem found (file, key path, value, closest valid code).
+    """
+    scenario = load_scenario_file(path)
+    dataset = load_dataset(scenario.dataset, scenario.base_dir)
+    raise_problems(check_codes(scenario, dataset.sectors, dataset.regions))
+    return scenario
+
+
+def validate(paths) -> list[Scenario]:
+    """Fully check several scenario files (structure, codes, shock arrays); report all problems at once."""
+    problems, scenarios = [], []
+    for path in paths:
+        try:
+            scenario = load_scenario(path)
+            build_shocks(scenario, load_dataset(scenario.dataset, scenario.base_dir))
+            scenarios.append(scenario)
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+    return scenarios
+
+
+def run(scenario: Scenario | str | Path, dataset: Dataset | None = None) -> Results:
+    """Solve every year of a scenario in one batch and return labelled :class:`Results`.
+
+    Parameters
+    ----------
+    scenario : Scenario or path
+        A scenario object or the path of a scenario file.
+    dataset : Dataset, optional
+        Use this dataset instead of loading ``scenario.dataset``.
+
+    Raises
+    ------
+    InputError
+        Bad scenario or dataset.
+    ConvergenceError
+        The solver did not converge in some market; names year and sector.
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    if dataset is None:
+        dataset = load_dataset(scenario.dataset, scenario.base_dir)
+    started = time.perf_counter()
+    shocks = build_shocks(scenario, dataset)
+    solution = solve_equilibrium(
+        dataset.flows, dataset.tariffs, shocks.new_tariffs, shocks.sigma, shocks.eta, shocks.eps,
+        supply_shift=shocks.supply_shift, demand_shift=shocks.demand_shift,
+    )
+    wall = time.perf_counter() - started
+    if not solution.all_converged:
+        failures = [
+            f"{scenario.name}: year {shocks.years[y]}, sector {dataset.sectors[k]}: max |ln demand - ln supply| "
+            f"= {solution.max_residual[y, k]:.3g} after {solution.iterations[y, k]} iterations"
+            for y, k in zip(*(~solution.converged).nonzero())
+        ]
+        raise ConvergenceError(failures)
+    return Results(scenario, dataset, shocks, solution, wall)

@@ -1,0 +1,409 @@
+"""Scenario files (DESIGN.md §2) → validated :class:`Scenario` objects.
+
+Parsing happens in two passes, both collecting every problem:
+
+1. :func:`parse_scenario` checks the file's structure: known keys, types,
+   ranges, ``start <= end``, exactly one of ``rate``/``add``, ...
+2. :func:`check_codes` checks sector and region codes against a dataset and
+   suggests the closest valid code for a misspelt one.
+
+The objects are plain dataclasses (no numpy); :mod:`sim.shocks` turns them
+into arrays.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InputError, ProblemList, closest
+
+__all__ = [
+    "Scenario", "Tariff", "Investment", "DemandShift", "ElasticityOverride",
+    "load_scenario_file", "parse_scenario", "check_codes", "ALL",
+]
+
+ALL = "*"
+METHODS = ("exact", "gsim-linear")
+AVAILABLE_METHODS = ("exact",)
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+_TOP_KEYS = {"name", "title", "description", "dataset", "years", "method", "tariff", "quota",
+             "investment", "demand_shift", "elasticities", "uncertainty"}
+_TARIFF_KEYS = {"sector", "importer", "exporter", "rate", "add", "start", "end", "note"}
+_INVESTMENT_KEYS = {"name", "sector", "host", "investor", "amount", "output_per_amount", "capacity",
+                    "start", "ramp_years", "displaces_exports", "note"}
+_DEMAND_KEYS = {"sector", "region", "change", "start", "end", "note"}
+_ELASTICITY_KEYS = {"sigma", "eta", "eps"}
+
+
+@dataclass(frozen=True)
+class Tariff:
+    """A new applied rate (``rate``) or a change on top of base (``add``) for a set of cells.
+
+    ``sector``, ``importer`` and ``exporter`` are tuples of codes, or ``("*",)``.
+    The importer's own market is never covered by a wildcard.
+    """
+
+    sector: tuple[str, ...]
+    importer: tuple[str, ...]
+    exporter: tuple[str, ...]
+    rate: float | None = None
+    add: float | None = None
+    start: int | None = None
+    end: int | None = None
+    key: str = "tariff"
+
+
+@dataclass(frozen=True)
+class Investment:
+    """New capacity in ``host``, owned by ``investor`` (DESIGN §2).
+
+    ``capacity`` is annual output at base prices when fully online (dataset units).
+    """
+
+    sector: str
+    host: str
+    capacity: float
+    investor: str | None = None
+    name: str = ""
+    start: int | None = None
+    ramp_years: float = 1.0
+    displaces_exports: float = 0.0
+    key: str = "investment"
+
+    def online_share(self, year: int | None) -> float:
+        """``min(1, max(0, (y − start + 1) / ramp_years))``; 1 in a static run or without start."""
+        if year is None or self.start is None:
+            return 1.0
+        return min(1.0, max(0.0, (year - self.start + 1) / self.ramp_years))
+
+
+@dataclass(frozen=True)
+class DemandShift:
+    """Composite demand at given prices times ``1 + change`` (shifts add up)."""
+
+    sector: tuple[str, ...]
+    region: tuple[str, ...]
+    change: float
+    start: int | None = None
+    end: int | None = None
+    key: str = "demand_shift"
+
+
+@dataclass(frozen=True)
+class ElasticityOverride:
+    """Overrides of a sector's elasticities; ``eps`` maps region code or ``"*"`` to a value."""
+
+    sector: str
+    sigma: float | None = None
+    eta: float | None = None
+    eps: dict[str, float] = field(default_factory=dict)
+    key: str = "elasticities"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One validated scenario. Build it from a file with :func:`sim.load_scenario` or in code."""
+
+    name: str
+    dataset: str
+    title: str = ""
+    description: str = ""
+    years: tuple[int, ...] | None = None
+    method: str = "exact"
+    tariffs: tuple[Tariff, ...] = ()
+    investments: tuple[Investment, ...] = ()
+    demand_shifts: tuple[DemandShift, ...] = ()
+    elasticities: tuple[ElasticityOverride, ...] = ()
+    path: Path | None = None
+
+    @property
+    def source(self) -> str:
+        """Where the scenario came from, for messages."""
+        return str(self.path) if self.path else f"scenario '{self.name}'"
+
+    @property
+    def base_dir(self) -> Path:
+        """Folder that relative dataset paths are resolved against."""
+        return self.path.parent if self.path else Path.cwd()
+
+
+def load_scenario_file(path: str | Path) -> Scenario:
+    """Read and structurally validate one scenario file (codes are not checked here)."""
+    path = Path(path)
+    problems = ProblemList(str(path))
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        problems.add("", "file not found")
+    except IsADirectoryError:
+        problems.add("", "is a folder, not a scenario file")
+    except tomllib.TOMLDecodeError as exc:
+        problems.add("", f"not valid TOML: {exc}")
+    except UnicodeDecodeError as exc:
+        problems.add("", f"not valid UTF-8 text: {exc}")
+    except OSError as exc:
+        problems.add("", f"cannot read: {exc.strerror}")
+    problems.raise_if_any()
+    return parse_scenario(data, path)
+
+
+def parse_scenario(data: dict, path: Path | None = None) -> Scenario:
+    """Validate a scenario's structure from its TOML dictionary; raise :class:`InputError`."""
+    problems = ProblemList(str(path) if path else "scenario")
+    p = _Parser(problems)
+    p.unknown_keys(data, _TOP_KEYS, "")
+
+    name = p.text(data, "name", "name", required=True)
+    if name and not NAME_PATTERN.match(name):
+        problems.add("name", f"must be letters, digits, '_', '-' or '.' (it names output files), got {name!r}")
+    dataset = p.text(data, "dataset", "dataset", required=True)
+    method = p.text(data, "method", "method") or "exact"
+    if method not in METHODS:
+        problems.add("method", f"must be one of {', '.join(METHODS)}, got {method!r}{closest(method, METHODS)}")
+    elif method not in AVAILABLE_METHODS:
+        problems.add("method", f"'{method}' is not available in this version yet; use \"exact\"")
+    for later in ("quota", "uncertainty"):
+        if later in data:
+            problems.add(later, f"[{later}] is part of the design but not available in this version yet")
+
+    years = None
+    if "years" in data:
+        raw = data["years"]
+        if not isinstance(raw, list) or not raw or not all(_is_year(y) for y in raw):
+            problems.add("years", f"must be a non-empty list of years (integers), got {raw!r}")
+        elif len(set(raw)) != len(raw):
+            problems.add("years", f"lists a year more than once: {raw!r}")
+        else:
+            years = tuple(sorted(raw))
+
+    tariffs = tuple(p.each(data, "tariff", _TARIFF_KEYS, p.tariff))
+    investments = tuple(p.each(data, "investment", _INVESTMENT_KEYS, p.investment))
+    demand = tuple(p.each(data, "demand_shift", _DEMAND_KEYS, p.demand_shift))
+    overrides = []
+    table = data.get("elasticities", {})
+    if not isinstance(table, dict):
+        problems.add("elasticities", "must be a table of sectors, e.g. [elasticities.steel]")
+    else:
+        for sector, entry in table.items():
+            overrides.append(p.elasticity(sector, entry, f"elasticities.{sector}"))
+    problems.raise_if_any()
+    return Scenario(
+        name=name, dataset=dataset, title=p.text(data, "title", "title") or name,
+        description=p.text(data, "description", "description") or "", years=years, method=method,
+        tariffs=tariffs, investments=investments, demand_shifts=demand,
+        elasticities=tuple(o for o in overrides if o is not None), path=path,
+    )
+
+
+def _is_year(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1900 <= value <= 2200
+
+
+class _Parser:
+    """Field readers that record problems instead of raising."""
+
+    def __init__(self, problems: ProblemList):
+        self.problems = problems
+
+    def unknown_keys(self, table: dict, allowed: set[str], prefix: str) -> None:
+        for key in table:
+            if key not in allowed:
+                self.problems.add(f"{prefix}{key}", f"unknown key{closest(key, sorted(allowed))}")
+
+    def text(self, table, key, path, required=False):
+        value = table.get(key)
+        if value is None:
+            if required:
+                self.problems.add(path, "is required")
+            return None
+        if not isinstance(value, str) or (required and not value.strip()):
+            self.problems.add(path, f"must be text, got {value!r}")
+            return None
+        return value
+
+    def number(self, table, key, path, rule=None, required=False, default=None, allow_inf=False):
+        """A finite (or, if allowed, infinite) number satisfying ``rule = (test, words)``."""
+        if key not in table:
+            if required:
+                self.problems.add(path, "is required")
+            return default
+        value = table[key]
+        if isinstance(value, str) and allow_inf and value.strip().lower() in ("inf", "+inf", "infinity"):
+            value = math.inf
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.problems.add(path, f"must be a number, got {value!r}")
+            return default
+        value = float(value)
+        if math.isnan(value) or (math.isinf(value) and not allow_inf):
+            self.problems.add(path, f"must be a finite number, got {value!r}")
+            return default
+        if rule is not None and not rule[0](value):
+            self.problems.add(path, f"must be {rule[1]}, got {value!r}")
+            return default
+        return value
+
+    def year(self, table, key, path):
+        value = table.get(key)
+        if value is None:
+            return None
+        if not _is_year(value):
+            self.problems.add(path, f"must be a year (integer), got {value!r}")
+            return None
+        return value
+
+    def codes(self, table, key, path, required=True):
+        """A code, a list of codes, or "*" → tuple of codes."""
+        if key not in table:
+            if required:
+                self.problems.add(path, "is required (a code, a list of codes, or \"*\")")
+            return None
+        value = table[key]
+        items = value if isinstance(value, list) else [value]
+        if not items or not all(isinstance(v, str) and v for v in items):
+            self.problems.add(path, f"must be a code, a list of codes, or \"*\", got {value!r}")
+            return None
+        if ALL in items and len(items) > 1:
+            self.problems.add(path, f"\"*\" already means every code; do not list others with it: {value!r}")
+            return None
+        return tuple(items)
+
+    def start_end(self, table, path):
+        start = self.year(table, "start", f"{path}.start")
+        end = self.year(table, "end", f"{path}.end")
+        if start is not None and end is not None and end < start:
+            self.problems.add(f"{path}.end", f"end {end} is before start {start}")
+        return start, end
+
+    def each(self, data, name, allowed, parse_one):
+        tables = data.get(name, [])
+        if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+            self.problems.add(name, f"must be written as [[{name}]] tables")
+            return
+        for pos, table in enumerate(tables, start=1):
+            path = f"{name}[{pos}]"
+            self.unknown_keys(table, allowed, f"{path}.")
+            item = parse_one(table, path)
+            if item is not None:
+                yield item
+
+    def tariff(self, t, path):
+        sector = self.codes(t, "sector", f"{path}.sector")
+        importer = self.codes(t, "importer", f"{path}.importer")
+        exporter = self.codes(t, "exporter", f"{path}.exporter")
+        if ("rate" in t) == ("add" in t):
+            self.problems.add(path, "needs exactly one of 'rate' (new applied rate) or 'add' (change on top of base)")
+        rate = self.number(t, "rate", f"{path}.rate", (lambda v: v >= 0, ">= 0 (0.25 = 25%)"))
+        add = self.number(t, "add", f"{path}.add")
+        start, end = self.start_end(t, path)
+        if importer and exporter and ALL not in importer:
+            for code in set(importer) & set(exporter):
+                self.problems.add(f"{path}.exporter",
+                                  f"'{code}' is also the importer: a tariff on a region's own market is not allowed")
+        if None in (sector, importer, exporter):
+            return None
+        return Tariff(sector, importer, exporter, rate, add, start, end, key=path)
+
+    def investment(self, t, path):
+        sector = self.text(t, "sector", f"{path}.sector", required=True)
+        host = self.text(t, "host", f"{path}.host", required=True)
+        investor = self.text(t, "investor", f"{path}.investor")
+        positive = (lambda v: v > 0, "> 0")
+        has_capacity = "capacity" in t
+        has_amount = "amount" in t or "output_per_amount" in t
+        capacity = None
+        if has_capacity and has_amount:
+            self.problems.add(path, "give either 'capacity' or 'amount' with 'output_per_amount', not both")
+        elif has_capacity:
+            capacity = self.number(t, "capacity", f"{path}.capacity", positive)
+        elif has_amount:
+            amount = self.number(t, "amount", f"{path}.amount", positive, required=True)
+            per = self.number(t, "output_per_amount", f"{path}.output_per_amount", positive, required=True)
+            if amount is not None and per is not None:
+                capacity = amount * per
+        else:
+            self.problems.add(path, "needs 'capacity', or 'amount' with 'output_per_amount'")
+        start = self.year(t, "start", f"{path}.start")
+        ramp = self.number(t, "ramp_years", f"{path}.ramp_years", (lambda v: v >= 1, ">= 1"), default=1.0)
+        displaces = self.number(t, "displaces_exports", f"{path}.displaces_exports",
+                                (lambda v: 0 <= v <= 1, "between 0 and 1"), default=0.0)
+        if displaces and investor is None:
+            self.problems.add(f"{path}.investor", "is required when displaces_exports > 0")
+        if displaces and investor is not None and investor == host:
+            self.problems.add(f"{path}.investor",
+                              f"'{investor}' is also the host: it cannot displace its own exports to itself")
+        name = self.text(t, "name", f"{path}.name") or ""
+        if None in (sector, host, capacity):
+            return None
+        return Investment(sector, host, capacity, investor, name, start, ramp, displaces, key=path)
+
+    def demand_shift(self, t, path):
+        sector = self.codes(t, "sector", f"{path}.sector")
+        region = self.codes(t, "region", f"{path}.region")
+        change = self.number(t, "change", f"{path}.change", (lambda v: v > -1, "> -1 (demand cannot vanish)"),
+                             required=True)
+        start, end = self.start_end(t, path)
+        if None in (sector, region, change):
+            return None
+        return DemandShift(sector, region, change, start, end, key=path)
+
+    def elasticity(self, sector, entry, path):
+        if not isinstance(entry, dict):
+            self.problems.add(path, "must be a table with sigma, eta and/or eps")
+            return None
+        self.unknown_keys(entry, _ELASTICITY_KEYS, f"{path}.")
+        sigma = self.number(entry, "sigma", f"{path}.sigma", (lambda v: v > 0, "> 0"))
+        eta = self.number(entry, "eta", f"{path}.eta", (lambda v: v < 0, "< 0"))
+        eps_rule = (lambda v: v >= 0, ">= 0 (inf allowed)")
+        eps: dict[str, float] = {}
+        raw = entry.get("eps")
+        if isinstance(raw, dict):
+            for region in raw:
+                value = self.number(raw, region, f"{path}.eps.{region}", eps_rule, allow_inf=True)
+                if value is not None:
+                    eps[region] = value
+        elif raw is not None:
+            value = self.number(entry, "eps", f"{path}.eps", eps_rule, allow_inf=True)
+            if value is not None:
+                eps[ALL] = value
+        return ElasticityOverride(sector, sigma, eta, eps, key=path)
+
+
+def check_codes(scenario: Scenario, sectors, regions) -> ProblemList:
+    """Problems with the sector and region codes a scenario uses, given a dataset's labels."""
+    problems = ProblemList(scenario.source)
+
+    def check(codes, valid, path, kind):
+        for code in codes or ():
+            if code != ALL and code not in valid:
+                problems.add(path, f"unknown {kind} '{code}'{closest(code, valid)}")
+
+    for t in scenario.tariffs:
+        check(t.sector, sectors, f"{t.key}.sector", "sector")
+        check(t.importer, regions, f"{t.key}.importer", "region")
+        check(t.exporter, regions, f"{t.key}.exporter", "region")
+    for inv in scenario.investments:
+        check([inv.sector], sectors, f"{inv.key}.sector", "sector")
+        check([inv.host], regions, f"{inv.key}.host", "region")
+        if inv.investor is not None:
+            check([inv.investor], regions, f"{inv.key}.investor", "region")
+    for d in scenario.demand_shifts:
+        check(d.sector, sectors, f"{d.key}.sector", "sector")
+        check(d.region, regions, f"{d.key}.region", "region")
+    for o in scenario.elasticities:
+        if o.sector != ALL:
+            check([o.sector], sectors, o.key, "sector")
+        check(o.eps.keys(), regions, f"{o.key}.eps", "region")
+    return problems
+
+
+def raise_problems(*lists: ProblemList) -> None:
+    """Raise one :class:`InputError` with the problems of all lists, if any."""
+    merged = [p for lst in lists for p in lst.problems]
+    if merged:
+        raise InputError(merged)

@@ -1,0 +1,185 @@
+"""Scenario × Dataset × years → the arrays the solver takes.
+
+Each year of a timeline is a comparative static against the base data with the
+shocks in force that year (DESIGN.md §2). Without ``years`` the scenario is one
+long-run period labelled ``base_year + 1`` in which every shock applies in full.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .dataset import Dataset
+from .errors import ProblemList, ScenarioWarning
+from .scenario import ALL, Scenario, check_codes, raise_problems
+
+__all__ = ["Shocks", "build_shocks"]
+
+
+@dataclass(frozen=True)
+class Shocks:
+    """Shock arrays for every year of a scenario.
+
+    Attributes
+    ----------
+    years : tuple of int
+        Year labels, length Y.
+    static : bool
+        True when the scenario has no ``years`` (one long-run period).
+    new_tariffs : ndarray, shape (Y, K, N, N)
+        Applied rates ``t1`` in force each year.
+    supply_shift, demand_shift : ndarray, shape (Y, K, N)
+        ``s`` and ``d`` each year.
+    sigma, eta : ndarray, shape (K,)
+    eps : ndarray, shape (K, N)
+        Elasticities after the scenario's overrides.
+    """
+
+    years: tuple[int, ...]
+    static: bool
+    new_tariffs: np.ndarray
+    supply_shift: np.ndarray
+    demand_shift: np.ndarray
+    sigma: np.ndarray
+    eta: np.ndarray
+    eps: np.ndarray
+
+
+def build_shocks(scenario: Scenario, dataset: Dataset) -> Shocks:
+    """Turn a validated scenario into shock arrays for ``dataset``.
+
+    Raises
+    ------
+    InputError
+        Unknown codes, or shocks that make a rate, supply or demand negative.
+
+    Warns
+    -----
+    ScenarioWarning
+        For a shock that is never in force within ``years``.
+    """
+    codes = check_codes(scenario, dataset.sectors, dataset.regions)
+    raise_problems(codes)
+    problems = ProblemList(scenario.source)
+    static = scenario.years is None
+    years = (dataset.base_year + 1,) if static else scenario.years
+    when = [None] if static else list(years)
+
+    tariffs = np.stack([_tariffs_in(scenario, dataset, y, problems) for y in when])
+    supply = np.stack([_supply_shift_in(scenario, dataset, y, problems) for y in when])
+    demand = np.stack([_demand_shift_in(scenario, dataset, y, problems) for y in when])
+    sigma, eta, eps = _elasticities(scenario, dataset)
+    raise_problems(problems)
+    if not static:
+        _warn_never_in_force(scenario, years)
+    return Shocks(tuple(years), static, tariffs, supply, demand, sigma, eta, eps)
+
+
+def in_force(start: int | None, end: int | None, year: int | None) -> bool:
+    """Whether a shock with ``start``/``end`` applies in ``year`` (None = static run: always)."""
+    if year is None:
+        return True
+    return (start is None or year >= start) and (end is None or year <= end)
+
+
+def _mask(codes, labels) -> np.ndarray:
+    """Boolean mask over ``labels`` selected by a tuple of codes or ``("*",)``."""
+    if ALL in codes:
+        return np.ones(len(labels), dtype=bool)
+    return np.isin(np.array(labels), np.array(codes))
+
+
+def _tariffs_in(scenario, dataset, year, problems):
+    """``t1`` (K, N, N) in force in ``year``: later entries replace earlier ones cell by cell."""
+    base = dataset.tariffs
+    rates = base.copy()
+    n = len(dataset.regions)
+    off_diagonal = ~np.eye(n, dtype=bool)
+    for t in scenario.tariffs:
+        if not in_force(t.start, t.end, year):
+            continue
+        cells = (_mask(t.sector, dataset.sectors)[:, None, None]
+                 & _mask(t.exporter, dataset.regions)[None, :, None]
+                 & _mask(t.importer, dataset.regions)[None, None, :]
+                 & off_diagonal)
+        if t.rate is not None:
+            rates[cells] = t.rate
+            continue
+        new = base + t.add
+        negative = cells & (new < 0)
+        if negative.any():
+            k, i, j = (int(x[0]) for x in np.nonzero(negative))
+            problems.add(f"{t.key}.add", f"add = {t.add:g} makes the rate negative for {dataset.sectors[k]} "
+                         f"{dataset.regions[i]}->{dataset.regions[j]} (base rate {base[k, i, j]:g})"
+                         + (f" and {int(negative.sum()) - 1} more cell(s)" if negative.sum() > 1 else ""))
+        rates[cells] = new[cells]
+    return rates
+
+
+def _supply_shift_in(scenario, dataset, year, problems):
+    """``s`` (K, N) in ``year`` from investments (DESIGN §2)."""
+    output = dataset.flows.sum(axis=-1)
+    shift = np.zeros_like(output)
+    for inv in scenario.investments:
+        k = dataset.sector_index(inv.sector)
+        host = dataset.region_index(inv.host)
+        added = inv.capacity * inv.online_share(year)
+        if output[k, host] <= 0:
+            problems.add(f"{inv.key}.host", f"'{inv.host}' has no base output of {inv.sector}: the model has no "
+                         "supply curve there to shift")
+            continue
+        shift[k, host] += added / output[k, host]
+        if inv.investor is not None and inv.displaces_exports > 0:
+            investor = dataset.region_index(inv.investor)
+            if output[k, investor] <= 0:
+                problems.add(f"{inv.key}.investor", f"'{inv.investor}' has no base output of {inv.sector} to displace")
+                continue
+            shift[k, investor] -= inv.displaces_exports * added / output[k, investor]
+    for k, r in zip(*np.nonzero(shift <= -1)):
+        label = "" if year is None else f" in {year}"
+        problems.add("investment", f"displaced output makes supply of {dataset.sectors[k]} in "
+                     f"{dataset.regions[r]} negative{label} (shift {shift[k, r]:+.3g} of base output)")
+    return shift
+
+
+def _demand_shift_in(scenario, dataset, year, problems):
+    """``d`` (K, N) in ``year``: shifts in force add up."""
+    shift = np.zeros((len(dataset.sectors), len(dataset.regions)))
+    for d in scenario.demand_shifts:
+        if in_force(d.start, d.end, year):
+            cells = _mask(d.sector, dataset.sectors)[:, None] & _mask(d.region, dataset.regions)[None, :]
+            shift[cells] += d.change
+    for k, r in zip(*np.nonzero(shift <= -1)):
+        label = "" if year is None else f" in {year}"
+        problems.add("demand_shift", f"demand shifts add up to {shift[k, r]:+.3g} for {dataset.sectors[k]} in "
+                     f"{dataset.regions[r]}{label}: demand would vanish or turn negative")
+    return shift
+
+
+def _elasticities(scenario, dataset):
+    """Dataset defaults with the scenario's overrides: sector ``"*"`` first, ``eps`` ``"*"`` first."""
+    sigma, eta, eps = dataset.sigma.copy(), dataset.eta.copy(), dataset.eps.copy()
+    ordered = sorted(scenario.elasticities, key=lambda o: o.sector != ALL)
+    for o in ordered:
+        rows = _mask((o.sector,), dataset.sectors)
+        if o.sigma is not None:
+            sigma[rows] = o.sigma
+        if o.eta is not None:
+            eta[rows] = o.eta
+        for region in sorted(o.eps, key=lambda r: r != ALL):
+            eps[np.ix_(rows, _mask((region,), dataset.regions))] = o.eps[region]
+    return sigma, eta, eps
+
+
+def _warn_never_in_force(scenario, years):
+    for t in (*scenario.tariffs, *scenario.demand_shifts):
+        if not any(in_force(t.start, t.end, y) for y in years):
+            warnings.warn(f"{scenario.source}: {t.key}: never in force within years "
+                          f"{years[0]}-{years[-1]} (start {t.start}, end {t.end})", ScenarioWarning, stacklevel=3)
+    for inv in scenario.investments:
+        if not any(inv.online_share(y) > 0 for y in years):
+            warnings.warn(f"{scenario.source}: {inv.key}: never online within years {years[0]}-{years[-1]} "
+                          f"(start {inv.start})", ScenarioWarning, stacklevel=3)

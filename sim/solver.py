@@ -1,0 +1,286 @@
+"""Batched Newton solver for the exact model, and the public array kernel.
+
+All markets of a run (sectors × years × draws × ...) are stacked into one
+batch and solved together: each Newton iteration evaluates every market with
+vectorised numpy and solves the ``(M, N, N)`` linear systems in one
+``numpy.linalg.solve`` call. A backtracking line search on the residual norm
+safeguards large shocks; markets that have converged are frozen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import model
+
+__all__ = ["Solution", "solve_equilibrium", "TOLERANCE"]
+
+#: Converged means max |ln demand − ln supply| <= TOLERANCE in every market.
+TOLERANCE = 1e-10
+MAX_ITERATIONS = 100
+MAX_LOG_STEP = 2.0  # largest change of ln p̂ in one Newton step
+MAX_HALVINGS = 40
+ARMIJO = 1e-4
+
+
+@dataclass(frozen=True)
+class Solution:
+    """The equilibrium of a batch of markets, in the caller's leading shape ``(...)``.
+
+    Attributes
+    ----------
+    producer_price : ndarray, shape (..., K, N)
+        ``p̂``, producer (world) price relative to base.
+    consumer_price : ndarray, shape (..., K, N)
+        ``P̂``, composite consumer price relative to base.
+    quantity : ndarray, shape (..., K, N, N)
+        ``q̂``, volume relative to base (defined where the base flow is 0 too).
+    flows : ndarray, shape (..., K, N, N)
+        ``V1 = V p̂ q̂``, new flows at world prices, dataset units.
+    output : ndarray, shape (..., K, N)
+        Output volume relative to base (1 where there is no base output).
+    consumer_surplus, producer_surplus, tariff_revenue : ndarray, shape (..., K, N)
+        Changes from base, dataset units.
+    base_tariff_revenue : ndarray, shape (..., K, N)
+    iterations : ndarray of int, shape (..., K)
+        Newton iterations per market.
+    max_residual : ndarray, shape (..., K)
+        ``max_i |ln demand[i] − ln supply[i]|`` at the returned prices.
+    converged : ndarray of bool, shape (..., K)
+        ``max_residual <= TOLERANCE``.
+    """
+
+    producer_price: np.ndarray
+    consumer_price: np.ndarray
+    quantity: np.ndarray
+    flows: np.ndarray
+    output: np.ndarray
+    consumer_surplus: np.ndarray
+    producer_surplus: np.ndarray
+    tariff_revenue: np.ndarray
+    base_tariff_revenue: np.ndarray
+    iterations: np.ndarray
+    max_residual: np.ndarray
+    converged: np.ndarray
+
+    @property
+    def all_converged(self) -> bool:
+        return bool(np.all(self.converged))
+
+
+def solve_equilibrium(
+    flows,
+    base_tariffs,
+    new_tariffs,
+    sigma,
+    eta,
+    eps,
+    supply_shift=None,
+    demand_shift=None,
+    *,
+    tol: float = TOLERANCE,
+    max_iterations: int = MAX_ITERATIONS,
+) -> Solution:
+    """Solve the exact Armington partial equilibrium of DESIGN.md §1.
+
+    Parameters
+    ----------
+    flows : array_like, shape (..., K, N, N)
+        Base flows ``V[i, j]`` from exporter ``i`` to importer ``j`` at world
+        prices (dataset units), ``>= 0``; the diagonal is domestic shipments.
+    base_tariffs, new_tariffs : array_like, shape (..., K, N, N)
+        Ad valorem rates ``t0`` and ``t1`` (0.25 = 25%), ``> -1``.
+    sigma : array_like, shape (..., K)
+        Elasticity of substitution between origins, ``> 0``.
+    eta : array_like, shape (..., K)
+        Composite demand elasticity, ``< 0``.
+    eps : array_like, shape (..., K, N)
+        Supply elasticity per region, in ``[0, inf]``.
+    supply_shift, demand_shift : array_like, shape (..., K, N), optional
+        ``s`` and ``d`` (supply / demand at given prices times ``1 + s``,
+        ``1 + d``), each ``> -1``. Default 0.
+    tol : float
+        Convergence tolerance on ``|ln demand − ln supply|``.
+    max_iterations : int
+
+    Leading dimensions of all arguments broadcast together and are solved in
+    one batch. Non-convergence is reported in ``converged``, never hidden.
+
+    Returns
+    -------
+    Solution
+    """
+    markets, lead = _as_markets(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, demand_shift)
+    z, iterations, residual = _newton(markets, tol, max_iterations)
+    state = model.evaluate(markets, z)
+    return _solution(markets, state, iterations, residual, tol, lead)
+
+
+def _as_markets(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, demand_shift):
+    """Validate, broadcast and flatten the arguments into a :class:`model.Markets`."""
+    flows = np.asarray(flows, dtype=float)
+    if flows.ndim < 3 or flows.shape[-1] != flows.shape[-2]:
+        raise ValueError(f"flows must have shape (..., K, N, N); got {flows.shape}")
+    n = flows.shape[-1]
+    base_tariffs = np.asarray(base_tariffs, dtype=float)
+    new_tariffs = np.asarray(new_tariffs, dtype=float)
+    sigma = np.asarray(sigma, dtype=float)
+    eta = np.asarray(eta, dtype=float)
+    eps = np.asarray(eps, dtype=float)
+    supply_shift = np.zeros(n) if supply_shift is None else np.asarray(supply_shift, dtype=float)
+    demand_shift = np.zeros(n) if demand_shift is None else np.asarray(demand_shift, dtype=float)
+
+    for name, arr in (("base_tariffs", base_tariffs), ("new_tariffs", new_tariffs)):
+        if arr.ndim < 2 or arr.shape[-2:] != (n, n):
+            raise ValueError(f"{name} must have shape (..., K, {n}, {n}); got {arr.shape}")
+    for name, arr in (("eps", eps), ("supply_shift", supply_shift), ("demand_shift", demand_shift)):
+        if arr.ndim < 1 or arr.shape[-1] != n:
+            raise ValueError(f"{name} must have shape (..., K, {n}); got {arr.shape}")
+
+    _check(np.isfinite(flows) & (flows >= 0), "flows must be finite and >= 0")
+    for name, arr in (("base_tariffs", base_tariffs), ("new_tariffs", new_tariffs)):
+        _check(np.isfinite(arr) & (arr > -1), f"{name} must be finite and > -1")
+    _check(np.isfinite(sigma) & (sigma > 0), "sigma must be finite and > 0")
+    _check(np.isfinite(eta) & (eta < 0), "eta must be finite and < 0")
+    _check(eps >= 0, "eps must be >= 0 (inf allowed)")  # NaN fails this too
+    for name, arr in (("supply_shift", supply_shift), ("demand_shift", demand_shift)):
+        _check(np.isfinite(arr) & (arr > -1), f"{name} must be finite and > -1")
+
+    try:
+        lead = np.broadcast_shapes(
+            flows.shape[:-2], base_tariffs.shape[:-2], new_tariffs.shape[:-2],
+            sigma.shape, eta.shape, eps.shape[:-1], supply_shift.shape[:-1], demand_shift.shape[:-1],
+        )
+    except ValueError as exc:
+        raise ValueError(f"leading dimensions do not broadcast: {exc}") from None
+    if len(lead) == 0:
+        raise ValueError("arguments need at least a sector dimension K")
+
+    def flat(arr, tail):
+        return np.ascontiguousarray(np.broadcast_to(arr, lead + tail).reshape((-1,) + tail))
+
+    markets = model.Markets(
+        flows=flat(flows, (n, n)),
+        base_tariff_factor=flat(1.0 + base_tariffs, (n, n)),
+        new_tariff_factor=flat(1.0 + new_tariffs, (n, n)),
+        sigma=flat(sigma, ()),
+        eta=flat(eta, ()),
+        eps=flat(eps, (n,)),
+        supply_shift=flat(supply_shift, (n,)),
+        demand_shift=flat(demand_shift, (n,)),
+    )
+    return markets, lead
+
+
+def _check(ok, message):
+    if not np.all(ok):
+        raise ValueError(message)
+
+
+def _newton(markets: model.Markets, tol: float, max_iterations: int):
+    """Damped Newton on ``z = ln p̂``; returns z (M, N), iterations (M,), residual (M,)."""
+    m, n = markets.eps.shape
+    z = np.zeros((m, n))
+    state = model.evaluate(markets, z)
+    norm = _norm(state.residual)
+    iterations = np.zeros(m, dtype=int)
+    for _ in range(max_iterations):
+        active = np.abs(state.residual).max(axis=1) > tol
+        if not active.any():
+            break
+        idx = np.flatnonzero(active)
+        sub = _take(markets, idx)
+        sub_state = _take_state(state, idx)
+        step = _newton_step(sub, sub_state)
+        z_new, state_new, norm_new = _line_search(sub, z[idx], step, norm[idx], tol)
+        z[idx] = z_new
+        norm[idx] = norm_new
+        state = _put_state(state, idx, state_new)
+        iterations[idx] += 1
+    residual = np.abs(state.residual).max(axis=1)
+    return z, iterations, residual
+
+
+def _newton_step(markets, state):
+    jac = model.jacobian(markets, state)
+    step = np.linalg.solve(jac, -state.residual[:, :, None])[:, :, 0]
+    largest = np.abs(step).max(axis=1, keepdims=True)
+    scale = np.minimum(1.0, MAX_LOG_STEP / np.maximum(largest, MAX_LOG_STEP * 1e-300))
+    return step * scale
+
+
+def _line_search(markets, z, step, norm, tol):
+    """Backtracking on ||residual||: accept the first ``lam`` in 1, 1/2, ... that lowers it."""
+    lam = np.ones(len(z))
+    pending = np.ones(len(z), dtype=bool)
+    z_out = z.copy()
+    state = model.evaluate(markets, z + step)
+    new_norm = _norm(state.residual)
+    norm_out = new_norm.copy()
+    for _ in range(MAX_HALVINGS):
+        accept = pending & ((new_norm <= (1.0 - ARMIJO * lam) * norm) | (new_norm <= tol))
+        z_out[accept] = (z + lam[:, None] * step)[accept]
+        norm_out[accept] = new_norm[accept]
+        pending &= ~accept
+        if not pending.any():
+            break
+        lam = np.where(pending, lam / 2, lam)
+        trial = model.evaluate(markets, z + lam[:, None] * step)
+        new_norm = np.where(pending, _norm(trial.residual), new_norm)
+    # Markets where no step lowered the residual keep the smallest step tried:
+    # the iteration limit then reports them as not converged.
+    z_out[pending] = (z + lam[:, None] * step)[pending]
+    state = model.evaluate(markets, z_out)
+    return z_out, state, _norm(state.residual)
+
+
+def _norm(residual):
+    return np.sqrt((residual**2).sum(axis=1))
+
+
+def _take(markets: model.Markets, idx) -> model.Markets:
+    return model.Markets(**{f: getattr(markets, f)[idx] for f in markets.__dataclass_fields__})
+
+
+def _take_state(state: model.MarketState, idx) -> model.MarketState:
+    return model.MarketState(**{f: getattr(state, f)[idx] for f in state.__dataclass_fields__})
+
+
+def _put_state(state: model.MarketState, idx, part: model.MarketState) -> model.MarketState:
+    fields = {}
+    for f in state.__dataclass_fields__:
+        whole = getattr(state, f).copy()
+        whole[idx] = getattr(part, f)
+        fields[f] = whole
+    return model.MarketState(**fields)
+
+
+def _solution(markets, state, iterations, residual, tol, lead) -> Solution:
+    k_n = lead + (markets.flows.shape[-1],)
+    k_nn = k_n + (markets.flows.shape[-1],)
+    flows = markets.flows
+    producer = np.exp(state.log_producer_price)
+    quantity = np.exp(state.log_quantity)
+    new_flows = flows * producer[:, :, None] * quantity
+    base_output = markets.output
+    output = np.divide(state.quantity_demanded, base_output, out=np.ones_like(base_output), where=base_output > 0)
+    cs = model.consumer_surplus_change(markets.expenditure, state.log_consumer_price, markets.eta, markets.demand_shift)
+    ps = model.producer_surplus_change(base_output, state.log_producer_price, markets.eps, markets.supply_shift)
+    base_tr = model.tariff_revenue(markets.base_tariff_factor, flows)
+    new_tr = model.tariff_revenue(markets.new_tariff_factor, new_flows)
+    return Solution(
+        producer_price=producer.reshape(k_n),
+        consumer_price=np.exp(state.log_consumer_price).reshape(k_n),
+        quantity=quantity.reshape(k_nn),
+        flows=new_flows.reshape(k_nn),
+        output=output.reshape(k_n),
+        consumer_surplus=cs.reshape(k_n),
+        producer_surplus=ps.reshape(k_n),
+        tariff_revenue=(new_tr - base_tr).reshape(k_n),
+        base_tariff_revenue=base_tr.reshape(k_n),
+        iterations=iterations.reshape(lead),
+        max_residual=residual.reshape(lead),
+        converged=(residual <= tol).reshape(lead),
+    )
