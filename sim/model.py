@@ -102,12 +102,15 @@ def log_consumer_price(shares, log_delivered_price, sigma):
     exponent = np.where(shares > 0, one_minus_sigma * log_delivered_price, -np.inf)
     peak = exponent.max(axis=1, keepdims=True)
     peak = np.where(np.isfinite(peak), peak, 0.0)
+    # Dividing by sum_i theta (= 1 up to rounding) makes P̂ exactly 1 when nothing changes.
+    share_total = shares.sum(axis=1)
+    has_spending = share_total > 0
+    norm = np.where(has_spending, share_total, 1.0)
     weighted = shares * np.exp(exponent - peak)
-    total = weighted.sum(axis=1)
-    has_spending = total > 0
-    log_sum = np.log(np.where(has_spending, total, 1.0)) + peak[:, 0, :]
+    total = np.where(has_spending, weighted.sum(axis=1) / norm, 1.0)
+    log_sum = np.log(total) + peak[:, 0, :]
     ces = log_sum / np.where(unit, 1.0, one_minus_sigma)[:, :, 0]
-    geometric = (shares * log_delivered_price).sum(axis=1)
+    geometric = (shares * log_delivered_price).sum(axis=1) / norm
     log_price = np.where(unit[:, :, 0], geometric, ces)
     return np.where(has_spending, log_price, 0.0)
 

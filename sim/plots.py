@@ -26,6 +26,11 @@ STYLE = {
 }
 SECTOR_COLOURS = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C"]
 DPI = 150
+CHANGE_EPS = 1e-9  # percent; smaller changes are treated as none when choosing what to draw
+
+
+def _thousands(value, _pos=None):
+    return f"{value:,.0f}"
 
 
 def _axes(ax, size=(8, 4.5)):
@@ -86,6 +91,7 @@ def welfare(table, ax=None, year=None, unit="USD million", static=False):
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_xticks(x, by_region.index)
     ax.set_ylim(below.min() - 0.08 * span, above.max() + 0.08 * span)
+    ax.yaxis.set_major_formatter(_thousands)
     ax.set_ylabel(f"Change from base ({unit})")
     ax.set_xlabel("Region")
     ax.set_title(_title(rows, "Welfare change by region", year, static))
@@ -104,6 +110,9 @@ def imports(table, importer, ax=None, year=None, static=False):
     rows = rows[(rows["importer"] == importer) & (rows["exporter"] != importer)]
     if rows.empty:
         raise ValueError(f"{importer} has no imports in these results")
+    moved = rows.groupby("sector", sort=False)["value_pct"].transform(lambda v: v.abs().max() > CHANGE_EPS)
+    if moved.any():  # leave out sectors whose imports do not change at all
+        rows = rows[moved]
     pivot = rows.pivot_table(index="exporter", columns="sector", values="value_pct", sort=False)
     partners, sectors = list(pivot.index), list(pivot.columns)
     height = 0.8 / len(sectors)
@@ -162,6 +171,7 @@ def welfare_path(table, ax=None, unit="USD million"):
     ax.set_xticks(path.index)
     ax.set_xlabel("Year")
     ax.set_ylabel(f"Net welfare change ({unit})")
+    ax.yaxis.set_major_formatter(_thousands)
     scenario = ", ".join(dict.fromkeys(table["scenario"]))
     ax.set_title(f"Net welfare over time: {scenario}")
     ax.legend(fontsize=8, ncol=2)
@@ -224,7 +234,7 @@ def write_plots(results, folder: Path, prefix: str = "") -> list[Path]:
         plot.imports(importer, ax=fig.add_subplot())
         save(fig, f"imports_{importer}")
 
-    sectors = results.dataset.sectors
+    sectors = results.changed_sectors or results.dataset.sectors[:1]
     fig = Figure(figsize=(8, 3.2 * len(sectors)), layout="constrained")
     for s, sector in enumerate(sectors):
         plot.prices(sector, ax=fig.add_subplot(len(sectors), 1, s + 1))

@@ -134,6 +134,14 @@ class Results:
         return [r for r, c in zip(self.dataset.regions, changed) if c]
 
     @property
+    def changed_sectors(self) -> list[str]:
+        """Sectors in which some price or flow moves in some year."""
+        sol = self.solution
+        moved = (np.abs(sol.producer_price - 1) + np.abs(sol.consumer_price - 1)).max(axis=(0, 2)) > 1e-12
+        moved |= (np.abs(sol.quantity - 1) * (self.dataset.flows > 0)).max(axis=(0, 2, 3)) > 1e-12
+        return [s for s, m in zip(self.dataset.sectors, moved) if m]
+
+    @property
     def plot(self):
         """Plot methods (:class:`sim.plots.ResultsPlotter`): ``welfare``, ``imports``, ``prices``, ``welfare_path``."""
         from .plots import ResultsPlotter
