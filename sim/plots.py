@@ -74,16 +74,17 @@ def welfare(table, ax=None, year=None, unit="USD million", static=False):
     x = np.arange(len(by_region))
     above = np.zeros(len(x))
     below = np.zeros(len(x))
+    handles = []
     for part in parts:
         values = by_region[part].to_numpy()
         bottom = np.where(values >= 0, above, below)
         label, colour = STYLE[part]
-        ax.bar(x, values, 0.6, bottom=bottom, color=colour, label=label)
+        handles.append(ax.bar(x, values, 0.6, bottom=bottom, color=colour, label=label))
         above += np.clip(values, 0, None)
         below += np.clip(values, None, 0)
     net = by_region["net_welfare"].to_numpy()
     label, colour = STYLE["net_welfare"]
-    ax.scatter(x, net, marker="D", s=40, color=colour, zorder=3, label=label)
+    handles.append(ax.scatter(x, net, marker="D", s=40, color=colour, zorder=3, label=label))
     span = max(above.max(), -below.min(), 1e-12)
     for xi, value in zip(x, net):
         ax.annotate(f"{value:,.0f}", (xi, value), xytext=(8, 0), textcoords="offset points",
@@ -95,7 +96,7 @@ def welfare(table, ax=None, year=None, unit="USD million", static=False):
     ax.set_ylabel(f"Change from base ({unit})")
     ax.set_xlabel("Region")
     ax.set_title(_title(rows, "Welfare change by region", year, static))
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(handles=handles, fontsize=8, loc="best")
     ax.grid(axis="y", alpha=0.3)
     return ax
 

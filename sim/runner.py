@@ -8,7 +8,7 @@ from pathlib import Path
 from .dataset import Dataset, load_dataset
 from .errors import ConvergenceError, InputError
 from .results import Results
-from .scenario import Scenario, check_codes, load_scenario_file, raise_problems
+from .scenario import Scenario, check_codes, read_scenario
 from .shocks import build_shocks
 from .solver import solve_equilibrium
 
@@ -21,11 +21,18 @@ def load_scenario(path: str | Path) -> Scenario:
     Raises
     ------
     InputError
-        With every problem found (file, key path, value, closest valid code).
+        With every problem found (file, key path, value, closest valid code):
+        structural problems and unknown codes are reported together.
     """
-    scenario = load_scenario_file(path)
-    dataset = load_dataset(scenario.dataset, scenario.base_dir)
-    raise_problems(check_codes(scenario, dataset.sectors, dataset.regions))
+    scenario, problems = read_scenario(path)
+    if scenario is not None and scenario.dataset:
+        try:
+            dataset = load_dataset(scenario.dataset, scenario.base_dir)
+        except InputError as exc:
+            problems.extend(exc.problems)
+        else:
+            problems.extend(check_codes(scenario, dataset.sectors, dataset.regions))
+    problems.raise_if_any()
     return scenario
 
 

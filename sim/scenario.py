@@ -23,7 +23,7 @@ from .errors import InputError, ProblemList, closest
 
 __all__ = [
     "Scenario", "Tariff", "Investment", "DemandShift", "ElasticityOverride",
-    "load_scenario_file", "parse_scenario", "check_codes", "ALL",
+    "read_scenario", "load_scenario_file", "parse_scenario", "check_codes", "ALL",
 ]
 
 ALL = "*"
@@ -132,8 +132,12 @@ class Scenario:
         return self.path.parent if self.path else Path.cwd()
 
 
-def load_scenario_file(path: str | Path) -> Scenario:
-    """Read and structurally validate one scenario file (codes are not checked here)."""
+def read_scenario(path: str | Path) -> tuple[Scenario | None, ProblemList]:
+    """Read a scenario file and check its structure; collect problems instead of raising.
+
+    Returns the scenario (best effort: invalid entries are left out, so that
+    its codes can still be checked) or None if the file cannot be read.
+    """
     path = Path(path)
     problems = ProblemList(str(path))
     try:
@@ -149,13 +153,27 @@ def load_scenario_file(path: str | Path) -> Scenario:
         problems.add("", f"not valid UTF-8 text: {exc}")
     except OSError as exc:
         problems.add("", f"cannot read: {exc.strerror}")
+    if problems:
+        return None, problems
+    return _parse(data, path, problems), problems
+
+
+def load_scenario_file(path: str | Path) -> Scenario:
+    """Read and structurally validate one scenario file (codes are not checked here)."""
+    scenario, problems = read_scenario(path)
     problems.raise_if_any()
-    return parse_scenario(data, path)
+    return scenario
 
 
 def parse_scenario(data: dict, path: Path | None = None) -> Scenario:
     """Validate a scenario's structure from its TOML dictionary; raise :class:`InputError`."""
     problems = ProblemList(str(path) if path else "scenario")
+    scenario = _parse(data, path, problems)
+    problems.raise_if_any()
+    return scenario
+
+
+def _parse(data: dict, path: Path | None, problems: ProblemList) -> Scenario:
     p = _Parser(problems)
     p.unknown_keys(data, _TOP_KEYS, "")
 
@@ -192,9 +210,8 @@ def parse_scenario(data: dict, path: Path | None = None) -> Scenario:
     else:
         for sector, entry in table.items():
             overrides.append(p.elasticity(sector, entry, f"elasticities.{sector}"))
-    problems.raise_if_any()
     return Scenario(
-        name=name, dataset=dataset, title=p.text(data, "title", "title") or name,
+        name=name or "", dataset=dataset or "", title=p.text(data, "title", "title") or name or "",
         description=p.text(data, "description", "description") or "", years=years, method=method,
         tariffs=tariffs, investments=investments, demand_shifts=demand,
         elasticities=tuple(o for o in overrides if o is not None), path=path,

@@ -1,0 +1,123 @@
+"""The command line (DESIGN §4-§5): outputs, summaries, exit codes, and nothing written on bad input."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import sim.runner
+from sim.cli import main
+from sim.results import FLOW_COLUMNS, PRICE_COLUMNS, WELFARE_COLUMNS
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "scenarios" / "example_steel_tariff.toml"
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_run_writes_tables_record_and_plots(tmp_path):
+    out = tmp_path / "out"
+    result = invoke("run", EXAMPLE, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "Welfare change by region, all sectors (USD million)" in result.output
+    assert "Largest flow changes" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["flows.csv", "plots", "prices.csv", "run.json", "welfare.csv"]
+    flows = pd.read_csv(out / "flows.csv")
+    assert list(flows.columns) == FLOW_COLUMNS
+    assert list(pd.read_csv(out / "prices.csv").columns) == PRICE_COLUMNS
+    welfare = pd.read_csv(out / "welfare.csv")
+    assert list(welfare.columns) == WELFARE_COLUMNS
+    assert sorted(welfare["year"].unique()) == [2025, 2026, 2027, 2028]
+    parts = welfare[["consumer_surplus", "producer_surplus", "tariff_revenue", "quota_rent"]].sum(axis=1)
+    assert (parts - welfare["net_welfare"]).abs().max() < 1e-6
+    steel_jpn_usa = flows[(flows.sector == "steel") & (flows.exporter == "JPN") & (flows.importer == "USA")]
+    assert (steel_jpn_usa["value_pct"] < -50).all()  # a 25% tariff with sigma 5.9 cuts Japan's steel sales
+    record = json.loads((out / "run.json").read_text())
+    scenario = record["scenarios"][0]
+    assert record["version"] == sim.__version__
+    assert scenario["sha256"] and scenario["method"] == "exact"
+    assert [y["year"] for y in scenario["solver"]] == [2025, 2026, 2027, 2028]
+    assert all(y["converged"] and y["max_residual"] <= 1e-10 for y in scenario["solver"])
+    plots = sorted(p.name for p in (out / "plots").iterdir())
+    assert plots == ["imports_USA.png", "prices.png", "welfare.png", "welfare_path.png"]
+
+
+def test_rerun_replaces_results_and_no_plots_removes_old_ones(tmp_path):
+    out = tmp_path / "out"
+    assert invoke("run", EXAMPLE, "--out", out, "--quiet").exit_code == 0
+    (out / "plots" / "stale.png").write_bytes(b"old")
+    result = invoke("run", EXAMPLE, "--out", out, "--quiet", "--no-plots")
+    assert result.exit_code == 0 and result.output == ""
+    assert not (out / "plots").exists()
+    assert not [p for p in out.iterdir() if p.name.startswith(".tradesim")]
+
+
+def test_bad_input_exits_2_with_every_problem_and_writes_nothing(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "bad"\ndataset = "illustrative"\n[[tariff]]\nsector = "steal"\nimporter = "USA"\n'
+                   'exporter = "*"\nrate = -1\n')
+    out = tmp_path / "out"
+    result = invoke("run", bad, "--out", out)
+    assert result.exit_code == 2
+    assert "tariff[1].rate: must be >= 0" in result.output
+    assert "2 problems found; nothing was written." in result.output
+    assert not out.exists()
+
+
+def test_validate_reports_all_files_at_once(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "bad"\ndataset = "ilustrative"\n')
+    missing = tmp_path / "missing.toml"
+    result = invoke("validate", EXAMPLE, bad, missing)
+    assert result.exit_code == 2
+    assert "did you mean 'illustrative'" in result.output
+    assert f"{missing}: file not found" in result.output
+    assert invoke("validate", EXAMPLE).output.startswith("ok: ")
+
+
+def test_non_convergence_exits_1_and_names_the_market(tmp_path, monkeypatch):
+    real = sim.runner.solve_equilibrium
+    monkeypatch.setattr(sim.runner, "solve_equilibrium", lambda *a, **k: real(*a, **k, max_iterations=1))
+    out = tmp_path / "out"
+    result = invoke("run", EXAMPLE, "--out", out)
+    assert result.exit_code == 1
+    assert "did not converge" in result.output and "year 2025, sector steel" in result.output
+    assert not out.exists()
+
+
+def test_unwritable_out_is_an_input_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = invoke("run", EXAMPLE, "--out", blocker / "sub", "--quiet")
+    assert result.exit_code == 2 and "cannot write results" in result.output
+
+
+def test_duplicate_scenario_names_in_one_run(tmp_path):
+    result = invoke("run", EXAMPLE, EXAMPLE, "--out", tmp_path / "o")
+    assert result.exit_code == 2 and "used by more than one scenario" in result.output
+
+
+def test_listings():
+    datasets = invoke("datasets")
+    assert datasets.exit_code == 0 and "illustrative" in datasets.output
+    listed = invoke("scenarios", "--dir", ROOT / "scenarios")
+    assert listed.exit_code == 0 and "example_steel_tariff.toml" in listed.output
+
+
+@pytest.mark.parametrize("args, code", [
+    (["run", "nope.toml", "--quiet"], 2),
+    (["run", str(EXAMPLE), "--no-such-option"], 2),
+    (["frobnicate"], 2),
+])
+def test_run_sim_py_exit_codes_without_traceback(tmp_path, args, code):
+    proc = subprocess.run([sys.executable, str(ROOT / "run_sim.py"), *args], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == code
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "output").exists()
