@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 
 import sim
@@ -25,7 +26,7 @@ def test_welfare_plot_stacks_components_and_marks_net(results):
     assert "USD million" in ax.get_ylabel() and "2028" in ax.get_title()
     net = ax.collections[0].get_offsets()[:, 1]
     expected = results.welfare_by_region(2028)["net_welfare"].to_numpy()
-    assert net == pytest.approx(expected)
+    np.testing.assert_allclose(np.asarray(net), expected, rtol=1e-12)
 
 
 def test_imports_plot_leaves_out_unchanged_sectors(results):
