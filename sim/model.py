@@ -12,7 +12,7 @@ formulas and nothing else, so each line can be checked against DESIGN.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -25,6 +25,10 @@ UNIT_ELASTICITY_TOL = 1e-12
 @dataclass(frozen=True)
 class Markets:
     """Base data and shocks for a flat batch of ``M`` markets of ``N`` regions.
+
+    Build it with :meth:`Markets.build`, which also computes the base-data
+    aggregates of DESIGN §1 once, so that the solver's many evaluations do not
+    repeat them. All fields index ``[market, ...]`` and can be sliced together.
 
     Attributes
     ----------
@@ -40,6 +44,16 @@ class Markets:
         Supply elasticity per exporter, in [0, inf].
     supply_shift, demand_shift : ndarray, shape (M, N)
         ``s[i]`` and ``d[j]``, each > -1.
+    expenditure : ndarray, shape (M, N)
+        ``E[j] = sum_i T0[i,j] V[i,j]`` at internal prices.
+    output : ndarray, shape (M, N)
+        ``X[i] = sum_j V[i,j]``.
+    shares : ndarray, shape (M, N, N)
+        ``theta[i,j] = T0 V / E[j]`` (0 where E = 0).
+    tariff_change : ndarray, shape (M, N, N)
+        ``ln T̂ = ln(T1 / T0)``.
+    free_price : ndarray of bool, shape (M, N)
+        Exporters whose price is an unknown: ``X > 0`` and finite ``eps``.
     """
 
     flows: np.ndarray
@@ -50,92 +64,89 @@ class Markets:
     eps: np.ndarray
     supply_shift: np.ndarray
     demand_shift: np.ndarray
+    expenditure: np.ndarray
+    output: np.ndarray
+    shares: np.ndarray
+    tariff_change: np.ndarray
+    free_price: np.ndarray
+    log_flows: np.ndarray  # ln V, -inf where V = 0
+    log_supply: np.ndarray  # ln(X (1 + s)) where the price is free, else 0
+    free_eps: np.ndarray  # eps where the price is free, else 0
 
-    # --- base-data aggregates (DESIGN §1) --------------------------------
-    @property
-    def expenditure(self) -> np.ndarray:
-        """``E[j] = sum_i T0[i,j] V[i,j]``, shape (M, N), internal prices."""
-        return np.einsum("mij,mij->mj", self.base_tariff_factor, self.flows)
+    @classmethod
+    def build(cls, flows, base_tariff_factor, new_tariff_factor, sigma, eta, eps, supply_shift, demand_shift):
+        """Compute the base-data aggregates of DESIGN §1 (shapes as in the class docstring)."""
+        spend = base_tariff_factor * flows
+        expenditure = spend.sum(axis=1)
+        total = expenditure[:, None, :]
+        shares = np.divide(spend, total, out=np.zeros_like(spend), where=total > 0)
+        output = flows.sum(axis=-1)
+        free = (output > 0) & np.isfinite(eps)
+        return cls(
+            flows, base_tariff_factor, new_tariff_factor, sigma, eta, eps, supply_shift, demand_shift,
+            expenditure=expenditure,
+            output=output,
+            shares=shares,
+            tariff_change=np.log(new_tariff_factor) - np.log(base_tariff_factor),
+            free_price=free,
+            log_flows=_log_or_minus_inf(flows),
+            log_supply=np.log(np.where(free, output * (1.0 + supply_shift), 1.0)),
+            free_eps=np.where(free, eps, 0.0),
+        )
 
-    @property
-    def output(self) -> np.ndarray:
-        """``X[i] = sum_j V[i,j]``, shape (M, N), base output."""
-        return self.flows.sum(axis=-1)
-
-    @property
-    def shares(self) -> np.ndarray:
-        """Expenditure shares ``theta[i,j] = T0 V / E[j]``, shape (M, N, N); 0 where E = 0."""
-        spend = self.base_tariff_factor * self.flows
-        total = self.expenditure[:, None, :]
-        return np.divide(spend, total, out=np.zeros_like(spend), where=total > 0)
-
-    @property
-    def tariff_change(self) -> np.ndarray:
-        """``ln T̂ = ln(T1 / T0)``, shape (M, N, N)."""
-        return np.log(self.new_tariff_factor) - np.log(self.base_tariff_factor)
-
-    @property
-    def free_price(self) -> np.ndarray:
-        """Exporters whose price is an unknown: ``X > 0`` and finite ``eps``; (M, N) bool."""
-        return (self.output > 0) & np.isfinite(self.eps)
+    def take(self, idx) -> Markets:
+        """The markets selected by ``idx`` (an index array over the first axis)."""
+        return Markets(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
 
 
-def log_consumer_price(shares, log_delivered_price, sigma):
-    """``ln P̂[j]``, the CES price index of DESIGN §1.
+def _log_or_minus_inf(values):
+    positive = values > 0
+    return np.where(positive, np.log(np.where(positive, values, 1.0)), -np.inf)
+
+
+def log_consumer_price(markets: Markets, log_delivered_price):
+    """``ln P̂[j]`` (the CES price index of DESIGN §1) and the new expenditure shares.
 
     Parameters
     ----------
-    shares : ndarray, shape (M, N, N)
-        Base expenditure shares ``theta[i, j]``.
+    markets : Markets
     log_delivered_price : ndarray, shape (M, N, N)
-        ``ln(T̂[i,j] p̂[i])``, the log change of the internal price of good i in j.
-    sigma : ndarray, shape (M,)
+        ``x[i,j] = ln(T̂[i,j] p̂[i])``, the log change of the internal price of good i in j.
 
     Returns
     -------
-    ndarray, shape (M, N)
-        ``ln P̂[j]``; 0 for importers with no expenditure.
+    log_price : ndarray, shape (M, N)
+        ``ln P̂[j] = ln(sum_i theta[i,j] exp((1 − sigma) x[i,j])) / (1 − sigma)``, or
+        ``sum_i theta x`` when sigma = 1; 0 for importers with no expenditure.
+    weights : ndarray, shape (M, N, N)
+        Expenditure shares at new prices ``w[i,j] = theta (T̂ p̂ / P̂)^(1−sigma)``, which
+        are also ``d ln P̂[j] / d ln p̂[i]``.
     """
+    sigma = markets.sigma
     one_minus_sigma = (1.0 - sigma)[:, None, None]
-    unit = np.abs(one_minus_sigma) < UNIT_SIGMA_TOL
-    # ln sum_i theta exp((1 - sigma) x), computed stably (log-sum-exp) per importer.
-    exponent = np.where(shares > 0, one_minus_sigma * log_delivered_price, -np.inf)
-    peak = exponent.max(axis=1, keepdims=True)
-    peak = np.where(np.isfinite(peak), peak, 0.0)
-    # Dividing by sum_i theta (= 1 up to rounding) makes P̂ exactly 1 when nothing changes.
-    share_total = shares.sum(axis=1)
-    has_spending = share_total > 0
-    norm = np.where(has_spending, share_total, 1.0)
-    weighted = shares * np.exp(exponent - peak)
-    total = np.where(has_spending, weighted.sum(axis=1) / norm, 1.0)
-    log_sum = np.log(total) + peak[:, 0, :]
-    ces = log_sum / np.where(unit, 1.0, one_minus_sigma)[:, :, 0]
-    geometric = (shares * log_delivered_price).sum(axis=1) / norm
-    log_price = np.where(unit[:, :, 0], geometric, ces)
-    return np.where(has_spending, log_price, 0.0)
+    unit = np.abs(one_minus_sigma[:, :, 0]) < UNIT_SIGMA_TOL  # (M, 1)
+    # Log-sum-exp per importer over origins with a positive share; with no
+    # change (x = 0) the weights are exactly theta and P̂ is exactly 1.
+    scaled = np.where(unit[:, :, None], 0.0, one_minus_sigma) * log_delivered_price
+    has_spending = markets.expenditure > 0
+    peak = np.where(markets.shares > 0, scaled, -np.inf).max(axis=1)
+    peak = np.where(has_spending, peak, 0.0)
+    weights = markets.shares * np.exp(np.minimum(scaled - peak[:, None, :], 0.0))
+    total = np.where(has_spending, weights.sum(axis=1), 1.0)
+    weights = weights / total[:, None, :]
+    share_total = np.where(has_spending, markets.shares.sum(axis=1), 1.0)
+    ces = (np.log(total / share_total) + peak) / np.where(unit, 1.0, one_minus_sigma[:, :, 0])
+    geometric = (markets.shares * log_delivered_price).sum(axis=1) / share_total
+    log_price = np.where(has_spending, np.where(unit, geometric, ces), 0.0)
+    return log_price, weights
 
 
-def log_demand(log_delivered_price, log_price_index, sigma, eta, demand_shift):
-    """``ln q̂[i,j] = ln(1+d[j]) + eta ln P̂[j] − sigma (ln(T̂ p̂[i]) − ln P̂[j])``.
-
-    Shapes as in :func:`log_consumer_price`; returns shape (M, N, N).
-    """
-    sigma = sigma[:, None, None]
-    eta = eta[:, None, None]
+def log_demand(markets: Markets, log_delivered_price, log_price_index):
+    """``ln q̂[i,j] = ln(1+d[j]) + eta ln P̂[j] − sigma (x[i,j] − ln P̂[j])``, shape (M, N, N)."""
+    sigma = markets.sigma[:, None, None]
+    eta = markets.eta[:, None, None]
     log_p = log_price_index[:, None, :]
-    return np.log1p(demand_shift)[:, None, :] + eta * log_p - sigma * (log_delivered_price - log_p)
-
-
-def import_shares_new(shares, log_delivered_price, log_price_index, sigma):
-    """Expenditure shares at new prices, ``w[i,j] = theta (T̂ p̂ / P̂)^(1−sigma)``, (M, N, N).
-
-    ``w[m, j]`` is also ``d ln P̂[j] / d ln p̂[m]``, the price-index derivative
-    the Jacobian needs.
-    """
-    rel = log_delivered_price - log_price_index[:, None, :]
-    exponent = (1.0 - sigma)[:, None, None] * rel
-    safe = np.where(shares > 0, exponent, 0.0)
-    return np.where(shares > 0, shares * np.exp(safe), 0.0)
+    return np.log1p(markets.demand_shift)[:, None, :] + eta * log_p - sigma * (log_delivered_price - log_p)
 
 
 @dataclass(frozen=True)
@@ -145,31 +156,34 @@ class MarketState:
     log_producer_price: np.ndarray  # z = ln p̂, (M, N)
     log_consumer_price: np.ndarray  # ln P̂, (M, N)
     log_quantity: np.ndarray  # ln q̂, (M, N, N)
-    quantity_demanded: np.ndarray  # sum_j V q̂ = demand for i's output at base prices, (M, N)
+    sales: np.ndarray  # V q̂: volume sold from i to j, base prices, (M, N, N)
+    price_weights: np.ndarray  # w = d ln P̂[j] / d ln p̂[i], (M, N, N)
     residual: np.ndarray  # ln demand − ln supply, 0 where the price is fixed, (M, N)
+
+    def take(self, idx) -> MarketState:
+        return MarketState(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+
+    @property
+    def quantity_demanded(self) -> np.ndarray:
+        """``sum_j V q̂[i,j]``, demand for i's output at base prices, (M, N)."""
+        return self.sales.sum(axis=-1)
 
 
 def evaluate(markets: Markets, z: np.ndarray) -> MarketState:
-    """Demand, supply and the clearing residual at log producer prices ``z``.
+    """Demand, supply and the clearing residual at log producer prices ``z`` (M, N).
 
     The clearing condition of DESIGN §1 in logs:
     ``ln sum_j V[i,j] q̂[i,j] − ln(X[i] (1 + s[i])) − eps[i] z[i] = 0``.
     """
     delivered = markets.tariff_change + z[:, :, None]
-    log_p = log_consumer_price(markets.shares, delivered, markets.sigma)
-    log_q = log_demand(delivered, log_p, markets.sigma, markets.eta, markets.demand_shift)
-    flows = markets.flows
-    quantity = np.where(flows > 0, flows * np.exp(np.where(flows > 0, log_q, 0.0)), 0.0)
-    demanded = quantity.sum(axis=-1)
+    log_p, weights = log_consumer_price(markets, delivered)
+    log_q = log_demand(markets, delivered, log_p)
+    sales = np.exp(markets.log_flows + log_q)  # exactly 0 where V = 0
+    demanded = sales.sum(axis=-1)
     free = markets.free_price
-    supply = markets.output * (1.0 + markets.supply_shift)
-    eps = np.where(free, markets.eps, 0.0)
-    residual = np.where(
-        free,
-        np.log(np.where(free, demanded, 1.0)) - np.log(np.where(free, supply, 1.0)) - eps * z,
-        0.0,
-    )
-    return MarketState(z, log_p, log_q, demanded, residual)
+    log_demanded = np.log(np.where(free, demanded, 1.0))
+    residual = np.where(free, log_demanded - markets.log_supply - markets.free_eps * z, 0.0)
+    return MarketState(z, log_p, log_q, sales, weights, residual)
 
 
 def jacobian(markets: Markets, state: MarketState) -> np.ndarray:
@@ -182,20 +196,16 @@ def jacobian(markets: Markets, state: MarketState) -> np.ndarray:
 
     Rows and columns of fixed-price exporters are replaced by the identity.
     """
-    flows = markets.flows
     free = markets.free_price
-    demanded = np.where(free, state.quantity_demanded, 1.0)[:, :, None]
-    sales_share = np.where(flows > 0, flows * np.exp(np.where(flows > 0, state.log_quantity, 0.0)), 0.0)
-    sales_share = sales_share / demanded
-    delivered = markets.tariff_change + state.log_producer_price[:, :, None]
-    w = import_shares_new(markets.shares, delivered, state.log_consumer_price, markets.sigma)
-    jac = (markets.eta + markets.sigma)[:, None, None] * np.einsum("mij,mkj->mik", sales_share, w)
-    eps = np.where(free, markets.eps, 0.0)
-    n = flows.shape[-1]
-    eye = np.eye(n, dtype=bool)
-    jac = jac - np.where(eye, (markets.sigma[:, None] + eps)[:, :, None], 0.0)
+    demanded = np.where(free, state.quantity_demanded, 1.0)
+    sales_share = state.sales / demanded[:, :, None]
+    jac = np.matmul(sales_share, state.price_weights.transpose(0, 2, 1))
+    jac *= (markets.eta + markets.sigma)[:, None, None]
+    n = free.shape[-1]
+    diagonal = np.arange(n)
+    jac[:, diagonal, diagonal] -= markets.sigma[:, None] + markets.free_eps
     both_free = free[:, :, None] & free[:, None, :]
-    return np.where(both_free, jac, np.where(eye, 1.0, 0.0))
+    return np.where(both_free, jac, np.eye(n))
 
 
 # --- welfare (DESIGN §1, exact for constant-elasticity curves) -----------------

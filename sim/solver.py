@@ -9,7 +9,7 @@ safeguards large shocks; markets that have converged are frozen.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -113,8 +113,7 @@ def solve_equilibrium(
     Solution
     """
     markets, lead = _as_markets(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, demand_shift)
-    z, iterations, residual = _newton(markets, tol, max_iterations)
-    state = model.evaluate(markets, z)
+    state, iterations, residual = _newton(markets, tol, max_iterations)
     return _solution(markets, state, iterations, residual, tol, lead)
 
 
@@ -161,7 +160,7 @@ def _as_markets(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift,
     def flat(arr, tail):
         return np.ascontiguousarray(np.broadcast_to(arr, lead + tail).reshape((-1,) + tail))
 
-    markets = model.Markets(
+    markets = model.Markets.build(
         flows=flat(flows, (n, n)),
         base_tariff_factor=flat(1.0 + base_tariffs, (n, n)),
         new_tariff_factor=flat(1.0 + new_tariffs, (n, n)),
@@ -180,27 +179,26 @@ def _check(ok, message):
 
 
 def _newton(markets: model.Markets, tol: float, max_iterations: int):
-    """Damped Newton on ``z = ln p̂``; returns z (M, N), iterations (M,), residual (M,)."""
+    """Damped Newton on ``z = ln p̂``; returns the final state, iterations (M,) and residual (M,).
+
+    Only markets not yet converged take part in an iteration.
+    """
     m, n = markets.eps.shape
-    z = np.zeros((m, n))
-    state = model.evaluate(markets, z)
-    norm = _norm(state.residual)
+    state = model.evaluate(markets, np.zeros((m, n)))
     iterations = np.zeros(m, dtype=int)
     for _ in range(max_iterations):
         active = np.abs(state.residual).max(axis=1) > tol
         if not active.any():
             break
         idx = np.flatnonzero(active)
-        sub = _take(markets, idx)
-        sub_state = _take_state(state, idx)
+        sub = markets if len(idx) == m else markets.take(idx)
+        sub_state = state if len(idx) == m else state.take(idx)
         step = _newton_step(sub, sub_state)
-        z_new, state_new, norm_new = _line_search(sub, z[idx], step, norm[idx], tol)
-        z[idx] = z_new
-        norm[idx] = norm_new
-        state = _put_state(state, idx, state_new)
+        new_state = _line_search(sub, sub_state, step, tol)
+        state = new_state if len(idx) == m else _put_state(state, idx, new_state)
         iterations[idx] += 1
     residual = np.abs(state.residual).max(axis=1)
-    return z, iterations, residual
+    return state, iterations, residual
 
 
 def _newton_step(markets, state):
@@ -211,50 +209,49 @@ def _newton_step(markets, state):
     return step * scale
 
 
-def _line_search(markets, z, step, norm, tol):
-    """Backtracking on ||residual||: accept the first ``lam`` in 1, 1/2, ... that lowers it."""
-    lam = np.ones(len(z))
-    pending = np.ones(len(z), dtype=bool)
-    z_out = z.copy()
-    state = model.evaluate(markets, z + step)
-    new_norm = _norm(state.residual)
-    norm_out = new_norm.copy()
+def _line_search(markets, state, step, tol):
+    """Backtracking on ||residual||: accept the first ``lam`` in 1, 1/2, ... that lowers it enough.
+
+    Markets where no step lowers the residual keep the smallest step tried; the
+    iteration limit then reports them as not converged.
+    """
+    z = state.log_producer_price
+    norm = _norm(state.residual)
+    trial = model.evaluate(markets, z + step)
+    accepted = _acceptable(trial, norm, 1.0, tol)
+    if accepted.all():  # the usual case: the full Newton step
+        return trial
+    best = trial
+    lam = 1.0
     for _ in range(MAX_HALVINGS):
-        accept = pending & ((new_norm <= (1.0 - ARMIJO * lam) * norm) | (new_norm <= tol))
-        z_out[accept] = (z + lam[:, None] * step)[accept]
-        norm_out[accept] = new_norm[accept]
-        pending &= ~accept
-        if not pending.any():
+        lam /= 2
+        pending = np.flatnonzero(~accepted)
+        sub = markets.take(pending)
+        retry = model.evaluate(sub, z[pending] + lam * step[pending])
+        best = _put_state(best, pending, retry)
+        accepted[pending] = _acceptable(retry, norm[pending], lam, tol)
+        if accepted.all():
             break
-        lam = np.where(pending, lam / 2, lam)
-        trial = model.evaluate(markets, z + lam[:, None] * step)
-        new_norm = np.where(pending, _norm(trial.residual), new_norm)
-    # Markets where no step lowered the residual keep the smallest step tried:
-    # the iteration limit then reports them as not converged.
-    z_out[pending] = (z + lam[:, None] * step)[pending]
-    state = model.evaluate(markets, z_out)
-    return z_out, state, _norm(state.residual)
+    return best
+
+
+def _acceptable(state, old_norm, lam, tol):
+    new_norm = _norm(state.residual)
+    return (new_norm <= (1.0 - ARMIJO * lam) * old_norm) | (new_norm <= tol)
 
 
 def _norm(residual):
     return np.sqrt((residual**2).sum(axis=1))
 
 
-def _take(markets: model.Markets, idx) -> model.Markets:
-    return model.Markets(**{f: getattr(markets, f)[idx] for f in markets.__dataclass_fields__})
-
-
-def _take_state(state: model.MarketState, idx) -> model.MarketState:
-    return model.MarketState(**{f: getattr(state, f)[idx] for f in state.__dataclass_fields__})
-
-
 def _put_state(state: model.MarketState, idx, part: model.MarketState) -> model.MarketState:
-    fields = {}
-    for f in state.__dataclass_fields__:
-        whole = getattr(state, f).copy()
-        whole[idx] = getattr(part, f)
-        fields[f] = whole
-    return model.MarketState(**fields)
+    """A copy of ``state`` with the markets ``idx`` replaced by ``part``."""
+    merged = {}
+    for f in fields(state):
+        whole = getattr(state, f.name).copy()
+        whole[idx] = getattr(part, f.name)
+        merged[f.name] = whole
+    return model.MarketState(**merged)
 
 
 def _solution(markets, state, iterations, residual, tol, lead) -> Solution:
@@ -263,7 +260,7 @@ def _solution(markets, state, iterations, residual, tol, lead) -> Solution:
     flows = markets.flows
     producer = np.exp(state.log_producer_price)
     quantity = np.exp(state.log_quantity)
-    new_flows = flows * producer[:, :, None] * quantity
+    new_flows = flows * quantity * producer[:, :, None]
     base_output = markets.output
     output = np.divide(state.quantity_demanded, base_output, out=np.ones_like(base_output), where=base_output > 0)
     cs = model.consumer_surplus_change(markets.expenditure, state.log_consumer_price, markets.eta, markets.demand_shift)

@@ -160,7 +160,7 @@ def test_jacobian_matches_finite_differences():
     flows, base, sigma, eta, eps = random_market(rng, 5, k=3)
     eps[0, 2] = np.inf
     flows[1, 4, :] = 0.0
-    markets = model.Markets(flows, 1 + base, 1 + base + rng.uniform(0, 0.3, base.shape), sigma, eta, eps,
+    markets = model.Markets.build(flows, 1 + base, 1 + base + rng.uniform(0, 0.3, base.shape), sigma, eta, eps,
                             rng.uniform(-0.2, 0.2, eps.shape), rng.uniform(-0.2, 0.2, eps.shape))
     z = rng.normal(0, 0.1, eps.shape) * markets.free_price
     jac = model.jacobian(markets, model.evaluate(markets, z))

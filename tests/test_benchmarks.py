@@ -1,0 +1,32 @@
+"""The benchmark script runs and both solvers agree (timing is printed, never asserted)."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from sim import solve_equilibrium
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_solver.py"
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("bench_solver", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_solver_runs_small(capsys):
+    bench = load_bench()
+    bench.main(markets=20, regions=4, repeat=1)
+    out = capsys.readouterr().out
+    assert "converged 20/20" in out and "within tolerance 20/20" in out and "speed-up" in out
+
+
+def test_per_market_reference_agrees_with_batched_kernel():
+    bench = load_bench()
+    args = bench.random_markets(np.random.default_rng(3), 15, 5)
+    prices, residuals = bench.one_by_one(args)
+    assert (residuals <= 1e-10).all()
+    np.testing.assert_allclose(solve_equilibrium(*args).producer_price, prices, rtol=1e-9)
