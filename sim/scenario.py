@@ -343,6 +343,9 @@ class _Parser:
             per = self.number(t, "output_per_amount", f"{path}.output_per_amount", positive, required=True)
             if amount is not None and per is not None:
                 capacity = amount * per
+                if not math.isfinite(capacity):
+                    self.problems.add(path, f"amount x output_per_amount = {capacity!r} is not a finite number")
+                    capacity = None
         else:
             self.problems.add(path, "needs 'capacity', or 'amount' with 'output_per_amount'")
         start = self.year(t, "start", f"{path}.start")
@@ -395,9 +398,11 @@ def check_codes(scenario: Scenario, sectors, regions) -> ProblemList:
     """Problems with the sector and region codes a scenario uses, given a dataset's labels."""
     problems = ProblemList(scenario.source)
 
-    def check(codes, valid, path, kind):
+    def check(codes, valid, path, kind, wildcard=True):
         for code in codes or ():
-            if code != ALL and code not in valid:
+            if code == ALL and not wildcard:
+                problems.add(path, f"must name one {kind}, not \"*\"")
+            elif code != ALL and code not in valid:
                 problems.add(path, f"unknown {kind} '{code}'{closest(code, valid)}")
 
     for t in scenario.tariffs:
@@ -405,10 +410,10 @@ def check_codes(scenario: Scenario, sectors, regions) -> ProblemList:
         check(t.importer, regions, f"{t.key}.importer", "region")
         check(t.exporter, regions, f"{t.key}.exporter", "region")
     for inv in scenario.investments:
-        check([inv.sector], sectors, f"{inv.key}.sector", "sector")
-        check([inv.host], regions, f"{inv.key}.host", "region")
+        check([inv.sector], sectors, f"{inv.key}.sector", "sector", wildcard=False)
+        check([inv.host], regions, f"{inv.key}.host", "region", wildcard=False)
         if inv.investor is not None:
-            check([inv.investor], regions, f"{inv.key}.investor", "region")
+            check([inv.investor], regions, f"{inv.key}.investor", "region", wildcard=False)
     for d in scenario.demand_shifts:
         check(d.sector, sectors, f"{d.key}.sector", "sector")
         check(d.region, regions, f"{d.key}.region", "region")
