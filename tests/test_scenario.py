@@ -233,3 +233,14 @@ def test_scenario_built_in_code_runs_like_a_file(write):
     in_code = sim.run(sim.Scenario(name="t", dataset="illustrative",
                                    tariffs=(sim.Tariff(("steel",), ("USA",), ("JPN",), rate=0.4),)))
     assert_allclose(in_code.solution.flows, from_file.solution.flows, rtol=0, atol=0)
+
+
+def test_investment_fields_name_single_codes(write):
+    msg = problems(write('[[investment]]\nsector = "*"\nhost = "*"\ncapacity = 10\n'))
+    assert "investment[1].sector: must name one sector, not \"*\"" in msg
+    assert "investment[1].host: must name one region, not \"*\"" in msg
+
+
+def test_investment_capacity_must_be_finite(write):
+    msg = problems(write('[[investment]]\nsector = "steel"\nhost = "USA"\namount = 1e308\noutput_per_amount = 10\n'))
+    assert "investment[1]: amount x output_per_amount = inf is not a finite number" in msg
