@@ -12,13 +12,12 @@ from __future__ import annotations
 import csv
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError, Problem, ProblemList, closest
+from .errors import InputError, Problem, ProblemList, closest, read_toml, report_unknown_keys
 
 __all__ = ["Dataset", "load_dataset", "builtin_datasets", "BUILTIN_DIR", "resolve_dataset"]
 
@@ -102,7 +101,7 @@ def load_dataset(reference: str | Path, relative_to: Path | None = None) -> Data
         raise InputError([Problem("dataset", "", f"no dataset '{reference}': not a built-in name "
                                   f"({', '.join(names)}){hint} nor a folder with a dataset.toml")])
     problems = ProblemList(str(folder / "dataset.toml"))
-    meta = _read_toml(folder / "dataset.toml", problems)
+    meta = read_toml(folder / "dataset.toml", problems) or {}
     header = _parse_header(meta, problems)
     problems.raise_if_any()
     regions, sectors = header["regions"], header["sectors"]
@@ -125,27 +124,8 @@ def load_dataset(reference: str | Path, relative_to: Path | None = None) -> Data
     )
 
 
-def _read_toml(path: Path, problems: ProblemList) -> dict:
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        problems.add("", f"not valid TOML: {exc}")
-    except UnicodeDecodeError as exc:
-        problems.add("", f"not valid UTF-8 text: {exc}")
-    except OSError as exc:
-        problems.add("", f"cannot read: {exc.strerror}")
-    return {}
-
-
-def _unknown_keys(table: dict, allowed: set[str], prefix: str, problems: ProblemList) -> None:
-    for key in table:
-        if key not in allowed:
-            problems.add(f"{prefix}{key}", f"unknown key{closest(key, sorted(allowed))}")
-
-
 def _parse_header(meta: dict, problems: ProblemList) -> dict:
-    _unknown_keys(meta, _TOP_KEYS, "", problems)
+    report_unknown_keys(meta, _TOP_KEYS, "", problems)
     out: dict = {}
     for key in ("name", "title", "unit"):
         value = meta.get(key)
@@ -177,7 +157,7 @@ def _parse_header(meta: dict, problems: ProblemList) -> dict:
         if not isinstance(table, dict) or not isinstance(table.get("id"), str):
             problems.add(f"source[{pos}]", "needs a text 'id'")
             continue
-        _unknown_keys(table, _SOURCE_KEYS, f"source[{pos}].", problems)
+        report_unknown_keys(table, _SOURCE_KEYS, f"source[{pos}].", problems)
         sources.append(dict(table))
     ids = [s["id"] for s in sources]
     for dup in sorted({i for i in ids if ids.count(i) > 1}):
@@ -195,7 +175,7 @@ def _parse_codes(tables, kind, allowed, problems):
         if not isinstance(table, dict):
             problems.add(f"{kind}[{pos}]", "must be a table")
             continue
-        _unknown_keys(table, allowed, f"{kind}[{pos}].", problems)
+        report_unknown_keys(table, allowed, f"{kind}[{pos}].", problems)
         code = table.get("code")
         if not isinstance(code, str) or not CODE_PATTERN.match(code):
             problems.add(f"{kind}[{pos}].code", f"must be a code of letters, digits and _, got {code!r}")

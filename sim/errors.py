@@ -9,8 +9,10 @@ inside it, the offending value and, for misspelt names, the closest valid one.
 from __future__ import annotations
 
 import difflib
+import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 __all__ = [
     "Problem",
@@ -19,6 +21,8 @@ __all__ = [
     "ConvergenceError",
     "ScenarioWarning",
     "closest",
+    "read_toml",
+    "report_unknown_keys",
 ]
 
 
@@ -101,3 +105,28 @@ def closest(name: str, valid: Iterable[str]) -> str:
         return f" (did you mean '{lowered[str(name).lower()]}'?)"
     match = difflib.get_close_matches(str(name), valid, n=1, cutoff=0.5)
     return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def read_toml(path: Path, problems: ProblemList) -> dict | None:
+    """Parse a TOML file; on failure record one problem saying why and return None."""
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        problems.add("", "file not found")
+    except IsADirectoryError:
+        problems.add("", "is a folder, not a file")
+    except tomllib.TOMLDecodeError as exc:
+        problems.add("", f"not valid TOML: {exc}")
+    except UnicodeDecodeError as exc:
+        problems.add("", f"not valid UTF-8 text: {exc}")
+    except OSError as exc:
+        problems.add("", f"cannot read: {exc.strerror}")
+    return None
+
+
+def report_unknown_keys(table: dict, allowed: set[str], prefix: str, problems: ProblemList) -> None:
+    """Record every key of ``table`` not in ``allowed``, with the closest allowed one."""
+    for key in table:
+        if key not in allowed:
+            problems.add(f"{prefix}{key}", f"unknown key{closest(key, sorted(allowed))}")

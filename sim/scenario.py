@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError, ProblemList, closest
+from .errors import InputError, ProblemList, closest, read_toml, report_unknown_keys
 
 __all__ = [
     "Scenario", "Tariff", "Investment", "DemandShift", "ElasticityOverride",
@@ -140,20 +139,8 @@ def read_scenario(path: str | Path) -> tuple[Scenario | None, ProblemList]:
     """
     path = Path(path)
     problems = ProblemList(str(path))
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        problems.add("", "file not found")
-    except IsADirectoryError:
-        problems.add("", "is a folder, not a scenario file")
-    except tomllib.TOMLDecodeError as exc:
-        problems.add("", f"not valid TOML: {exc}")
-    except UnicodeDecodeError as exc:
-        problems.add("", f"not valid UTF-8 text: {exc}")
-    except OSError as exc:
-        problems.add("", f"cannot read: {exc.strerror}")
-    if problems:
+    data = read_toml(path, problems)
+    if data is None:
         return None, problems
     return _parse(data, path, problems), problems
 
@@ -229,9 +216,7 @@ class _Parser:
         self.problems = problems
 
     def unknown_keys(self, table: dict, allowed: set[str], prefix: str) -> None:
-        for key in table:
-            if key not in allowed:
-                self.problems.add(f"{prefix}{key}", f"unknown key{closest(key, sorted(allowed))}")
+        report_unknown_keys(table, allowed, prefix, self.problems)
 
     def text(self, table, key, path, required=False):
         value = table.get(key)
