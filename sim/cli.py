@@ -14,7 +14,7 @@ import click
 
 from . import __version__
 from .dataset import builtin_datasets, load_dataset
-from .errors import ConvergenceError, InputError, Problem
+from .errors import ConvergenceError, InputError, Problem, ScenarioWarning
 
 EXIT_OK, EXIT_NOT_CONVERGED, EXIT_BAD_INPUT = 0, 1, 2
 SHIPPED_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -47,18 +47,12 @@ def _guarded(action):
 
 
 def _echo_warnings(caught):
-    from .errors import ScenarioWarning
-
     for w in caught:
         if issubclass(w.category, ScenarioWarning):
             click.echo(f"warning: {w.message}", err=True)
 
 
-class _Group(click.Group):
-    """Usage errors (unknown option, missing argument) exit 2 with one line, as click does."""
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tradesim")
 def main():
     """tradesim: trade-policy scenarios in a multi-region Armington partial-equilibrium model."""
