@@ -80,10 +80,15 @@ def run(scenario: Scenario | str | Path, dataset: Dataset | None = None) -> Resu
     )
     wall = time.perf_counter() - started
     if not solution.all_converged:
-        failures = [
-            f"{scenario.name}: year {shocks.years[y]}, sector {dataset.sectors[k]}: max |ln demand - ln supply| "
-            f"= {solution.max_residual[y, k]:.3g} after {solution.iterations[y, k]} iterations"
-            for y, k in zip(*(~solution.converged).nonzero())
-        ]
+        failed = zip(*(~solution.converged).nonzero())
+        failures = [_failure(scenario, dataset, shocks, solution, y, k) for y, k in failed]
         raise ConvergenceError(failures)
     return Results(scenario, dataset, shocks, solution, wall)
+
+
+def _failure(scenario, dataset, shocks, solution, y, k) -> str:
+    where = f"{scenario.name}: year {shocks.years[y]}, sector {dataset.sectors[k]}"
+    if not solution.finite[y, k]:
+        return f"{where}: the equilibrium lies beyond floating-point range (a price or surplus overflows)"
+    return (f"{where}: max |ln demand - ln supply| = {solution.max_residual[y, k]:.3g} "
+            f"after {solution.iterations[y, k]} iterations")

@@ -20,7 +20,7 @@ __all__ = ["Solution", "solve_equilibrium", "TOLERANCE"]
 #: Converged means max |ln demand − ln supply| <= TOLERANCE in every market.
 TOLERANCE = 1e-10
 MAX_ITERATIONS = 100
-MAX_LOG_STEP = 2.0  # largest change of ln p̂ in one Newton step
+MAX_LOG_STEP = 10.0  # largest change of ln p̂ in one Newton step
 MAX_HALVINGS = 40
 ARMIJO = 1e-4
 
@@ -48,8 +48,11 @@ class Solution:
         Newton iterations per market.
     max_residual : ndarray, shape (..., K)
         ``max_i |ln demand[i] − ln supply[i]|`` at the returned prices.
+    finite : ndarray of bool, shape (..., K)
+        Every result of the market is a finite number (false for equilibria beyond
+        floating-point range).
     converged : ndarray of bool, shape (..., K)
-        ``max_residual <= TOLERANCE``.
+        ``max_residual <= tol`` and ``finite``.
     """
 
     producer_price: np.ndarray
@@ -63,6 +66,7 @@ class Solution:
     base_tariff_revenue: np.ndarray
     iterations: np.ndarray
     max_residual: np.ndarray
+    finite: np.ndarray
     converged: np.ndarray
 
     @property
@@ -203,7 +207,11 @@ def _newton(markets: model.Markets, tol: float, max_iterations: int):
 
 def _newton_step(markets, state):
     jac = model.jacobian(markets, state)
-    step = np.linalg.solve(jac, -state.residual[:, :, None])[:, :, 0]
+    rhs = -state.residual[:, :, None]
+    try:
+        step = np.linalg.solve(jac, rhs)[:, :, 0]
+    except np.linalg.LinAlgError:  # a singular Jacobian somewhere in the batch: least-squares step
+        step = (np.linalg.pinv(jac) @ rhs)[:, :, 0]
     largest = np.abs(step).max(axis=1, keepdims=True)
     scale = np.minimum(1.0, MAX_LOG_STEP / np.maximum(largest, MAX_LOG_STEP * 1e-300))
     return step * scale
@@ -217,7 +225,7 @@ def _line_search(markets, state, step, tol):
     """
     z = state.log_producer_price
     norm = _norm(state.residual)
-    trial = model.evaluate(markets, z + step)
+    trial = _evaluate_trial(markets, z + step)
     accepted = _acceptable(trial, norm, 1.0, tol)
     if accepted.all():  # the usual case: the full Newton step
         return trial
@@ -227,12 +235,22 @@ def _line_search(markets, state, step, tol):
         lam /= 2
         pending = np.flatnonzero(~accepted)
         sub = markets.take(pending)
-        retry = model.evaluate(sub, z[pending] + lam * step[pending])
+        retry = _evaluate_trial(sub, z[pending] + lam * step[pending])
         best = _put_state(best, pending, retry)
         accepted[pending] = _acceptable(retry, norm[pending], lam, tol)
         if accepted.all():
             break
     return best
+
+
+def _evaluate_trial(markets, z):
+    """Evaluate a trial point; one that overflows gets a non-finite residual and is rejected."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        state = model.evaluate(markets, z)
+    finite = np.isfinite(state.residual).all(axis=1) & np.isfinite(state.sales).all(axis=(1, 2))
+    if not finite.all():
+        state.residual[~finite] = np.inf
+    return state
 
 
 def _acceptable(state, old_norm, lam, tol):
@@ -241,7 +259,8 @@ def _acceptable(state, old_norm, lam, tol):
 
 
 def _norm(residual):
-    return np.sqrt((residual**2).sum(axis=1))
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.sqrt((residual**2).sum(axis=1))
 
 
 def _put_state(state: model.MarketState, idx, part: model.MarketState) -> model.MarketState:
@@ -258,26 +277,36 @@ def _solution(markets, state, iterations, residual, tol, lead) -> Solution:
     k_n = lead + (markets.flows.shape[-1],)
     k_nn = k_n + (markets.flows.shape[-1],)
     flows = markets.flows
-    producer = np.exp(state.log_producer_price)
-    quantity = np.exp(state.log_quantity)
-    new_flows = flows * quantity * producer[:, :, None]
-    base_output = markets.output
-    output = np.divide(state.quantity_demanded, base_output, out=np.ones_like(base_output), where=base_output > 0)
-    cs = model.consumer_surplus_change(markets.expenditure, state.log_consumer_price, markets.eta, markets.demand_shift)
-    ps = model.producer_surplus_change(base_output, state.log_producer_price, markets.eps, markets.supply_shift)
-    base_tr = model.tariff_revenue(markets.base_tariff_factor, flows)
-    new_tr = model.tariff_revenue(markets.new_tariff_factor, new_flows)
+    # An extreme equilibrium can lie beyond floating point (a price up 1e300 times):
+    # compute quietly, then report such markets as not converged instead of returning inf.
+    with np.errstate(over="ignore", invalid="ignore"):
+        producer = np.exp(state.log_producer_price)
+        quantity = np.exp(state.log_quantity)
+        new_flows = flows * quantity * producer[:, :, None]
+        base_output = markets.output
+        output = np.divide(state.quantity_demanded, base_output, out=np.ones_like(base_output),
+                           where=base_output > 0)
+        cs = model.consumer_surplus_change(markets.expenditure, state.log_consumer_price, markets.eta,
+                                           markets.demand_shift)
+        ps = model.producer_surplus_change(base_output, state.log_producer_price, markets.eps, markets.supply_shift)
+        base_tr = model.tariff_revenue(markets.base_tariff_factor, flows)
+        new_tr = model.tariff_revenue(markets.new_tariff_factor, new_flows)
+        consumer = np.exp(state.log_consumer_price)
+        revenue = new_tr - base_tr
+    per_market = [producer, consumer, output, cs, ps, revenue, new_flows.reshape(len(flows), -1)]
+    finite = np.logical_and.reduce([np.isfinite(a).all(axis=1) for a in per_market])
     return Solution(
         producer_price=producer.reshape(k_n),
-        consumer_price=np.exp(state.log_consumer_price).reshape(k_n),
+        consumer_price=consumer.reshape(k_n),
         quantity=quantity.reshape(k_nn),
         flows=new_flows.reshape(k_nn),
         output=output.reshape(k_n),
         consumer_surplus=cs.reshape(k_n),
         producer_surplus=ps.reshape(k_n),
-        tariff_revenue=(new_tr - base_tr).reshape(k_n),
+        tariff_revenue=revenue.reshape(k_n),
         base_tariff_revenue=base_tr.reshape(k_n),
         iterations=iterations.reshape(lead),
         max_residual=residual.reshape(lead),
-        converged=(residual <= tol).reshape(lead),
+        finite=finite.reshape(lead),
+        converged=((residual <= tol) & finite).reshape(lead),
     )
