@@ -86,8 +86,18 @@ def resolve_dataset(reference: str, relative_to: Path | None = None) -> Path | N
     return candidate if (candidate / "dataset.toml").is_file() else None
 
 
-def load_dataset(reference: str | Path, relative_to: Path | None = None) -> Dataset:
+def load_dataset(reference: str | Path, relative_to: Path | None = None, cited_in: str | None = None) -> Dataset:
     """Load and validate a dataset by built-in name or folder path.
+
+    Parameters
+    ----------
+    reference : str or Path
+        A built-in dataset name, or a folder (relative to ``relative_to``).
+    relative_to : Path, optional
+        Folder that a relative path is resolved against (the scenario file's).
+    cited_in : str, optional
+        The file whose ``dataset`` key names this dataset, for the message when
+        no such dataset exists.
 
     Raises
     ------
@@ -98,7 +108,8 @@ def load_dataset(reference: str | Path, relative_to: Path | None = None) -> Data
     if folder is None:
         names = builtin_datasets()
         hint = closest(str(reference), names)
-        raise InputError([Problem("dataset", "", f"no dataset '{reference}': not a built-in name "
+        source, key = (cited_in, "dataset") if cited_in else ("dataset", "")
+        raise InputError([Problem(source, key, f"no dataset '{reference}': not a built-in name "
                                   f"({', '.join(names)}){hint} nor a folder with a dataset.toml")])
     problems = ProblemList(str(folder / "dataset.toml"))
     meta = read_toml(folder / "dataset.toml", problems) or {}

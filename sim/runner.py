@@ -24,31 +24,39 @@ def load_scenario(path: str | Path) -> Scenario:
         With every problem found (file, key path, value, closest valid code):
         structural problems and unknown codes are reported together.
     """
+    return _load(path)[0]
+
+
+def _load(path) -> tuple[Scenario, Dataset]:
     scenario, problems = read_scenario(path)
+    dataset = None
     if scenario is not None and scenario.dataset:
         try:
-            dataset = load_dataset(scenario.dataset, scenario.base_dir)
+            dataset = load_dataset(scenario.dataset, scenario.base_dir, cited_in=scenario.source)
         except InputError as exc:
             problems.extend(exc.problems)
         else:
             problems.extend(check_codes(scenario, dataset.sectors, dataset.regions))
     problems.raise_if_any()
-    return scenario
+    return scenario, dataset
 
 
-def validate(paths) -> list[Scenario]:
-    """Fully check several scenario files (structure, codes, shock arrays); report all problems at once."""
-    problems, scenarios = [], []
+def validate(paths) -> list[tuple[Scenario, Dataset]]:
+    """Fully check several scenario files (structure, codes, shock arrays); report all problems at once.
+
+    Returns each scenario with its loaded dataset, ready for :func:`run`.
+    """
+    problems, checked = [], []
     for path in paths:
         try:
-            scenario = load_scenario(path)
-            build_shocks(scenario, load_dataset(scenario.dataset, scenario.base_dir))
-            scenarios.append(scenario)
+            scenario, dataset = _load(path)
+            build_shocks(scenario, dataset)
+            checked.append((scenario, dataset))
         except InputError as exc:
             problems.extend(exc.problems)
     if problems:
         raise InputError(problems)
-    return scenarios
+    return checked
 
 
 def run(scenario: Scenario | str | Path, dataset: Dataset | None = None) -> Results:

@@ -21,7 +21,7 @@ from pathlib import Path
 from .errors import InputError, ProblemList, closest, read_toml, report_unknown_keys
 
 __all__ = [
-    "Scenario", "Tariff", "Investment", "DemandShift", "ElasticityOverride",
+    "Scenario", "Tariff", "Quota", "Investment", "DemandShift", "ElasticityOverride",
     "read_scenario", "load_scenario_file", "parse_scenario", "check_codes", "ALL",
 ]
 
@@ -33,6 +33,8 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _TOP_KEYS = {"name", "title", "description", "dataset", "years", "method", "tariff", "quota",
              "investment", "demand_shift", "elasticities", "uncertainty"}
 _TARIFF_KEYS = {"sector", "importer", "exporter", "rate", "add", "start", "end", "note"}
+_QUOTA_KEYS = {"sector", "importer", "exporter", "volume", "in_rate", "out_rate", "rent", "start", "end", "note"}
+RENT_HOLDERS = ("exporter", "importer")
 _INVESTMENT_KEYS = {"name", "sector", "host", "investor", "amount", "output_per_amount", "capacity",
                     "start", "ramp_years", "displaces_exports", "note"}
 _DEMAND_KEYS = {"sector", "region", "change", "start", "end", "note"}
@@ -55,6 +57,22 @@ class Tariff:
     start: int | None = None
     end: int | None = None
     key: str = "tariff"
+
+
+@dataclass(frozen=True)
+class Quota:
+    """A tariff-rate quota on one flow (DESIGN §2); ``volume`` in dataset units at base prices per year."""
+
+    sector: str
+    importer: str
+    exporter: str
+    volume: float
+    in_rate: float
+    out_rate: float
+    rent: str = "exporter"
+    start: int | None = None
+    end: int | None = None
+    key: str = "quota"
 
 
 @dataclass(frozen=True)
@@ -115,6 +133,7 @@ class Scenario:
     years: tuple[int, ...] | None = None
     method: str = "exact"
     tariffs: tuple[Tariff, ...] = ()
+    quotas: tuple[Quota, ...] = ()
     investments: tuple[Investment, ...] = ()
     demand_shifts: tuple[DemandShift, ...] = ()
     elasticities: tuple[ElasticityOverride, ...] = ()
@@ -173,9 +192,8 @@ def _parse(data: dict, path: Path | None, problems: ProblemList) -> Scenario:
         problems.add("method", f"must be one of {', '.join(METHODS)}, got {method!r}{closest(method, METHODS)}")
     elif method not in AVAILABLE_METHODS:
         problems.add("method", f"'{method}' is not available in this version yet; use \"exact\"")
-    for later in ("quota", "uncertainty"):
-        if later in data:
-            problems.add(later, f"[{later}] is part of the design but not available in this version yet")
+    if "uncertainty" in data:
+        problems.add("uncertainty", "[uncertainty] is part of the design but not available in this version yet")
 
     years = None
     if "years" in data:
@@ -188,6 +206,10 @@ def _parse(data: dict, path: Path | None, problems: ProblemList) -> Scenario:
             years = tuple(sorted(raw))
 
     tariffs = tuple(p.each(data, "tariff", _TARIFF_KEYS, p.tariff))
+    quotas = tuple(p.each(data, "quota", _QUOTA_KEYS, p.quota))
+    if "quota" in data:
+        problems.add("quota", "[[quota]] (tariff-rate quotas) is part of the design but not available in this "
+                     "version yet")
     investments = tuple(p.each(data, "investment", _INVESTMENT_KEYS, p.investment))
     demand = tuple(p.each(data, "demand_shift", _DEMAND_KEYS, p.demand_shift))
     overrides = []
@@ -200,7 +222,7 @@ def _parse(data: dict, path: Path | None, problems: ProblemList) -> Scenario:
     return Scenario(
         name=name or "", dataset=dataset or "", title=p.text(data, "title", "title") or name or "",
         description=p.text(data, "description", "description") or "", years=years, method=method,
-        tariffs=tariffs, investments=investments, demand_shifts=demand,
+        tariffs=tariffs, quotas=quotas, investments=investments, demand_shifts=demand,
         elasticities=tuple(o for o in overrides if o is not None), path=path,
     )
 
@@ -311,6 +333,28 @@ class _Parser:
             return None
         return Tariff(sector, importer, exporter, rate, add, start, end, key=path)
 
+    def quota(self, t, path):
+        sector = self.text(t, "sector", f"{path}.sector", required=True)
+        importer = self.text(t, "importer", f"{path}.importer", required=True)
+        exporter = self.text(t, "exporter", f"{path}.exporter", required=True)
+        volume = self.number(t, "volume", f"{path}.volume", (lambda v: v > 0, "> 0"), required=True)
+        rule = (lambda v: v >= 0, ">= 0 (0.25 = 25%)")
+        in_rate = self.number(t, "in_rate", f"{path}.in_rate", rule, required=True)
+        out_rate = self.number(t, "out_rate", f"{path}.out_rate", rule, required=True)
+        if in_rate is not None and out_rate is not None and out_rate < in_rate:
+            self.problems.add(f"{path}.out_rate", f"out_rate {out_rate:g} is below in_rate {in_rate:g}")
+        rent = self.text(t, "rent", f"{path}.rent") or "exporter"
+        if rent not in RENT_HOLDERS:
+            self.problems.add(f"{path}.rent", f"must be \"exporter\" or \"importer\", got {rent!r}"
+                              f"{closest(rent, RENT_HOLDERS)}")
+        if importer is not None and importer == exporter:
+            self.problems.add(f"{path}.exporter",
+                              f"'{exporter}' is also the importer: a quota on a region's own market is not allowed")
+        start, end = self.start_end(t, path)
+        if None in (sector, importer, exporter, volume, in_rate, out_rate):
+            return None
+        return Quota(sector, importer, exporter, volume, in_rate, out_rate, rent, start, end, key=path)
+
     def investment(self, t, path):
         sector = self.text(t, "sector", f"{path}.sector", required=True)
         host = self.text(t, "host", f"{path}.host", required=True)
@@ -394,6 +438,10 @@ def check_codes(scenario: Scenario, sectors, regions) -> ProblemList:
         check(t.sector, sectors, f"{t.key}.sector", "sector")
         check(t.importer, regions, f"{t.key}.importer", "region")
         check(t.exporter, regions, f"{t.key}.exporter", "region")
+    for q in scenario.quotas:
+        check([q.sector], sectors, f"{q.key}.sector", "sector", wildcard=False)
+        check([q.importer], regions, f"{q.key}.importer", "region", wildcard=False)
+        check([q.exporter], regions, f"{q.key}.exporter", "region", wildcard=False)
     for inv in scenario.investments:
         check([inv.sector], sectors, f"{inv.key}.sector", "sector", wildcard=False)
         check([inv.host], regions, f"{inv.key}.host", "region", wildcard=False)
