@@ -169,17 +169,27 @@ class Results:
         return record
 
 
+#: Every file or folder a run may write into its output folder; a new run replaces them all.
+OUTPUT_NAMES = ("flows.csv", "prices.csv", "welfare.csv", "run.json", "uncertainty.csv", "plots")
+
+
 def write_outputs(results: list[Results], out_dir: str | Path, plots: bool = True, wall_time: float = 0.0) -> Path:
     """Write flows.csv, prices.csv, welfare.csv, run.json and plots/ for one run into ``out_dir``.
 
     Everything is first written into a fresh temporary folder beside
     ``out_dir``; only when all files are complete are they moved into place
-    (each by an atomic rename), replacing any earlier run's files. A failure
-    leaves ``out_dir`` as it was.
+    (each by an atomic rename), and the outputs of any earlier run that this
+    run does not produce are removed, so runs never mix. A failure leaves
+    ``out_dir`` as it was (or absent).
+
+    Raises
+    ------
+    OSError
+        The folder cannot be created or written.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".tradesim-", dir=out_dir))
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tradesim-", dir=out_dir.parent))
     try:
         _write_tables(results, staging)
         record = {"tool": "tradesim", "version": __version__, "wall_time_seconds": wall_time,
@@ -191,6 +201,7 @@ def write_outputs(results: list[Results], out_dir: str | Path, plots: bool = Tru
             (staging / "plots").mkdir()
             for res in results:
                 write_plots(res, staging / "plots", prefix=f"{res.name}_" if len(results) > 1 else "")
+        out_dir.mkdir(exist_ok=True)
         _move_into_place(staging, out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -204,11 +215,13 @@ def _write_tables(results, folder: Path) -> None:
 
 
 def _move_into_place(staging: Path, out_dir: Path) -> None:
-    """Rename staged files over the old ones; the old plots/ folder is replaced whole."""
-    old_plots = out_dir / "plots"
-    if old_plots.exists():
-        trash = Path(tempfile.mkdtemp(prefix=".tradesim-old-", dir=out_dir))
-        os.replace(old_plots, trash / "plots")
-        shutil.rmtree(trash, ignore_errors=True)
+    """Rename staged files over the old ones; earlier outputs this run lacks are removed."""
+    for name in OUTPUT_NAMES:
+        old = out_dir / name
+        if old.is_dir() and not old.is_symlink():
+            os.replace(old, staging / f".old-{name}")  # a folder cannot be renamed over; retire it whole
+        elif old.exists() and not (staging / name).exists():
+            old.unlink()
     for item in staging.iterdir():
-        os.replace(item, out_dir / item.name)
+        if not item.name.startswith(".old-"):
+            os.replace(item, out_dir / item.name)
