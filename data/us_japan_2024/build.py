@@ -1,0 +1,794 @@
+"""Build the built-in dataset ``us_japan_2024`` from the project's copy of published facts.
+
+    python data/us_japan_2024/build.py            # writes sim/datasets/us_japan_2024/
+    python data/us_japan_2024/build.py --out DIR  # writes elsewhere (the tests compare)
+
+Every number comes from a row of ``facts/*.csv`` (looked up, never typed in)
+or from a named assumption below. Every flow written gets ``basis``
+(published / derived / assumed), ``source`` (row ids, listed in dataset.toml)
+and a ``note`` with the arithmetic. Method, per sector (README.md in the
+dataset folder says more):
+
+1. Published bilateral cells, converted to USD million.
+2. Each named region's total exports and imports (published, derived or assumed).
+3. Unpublished cells between named regions: import-share fill
+   ``V[i,j] = X[i] M[j] / W`` with W the sector's world trade.
+4. The rest-of-world column and row close each region's totals (residuals),
+   with a floor of 5% where named cells already exceed the total.
+5. Domestic shipments (diagonal) = production value − exports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+FACTS = HERE / "facts"
+DEFAULT_OUT = HERE.parents[1] / "sim" / "datasets" / "us_japan_2024"
+
+REGIONS = {
+    "USA": "United States", "JPN": "Japan", "CHN": "China", "KOR": "Korea, Republic of",
+    "EU": "European Union (EU-27; intra-EU trade counted as EU domestic)", "CAN": "Canada", "MEX": "Mexico",
+    "ROW": "Rest of world",
+}
+NAMED = [r for r in REGIONS if r != "ROW"]
+SHORT_TON = 0.90718474  # metric tonnes per short ton
+BN = 1000.0  # USD million per USD billion
+ROW_FLOOR = 0.05  # share of a total kept for the rest of world when named cells already exceed it
+DIAGONAL_FLOOR = 0.10  # share of production kept at home when exports exceed production
+
+
+# --------------------------------------------------------------------------- facts
+@dataclass(frozen=True)
+class Fact:
+    value: float
+    unit: str
+    source: str  # id listed in dataset.toml
+    note: str
+
+    def stated(self, pattern: str) -> float:
+        """A number stated in the row's note, e.g. ``stated(r"consumption ([\\d.]+) Mt")``."""
+        found = re.search(pattern, self.note)
+        if not found:
+            raise LookupError(f"{self.source}: no {pattern!r} in note {self.note!r}")
+        return float(found.group(1))
+
+
+class Facts:
+    """The fact files, with a stable id per row: S.. (facts.csv), M<line>, A<line>, X<line>."""
+
+    FILES = {"facts_more.csv": "M", "anchor_totals.csv": "A", "added_facts.csv": "X"}
+
+    def __init__(self, folder: Path):
+        self.rows: dict[str, list[tuple[str, dict]]] = {}
+        self.sources: dict[str, dict] = {}
+        with open(folder / "sources.csv", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                self.sources[row["id"]] = {"id": row["id"], "title": row["title"], "url": row["url"]}
+        with open(folder / "facts.csv", encoding="utf-8") as fh:
+            self.rows["facts.csv"] = [(row["source"], row) for row in csv.DictReader(fh)]
+        for name, prefix in self.FILES.items():
+            with open(folder / name, encoding="utf-8") as fh:
+                reader = csv.DictReader(fh)
+                rows = []
+                for row in reader:
+                    sid = f"{prefix}{reader.line_num}"
+                    rows.append((sid, row))
+                    self.sources[sid] = {"id": sid, "title": row["source_title"], "url": row["source_url"],
+                                         "note": f"{name} line {reader.line_num}"}
+                self.rows[name] = rows
+        self.used: set[str] = set()
+
+    def get(self, file: str, unit_has: str = "", title_has: str = "", value_has: str = "", **match) -> Fact:
+        """The one row of ``file`` whose columns equal ``match``, unit, title and value containing the texts given.
+
+        Rows whose value is not a number are found only with ``value_has`` (their value is NaN).
+        """
+        hits = [(sid, row) for sid, row in self.rows[file]
+                if all(row[k] == str(v) for k, v in match.items()) and unit_has in row["unit"]
+                and title_has in row.get("source_title", "") and value_has in row["value"]
+                and (value_has or _is_number(row["value"]))]
+        if len(hits) != 1:
+            raise LookupError(f"{file}: {len(hits)} rows match {match} unit~{unit_has!r}")
+        sid, row = hits[0]
+        self.used.add(sid)
+        return Fact(float(row["value"]) if _is_number(row["value"]) else math.nan, row["unit"], sid, row["note"])
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass
+class Cell:
+    value: float  # USD million
+    basis: str
+    source: str
+    note: str
+
+
+def cell(value, basis, sources, note) -> Cell:
+    ids = " ".join(dict.fromkeys(s for s in sources if s))
+    return Cell(float(value), basis, ids, note)
+
+
+# ------------------------------------------------------------------------- assembly
+@dataclass
+class Sector:
+    code: str
+    name: str
+    cells: dict  # (exporter, importer) -> Cell, off-diagonal
+    exports: dict  # named region -> Cell (total exports to every partner)
+    imports: dict  # named region -> Cell
+    production: dict  # every region -> Cell (value of output, USD million)
+    world: Cell  # world trade used by the import-share fill
+
+
+def assemble(sector: Sector) -> dict:
+    """All 64 cells of one sector: published, import-share fill, residual ROW, diagonal."""
+    out = dict(sector.cells)
+    w = sector.world
+    for i in NAMED:
+        for j in NAMED:
+            if i != j and (i, j) not in out:
+                x, m = sector.exports[i], sector.imports[j]
+                value = x.value * m.value / w.value
+                out[(i, j)] = cell(value, "derived", [x.source, m.source, w.source],
+                                   f"import-share fill X[{i}] M[{j}] / W = {x.value:,.0f} x {m.value:,.0f} / "
+                                   f"{w.value:,.0f}")
+    for i in NAMED:  # exports to the rest of the world close i's export total
+        total = sector.exports[i]
+        named = sum(out[(i, j)].value for j in NAMED if j != i)
+        out[(i, "ROW")] = _residual(total, named, f"exports of {i} ({total.value:,.0f}) less those to named "
+                                    f"regions ({named:,.0f})")
+    for j in NAMED:  # imports from the rest of the world close j's import total
+        total = sector.imports[j]
+        named = sum(out[(i, j)].value for i in NAMED if i != j)
+        out[("ROW", j)] = _residual(total, named, f"imports of {j} ({total.value:,.0f}) less those from named "
+                                    f"regions ({named:,.0f})")
+    for r in REGIONS:
+        produced = sector.production[r]
+        exported = sum(out[(r, j)].value for j in REGIONS if j != r)
+        home = produced.value - exported
+        note = f"production {produced.value:,.0f} less exports {exported:,.0f}; production: {produced.note}"
+        if home < DIAGONAL_FLOOR * produced.value:
+            home = DIAGONAL_FLOOR * produced.value
+            note = (f"exports {exported:,.0f} exceed {1 - DIAGONAL_FLOOR:.0%} of production {produced.value:,.0f} "
+                    f"(gross trade values vs output); domestic shipments set to {DIAGONAL_FLOOR:.0%} of production; "
+                    f"production: {produced.note}")
+        out[(r, r)] = cell(home, "derived" if produced.basis != "assumed" else "assumed",
+                           [produced.source] + [out[(r, j)].source for j in REGIONS if j != r], note)
+    return out
+
+
+def _residual(total: Cell, named: float, what: str) -> Cell:
+    value = total.value - named
+    if value < ROW_FLOOR * total.value:
+        return cell(ROW_FLOOR * total.value, "assumed", [total.source],
+                    f"{what} is below {ROW_FLOOR:.0%} of the total: the sources disagree; set to {ROW_FLOOR:.0%} "
+                    "of the total")
+    basis = "assumed" if total.basis == "assumed" else "derived"
+    return cell(value, basis, [total.source], f"residual: {what}")
+
+
+def assumed(value, note) -> Cell:
+    return cell(value, "assumed", ["ASSUMED"], note)
+
+
+# ---------------------------------------------------------------------- the data
+class Build:
+    def __init__(self, facts: Facts):
+        self.f = facts
+        f = facts
+        eur = [f.get("added_facts.csv", year="2024", sector="fx", unit_has=f"USD per EUR ({m}") for m in
+               ("April", "May", "June")]
+        cad = [f.get("added_facts.csv", year="2024", sector="fx", unit_has=f"CAD per USD ({m}") for m in
+               ("April", "May", "June")]
+        jpy = f.get("anchor_totals.csv", year="2024", sector="total_merchandise", exporter="JPN", importer="WORLD",
+                    unit_has="JPY trn")
+        self.usd_per_eur = sum(x.value for x in eur) / 3
+        self.cad_per_usd = sum(x.value for x in cad) / 3
+        self.jpy_per_usd = jpy.stated(r"avg rate ([\d.]+) JPY/USD")
+        self.fx_sources = {"EUR": [x.source for x in eur], "CAD": [x.source for x in cad], "JPY": [jpy.source]}
+        self.fx_note = {
+            "EUR": f"EUR at {self.usd_per_eur:.4f} USD (mean of Apr-Jun 2024 monthly averages, Fed G.5)",
+            "CAD": f"CAD at {self.cad_per_usd:.4f} per USD (mean of Apr-Jun 2024 monthly averages, Fed G.5)",
+            "JPY": f"JPY at {self.jpy_per_usd:.2f} per USD (MOF 2024 average, as stated with {jpy.source})",
+        }
+
+    def eur(self, fact: Fact) -> tuple[float, list, str]:
+        return fact.value * self.usd_per_eur * BN, [fact.source] + self.fx_sources["EUR"], self.fx_note["EUR"]
+
+    # ---------------------------------------------------------------- steel
+    def steel(self) -> Sector:
+        f = self.f
+        g = f.get
+        jpy = self.jpy_per_usd
+        # unit values, USD per tonne: one world price per exporter
+        usgs_value = g("facts.csv", year="2023", sector="raw_steel_production_value", exporter="USA")
+        usgs_tons = g("facts.csv", year="2023", sector="raw_steel_production", exporter="USA")
+        jp_exports = g("facts.csv", year="2024", sector="steel_exports", exporter="JPN", importer="WORLD")
+        cn_uv = g("facts_more.csv", year="2024", sector="steel", exporter="CHN", importer="ALL", unit_has="USD per t")
+        kr_uv = g("facts_more.csv", year="2024", sector="steel", exporter="KOR", importer="USA", unit_has="USD per t")
+        eu_hs72 = g("anchor_totals.csv", year="2024", sector="steel", exporter="EU", importer="WORLD",
+                    unit_has="HS72 iron&steel exports")
+        eu_tons = g("anchor_totals.csv", year="2023", sector="steel", exporter="EU", importer="WORLD")
+        ca_usd = g("facts_more.csv", year="2024", sector="steel", exporter="CAN", importer="USA")
+        ca_st = g("facts.csv", year="2024", sector="steel_mill", exporter="CAN", importer="USA")
+        mx_usd = g("facts_more.csv", year="2024", sector="steel", exporter="MEX", importer="USA")
+        mx_st = g("facts.csv", year="2024", sector="steel_mill", exporter="MEX", importer="USA")
+        us_uv_jan = g("anchor_totals.csv", year="2024", sector="steel", exporter="WORLD", importer="USA",
+                      unit_has="Jan 2024")
+        us_uv_jun = g("anchor_totals.csv", year="2024", sector="steel", exporter="WORLD", importer="USA",
+                      unit_has="Jun 2024")
+        jp_value_yen = jp_exports.stated(r"value JPY ([\d.]+) trillion") * 1e12
+        uv = {
+            "USA": (usgs_value.value / usgs_tons.value, [usgs_value.source],
+                    "USGS 2023 raw-steel production value / tonnage"),
+            "JPN": (jp_value_yen / jpy / jp_exports.value, [jp_exports.source] + self.fx_sources["JPY"],
+                    "JISF 2024 export value JPY 4.7402 trn / 31.71 Mt"),
+            "CHN": (cn_uv.value, [cn_uv.source], "China Jan-Sep 2024 average export price"),
+            "KOR": (kr_uv.value, [kr_uv.source], "Korean 2024 export unit value to the US (KITA)"),
+            "EU": (eu_hs72.value * self.usd_per_eur * 1e9 / (eu_tons.value * 1e6),
+                   [eu_hs72.source, eu_tons.source] + self.fx_sources["EUR"],
+                   "extra-EU HS72 exports 2024 value / 2023 tonnage"),
+            "CAN": (ca_usd.value * 1e9 / (ca_st.value * SHORT_TON), [ca_usd.source, ca_st.source],
+                    "ITA value / AISI short tons of US imports from Canada"),
+            "MEX": (mx_usd.value * 1e9 / (mx_st.value * SHORT_TON), [mx_usd.source, mx_st.source],
+                    "ITA value / AISI short tons of US imports from Mexico"),
+            "ROW": ((us_uv_jan.value + us_uv_jun.value) / 2, [us_uv_jan.source, us_uv_jun.source],
+                    "mean US steel import unit value (Jan and Jun 2024), assumed for the rest of world"),
+        }
+
+        self.steel_uv = uv
+
+        def tonnes(exporter, mt, sources, what):
+            price, price_src, price_note = uv[exporter]
+            return cell(mt * price, "derived", list(sources) + price_src,
+                        f"{what}: {mt:,.3f} Mt x {price:,.0f} USD/t ({price_note})")
+
+        def usd_bn(fact, what):
+            return cell(fact.value * BN, "published", [fact.source], what)
+
+        cells = {}
+        cells[("CAN", "USA")] = usd_bn(ca_usd, "US steel-mill imports from Canada, USD bn (ITA)")
+        cells[("MEX", "USA")] = usd_bn(mx_usd, "US steel-mill imports from Mexico, USD bn (ITA)")
+        kr_us = g("facts_more.csv", year="2024", sector="steel", exporter="KOR", importer="USA", unit_has="USD bn")
+        cells[("KOR", "USA")] = usd_bn(kr_us, "US steel-mill imports from Korea, USD bn (ITA)")
+        jp_us = g("facts.csv", year="2024", sector="steel_all", exporter="JPN", importer="USA")
+        cells[("JPN", "USA")] = tonnes("JPN", jp_us.value / 1e6, [jp_us.source], "Japan's steel exports to the US "
+                                       "(JISF)")
+        eu_us = g("facts_more.csv", year="2024", sector="steel", exporter="EU", importer="USA")
+        value, src, note = self.eur(eu_us)
+        cells[("EU", "USA")] = cell(value, "derived", src, f"EU steel exports to the US EUR {eu_us.value} bn "
+                                    f"(Eurostat, likely HS72); {note}")
+        cells[("CHN", "USA")] = cell(0.5 * uv["CHN"][0], "assumed", ["ASSUMED"] + uv["CHN"][1],
+                                     "assumed 0.5 Mt: anti-dumping and countervailing duties keep China's mill steel "
+                                     "out of the US; not in the facts")
+        for (exp, imp, unit) in (("JPN", "KOR", "Mt"),):
+            fact = g("facts_more.csv", year="2024", sector="steel", exporter=exp, importer=imp, unit_has=unit)
+            cells[(exp, imp)] = tonnes(exp, fact.value, [fact.source], "Korean imports from Japan (KOSA)")
+        jp_cn = g("facts.csv", year="2024", sector="steel_exports", exporter="JPN", importer="CHN")
+        cells[("JPN", "CHN")] = tonnes("JPN", jp_cn.value / 1e6, [jp_cn.source], "Japan's exports to China (JISF)")
+        cn_kr = g("facts_more.csv", year="2024", sector="steel", exporter="CHN", importer="KOR", unit_has="USD bn")
+        cells[("CHN", "KOR")] = cell(cn_kr.value * BN, "derived", [cn_kr.source], "8.77 Mt x 810 USD/t (row note)")
+        kr_jp = g("facts_more.csv", year="2024", sector="steel", exporter="KOR", importer="JPN")
+        cells[("KOR", "JPN")] = cell(kr_jp.value * BN, "published", [kr_jp.source],
+                                     "hot-rolled plate only (KRW 5 trn): a lower bound for all Korean steel to Japan")
+        for exp, imp in (("EU", "MEX"), ("KOR", "EU"), ("CHN", "EU")):
+            fact = g("facts_more.csv", year="2024", sector="steel", exporter=exp, importer=imp)
+            value, src, note = self.eur(fact)
+            cells[(exp, imp)] = cell(value, "derived", src, f"Eurostat EUR {fact.value} bn (likely HS72); {note}")
+        us_exports = g("facts_more.csv", year="2024", sector="steel", exporter="USA", importer="ALL", unit_has="Mt")
+        split = {imp: us_exports.stated(rf"{imp} (\d+)%") / 100 for imp in ("MEX", "CAN")}
+        for imp, share in split.items():
+            cells[("USA", imp)] = tonnes("USA", us_exports.value * share, [us_exports.source],
+                                         f"US exports {us_exports.value} Mt x {share:.0%} (December 2024 split "
+                                         "applied to the year)")
+        for exp in ("KOR", "JPN", "CHN"):
+            fact = g("facts_more.csv", year="2023", sector="steel", exporter=exp, importer="MEX")
+            cells[(exp, "MEX")] = tonnes(exp, fact.value, [fact.source], "Mexican imports 2023 (Canacero), used "
+                                         "for 2024")
+
+        def total_t(exp, mt, sources, what, basis="derived"):
+            c = tonnes(exp, mt, sources, what)
+            c.basis = basis
+            return c
+
+        cn_exports = g("facts.csv", year="2024", sector="finished_steel_exports", exporter="CHN")
+        kr_exports = g("anchor_totals.csv", year="2023", sector="steel", exporter="KOR", importer="WORLD")
+        mx_to_us = g("facts_more.csv", year="2023", sector="steel", exporter="MEX", importer="USA")
+        mx_exports_mt = mx_to_us.stated(r"of ([\d.]+) Mt")
+        exports = {
+            "USA": total_t("USA", us_exports.value, [us_exports.source], "US steel exports 2024"),
+            "JPN": total_t("JPN", jp_exports.value / 1e6, [jp_exports.source], "Japan's steel exports 2024 (JISF)"),
+            "CHN": total_t("CHN", cn_exports.value / 1e6, [cn_exports.source], "China's finished-steel exports 2024"),
+            "KOR": total_t("KOR", kr_exports.value, [kr_exports.source], "Korea's steel exports 2023, used for 2024"),
+            "EU": total_t("EU", eu_tons.value, [eu_tons.source], "extra-EU steel exports 2023, used for 2024"),
+            "CAN": total_t("CAN", ca_st.value * SHORT_TON / 1e6 / 0.9, [ca_st.source],
+                           "US imports from Canada / 0.9 (assumed: the US takes 90% of Canada's steel exports)",
+                           basis="assumed"),
+            "MEX": total_t("MEX", mx_exports_mt, [mx_to_us.source],
+                           f"Mexico's steel exports 2023: {mx_exports_mt} Mt (Canacero), used for 2024"),
+        }
+        us_imports = g("facts.csv", year="2024", sector="steel_total", exporter="WORLD", importer="USA", source="S2")
+        cspa = g("facts_more.csv", year="2024", sector="steel", exporter="CAN", importer="USA", value_has="two-way")
+        ca_share_us = cspa.stated(r"(\d+)% of CA imports from US") / 100
+        mx_jan_sep = g("facts_more.csv", year="2024", sector="steel", exporter="MEX", importer="MEX")
+        mx_use = mx_jan_sep.stated(r"consumption ([\d.]+) Mt")
+        mx_made = g("anchor_totals.csv", year="2024", sector="steel", exporter="MEX", importer="",
+                    unit_has="Mt crude steel production", title_has="SteelOrbis")
+        imports = {
+            "USA": cell(us_imports.value * SHORT_TON / 1e6 * uv["ROW"][0], "derived",
+                        [us_imports.source] + uv["ROW"][1],
+                        f"AISI total US steel imports {us_imports.value / 1e6:.2f}M short tons x mean import unit "
+                        f"value {uv['ROW'][0]:,.0f} USD/t"),
+            "EU": self._imports_t(uv, "EU", g("anchor_totals.csv", year="2024", sector="steel", exporter="WORLD",
+                                  importer="EU", unit_has="Mt steel imported")),
+            "CHN": self._imports_t(uv, "CHN", g("anchor_totals.csv", year="2024", sector="steel", exporter="WORLD",
+                                  importer="CHN", unit_has="Mt steel imported")),
+            "KOR": self._imports_t(uv, "KOR", g("anchor_totals.csv", year="2024", sector="steel", exporter="WORLD",
+                                  importer="KOR", unit_has="Mt steel imported")),
+            "JPN": assumed(6.0 * uv["ROW"][0], "assumed 6 Mt x mean import unit value: Japan's steel imports are not "
+                           "in the facts (Korean hot-rolled plate alone is a published 3.4 USD bn)"),
+            "CAN": cell(us_exports.value * split["CAN"] / ca_share_us * uv["ROW"][0], "derived",
+                        [us_exports.source, cspa.source] + uv["ROW"][1],
+                        f"US exports to Canada ({split['CAN']:.0%} of {us_exports.value} Mt) are {ca_share_us:.0%} of "
+                        "Canada's steel imports (CSPA) x mean import unit value"),
+            "MEX": cell((mx_use - mx_made.value + mx_exports_mt) * uv["ROW"][0], "derived",
+                        [mx_jan_sep.source, mx_made.source, mx_to_us.source] + uv["ROW"][1],
+                        f"consumption {mx_use} - crude production {mx_made.value} + exports {mx_exports_mt} Mt x "
+                        "mean import unit value"),
+        }
+        world_mt = g("anchor_totals.csv", year="2023", sector="steel", exporter="WORLD", importer="WORLD",
+                     unit_has="world steel exports")
+        world = cell(world_mt.value * uv["ROW"][0], "derived", [world_mt.source] + uv["ROW"][1],
+                     f"world steel exports 2023 {world_mt.value} Mt x {uv['ROW'][0]:,.0f} USD/t")
+        production = {}
+        for r in REGIONS:
+            mt = g("anchor_totals.csv", year="2024", sector="steel", exporter=r, importer="",
+                   unit_has="Mt crude steel production", title_has="SteelOrbis" if r == "MEX" else "")
+            price, src, price_note = uv[r]
+            production[r] = cell(mt.value * price, "derived", [mt.source] + src,
+                                 f"crude steel {mt.value:,.1f} Mt x {price:,.0f} USD/t ({price_note})")
+        return Sector("steel", "Iron and steel mill products (see README: tonnage basis)", cells, exports, imports,
+                      production, world)
+
+    def _imports_t(self, uv, region, fact):
+        price, src, note = uv["ROW"]
+        return cell(fact.value * price, "derived", [fact.source] + src,
+                    f"{region} steel imports {fact.value} Mt x {price:,.0f} USD/t ({note})")
+
+    # ---------------------------------------------------------------- autos
+    def autos(self) -> Sector:
+        g = self.f.get
+        months = 12 / 11  # Jan-Nov rows are annualised
+        vehicles = {r: g("facts.csv", year="2024", sector="vehicles_s232_scope", exporter=r, importer="USA")
+                    for r in ("MEX", "EU", "JPN", "KOR", "CAN", "WORLD")}
+        parts = {r: g("facts.csv", year="2024", sector="parts_hs8706_8708", exporter=r, importer="USA")
+                 for r in ("MEX", "CAN", "CHN", "JPN", "WORLD")}
+        cells = {}
+
+        def both(r, extra=None):
+            v, p = vehicles[r], parts[r]
+            value = (v.value + p.value * months) / 1e6
+            src = [v.source, p.source] + ([extra.source] if extra else [])
+            note = (f"US imports: vehicles {v.value / 1e9:.1f} + parts (HS 8706-8708) {p.value / 1e9:.1f} USD bn "
+                    f"Jan-Nov x 12/11")
+            return cell(value, "derived", src, note)
+
+        cells[("MEX", "USA")] = both("MEX")
+        mof = g("facts_more.csv", year="2024", sector="autos", exporter="JPN", importer="USA", unit_has="JPY tn",
+                title_has="nippon.com: Trump")
+        cells[("JPN", "USA")] = both("JPN", mof)
+        cells[("JPN", "USA")].note += (f"; cross-check: MOF vehicles+parts {mof.value} JPY trn = "
+                                       f"{mof.value * 1e12 / self.jpy_per_usd / 1e9:.1f} USD bn")
+        kr_parts = g("facts_more.csv", year="2024", sector="autos", exporter="KOR", importer="USA",
+                     unit_has="USD bn", title_has="KBS")
+        cells[("KOR", "USA")] = cell(vehicles["KOR"].value / 1e6 + kr_parts.value * BN, "derived",
+                                     [vehicles["KOR"].source, kr_parts.source],
+                                     f"US vehicle imports {vehicles['KOR'].value / 1e9:.1f} + Korean parts exports "
+                                     f"{kr_parts.value} USD bn (KAICA)")
+        cells[("EU", "USA")] = cell(vehicles["EU"].value / 1e6, "published", [vehicles["EU"].source],
+                                    "US vehicle imports only; EU parts to the US are not in the facts (underestimate)")
+        cn_cars = g("facts.csv", year="2024", sector="autos", exporter="CHN", importer="USA")
+        cells[("CHN", "USA")] = cell(cn_cars.value / 1e6 + parts["CHN"].value * months / 1e6, "derived",
+                                     [cn_cars.source, parts["CHN"].source],
+                                     f"vehicles {cn_cars.value / 1e9:.2f} (HS scope not stated) + parts "
+                                     f"{parts['CHN'].value / 1e9:.1f} USD bn Jan-Nov x 12/11")
+        for exp, imp, what in (("CAN", "USA", "Census, autos + trucks + parts"), ("USA", "CAN", "Census"),):
+            fact = g("facts_more.csv", year="2024", sector="autos", exporter=exp, importer=imp, unit_has="Jan-Nov")
+            cells[(exp, imp)] = cell(fact.value * BN * months, "derived", [fact.source],
+                                     f"{fact.value} USD bn Jan-Nov x 12/11 ({what})")
+        us_mx = g("facts_more.csv", year="2024", sector="autos", exporter="USA", importer="MEX")
+        cells[("USA", "MEX")] = cell(us_mx.value * BN * 12 / 9, "derived", [us_mx.source],
+                                     f"{us_mx.value} USD bn Jan-Sep x 12/9 (vehicles + parts)")
+        for exp, imp in (("EU", "CHN"), ("CHN", "EU"), ("JPN", "EU"), ("USA", "EU")):
+            fact = g("facts_more.csv", year="2024", sector="autos", exporter=exp, importer=imp, unit_has="EUR bn")
+            value, src, note = self.eur(fact)
+            cells[(exp, imp)] = cell(value, "derived", src,
+                                     f"cars (HS 8703) only, Eurostat EUR {fact.value} bn; {note}")
+
+        def wto(r):
+            fact = g("anchor_totals.csv", year="2023", sector="autos", exporter=r, importer="WORLD")
+            return cell(fact.value * BN, "derived", [fact.source], f"WTO automotive-products exports 2023 "
+                        f"{fact.value} USD bn, used for 2024")
+
+        kr = g("anchor_totals.csv", year="2024", sector="autos", exporter="KOR", importer="WORLD",
+               unit_has="vehicles+parts")
+        mx = g("anchor_totals.csv", year="2024", sector="autos", exporter="MEX", importer="WORLD", unit_has="INEGI")
+        ca = g("facts_more.csv", year="2024", sector="autos", exporter="CAN", importer="ALL")
+        eu_cars = g("anchor_totals.csv", year="2024", sector="autos", exporter="EU", importer="WORLD",
+                    unit_has="EUR bn car exports")
+        eu_value, eu_src, eu_note = self.eur(eu_cars)
+        exports = {
+            "USA": wto("USA"), "JPN": wto("JPN"), "CHN": wto("CHN"),
+            "KOR": cell(kr.value * BN, "derived", [kr.source], f"Korean vehicles + parts exports {kr.value} USD bn"),
+            "EU": cell(eu_value, "derived", eu_src, f"extra-EU car exports EUR {eu_cars.value} bn (cars only, a "
+                       f"lower bound); {eu_note}"),
+            "CAN": cell(ca.value / self.cad_per_usd * BN, "derived", [ca.source] + self.fx_sources["CAD"],
+                        f"Canadian auto exports CAD {ca.value} bn; {self.fx_note['CAD']}"),
+            "MEX": cell(mx.value * BN, "published", [mx.source], "INEGI automotive exports (vehicles and parts)"),
+        }
+        ca_imports = ca.stated(r"imports ([\d.]+) CAD bn")
+        eu_imp = g("anchor_totals.csv", year="2024", sector="autos", exporter="WORLD", importer="EU",
+                   unit_has="EUR bn car imports")
+        eu_imp_value, eu_imp_src, _ = self.eur(eu_imp)
+        imports = {
+            "USA": cell((vehicles["WORLD"].value + parts["WORLD"].value * months) / 1e6, "derived",
+                        [vehicles["WORLD"].source, parts["WORLD"].source],
+                        "US imports of vehicles (Section 232 scope) + parts Jan-Nov x 12/11"),
+            "CAN": cell(ca_imports / self.cad_per_usd * BN, "derived", [ca.source] + self.fx_sources["CAD"],
+                        f"Canadian auto imports CAD {ca_imports} bn; {self.fx_note['CAD']}"),
+            "EU": cell(eu_imp_value, "derived", eu_imp_src, f"extra-EU car imports EUR {eu_imp.value} bn (cars only)"),
+            "JPN": assumed(20_000, "assumed USD 20 bn: Japan's imports of vehicles and parts are not in the facts "
+                           "(imported cars are a small share of Japan's 4.4 million sales)"),
+            "CHN": assumed(60_000, "assumed USD 60 bn: China's imports of vehicles and parts are not in the facts"),
+            "KOR": assumed(20_000, "assumed USD 20 bn: Korea's imports of vehicles and parts are not in the facts"),
+            "MEX": assumed(80_000, "assumed USD 80 bn: Mexico's imports (mostly parts for assembly, USD 44 bn of them "
+                           "from the US) are not in the facts"),
+        }
+        world = g("anchor_totals.csv", year="2024", sector="autos", exporter="WORLD", importer="WORLD",
+                  unit_has="HS87 exports")
+        world_cell = cell(world.value * BN, "published", [world.source], "world HS 87 exports (incl. intra-EU trade "
+                          "and motorcycles)")
+        us_uv = vehicles["WORLD"].value / (vehicles["WORLD"].stated(r"([\d.]+)e6 units") * 1e6)
+        parts_ratio = parts["WORLD"].value * months / vehicles["WORLD"].value
+        cn_price = g("facts_more.csv", year="2024", sector="autos", exporter="CHN", importer="MEX").stated(
+            r"avg export price ~(\d+)k USD") * 1000
+        production = {}
+        for r in REGIONS:
+            title = "" if r != "EU" else ""
+            units = g("anchor_totals.csv", year="2024", sector="autos", exporter=r, importer="",
+                      unit_has="units motor vehicles produced", title_has=title)
+            price = cn_price if r in ("CHN", "ROW") else us_uv
+            which = "average Chinese export price" if r in ("CHN", "ROW") else "US vehicle import unit value"
+            production[r] = cell(units.value * price * (1 + parts_ratio) / 1e6, "derived",
+                                 [units.source, vehicles["WORLD"].source, parts["WORLD"].source],
+                                 f"{units.value / 1e6:.2f} M vehicles x {price:,.0f} USD ({which}) x "
+                                 f"{1 + parts_ratio:.3f} (parts, by the US ratio of parts to vehicle imports)")
+        return Sector("autos", "Motor vehicles and parts (HS 8703, 8704, 8708)", cells, exports, imports, production,
+                      world_cell)
+
+    # ------------------------------------------------------ aerospace and defence
+    def aerospace_defense(self) -> Sector:
+        g = self.f.get
+        jpy = self.jpy_per_usd
+        us_eu = g("facts_more.csv", year="2024", sector="aero_def", exporter="USA", importer="EU")
+        us_jp_civil = g("facts_more.csv", year="2022", sector="aero_def", exporter="USA", importer="JPN")
+        jp_civil_home = g("facts_more.csv", year="2022", sector="aero_def", exporter="JPN", importer="JPN")
+        budget = g("facts_more.csv", year="2024", sector="aero_def", exporter="JPN", importer="JPN")
+        salaries = g("added_facts.csv", year="2024", sector="aerospace_defense", exporter="JPN", unit_has="salaries")
+        contracts = g("added_facts.csv", year="2024", sector="aerospace_defense", exporter="JPN",
+                      unit_has="new defence contracts planned")
+        foreign = g("added_facts.csv", year="2024", sector="aerospace_defense", exporter="JPN",
+                    unit_has="foreign currency")
+        equipment = (budget.value - salaries.value * 1000) * 1e9 / jpy / 1e6  # USD million
+        foreign_share = foreign.value / contracts.value
+        defence_src = [budget.source, salaries.source, contracts.source, foreign.source] + self.fx_sources["JPY"]
+        defence_note = (f"non-personnel defence budget (JPY {budget.value:,.1f} bn FY2024 less ~{salaries.value} trn "
+                        f"salaries = {equipment:,.0f} USD m at {jpy} JPY/USD)")
+        civil_made = jp_civil_home.stated(r"production ([\d.]+)") * BN
+        civil_exported = jp_civil_home.stated(r"exports ([\d.]+)") * BN
+        civil_imported = jp_civil_home.stated(r"imports ([\d.]+)") * BN
+        cells = {
+            ("USA", "EU"): cell(us_eu.value * BN, "published", [us_eu.source], "US aircraft and spacecraft (HS 88) "
+                                "exports to the EU (Census)"),
+            ("USA", "JPN"): cell(us_jp_civil.value * BN + foreign_share * equipment, "derived",
+                                 [us_jp_civil.source] + defence_src,
+                                 f"civil aircraft and parts {us_jp_civil.value} USD bn (MOF 2022, used for 2024) + "
+                                 f"{foreign_share:.0%} of the {defence_note}: the share of FY2024 defence contracts "
+                                 "settled in foreign currency, assumed bought from the US"),
+        }
+        us_sales = g("added_facts.csv", year="2023", sector="aerospace_defense", exporter="USA")
+        us_exports = g("anchor_totals.csv", year="2019", sector="aerospace_defense", exporter="USA", importer="WORLD")
+        us_balance = us_exports.stated(r"trade balance \+(\d+)bn")
+        eu_made = g("anchor_totals.csv", year="2023", sector="aerospace_defense", exporter="EU", importer="")
+        eu_value, eu_src, eu_note = self.eur(eu_made)
+        ca_exports = g("anchor_totals.csv", year="2023", sector="aerospace_defense", exporter="CAN", importer="WORLD")
+        exports = {
+            "USA": cell(us_exports.value * BN, "published", [us_exports.source], "US A&D exports 2019 (AIA), used for "
+                        "2024"),
+            "JPN": cell(civil_exported, "derived", [jp_civil_home.source], "Japan's aircraft exports 2022 (ITA), "
+                        "used for 2024"),
+            "CAN": cell(ca_exports.value / self.cad_per_usd * BN, "derived", [ca_exports.source] +
+                        self.fx_sources["CAD"], f"Canadian aerospace exports 2023 CAD {ca_exports.value} bn; "
+                        f"{self.fx_note['CAD']}"),
+            "EU": assumed(0.3 * eu_value, "assumed 30% of EU aircraft and spacecraft output leaves the EU"),
+            "CHN": assumed(8_000, "assumed USD 8 bn (China had 5.9% of world major-arms exports 2020-24, SIPRI)"),
+            "KOR": assumed(5_000, "assumed USD 5 bn"),
+            "MEX": assumed(9_000, "assumed USD 9 bn (aerospace parts, mostly to the US)"),
+        }
+        imports = {
+            "USA": cell((us_exports.value - us_balance) * BN, "derived", [us_exports.source],
+                        f"US A&D exports {us_exports.value} less trade balance {us_balance} USD bn (2019, AIA)"),
+            "JPN": cell(civil_imported + foreign_share * equipment, "derived", [jp_civil_home.source] + defence_src,
+                        f"civil aircraft imports {civil_imported / BN} USD bn (2022) + {foreign_share:.0%} of the "
+                        f"{defence_note}"),
+            "EU": assumed(45_000, "assumed USD 45 bn (US aircraft alone are a published 35.1 bn)"),
+            "CHN": assumed(20_000, "assumed USD 20 bn (civil aircraft purchases)"),
+            "KOR": assumed(8_000, "assumed USD 8 bn"),
+            "CAN": assumed(10_000, "assumed USD 10 bn"),
+            "MEX": assumed(3_000, "assumed USD 3 bn"),
+        }
+        world = assumed(400_000, "assumed world A&D goods trade USD 400 bn (US exports alone are a published 148)")
+        production = {
+            "USA": cell(us_sales.value * BN, "published", [us_sales.source], "US A&D industry sales 2023 (AIA; incl. "
+                        "services and supply chain: an upper bound for goods)"),
+            "JPN": cell(civil_made + (1 - foreign_share) * equipment, "derived", [jp_civil_home.source] + defence_src,
+                        f"civil aircraft output {civil_made / BN} USD bn (2022) + {1 - foreign_share:.0%} of the "
+                        f"{defence_note}"),
+            "EU": cell(eu_value, "derived", eu_src, f"aircraft and spacecraft output of 8 members EUR "
+                       f"{eu_made.value} bn (a lower bound); {eu_note}"),
+            "CAN": assumed(exports["CAN"].value / 0.7, "assumed: exports are 70% of Canada's aerospace output"),
+            "CHN": assumed(60_000, "assumed USD 60 bn"),
+            "KOR": assumed(15_000, "assumed USD 15 bn"),
+            "MEX": assumed(10_000, "assumed USD 10 bn"),
+            "ROW": assumed(150_000, "assumed USD 150 bn (UK, Russia, Brazil, Israel, India, Turkey, ...)"),
+        }
+        return Sector("aerospace_defense", "Aircraft, spacecraft, parts, arms (HS 88, 93)", cells, exports, imports,
+                      production, world)
+
+    # ------------------------------------------------------- all goods, other goods
+    def total_goods(self) -> Sector:
+        """All merchandise: only used to derive other_goods = total − the three sectors."""
+        g = self.f.get
+        cells = {}
+        census = [("CHN", "USA"), ("USA", "CHN"), ("CAN", "USA"), ("USA", "CAN"), ("MEX", "USA"), ("USA", "MEX")]
+        for exp, imp in census:
+            fact = g("anchor_totals.csv", year="2024", sector="total_merchandise", exporter=exp, importer=imp,
+                     unit_has="USD bn goods trade")
+            cells[(exp, imp)] = cell(fact.value * BN, "published", [fact.source], "US Census goods trade")
+        for exp, imp in (("JPN", "USA"), ("USA", "JPN"), ("JPN", "CHN"), ("CHN", "JPN")):
+            fact = g("facts.csv", year="2024", sector="goods", exporter=exp, importer=imp)
+            cells[(exp, imp)] = cell(fact.value / 1e6, "published", [fact.source], fact.note or "goods trade")
+        for exp, imp in (("EU", "USA"), ("USA", "EU"), ("USA", "KOR")):
+            fact = g("facts_more.csv", year="2024", sector="total", exporter=exp, importer=imp)
+            cells[(exp, imp)] = cell(fact.value * BN, "published", [fact.source], fact.note or "goods trade")
+        for exp, imp in (("KOR", "USA"), ("KOR", "CHN")):
+            fact = g("anchor_totals.csv", year="2024", sector="total_merchandise", exporter=exp, importer=imp,
+                     unit_has="USD bn")
+            cells[(exp, imp)] = cell(fact.value * BN, "published", [fact.source], "Korean exports (MOTIE)")
+        for exp, imp in (("EU", "CHN"), ("CHN", "EU")):
+            fact = g("facts_more.csv", year="2024", sector="total", exporter=exp, importer=imp)
+            value, src, note = self.eur(fact)
+            cells[(exp, imp)] = cell(value, "derived", src, f"Eurostat EUR {fact.value} bn; {note}")
+        for exp, imp in (("CHN", "MEX"), ("MEX", "CHN"), ("CAN", "MEX"), ("MEX", "CAN")):
+            fact = g("facts_more.csv", year="2024", sector="total", exporter=exp, importer=imp)
+            cells[(exp, imp)] = cell(fact.value * BN * 12 / 11, "derived", [fact.source],
+                                     f"{fact.value} USD bn Jan-Nov x 12/11 (Mexican statistics)")
+        for exp, imp in (("EU", "MEX"), ("MEX", "EU")):
+            fact = g("facts_more.csv", year="2023", sector="total", exporter=exp, importer=imp)
+            value, src, note = self.eur(fact)
+            cells[(exp, imp)] = cell(value, "derived", src, f"EUR {fact.value} bn in 2023, used for 2024; {note}")
+
+        def usd(exp, imp, what, unit_has="USD bn"):
+            fact = g("anchor_totals.csv", year="2024", sector="total_merchandise", exporter=exp, importer=imp,
+                     unit_has=unit_has)
+            return cell(fact.value * BN, "published" if "DERIVED" not in fact.note else "derived", [fact.source], what)
+
+        def eur(exp, imp, what):
+            fact = g("anchor_totals.csv", year="2024", sector="total_merchandise", exporter=exp, importer=imp,
+                     unit_has="EUR bn")
+            value, src, note = self.eur(fact)
+            return cell(value, "derived", src, f"{what} EUR {fact.value} bn; {note}")
+
+        exports = {"USA": usd("USA", "WORLD", "goods exports (Census)"), "CHN": usd("CHN", "WORLD", "goods exports"),
+                   "JPN": usd("JPN", "WORLD", "goods exports (MOF, converted)"), "KOR": usd("KOR", "WORLD", "goods "
+                   "exports"), "EU": eur("EU", "WORLD", "extra-EU goods exports"),
+                   "MEX": usd("MEX", "WORLD", "goods exports"), "CAN": usd("CAN", "WORLD", "rough mirror")}
+        imports = {"USA": usd("WORLD", "USA", "goods imports (Census)", unit_has="(Census basis)"),
+                   "CHN": usd("WORLD", "CHN", "goods imports"), "JPN": usd("WORLD", "JPN", "goods imports (MOF)"),
+                   "KOR": usd("WORLD", "KOR", "goods imports"), "EU": eur("WORLD", "EU", "extra-EU goods imports"),
+                   "MEX": usd("WORLD", "MEX", "goods imports"), "CAN": usd("WORLD", "CAN", "rough mirror")}
+        world = usd("WORLD", "WORLD", "world merchandise exports (WTO; includes intra-EU trade)")
+        production = {r: cell(0.0, "assumed", [], "") for r in REGIONS}  # not used: diagonals come from shares
+        return Sector("total", "all goods", cells, exports, imports, production, world)
+
+
+#: Assumed share of imports in each region's absorption of other goods (no production data in the facts).
+OTHER_IMPORT_SHARE = {"USA": 0.25, "JPN": 0.25, "CHN": 0.15, "KOR": 0.35, "EU": 0.20, "CAN": 0.40, "MEX": 0.40,
+                      "ROW": 0.30}
+
+
+def other_goods(total: dict, sectors: list[dict]) -> dict:
+    """Other goods = all goods − steel − autos − aerospace cell by cell; diagonal from assumed import shares."""
+    out = {}
+    for i in REGIONS:
+        for j in REGIONS:
+            if i == j:
+                continue
+            parts = [s[(i, j)].value for s in sectors]
+            value = total[(i, j)].value - sum(parts)
+            src = [total[(i, j)].source] + [s[(i, j)].source for s in sectors]
+            note = (f"all goods {total[(i, j)].value:,.0f} ({total[(i, j)].note}) less steel, autos and aerospace "
+                    f"{sum(parts):,.0f}")
+            basis = "assumed" if total[(i, j)].basis == "assumed" else "derived"
+            if value < 0.05 * total[(i, j)].value:
+                value = 0.05 * total[(i, j)].value
+                note += "; the sector cells exceed the total (sources disagree): set to 5% of all goods"
+                basis = "assumed"
+            out[(i, j)] = cell(value, basis, src, note)
+    for j in REGIONS:
+        imports = sum(out[(i, j)].value for i in REGIONS if i != j)
+        share = OTHER_IMPORT_SHARE[j]
+        out[(j, j)] = cell(imports * (1 - share) / share, "assumed", ["ASSUMED"],
+                           f"assumed: imports ({imports:,.0f}) are {share:.0%} of {j}'s absorption of other goods "
+                           "(no output data in the facts)")
+    return out
+
+
+# --------------------------------------------------------------------- tariffs
+def base_tariffs(build: Build, flows: dict) -> list[tuple]:
+    """Applied rates in 2024 (sector, exporter, importer, rate, basis, source, note); missing cells are 0."""
+    g = build.f.get
+    rows = []
+    mfn_us = g("facts.csv", year="2024", sector="mfn_avg_ch72", importer="USA")
+    mfn_cn = g("facts.csv", year="2024", sector="mfn_avg_ch72", importer="CHN")
+    s232 = g("facts.csv", year="2018", sector="tariff_s232_steel", importer="USA")
+    jp_trq = g("facts.csv", year="2022", sector="trq_s232_steel", exporter="JPN")
+    jp_us = g("facts.csv", year="2024", sector="steel_all", exporter="JPN", importer="USA")
+    rows.append(("steel", "JPN", "USA", mfn_us.value, "derived", f"{mfn_us.source} {jp_trq.source} {jp_us.source}",
+                 f"MFN average (chapter 72) only: Japan's {jp_us.value / 1e6:.2f} Mt fit its "
+                 f"{jp_trq.value / 1e6:.2f} Mt "
+                 "duty-free TRQ (2022) under Section 232"))
+    eu = g("facts.csv", year="2022", sector="trq_s232_steel", exporter="EU")
+    eu_mt = flows["steel"][("EU", "USA")].value / build.steel_uv["EU"][0]
+    rows.append(("steel", "EU", "USA", mfn_us.value + s232.value * max(0.0, 1 - eu.value / 1e6 / eu_mt), "derived",
+                 f"{mfn_us.source} {s232.source} {eu.source}",
+                 f"MFN + 25% on the share above the EU's 3.3 Mt TRQ (EU exports ~{eu_mt:.1f} Mt at the EU unit value)"))
+    rows.append(("steel", "CHN", "USA", mfn_us.value + s232.value, "derived", f"{mfn_us.source} {s232.source}",
+                 "MFN average + Section 232 25% (anti-dumping/countervailing and Section 301 duties not included)"))
+    brazil = g("facts_more.csv", year="2024", sector="steel", exporter="ROW", importer="USA")
+    row_us = flows["steel"][("ROW", "USA")].value
+    exempt = min(1.0, brazil.value * BN / row_us)
+    rows.append(("steel", "ROW", "USA", mfn_us.value + s232.value * (1 - exempt), "derived",
+                 f"{mfn_us.source} {s232.source} {brazil.source} S63",
+                 f"MFN + 25% on the rest of world except Brazil (absolute quota, no tariff: {exempt:.0%} of ROW's "
+                 "steel to the US); other quota countries are not netted out"))
+    for exp in ("USA", "JPN", "KOR", "EU", "CAN", "MEX", "ROW"):
+        rows.append(("steel", exp, "CHN", mfn_cn.value, "published", mfn_cn.source, "China's MFN average, chapter 72"))
+    cars = g("facts.csv", year="2024", sector="tariff_mfn_cars", importer="USA")
+    for exp in ("JPN", "EU", "CHN", "ROW"):
+        rows.append(("autos", exp, "USA", cars.value, "published", cars.source,
+                     "US MFN rate on cars (light trucks pay 25%; Section 301 on China not included)"))
+    return rows
+
+
+# ---------------------------------------------------------------------- writing
+SECTOR_PARAMETERS = {
+    # code: (name, the added_facts.csv unit text of its sigma, eta (assumed), eps (assumed))
+    "steel": ("Iron and steel mill products (tonnage basis, see README)", "ESUBD iron and steel", -0.6, 2.0),
+    "autos": ("Motor vehicles and parts (HS 8703, 8704, 8708)", "ESUBD motor vehicles", -1.0, 2.0),
+    "aerospace_defense": ("Aircraft, spacecraft, parts and arms (HS 88, 93)", "Armington elasticity (median", -0.5,
+                          1.0),
+    "other_goods": ("All other merchandise", "Armington elasticity (median", -1.0, 3.0),
+}
+
+
+def build_all(facts: Facts) -> tuple[dict, list]:
+    b = Build(facts)
+    flows = {}
+    flows["steel"] = assemble(b.steel())
+    flows["autos"] = assemble(b.autos())
+    flows["aerospace_defense"] = assemble(b.aerospace_defense())
+    total = assemble(b.total_goods())
+    flows["other_goods"] = other_goods(total, [flows["steel"], flows["autos"], flows["aerospace_defense"]])
+    return flows, base_tariffs(b, flows)
+
+
+def write(out: Path) -> None:
+    facts = Facts(FACTS)
+    flows, tariffs = build_all(facts)
+    out.mkdir(parents=True, exist_ok=True)
+    used = set()
+    with open(out / "flows.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["sector", "exporter", "importer", "value", "basis", "source", "note"])
+        for sector, cells in flows.items():
+            for i in REGIONS:
+                for j in REGIONS:
+                    c = cells[(i, j)]
+                    assert math.isfinite(c.value) and c.value >= 0, (sector, i, j, c)
+                    w.writerow([sector, i, j, f"{c.value:.3f}", c.basis, c.source, c.note])
+                    used.update(c.source.split())
+    with open(out / "tariffs.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["sector", "exporter", "importer", "rate", "basis", "source", "note"])
+        for sector, exp, imp, rate, basis, source, note in tariffs:
+            w.writerow([sector, exp, imp, f"{rate:.4f}", basis, source, note])
+            used.update(source.split())
+    sigma = {code: facts.get("added_facts.csv", sector="elasticity", unit_has=p[1])
+             for code, p in SECTOR_PARAMETERS.items()}
+    used.update(f.source for f in sigma.values())
+    sources = [facts.sources[s] for s in sorted(used - {"ASSUMED"}, key=_source_order)]
+    (out / "dataset.toml").write_text(_dataset_toml(sources, sigma), encoding="utf-8")
+    (out / "README.md").write_text((HERE / "DATASET_README.md").read_text(encoding="utf-8") + _basis_table(flows),
+                                   encoding="utf-8")
+
+
+def _source_order(sid: str):
+    return (sid[0], int(sid[1:]) if sid[1:].isdigit() else 0)
+
+
+def _toml_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _dataset_toml(sources, sigma) -> str:
+    lines = ["# Generated by data/us_japan_2024/build.py from data/us_japan_2024/facts/: do not edit by hand.",
+             'name = "us_japan_2024"',
+             'title = "US, Japan and six partners, 2024: steel, autos, aerospace and defence, other goods"',
+             "base_year = 2024", 'unit = "USD million"', ""]
+    for code, name in REGIONS.items():
+        lines += ["[[region]]", f"code = {_toml_string(code)}", f"name = {_toml_string(name)}", ""]
+    comments = {
+        "steel": "sigma: GTAP 10 ESUBD for iron and steel (ESUBM 5.9 for sensitivity); eta, eps: assumed "
+                 "(inelastic intermediate demand; medium-run supply)",
+        "autos": "sigma: GTAP 10 ESUBD for motor vehicles (ESUBM 5.6); eta -1: assumed unit-elastic; eps: assumed",
+        "aerospace_defense": "sigma: meta-analysis median 3.8 (Bajzik et al. 2020); eta -0.5: assumed (procurement is "
+                             "budget-driven); eps 1: assumed (capacity-constrained)",
+        "other_goods": "sigma: meta-analysis median 3.8 (Bajzik et al. 2020); eta -1, eps 3: assumed",
+    }
+    for code, (name, _, eta, eps) in SECTOR_PARAMETERS.items():
+        lines += [f"# {comments[code]} (source {sigma[code].source})", "[[sector]]", f"code = {_toml_string(code)}",
+                  f"name = {_toml_string(name)}", f"sigma = {sigma[code].value}", f"eta = {eta}", f"eps = {eps}", ""]
+    lines += ["[[source]]", 'id = "ASSUMED"',
+              'title = "A stated assumption of the tradesim authors; the note says what and why"', 'url = ""', ""]
+    for s in sources:
+        lines += ["[[source]]", f"id = {_toml_string(s['id'])}", f"title = {_toml_string(s['title'])}",
+                  f"url = {_toml_string(s['url'])}"]
+        if s.get("note"):
+            lines.append(f"note = {_toml_string(s['note'])}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _basis_table(flows) -> str:
+    lines = ["", "## Cells by basis (generated)", "",
+             "| sector | published | derived | assumed | value share assumed |", "|---|---|---|---|---|"]
+    for sector, cells in flows.items():
+        counts = {b: sum(1 for c in cells.values() if c.basis == b) for b in ("published", "derived", "assumed")}
+        total = sum(c.value for c in cells.values())
+        share = sum(c.value for c in cells.values() if c.basis == "assumed") / total
+        lines.append(f"| {sector} | {counts['published']} | {counts['derived']} | {counts['assumed']} | {share:.0%} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    write(parser.parse_args().out)
+
+
+if __name__ == "__main__":
+    main()
