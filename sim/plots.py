@@ -136,7 +136,7 @@ def imports(table, importer, ax=None, year=None, static=False):
     ax.set_xlabel("Change in import value at world prices (%)")
     ax.set_ylabel("Exporter (partner)")
     ax.set_title(_title(rows, f"Imports of {importer} by partner", year, static))
-    ax.legend(title="Sector", fontsize=8)
+    ax.legend(title="Sector", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # never over bars
     ax.grid(axis="x", alpha=0.3)
     return ax
 
@@ -157,7 +157,7 @@ def prices(table, sector, ax=None, year=None, static=False):
     ax.set_ylabel("Change from base (%)")
     ax.set_xlabel("Region")
     ax.set_title(_title(rows, f"Prices, {sector}", year, static))
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="best")
     ax.grid(axis="y", alpha=0.3)
     return ax
 

@@ -677,6 +677,13 @@ def base_tariffs(build: Build, flows: dict) -> list[tuple]:
                  "steel to the US); other quota countries are not netted out"))
     for exp in ("USA", "JPN", "KOR", "EU", "CAN", "MEX", "ROW"):
         rows.append(("steel", exp, "CHN", mfn_cn.value, "published", mfn_cn.source, "China's MFN average, chapter 72"))
+    for importer, year in (("CHN", "2022"), ("JPN", "2016")):
+        mfn = g("added_facts.csv", year=year, sector="tariff_mfn_simple_average", importer=importer)
+        for exp in REGIONS:
+            if exp != importer:
+                rows.append(("other_goods", exp, importer, mfn.value, "derived", mfn.source,
+                             f"{importer}'s simple-average MFN rate ({year}) applied to all partners; free-trade "
+                             "preferences (RCEP and others) are not netted out"))
     cars = g("facts.csv", year="2024", sector="tariff_mfn_cars", importer="USA")
     for exp in ("JPN", "EU", "CHN", "ROW"):
         rows.append(("autos", exp, "USA", cars.value, "published", cars.source,

@@ -1,0 +1,63 @@
+"""The README's quick start and flagship table say what the code does."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+import sim
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_quick_start_is_two_commands_and_ci_runs_the_second():
+    block = README.split("## Quick start", 1)[1].split("## ", 1)[0]
+    commands = re.findall(r"```bash\n(.+?)\n```", block)
+    assert len(commands) == 2
+    assert "run_sim.py run scenarios/steel_tariff_with_investment.toml" in commands[0]
+    assert 'pip install -q -e ".[test]"' in commands[1] and "pytest" in commands[1]
+    assert 'pip install -q -e ".[test]"' in (ROOT / ".ci" / "run").read_text()
+
+
+def table_rows():
+    lines = [line for line in README.splitlines() if re.match(r"\| 20\d\d \|", line)]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
+
+
+def pct(value):
+    return f"{value:+.1f}%"
+
+
+def whole_pct(value):
+    return f"{value:+.0f}%".replace("-", "−")
+
+
+def money(value):
+    return f"{value:+,.0f}".replace("-", "−")
+
+
+@pytest.fixture(scope="module")
+def flagship():
+    return sim.run(ROOT / "scenarios" / "steel_tariff_with_investment.toml")
+
+
+def test_flagship_table_matches_a_fresh_run(flagship):
+    rows = table_rows()
+    assert [int(r[0]) for r in rows] == [2025, 2026, 2030]
+    flows, prices, welfare = flagship.flows, flagship.prices, flagship.welfare
+    for row in rows:
+        year = int(row[0])
+        steel = (flows.year == year) & (flows.sector == "steel")
+        us_price = prices[(prices.year == year) & (prices.sector == "steel") & (prices.region == "USA")].iloc[0]
+        imports = flows[steel & (flows.importer == "USA") & (flows.exporter != "USA")]
+        japan = flows[steel & (flows.importer == "USA") & (flows.exporter == "JPN")].iloc[0]
+        w = welfare[(welfare.year == year) & (welfare.sector == "steel")].set_index("region")
+        expected = [
+            pct(us_price.consumer_price_pct).replace("-", "−"), pct(us_price.output_pct).replace("-", "−"),
+            whole_pct((imports.value.sum() / imports.base_value.sum() - 1) * 100), whole_pct(japan.value_pct),
+            money(w.loc["USA", "consumer_surplus"]), money(w.loc["USA", "producer_surplus"]),
+            money(w.loc["USA", "tariff_revenue"]), money(w.loc["USA", "net_welfare"]),
+            money(w.loc["JPN", "net_welfare"]), money(w.loc["CAN", "net_welfare"]),
+        ]
+        assert row[1:] == expected, year
