@@ -231,16 +231,56 @@ def _line_search(markets, state, step, tol):
         return trial
     best = trial
     lam = 1.0
-    for _ in range(MAX_HALVINGS):
+    shortened = np.zeros(len(z), dtype=bool)  # accepted only after many halvings
+    for halving in range(1, MAX_HALVINGS + 1):
         lam /= 2
         pending = np.flatnonzero(~accepted)
         sub = markets.take(pending)
         retry = _evaluate_trial(sub, z[pending] + lam * step[pending])
         best = _put_state(best, pending, retry)
-        accepted[pending] = _acceptable(retry, norm[pending], lam, tol)
+        now = _acceptable(retry, norm[pending], lam, tol)
+        accepted[pending] = now
+        shortened[pending[now]] = halving >= SHORT_STEP_HALVINGS
         if accepted.all():
             break
+    # Where Newton's direction failed or crept (a badly scaled or near-singular Jacobian
+    # far from the solution), also try Levenberg-Marquardt steps and keep the better.
+    weak = np.flatnonzero(~accepted | shortened)
+    if len(weak):
+        lm, improved = _levenberg_marquardt(markets.take(weak), state.take(weak), _norm(best.residual[weak]))
+        if improved.any():
+            best = _put_state(best, weak[improved], lm.take(np.flatnonzero(improved)))
     return best
+
+
+LM_DAMPING = 10.0 ** np.arange(-6, 7)  # relative to the mean diagonal of J'J
+SHORT_STEP_HALVINGS = 5  # a Newton step accepted only at 1/32 or shorter also gets a Levenberg-Marquardt try
+
+
+def _levenberg_marquardt(markets, state, target):
+    """Levenberg-Marquardt steps from ``state``: per market, the least damping whose residual norm beats ``target``.
+
+    Returns the states reached (``state`` itself where no damping helps) and which markets improved.
+    """
+    jac = model.jacobian(markets, state)
+    jt = jac.transpose(0, 2, 1)
+    normal = jt @ jac
+    gradient = (jt @ state.residual[:, :, None])[:, :, 0]
+    scale = np.trace(normal, axis1=1, axis2=2)[:, None, None] / normal.shape[-1]
+    eye = np.eye(normal.shape[-1])
+    result = state
+    improved = np.zeros(len(target), dtype=bool)
+    for damping in LM_DAMPING:
+        idx = np.flatnonzero(~improved)
+        step = np.linalg.solve(normal[idx] + damping * scale[idx] * eye, -gradient[idx][:, :, None])[:, :, 0]
+        trial = _evaluate_trial(markets.take(idx), state.log_producer_price[idx] + step)
+        better = _norm(trial.residual) < target[idx]
+        if better.any():
+            result = _put_state(result, idx[better], trial.take(np.flatnonzero(better)))
+            improved[idx[better]] = True
+        if improved.all():
+            break
+    return result, improved
 
 
 def _evaluate_trial(markets, z):
@@ -282,7 +322,8 @@ def _solution(markets, state, iterations, residual, tol, lead) -> Solution:
     with np.errstate(over="ignore", invalid="ignore"):
         producer = np.exp(state.log_producer_price)
         quantity = np.exp(state.log_quantity)
-        new_flows = flows * quantity * producer[:, :, None]
+        # a zero base flow stays zero (its volume index may overflow where the flow is hypothetical)
+        new_flows = np.where(flows > 0, flows * quantity * producer[:, :, None], 0.0)
         base_output = markets.output
         output = np.divide(state.quantity_demanded, base_output, out=np.ones_like(base_output),
                            where=base_output > 0)

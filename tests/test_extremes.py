@@ -59,3 +59,42 @@ def test_an_extreme_closed_form_and_one_beyond_floating_point():
     # With eta = -0.001, p̂ = 1e1000 is not representable: reported, never returned as converged.
     huge = solve_equilibrium(flows, zero, zero, [2.0], [-0.001], [[0.0]], supply_shift=[[-0.9]])
     assert not huge.all_converged and not huge.finite.any()
+
+
+def test_a_stiff_market_that_plain_newton_could_not_solve():
+    """Found by random search: sigma 20, eta -0.01, flows from 1e-9 to 1e9, fixed supplies.
+
+    The equilibrium has a producer price near 1e-35; damped Newton alone crept towards it
+    and hit the iteration limit; the Levenberg-Marquardt fallback reaches it. scipy's
+    ``root(method="lm")`` on the same equations agrees.
+    """
+    from scipy.optimize import root
+
+    from sim import model
+    from sim.solver import _as_markets
+
+    flows = np.array([
+        [0.0, 3.7035847798335549e-06, 5.3933469888610877e+06, 3.1345640548618841e+08, 1.6103780972260922e+04,
+         3.3977281707416812e-03],
+        [9.6767599248265140e+06, 1.0087975495685925e-07, 0.0, 0.0, 9.5675105834035277e+08, 0.0],
+        [9.2455549188154855e+03, 3.7899923603509478e+03, 1.0333035457174968e-09, 2.9297453147350039e+00, 0.0,
+         1.9435359877309975e-09],
+        [1.3036623293784195e-09, 1.2876671073901497e-06, 2.1103546361873295e+00, 0.0, 1.9404647938758567e+08,
+         4.7478421519440172e+02],
+        [0.0, 2.1155037896647787e+08, 4.5356776386240306e-09, 4.1151171697847927e-07, 0.0,
+         2.7054634737451579e-06],
+        [0.0, 3.7317509066771067e+03, 1.7930872726034272e-05, 0.0, 2.4444397748321946e+04, 0.0]])[None]
+    base = np.array([[0, .05, .25, .25, 0, 0], [0, .25, .05, .05, 0, .05], [.05, .05, .05, .25, 0, 0],
+                     [0, .25, 0, 0, 0, .05], [0, 0, 0, .25, .25, .25], [0, .05, .05, 0, .25, .25]])[None]
+    new = np.array([[0, .05, .25, .25, .1, 1], [.1, .25, .1, 0, 0, .05], [.05, 10, .05, 0, 0, 0],
+                    [0, .25, 0, 10, .1, 0], [0, 0, 0, 1, 0, 0], [0, .05, .05, .1, .1, .25]])[None]
+    args = (flows, base, new, [20.0], [-0.01], [[np.inf, 0, 0, 0, 0.5, np.inf]], [[0, 2, 2, -0.9, 2, -0.9]],
+            [[2, -0.9, 0, 0, 0, 0]])
+    sol = solve_equilibrium(*args)
+    assert sol.all_converged
+    markets, _ = _as_markets(*args)
+    with np.errstate(all="ignore"):  # lm with the analytic Jacobian, which keeps fixed-price regions fixed
+        check = root(lambda z: model.evaluate(markets, z[None]).residual[0], np.zeros(6), method="lm", tol=1e-14,
+                     jac=lambda z: model.jacobian(markets, model.evaluate(markets, z[None]))[0])
+    np.testing.assert_allclose(np.log(sol.producer_price[0]), check.x, atol=1e-6)
+    assert sol.producer_price[0, 1] < 1e-30
