@@ -274,9 +274,8 @@ class Build:
         cells[("CHN", "USA")] = cell(0.5 * uv["CHN"][0], "assumed", ["ASSUMED"] + uv["CHN"][1],
                                      "assumed 0.5 Mt: anti-dumping and countervailing duties keep China's mill steel "
                                      "out of the US; not in the facts")
-        for (exp, imp, unit) in (("JPN", "KOR", "Mt"),):
-            fact = g("facts_more.csv", year="2024", sector="steel", exporter=exp, importer=imp, unit_has=unit)
-            cells[(exp, imp)] = tonnes(exp, fact.value, [fact.source], "Korean imports from Japan (KOSA)")
+        jp_kr = g("facts_more.csv", year="2024", sector="steel", exporter="JPN", importer="KOR", unit_has="Mt")
+        cells[("JPN", "KOR")] = tonnes("JPN", jp_kr.value, [jp_kr.source], "Korean imports from Japan (KOSA)")
         jp_cn = g("facts.csv", year="2024", sector="steel_exports", exporter="JPN", importer="CHN")
         cells[("JPN", "CHN")] = tonnes("JPN", jp_cn.value / 1e6, [jp_cn.source], "Japan's exports to China (JISF)")
         cn_kr = g("facts_more.csv", year="2024", sector="steel", exporter="CHN", importer="KOR", unit_has="USD bn")
@@ -467,9 +466,8 @@ class Build:
             r"avg export price ~(\d+)k USD") * 1000
         production = {}
         for r in REGIONS:
-            title = "" if r != "EU" else ""
             units = g("anchor_totals.csv", year="2024", sector="autos", exporter=r, importer="",
-                      unit_has="units motor vehicles produced", title_has=title)
+                      unit_has="units motor vehicles produced")
             price = cn_price if r in ("CHN", "ROW") else us_uv
             which = "average Chinese export price" if r in ("CHN", "ROW") else "US vehicle import unit value"
             production[r] = cell(units.value * price * (1 + parts_ratio) / 1e6, "derived",
