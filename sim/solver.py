@@ -23,6 +23,8 @@ MAX_ITERATIONS = 100
 MAX_LOG_STEP = 10.0  # largest change of ln p̂ in one Newton step
 MAX_HALVINGS = 40
 ARMIJO = 1e-4
+SHORT_STEP_HALVINGS = 5  # a Newton step accepted only at 1/32 or shorter also gets a Levenberg-Marquardt try
+LM_DAMPING = 10.0 ** np.arange(-6, 7)  # Levenberg-Marquardt damping, relative to the mean diagonal of J'J
 
 
 @dataclass(frozen=True)
@@ -220,8 +222,10 @@ def _newton_step(markets, state):
 def _line_search(markets, state, step, tol):
     """Backtracking on ||residual||: accept the first ``lam`` in 1, 1/2, ... that lowers it enough.
 
-    Markets where no step lowers the residual keep the smallest step tried; the
-    iteration limit then reports them as not converged.
+    Markets whose Newton step failed, or was accepted only after SHORT_STEP_HALVINGS
+    halvings, also try Levenberg-Marquardt steps and keep whichever is better. A market
+    that nothing improves keeps the smallest step tried; the iteration limit then
+    reports it as not converged.
     """
     z = state.log_producer_price
     norm = _norm(state.residual)
@@ -251,10 +255,6 @@ def _line_search(markets, state, step, tol):
         if improved.any():
             best = _put_state(best, weak[improved], lm.take(np.flatnonzero(improved)))
     return best
-
-
-LM_DAMPING = 10.0 ** np.arange(-6, 7)  # relative to the mean diagonal of J'J
-SHORT_STEP_HALVINGS = 5  # a Newton step accepted only at 1/32 or shorter also gets a Levenberg-Marquardt try
 
 
 def _levenberg_marquardt(markets, state, target):
