@@ -74,12 +74,12 @@ def run(scenarios, out_dir, no_plots, quiet):
 
     def solve_all():
         loaded = runner.validate(scenarios)
-        names = [s.name for s, _ in loaded]
+        names = [c.scenario.name for c in loaded]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise InputError([Problem(str(s.path), "name", f"'{s.name}' is used by more than one scenario in this run")
-                              for s, _ in loaded if s.name in duplicates])
-        return [runner.run(s, d) for s, d in loaded]
+                              for s in (c.scenario for c in loaded) if s.name in duplicates])
+        return [runner.run(*checked) for checked in loaded]
 
     results = _guarded(solve_all)
     target = out_dir or Path("output") / (results[0].name if len(results) == 1 else "run")
@@ -121,8 +121,8 @@ def validate(scenarios):
     from . import runner
 
     loaded = _guarded(lambda: runner.validate(scenarios))
-    for s, _ in loaded:
-        click.echo(f"ok: {s.path} ({s.name})")
+    for checked in loaded:
+        click.echo(f"ok: {checked.scenario.path} ({checked.scenario.name})")
 
 
 @main.command()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from .dataset import Dataset, load_dataset
 from .errors import ConvergenceError, InputError
 from .results import Results
 from .scenario import Scenario, check_codes, read_scenario
-from .shocks import build_shocks
+from .shocks import Shocks, build_shocks
 from .solver import solve_equilibrium
 
 __all__ = ["load_scenario", "run", "validate"]
@@ -41,17 +42,21 @@ def _load(path) -> tuple[Scenario, Dataset]:
     return scenario, dataset
 
 
-def validate(paths) -> list[tuple[Scenario, Dataset]]:
-    """Fully check several scenario files (structure, codes, shock arrays); report all problems at once.
+class Checked(NamedTuple):
+    """A validated scenario with what validating it built, ready for :func:`run`."""
 
-    Returns each scenario with its loaded dataset, ready for :func:`run`.
-    """
+    scenario: Scenario
+    dataset: Dataset
+    shocks: Shocks
+
+
+def validate(paths) -> list[Checked]:
+    """Fully check several scenario files (structure, codes, shock arrays); report all problems at once."""
     problems, checked = [], []
     for path in paths:
         try:
             scenario, dataset = _load(path)
-            build_shocks(scenario, dataset)
-            checked.append((scenario, dataset))
+            checked.append(Checked(scenario, dataset, build_shocks(scenario, dataset)))
         except InputError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -59,7 +64,7 @@ def validate(paths) -> list[tuple[Scenario, Dataset]]:
     return checked
 
 
-def run(scenario: Scenario | str | Path, dataset: Dataset | None = None) -> Results:
+def run(scenario: Scenario | str | Path, dataset: Dataset | None = None, shocks: Shocks | None = None) -> Results:
     """Solve every year of a scenario in one batch and return labelled :class:`Results`.
 
     Parameters
@@ -68,6 +73,9 @@ def run(scenario: Scenario | str | Path, dataset: Dataset | None = None) -> Resu
         A scenario object or the path of a scenario file.
     dataset : Dataset, optional
         Use this dataset instead of loading ``scenario.dataset``.
+    shocks : Shocks, optional
+        Shock arrays already built for this scenario and dataset (by :func:`validate`),
+        so they are not built, and their warnings not given, twice.
 
     Raises
     ------
@@ -81,7 +89,8 @@ def run(scenario: Scenario | str | Path, dataset: Dataset | None = None) -> Resu
     if dataset is None:
         dataset = load_dataset(scenario.dataset, scenario.base_dir)
     started = time.perf_counter()
-    shocks = build_shocks(scenario, dataset)
+    if shocks is None:
+        shocks = build_shocks(scenario, dataset)
     solution = solve_equilibrium(
         dataset.flows, dataset.tariffs, shocks.new_tariffs, shocks.sigma, shocks.eta, shocks.eps,
         supply_shift=shocks.supply_shift, demand_shift=shocks.demand_shift,

@@ -121,3 +121,12 @@ def test_run_sim_py_exit_codes_without_traceback(tmp_path, args, code):
     assert proc.returncode == code
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "output").exists()
+
+
+def test_a_scenario_warning_is_printed_once(tmp_path):
+    path = tmp_path / "late.toml"
+    path.write_text('name = "late"\ndataset = "illustrative"\nyears = [2025]\n[[tariff]]\nsector = "steel"\n'
+                    'importer = "USA"\nexporter = "JPN"\nrate = 0.1\nstart = 2030\n')
+    result = invoke("run", path, "--out", tmp_path / "out", "--quiet", "--no-plots")
+    assert result.exit_code == 0
+    assert result.output.count("tariff[1]: never in force within years 2025-2025") == 1
