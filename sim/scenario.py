@@ -2,7 +2,7 @@
 
 Parsing happens in two passes, both collecting every problem:
 
-1. :func:`parse_scenario` checks the file's structure: known keys, types,
+1. :func:`read_scenario` checks the file's structure: known keys, types,
    ranges, ``start <= end``, exactly one of ``rate``/``add``, ...
 2. :func:`check_codes` checks sector and region codes against a dataset and
    suggests the closest valid code for a misspelt one.
@@ -22,7 +22,7 @@ from .errors import InputError, ProblemList, closest, read_toml, report_unknown_
 
 __all__ = [
     "Scenario", "Tariff", "Quota", "Investment", "DemandShift", "ElasticityOverride",
-    "read_scenario", "load_scenario_file", "parse_scenario", "check_codes", "ALL",
+    "read_scenario", "check_codes", "ALL",
 ]
 
 ALL = "*"
@@ -162,21 +162,6 @@ def read_scenario(path: str | Path) -> tuple[Scenario | None, ProblemList]:
     if data is None:
         return None, problems
     return _parse(data, path, problems), problems
-
-
-def load_scenario_file(path: str | Path) -> Scenario:
-    """Read and structurally validate one scenario file (codes are not checked here)."""
-    scenario, problems = read_scenario(path)
-    problems.raise_if_any()
-    return scenario
-
-
-def parse_scenario(data: dict, path: Path | None = None) -> Scenario:
-    """Validate a scenario's structure from its TOML dictionary; raise :class:`InputError`."""
-    problems = ProblemList(str(path) if path else "scenario")
-    scenario = _parse(data, path, problems)
-    problems.raise_if_any()
-    return scenario
 
 
 def _parse(data: dict, path: Path | None, problems: ProblemList) -> Scenario:
