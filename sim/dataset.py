@@ -250,69 +250,71 @@ def _read_csv(path: Path, required_columns: list[str], extra_columns: set[str], 
 def _read_cells(path, value_column, regions, sectors, target, problems, required, minimum,
                 extra_columns, source_ids):
     """Fill ``target[k, i, j]`` from a sector,exporter,importer,<value> CSV."""
-    columns = ["sector", "exporter", "importer", value_column]
-    seen: dict[tuple, int] = {}
-    for line, row in _read_csv(path, columns, extra_columns, problems, required):
-        where = f"line {line}"
-        ok = True
-        sector, exporter, importer = row["sector"], row["exporter"], row["importer"]
-        if sector not in sectors:
-            problems.problems.append(Problem(str(path), where, f"unknown sector '{sector}'{closest(sector, sectors)}"))
-            ok = False
-        for col, code in (("exporter", exporter), ("importer", importer)):
-            if code not in regions:
-                problems.problems.append(
-                    Problem(str(path), where, f"unknown {col} '{code}'{closest(code, regions)}"))
-                ok = False
-        value = _csv_number(row[value_column])
-        if value is None or not math.isfinite(value) or value < minimum:
-            problems.problems.append(Problem(
-                str(path), where, f"{value_column} must be a finite number >= {minimum:g}, got {row[value_column]!r}"))
-            ok = False
-        basis = row.get("basis")
-        if basis is not None and basis not in BASES:
-            problems.problems.append(Problem(
-                str(path), where, f"basis must be one of {', '.join(BASES)}, got {basis!r}{closest(basis, BASES)}"))
-        for sid in filter(None, (row.get("source") or "").replace(";", " ").split()):
-            if source_ids and sid not in source_ids:
-                hint = closest(sid, sorted(source_ids))
-                problems.problems.append(Problem(str(path), where, f"source '{sid}' is not in dataset.toml{hint}"))
-        if not ok:
-            continue
-        cell = (sector, exporter, importer)
-        if cell in seen:
-            problems.problems.append(Problem(
-                str(path), where, f"duplicate row for {sector} {exporter}->{importer} (first on line {seen[cell]})"))
-            continue
-        seen[cell] = line
+    def parse(text):
+        value = _csv_number(text)
+        return value if value is not None and math.isfinite(value) and value >= minimum else None
+
+    rule = f"{value_column} must be a finite number >= {minimum:g}"
+    keys = {"sector": sectors, "exporter": regions, "importer": regions}
+    for (sector, exporter, importer), value in _read_table(path, keys, value_column, parse, rule, extra_columns,
+                                                           problems, required, source_ids).items():
         target[sectors.index(sector), regions.index(exporter), regions.index(importer)] = value
 
 
 def _read_supply_elasticities(path, regions, sectors, eps, problems):
+    def parse(text):
+        value = _csv_number(text, allow_inf=True)
+        return value if value is not None and not math.isnan(value) and value >= 0 else None
+
+    keys = {"sector": sectors, "region": regions}
+    for (sector, region), value in _read_table(path, keys, "eps", parse, "eps must be a number >= 0 or inf",
+                                               {"source", "note", "basis"}, problems, False, None).items():
+        eps[sectors.index(sector), regions.index(region)] = value
+
+
+def _read_table(path, keys, value_column, parse, rule, extra_columns, problems, required, source_ids):
+    """Rows of a code-keyed CSV as ``{(code, ...): value}``, recording every problem with its line.
+
+    ``keys`` maps each key column to its valid codes; ``parse`` returns the value or None
+    when it breaks ``rule``. With ``source_ids``, the ``basis`` and ``source`` columns are
+    checked too. A repeated key is reported and its later rows are ignored.
+    """
+    found = ProblemList(str(path))
+    values: dict[tuple, float] = {}
     seen: dict[tuple, int] = {}
-    for line, row in _read_csv(path, ["sector", "region", "eps"], {"source", "note", "basis"}, problems,
-                               required=False):
+    for line, row in _read_csv(path, [*keys, value_column], extra_columns, problems, required):
         where = f"line {line}"
-        sector, region = row["sector"], row["region"]
         ok = True
-        if sector not in sectors:
-            problems.problems.append(Problem(str(path), where, f"unknown sector '{sector}'{closest(sector, sectors)}"))
+        for column, valid in keys.items():
+            code = row[column]
+            if code not in valid:
+                found.add(where, f"unknown {column} '{code}'{closest(code, valid)}")
+                ok = False
+        value = parse(row[value_column])
+        if value is None:
+            found.add(where, f"{rule}, got {row[value_column]!r}")
             ok = False
-        if region not in regions:
-            problems.problems.append(Problem(str(path), where, f"unknown region '{region}'{closest(region, regions)}"))
-            ok = False
-        value = _csv_number(row["eps"], allow_inf=True)
-        if value is None or math.isnan(value) or value < 0:
-            problems.problems.append(Problem(str(path), where, f"eps must be a number >= 0 or inf, got {row['eps']!r}"))
-            ok = False
+        if source_ids is not None:
+            _check_provenance(row, source_ids, where, found)
         if not ok:
             continue
-        if (sector, region) in seen:
-            problems.problems.append(Problem(
-                str(path), where, f"duplicate row for {sector} {region} (first on line {seen[(sector, region)]})"))
+        key = tuple(row[column] for column in keys)
+        if key in seen:
+            found.add(where, f"duplicate row for {key[0]} {'->'.join(key[1:])} (first on line {seen[key]})")
             continue
-        seen[(sector, region)] = line
-        eps[sectors.index(sector), regions.index(region)] = value
+        seen[key] = line
+        values[key] = value
+    problems.extend(found)
+    return values
+
+
+def _check_provenance(row, source_ids, where, found):
+    basis = row.get("basis")
+    if basis is not None and basis not in BASES:
+        found.add(where, f"basis must be one of {', '.join(BASES)}, got {basis!r}{closest(basis, BASES)}")
+    for sid in filter(None, (row.get("source") or "").replace(";", " ").split()):
+        if source_ids and sid not in source_ids:
+            found.add(where, f"source '{sid}' is not in dataset.toml{closest(sid, sorted(source_ids))}")
 
 
 def _csv_number(text, allow_inf=False):
