@@ -3,34 +3,43 @@
 Quick use::
 
     import sim
-    sc = sim.load_scenario("scenarios/example_steel_tariff.toml")
-    res = sim.run(sc)
-    res.welfare            # tidy DataFrame
-    res.plot.welfare()     # matplotlib Axes
+    sc = sim.load_scenario("scenarios/steel_232_2025.toml")   # a Case: scenario + dataset + shocks
+    res = sim.run(sc)                                         # Results
+    res.welfare                                               # tidy DataFrame
+    res.plot.welfare()                                        # matplotlib Axes
+    both = sim.compare([res, sim.run("scenarios/steel_50pct_2025.toml")])
 
-Heavy modules (pandas, matplotlib) are imported only when first needed.
+The model, its welfare measures, the solver and the file formats are
+documented in ``docs/model.md``. Heavy modules (pandas, matplotlib) are
+imported only when first needed.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
+from .case import Case, load_scenario, prepare, validate  # noqa: E402
 from .dataset import Dataset, builtin_datasets, load_dataset  # noqa: E402
 from .errors import ConvergenceError, InputError, ScenarioWarning  # noqa: E402
-from .scenario import DemandShift, ElasticityOverride, Investment, Scenario, Tariff  # noqa: E402
+from .scenario import DemandShift, ElasticityOverride, Investment, Quota, Scenario, Tariff  # noqa: E402
 from .solver import Solution, solve_equilibrium  # noqa: E402
 
 __all__ = [
-    "__version__", "load_scenario", "run", "validate", "Results", "solve_equilibrium", "Solution",
-    "Scenario", "Tariff", "Investment", "DemandShift", "ElasticityOverride", "Dataset", "load_dataset",
-    "builtin_datasets", "InputError", "ConvergenceError", "ScenarioWarning",
+    "__version__", "load_scenario", "prepare", "validate", "run", "compare", "Case", "Results", "Comparison",
+    "solve_equilibrium", "Solution", "Scenario", "Tariff", "Quota", "Investment", "DemandShift",
+    "ElasticityOverride", "Dataset", "load_dataset", "builtin_datasets", "InputError", "ConvergenceError",
+    "ScenarioWarning",
 ]
 
 
 def __getattr__(name):
-    # The workflow pulls in pandas; load it on first use to keep `import sim` fast.
-    if name in ("load_scenario", "run", "validate"):
-        from . import runner
+    # Results and comparisons pull in pandas; load them on first use to keep `import sim` fast.
+    if name == "run":
+        from .runner import run
 
-        return getattr(runner, name)
+        return run
+    if name in ("compare", "Comparison"):
+        from . import comparison
+
+        return getattr(comparison, name)
     if name == "Results":
         from .results import Results
 

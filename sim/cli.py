@@ -1,4 +1,4 @@
-"""Command line (DESIGN.md §5): parse options, call the API, print, set exit codes.
+"""Command line (docs/model.md, "Command line"): parse options, call the API, print, set exit codes.
 
 Exit codes: 0 ok, 1 the solver did not converge, 2 bad input.
 """
@@ -58,71 +58,120 @@ def main():
     """tradesim: trade-policy scenarios in a multi-region Armington partial-equilibrium model."""
 
 
+def _solve_all(paths):
+    """Validate every file (all problems at once), refuse duplicate names, solve each."""
+    from . import runner
+    from .case import validate as validate_files
+
+    cases = validate_files(paths)
+    names = [c.name for c in cases]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InputError([Problem(str(c.scenario.path), "name", f"'{c.name}' is used by more than one scenario in "
+                                  "this run") for c in cases if c.name in duplicates])
+    return [runner.run(case) for case in cases]
+
+
+def _command_line(ctx) -> list[str]:
+    """The command as parsed (``tradesim run scenarios/x.toml --out o ...``), for run.json."""
+    words = ctx.command_path.split()
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if isinstance(param, click.Argument):
+            words += [str(v) for v in value]
+        elif param.is_flag:
+            words += [param.opts[0]] if value else []
+        elif value is not None:
+            words += [param.opts[0], str(value)]
+    return words
+
+
+def _check_year(outcome, year):
+    """An unknown ``--year`` is bad input, found before anything is written."""
+    from .results import select_period
+
+    try:
+        select_period(outcome.by_scenario.welfare, outcome.infos, year)
+    except ValueError as exc:
+        _fail_input([Problem("--year", "", str(exc))])
+
+
+def _write(write, target):
+    try:
+        write()
+    except OSError as exc:
+        _fail_input([Problem(str(target), "--out", f"cannot write results: {exc.strerror or exc}")])
+
+
+_SCENARIO_FILES = click.argument("scenarios", nargs=-1, required=True,
+                                 type=click.Path(dir_okay=False, path_type=Path))
+_YEAR = click.option("--year", type=int, default=None,
+                     help="Year to summarise (default: the last; a long-run scenario has no year).")
+
+
 @main.command()
-@click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@_SCENARIO_FILES
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for flows.csv, prices.csv, welfare.csv, run.json and plots/ "
                    "(default: output/<scenario name>).")
 @click.option("--no-plots", is_flag=True, help="Do not draw plots.")
+@_YEAR
+@click.option("--include-domestic", is_flag=True, help="List domestic shipments among the largest flow changes.")
 @click.option("--quiet", "-q", is_flag=True, help="Print no summary.")
-def run(scenarios, out_dir, no_plots, quiet):
+def run(scenarios, out_dir, no_plots, year, include_domestic, quiet):
     """Solve SCENARIO files, print a summary and write tables and plots."""
-    from . import runner
-    from .results import write_outputs
+    from . import output
+    from .summary import run_summary
 
     started = time.perf_counter()
-
-    def solve_all():
-        loaded = runner.validate(scenarios)
-        names = [c.scenario.name for c in loaded]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise InputError([Problem(str(s.path), "name", f"'{s.name}' is used by more than one scenario in this run")
-                              for s in (c.scenario for c in loaded) if s.name in duplicates])
-        return [runner.run(*checked) for checked in loaded]
-
-    results = _guarded(solve_all)
+    output.COMMAND_LINE = _command_line(click.get_current_context())
+    results = _guarded(lambda: _solve_all(scenarios))
+    for res in results:
+        _check_year(res, year)
     target = out_dir or Path("output") / (results[0].name if len(results) == 1 else "run")
-    try:
-        write_outputs(results, target, plots=not no_plots, wall_time=time.perf_counter() - started)
-    except OSError as exc:
-        _fail_input([Problem(str(target), "--out", f"cannot write results: {exc.strerror or exc}")])
+    _write(lambda: output.write_outputs(results, target, plots=not no_plots,
+                                       wall_time=time.perf_counter() - started), target)
     if not quiet:
         for res in results:
-            click.echo(_summary(res))
+            click.echo(run_summary(res, year, include_domestic))
         click.echo(f"Results written to {target}/")
 
 
-def _summary(res) -> str:
-    import pandas as pd
+@main.command()
+@_SCENARIO_FILES
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the tables, comparison.csv, run.json and plots/.")
+@click.option("--baseline", default=None, metavar="NAME",
+              help="Report every other scenario relative to the scenario with this name.")
+@_YEAR
+@click.option("--no-plots", is_flag=True, help="Do not draw plots.")
+@click.option("--quiet", "-q", is_flag=True, help="Print no summary.")
+def compare(scenarios, out_dir, baseline, year, no_plots, quiet):
+    """Solve several SCENARIO files and put them side by side: comparison.csv, tables and plots."""
+    from . import output
+    from .comparison import compare as compare_results
+    from .summary import compare_summary
 
-    year = res.years[-1]
-    when = "long run" if res.shocks.static else str(year)
-    table = res.welfare_by_region(year)
-    table.loc["World"] = table.sum()
-    table.columns = ["Consumer surplus", "Producer surplus", "Tariff revenue", "Quota rent", "Net welfare"]
-    flows = res.flows[res.flows["year"] == year]
-    largest = flows.reindex(flows["value_change"].abs().sort_values(ascending=False).index).head(10)
-    largest = largest[["sector", "exporter", "importer", "base_value", "value", "value_change", "value_pct"]]
-    with pd.option_context("display.float_format", "{:,.1f}".format, "display.width", 120):
-        return "\n".join([
-            f"\n== {res.scenario.title} [{res.name}] ({when}) ==",
-            f"Welfare change by region, all sectors ({res.unit}):",
-            table.to_string(),
-            f"\nLargest flow changes ({res.unit}, value at world prices; value_pct in %):",
-            largest.to_string(index=False),
-        ])
+    started = time.perf_counter()
+    output.COMMAND_LINE = _command_line(click.get_current_context())
+    results = _guarded(lambda: _solve_all(scenarios))
+    comparison = _guarded(lambda: compare_results(results, baseline=baseline))
+    _check_year(comparison, year)
+    _write(lambda: output.write_comparison(comparison, out_dir, plots=not no_plots,
+                                           wall_time=time.perf_counter() - started), out_dir)
+    if not quiet:
+        click.echo(compare_summary(comparison, year))
+        click.echo(f"Comparison written to {out_dir}/")
 
 
 @main.command()
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 def validate(scenarios):
     """Check SCENARIO files and their datasets; report every problem at once."""
-    from . import runner
+    from .case import validate as validate_files
 
-    loaded = _guarded(lambda: runner.validate(scenarios))
-    for checked in loaded:
-        click.echo(f"ok: {checked.scenario.path} ({checked.scenario.name})")
+    for case in _guarded(lambda: validate_files(scenarios)):
+        click.echo(f"ok: {case.scenario.path} ({case.name})")
 
 
 @main.command()

@@ -10,6 +10,7 @@ together (see :mod:`sim.errors`).
 from __future__ import annotations
 
 import csv
+import hashlib
 import math
 import re
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ __all__ = ["Dataset", "load_dataset", "builtin_datasets", "BUILTIN_DIR", "resolv
 BUILTIN_DIR = Path(__file__).parent / "datasets"
 CODE_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 BASES = ("published", "derived", "assumed")
+DATASET_FILES = ("dataset.toml", "flows.csv", "tariffs.csv", "supply_elasticities.csv")
 
 _TOP_KEYS = {"name", "title", "base_year", "unit", "region", "sector", "source", "description"}
 _REGION_KEYS = {"code", "name"}
@@ -63,6 +65,7 @@ class Dataset:
     eps: np.ndarray
     path: Path
     sources: tuple[dict, ...] = field(default=())
+    file_hashes: dict[str, str] = field(default_factory=dict)  # file name -> SHA-256 of the files loaded
 
     def region_index(self, code: str) -> int:
         return self.regions.index(code)
@@ -132,6 +135,8 @@ def load_dataset(reference: str | Path, relative_to: Path | None = None, cited_i
         regions=regions, region_names=header["region_names"], sectors=sectors,
         sector_names=header["sector_names"], flows=flows, tariffs=tariffs, sigma=header["sigma"],
         eta=header["eta"], eps=eps, path=folder, sources=header["sources"],
+        file_hashes={name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in DATASET_FILES
+                     if (folder / name).is_file()},
     )
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "ScenarioWarning",
     "closest",
     "read_toml",
+    "read_toml_bytes",
     "report_unknown_keys",
 ]
 
@@ -109,9 +110,15 @@ def closest(name: str, valid: Iterable[str]) -> str:
 
 def read_toml(path: Path, problems: ProblemList) -> dict | None:
     """Parse a TOML file; on failure record one problem saying why and return None."""
+    parsed = read_toml_bytes(path, problems)
+    return None if parsed is None else parsed[0]
+
+
+def read_toml_bytes(path: Path, problems: ProblemList) -> tuple[dict, bytes] | None:
+    """Parse a TOML file and return it with the bytes read (for hashing what was parsed), or None."""
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
+        raw = Path(path).read_bytes()
+        return tomllib.loads(raw.decode("utf-8")), raw
     except FileNotFoundError:
         problems.add("", "file not found")
     except IsADirectoryError:

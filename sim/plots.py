@@ -1,39 +1,35 @@
-"""Matplotlib plots of results: tidy DataFrames in, Axes out.
+"""Matplotlib plots of results and comparisons: labelled frames in, Axes out.
 
-Every plotting function takes ``ax=`` (a new figure is made when it is None)
-and returns the Axes it drew on. Colours and display names come from one
-table, :data:`STYLE`. :func:`write_plots` draws the standard set to PNG files
-without touching pyplot's global state.
+Every plot reads the labelled frames (:class:`~sim.tables.Frames`, with an outer
+``scenario`` level) and the scenarios' :class:`~sim.tables.ScenarioInfo`; one
+result is drawn as a comparison of one scenario, so the same functions serve
+``res.plot`` and ``comparison.plot``. Each takes ``ax=`` (a new figure is made
+when it is None) and returns the Axes it drew on; names and colours come from
+:mod:`sim.style`. :func:`write_plots` and :func:`write_comparison_plots` draw the
+standard set to PNG files without touching pyplot's global state.
 """
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["STYLE", "ResultsPlotter", "welfare", "imports", "prices", "welfare_path", "write_plots"]
+from .results import select_period
+from .style import COMPONENTS, MEASURES, WORLD, region_colour, scenario_colour, scenario_hatch, short_name
+from .tables import LONG_RUN, WELFARE_PARTS
 
-#: Display name and colour of each welfare component and price series.
-STYLE = {
-    "consumer_surplus": ("Consumer surplus", "#4C72B0"),
-    "producer_surplus": ("Producer surplus", "#55A868"),
-    "tariff_revenue": ("Tariff revenue", "#DD8452"),
-    "quota_rent": ("Quota rent", "#8172B3"),
-    "net_welfare": ("Net welfare", "#222222"),
-    "producer_price_pct": ("Producer price", "#55A868"),
-    "consumer_price_pct": ("Consumer price", "#4C72B0"),
-}
-SECTOR_COLOURS = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C"]
+__all__ = ["Plotter", "welfare", "welfare_path", "imports", "prices", "write_plots", "write_comparison_plots"]
+
 DPI = 150
-CHANGE_EPS = 1e-9  # percent; smaller changes are treated as none when choosing what to draw
+CHANGE_EPS = 1e-9  # smaller changes (percent, or dataset units) are treated as none when choosing what to draw
+LABEL_ROOM = 0.16  # share of the data span kept free beyond the bars for value labels
 
 
-def _thousands(value, _pos=None):
-    return f"{value:,.0f}"
+# --------------------------------------------------------------------------- helpers
 
-
-def _axes(ax, size=(8, 4.5)):
+def _axes(ax, size=(9, 4.8)):
     if ax is None:
         import matplotlib.pyplot as plt
 
@@ -41,208 +37,572 @@ def _axes(ax, size=(8, 4.5)):
     return ax
 
 
-def _last_year(table, year):
-    year = table["year"].max() if year is None else year
-    if year not in set(table["year"]):
-        raise ValueError(f"year {year} is not in the results (years: {sorted(set(table['year']))})")
-    return table[table["year"] == year], year
+def _thousands(value, _pos=None):
+    return f"{value:,.0f}".replace("-", "\u2212")
 
 
-def _title(table, what, year, static):
-    scenario = ", ".join(dict.fromkeys(table["scenario"]))
-    when = "long run" if static else str(year)
-    return f"{what}: {scenario} ({when})"
+def _wrap(text: str, width: int = 70) -> str:
+    return "\n".join(textwrap.wrap(text, width)) or text
 
 
-def welfare(table, ax=None, year=None, unit="USD million", static=False):
-    """Stacked welfare decomposition by region, summed over sectors, with net welfare marked.
+def _scenario_label(info, width=38) -> str:
+    return _wrap(info.title or info.name, width)
+
+
+def _title(infos, what: str, baseline: str | None = None) -> str:
+    """Single scenario: its title over what is drawn; several: what is drawn (scenarios are in the legend)."""
+    if len(infos) == 1 and baseline is None:
+        return f"{_wrap(next(iter(infos.values())).title)}\n{what}"
+    against = f", relative to '{baseline}'" if baseline else ""
+    return f"{what}{against}"
+
+
+def _period(infos, year) -> str:
+    return LONG_RUN if year == LONG_RUN or all(i.static for i in infos.values()) else str(year)
+
+
+def _sector_name(infos, sector) -> str:
+    info = next(iter(infos.values()))
+    return short_name(info.sector_names.get(sector, sector))
+
+
+def _regions(infos) -> list[str]:
+    return list(next(iter(infos.values())).regions)
+
+
+def _grow_limits(ax, axis: str, lo: float, hi: float, keep: bool) -> None:
+    """Set limits that contain [lo, hi] and, with ``keep``, what the Axes already showed: nothing is cut off."""
+    get, set_ = (ax.get_ylim, ax.set_ylim) if axis == "y" else (ax.get_xlim, ax.set_xlim)
+    if keep:
+        old_lo, old_hi = get()
+        lo, hi = min(lo, old_lo), max(hi, old_hi)
+    set_(lo, hi)
+
+
+def _legend_outside(ax, handles=None, **kwargs):
+    kwargs = {"fontsize": 8, "loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "frameon": False} | kwargs
+    return ax.legend(handles=handles, **kwargs) if handles is not None else ax.legend(**kwargs)
+
+
+def _signed(text: str) -> str:
+    """Typographic minus signs, as matplotlib uses on its axes."""
+    return text.replace("-", "\u2212")
+
+
+def _pct(rate: float) -> str:
+    return f"{100 * rate:.3g}%"
+
+
+# --------------------------------------------------------------------------- welfare
+
+def welfare(frames, infos, ax=None, year=None, world=False, components=True, baseline=None, legend=True):
+    """Welfare change by region, all sectors: stacked components, net welfare marked, scenarios side by side.
 
     Parameters
     ----------
-    table : DataFrame
-        Rows of ``welfare.csv`` (columns of DESIGN §4).
+    frames : Frames
+        Labelled results with a ``scenario`` level.
+    infos : dict
+        Scenario label → ScenarioInfo.
     year : int, optional
-        Year to show (default: the last).
-    unit : str
-        Dataset unit, for the axis label.
+        Default: the last year every scenario has (a long-run scenario shows its long run).
+    world : bool
+        Add a World group (sum over regions).
+    components : bool
+        Stack consumer surplus, producer surplus, tariff revenue and quota
+        rent (those that are non-zero); otherwise draw net welfare bars only.
     """
     ax = _axes(ax)
-    rows, year = _last_year(table, year)
-    parts = ["consumer_surplus", "producer_surplus", "tariff_revenue", "quota_rent"]
-    by_region = rows.groupby("region", sort=False)[parts + ["net_welfare"]].sum()
-    parts = [p for p in parts if p != "quota_rent" or by_region[p].abs().max() > 0]
-    x = np.arange(len(by_region))
-    above = np.zeros(len(x))
-    below = np.zeros(len(x))
-    handles = []
-    for part in parts:
-        values = by_region[part].to_numpy()
-        bottom = np.where(values >= 0, above, below)
-        label, colour = STYLE[part]
-        handles.append(ax.bar(x, values, 0.6, bottom=bottom, color=colour, label=label))
-        above += np.clip(values, 0, None)
-        below += np.clip(values, None, 0)
-    net = by_region["net_welfare"].to_numpy()
-    label, colour = STYLE["net_welfare"]
-    handles.append(ax.scatter(x, net, marker="D", s=40, color=colour, zorder=3, label=label))
-    span = max(above.max(), -below.min(), 1e-12)
-    for xi, value in zip(x, net):
-        ax.annotate(f"{value:,.0f}", (xi, value), xytext=(8, 0), textcoords="offset points",
-                    va="center", fontsize=8)
+    keep = ax.has_data()
+    rows, year = select_period(frames.welfare, infos, year)
+    table = rows.groupby(level=["scenario", "region"], sort=False)[WELFARE_PARTS + ["net_welfare"]].sum()
+    regions = _regions(infos) + ([WORLD] if world else [])
+    if world:
+        for name in infos:
+            table.loc[(name, WORLD), :] = table.loc[name].sum().to_numpy()
+    names = list(infos)
+    parts = [p for p in WELFARE_PARTS if table[p].abs().max() > CHANGE_EPS] if components else []
+    many = len(names) > 1
+    width = 0.8 / len(names) if many else 0.6
+    x = np.arange(len(regions))
+    lowest, highest = 0.0, 0.0
+    ends = []
+    for s, name in enumerate(names):
+        data = table.loc[name].reindex(regions)
+        pos = x - 0.4 + width * (s + 0.5) if many else x
+        above, below = np.zeros(len(x)), np.zeros(len(x))
+        for part in parts:
+            values = data[part].to_numpy()
+            colour = COMPONENTS[part][1]
+            ax.bar(pos, values, width * 0.92, bottom=np.where(values >= 0, above, below), color=colour,
+                   hatch=scenario_hatch(s) if many else None, edgecolor="white" if many else None, linewidth=0)
+            above += np.clip(values, 0, None)
+            below += np.clip(values, None, 0)
+        net = data["net_welfare"].to_numpy()
+        if parts:
+            ax.scatter(pos, net, marker="D", s=28 if many else 40, color=COMPONENTS["net_welfare"][1], zorder=3)
+        else:
+            colour = scenario_colour(s) if many else [region_colour(r, i) for i, r in enumerate(regions)]
+            ax.bar(pos, net, width * 0.92, color=colour)
+            above, below = np.clip(net, 0, None), np.clip(net, None, 0)
+        ends.append((pos, net, above, below))
+        lowest, highest = min(lowest, below.min()), max(highest, above.max())
+    span = max(highest - lowest, 1e-9)
+    for pos, net, above, below in ends:  # value labels beyond the end of each bar, never over a bar
+        for xi, value, top, bottom in zip(pos, net, above, below):
+            up = value >= 0
+            text = _signed(f"{value:,.0f}") if many else _signed(f"net {value:,.0f}")
+            ax.annotate(text, (xi, top if up else bottom), xytext=(0, 7 if up else -7),
+                        textcoords="offset points", ha="center", va="bottom" if up else "top",
+                        fontsize=7 if many else 8, rotation=90 if many else 0)
+    room = LABEL_ROOM * (2.2 if many else 1.0)
+    _grow_limits(ax, "y", lowest - room * span, highest + room * span, keep)
     ax.axhline(0, color="black", linewidth=0.8)
-    ax.set_xticks(x, by_region.index)
-    ax.set_ylim(below.min() - 0.08 * span, above.max() + 0.08 * span)
+    if world:
+        ax.axvline(len(regions) - 1.5, color="#999999", linewidth=0.8, linestyle="--")
+    ax.set_xticks(x, regions)
     ax.yaxis.set_major_formatter(_thousands)
-    ax.set_ylabel(f"Change from base ({unit})")
+    unit = next(iter(infos.values())).unit
+    ax.set_ylabel(f"Change from base ({unit})" if baseline is None else f"Difference ({unit})")
     ax.set_xlabel("Region")
-    ax.set_title(_title(rows, "Welfare change by region", year, static))
-    ax.legend(handles=handles, fontsize=8, loc="best")
+    ax.set_title(_title(infos, f"Welfare change by region, all sectors, {_period(infos, year)}", baseline),
+                 fontsize=10)
+    if legend:
+        _welfare_legend(ax, parts, names, infos, many)
     ax.grid(axis="y", alpha=0.3)
     return ax
 
 
-def imports(table, importer, ax=None, year=None, static=False):
-    """Percent change in the value of ``importer``'s imports by partner (world prices), per sector.
+def _welfare_legend(ax, parts, names, infos, many):
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
-    ``table`` holds rows of ``flows.csv``. Domestic shipments are left out.
+    handles = [Patch(color=COMPONENTS[p][1], label=COMPONENTS[p][0]) for p in parts]
+    if parts:
+        handles.append(Line2D([], [], marker="D", linestyle="", color=COMPONENTS["net_welfare"][1],
+                              label=COMPONENTS["net_welfare"][0]))
+    if many:
+        for s, name in enumerate(names):
+            if parts:
+                handles.append(Patch(facecolor="white", hatch=scenario_hatch(s), edgecolor="#444444",
+                                     label=_scenario_label(infos[name])))
+            else:
+                handles.append(Patch(color=scenario_colour(s), label=_scenario_label(infos[name])))
+    if handles:
+        _legend_outside(ax, handles)
+
+
+def scenario_handles(infos) -> list:
+    """Legend entries for the scenarios of a comparison, in their colours."""
+    from matplotlib.patches import Patch
+
+    return [Patch(color=scenario_colour(s), label=_scenario_label(info)) for s, info in enumerate(infos.values())]
+
+
+# --------------------------------------------------------------------------- welfare over time
+
+def welfare_path(frames, infos, ax=None, regions=None, scale="linear", baseline=None):
+    """Net welfare change (all sectors) over the years.
+
+    One scenario: a line per region and a World line. Several: one panel per
+    region (``regions``, default every region and World), a line per scenario;
+    with ``ax`` given, one region (default World) on that Axes. A long-run
+    scenario is a dashed level across the years; if every scenario is long-run
+    the plot is bars by region. Dates at which tariffs change or new capacity
+    starts are marked.
+
+    Parameters
+    ----------
+    regions : str or list of str, optional
+        Regions (codes, or ``"World"``) to draw.
+    scale : {"linear", "symlog"}
+        ``"symlog"`` keeps small regions readable beside one that dwarfs them.
+
+    Returns
+    -------
+    Axes, or an array of Axes for several panels.
+    """
+    if all(i.static for i in infos.values()):
+        return welfare(frames, infos, ax=ax, components=False, world=True, baseline=baseline)
+    path = frames.welfare.groupby(level=["scenario", "year", "region"], sort=False)["net_welfare"].sum()
+    path = path.unstack("region")
+    path[WORLD] = path.sum(axis=1)
+    if isinstance(regions, str):
+        regions = [regions]
+    if len(infos) == 1:
+        ax = _axes(ax)
+        _path_by_region(ax, path.loc[next(iter(infos))], infos, regions or _regions(infos) + [WORLD], scale)
+        return ax
+    if ax is not None or (regions is not None and len(regions) == 1):
+        ax = _axes(ax)
+        _path_by_scenario(ax, path, infos, (regions or [WORLD])[0], scale, baseline)
+        _legend_outside(ax)
+        return ax
+    regions = regions or [WORLD, *_regions(infos)]
+    return _path_panels(path, infos, regions, scale, baseline)
+
+
+def _path_by_region(ax, path, infos, regions, scale):
+    info = next(iter(infos.values()))
+    years = [y for y in path.index]
+    for r, region in enumerate(regions):
+        world = region == WORLD
+        ax.plot(years, path[region], marker="o", markersize=3.5, linewidth=2.4 if world else 1.6,
+                linestyle="--" if world else "-", color=region_colour(region, r),
+                label=WORLD if world else f"{region} ({short_name(info.region_names.get(region, region))})")
+    _finish_path(ax, infos, years, scale, "Net welfare change by region, all sectors", unit=info.unit)
+    _legend_outside(ax)
+
+
+def _path_by_scenario(ax, path, infos, region, scale, baseline):
+    years = sorted({y for name, i in infos.items() if not i.static for y in i.years})
+    for s, (name, info) in enumerate(infos.items()):
+        series = path.loc[name, region]
+        label = _scenario_label(info)
+        if info.static:
+            ax.axhline(series.iloc[0], color=scenario_colour(s), linestyle="--", linewidth=1.4,
+                       label=f"{label} (long run)")
+        else:
+            ax.plot(list(series.index), series.to_numpy(), marker="o", markersize=3.5, color=scenario_colour(s),
+                    linewidth=1.8, label=label)
+    name = WORLD if region == WORLD else region
+    unit = next(iter(infos.values())).unit
+    what = f"{name}: net welfare, all sectors" + (f", relative to '{baseline}'" if baseline else "")
+    _finish_path(ax, infos, years, scale, what, unit=unit, title_fontsize=9)
+
+
+def _path_panels(path, infos, regions, scale, baseline):
+    from matplotlib.figure import Figure
+
+    cols = min(3, len(regions))
+    rows = -(-len(regions) // cols)
+    fig = Figure(figsize=(4.2 * cols + 2.6, 2.9 * rows + 0.6), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols, sharex=True, squeeze=False).ravel())
+    for ax, region in zip(axes, regions):
+        _path_by_scenario(ax, path, infos, region, scale, None)
+    for ax in axes[len(regions):]:
+        ax.set_visible(False)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right upper", fontsize=8, frameon=False)
+    unit = next(iter(infos.values())).unit
+    against = f", relative to '{baseline}'" if baseline else ""
+    fig.suptitle(f"Net welfare change over time, all sectors ({unit}){against}", fontsize=11)
+    return axes[: len(regions)]
+
+
+def _finish_path(ax, infos, years, scale, what, unit, title_fontsize=10):
+    ax.axhline(0, color="black", linewidth=0.8)
+    if scale == "symlog":
+        values = np.abs(np.concatenate([line.get_ydata() for line in ax.get_lines()]))
+        ax.set_yscale("symlog", linthresh=max(values.max() / 100, 1.0))
+    elif scale != "linear":
+        raise ValueError(f"scale must be 'linear' or 'symlog', got {scale!r}")
+    ax.set_xticks(years)
+    ax.set_xlabel("Year")
+    ax.yaxis.set_major_formatter(_thousands)
+    ax.set_ylabel(f"Change from base ({unit})", fontsize=9 if len(infos) == 1 else 8)
+    _mark_events(ax, infos)
+    title = _title(infos, what) if len(infos) == 1 else what
+    ax.set_title(title, fontsize=title_fontsize)
+    ax.grid(alpha=0.3)
+
+
+def _mark_events(ax, infos):
+    """Dotted lines at the years a tariff changes or new capacity starts, labelled at the top."""
+    events: dict = {}
+    for info in infos.values():
+        for year, what in info.events:
+            events.setdefault(year, []).append(what)
+    for year, whats in sorted(events.items()):
+        ax.axvline(year, color="#777777", linestyle=":", linewidth=1)
+        ax.annotate("\n".join(dict.fromkeys(whats)), (year, 1.0), xycoords=("data", "axes fraction"),
+                    xytext=(3, -3), textcoords="offset points", va="top", ha="left", fontsize=7, color="#555555")
+
+
+# --------------------------------------------------------------------------- imports
+
+def imports(frames, infos, importer, sector=None, ax=None, year=None, baseline=None, legend=True):
+    """Change in the value of ``importer``'s imports from each partner in one sector (world prices).
+
+    Bars are sorted by the size of the change (dataset units) and labelled with
+    the change and the percentage; a partner's label shows its tariff, base →
+    new, where the scenario changes the importer's tariffs. Domestic shipments
+    are left out. Several scenarios: one bar per scenario in each partner's group.
+
+    Parameters
+    ----------
+    sector : str, optional
+        Default: the sector in which the importer's imports change most.
     """
     ax = _axes(ax)
-    rows, year = _last_year(table, year)
-    rows = rows[(rows["importer"] == importer) & (rows["exporter"] != importer)]
+    keep = ax.has_data()
+    rows, year = select_period(frames.flows, infos, year)
+    rows = rows.xs(importer, level="importer", drop_level=True) if importer in rows.index.unique("importer") \
+        else rows.iloc[0:0]
+    rows = rows[rows.index.get_level_values("exporter") != importer]
     if rows.empty:
-        raise ValueError(f"{importer} has no imports in these results")
-    moved = rows.groupby("sector", sort=False)["value_pct"].transform(lambda v: v.abs().max() > CHANGE_EPS)
-    if moved.any():  # leave out sectors whose imports do not change at all
-        rows = rows[moved]
-    pivot = rows.pivot_table(index="exporter", columns="sector", values="value_pct", sort=False)
-    partners, sectors = list(pivot.index), list(pivot.columns)
-    height = 0.8 / len(sectors)
-    y = np.arange(len(partners))
-    for s, sector in enumerate(sectors):
-        values = pivot[sector].to_numpy()
-        pos = y - 0.4 + height * (s + 0.5)
-        ax.barh(pos, np.nan_to_num(values), height, color=SECTOR_COLOURS[s % len(SECTOR_COLOURS)], label=sector)
-        for yi, value in zip(pos, values):
-            if np.isfinite(value):
-                ax.annotate(f"{value:+.1f}%", (value, yi), xytext=(3 if value >= 0 else -3, 0),
-                            textcoords="offset points", va="center", ha="left" if value >= 0 else "right",
-                            fontsize=7)
+        raise ValueError(f"'{importer}' has no imports in these results (regions: {', '.join(_regions(infos))})")
+    if sector is None:
+        sector = rows["value_change"].abs().groupby(level="sector").sum().idxmax()
+    if sector not in rows.index.unique("sector"):
+        raise ValueError(f"'{importer}' has no imports of sector '{sector}' in these results")
+    change = rows.xs(sector, level="sector")["value_change"].unstack("scenario").reindex(columns=list(infos))
+    pct = rows.xs(sector, level="sector")["value_pct"].unstack("scenario").reindex(columns=list(infos))
+    order = change.abs().max(axis=1).sort_values(ascending=False).index
+    change, pct = change.loc[order], pct.loc[order]
+    colour_of = {name: scenario_colour(s) for s, name in enumerate(infos)}
+    names = [n for n in infos if change[n].abs().max() > CHANGE_EPS] or list(infos)  # scenarios that move here
+    many = len(infos) > 1
+    height = 0.8 / len(names) if many else 0.6
+    y = np.arange(len(order))
+    for s, name in enumerate(names):
+        pos = y - 0.4 + height * (s + 0.5) if many else y
+        values = change[name].to_numpy()
+        colours = colour_of[name] if many else [region_colour(p, i) for i, p in enumerate(order)]
+        ax.barh(pos, np.nan_to_num(values), height * 0.92, color=colours, label=_scenario_label(infos[name]))
+        for yi, value, share in zip(pos, values, pct[name].to_numpy()):
+            if np.isfinite(value) and (abs(value) >= 0.5 or abs(share) >= 0.05):  # no "+0 (+0%)" clutter
+                ax.annotate(_signed(f"{value:+,.0f} ({share:+.0f}%)"), (value, yi),
+                            xytext=(3 if value >= 0 else -3, 0), textcoords="offset points", va="center",
+                            ha="left" if value >= 0 else "right", fontsize=7)
+    lo, hi = min(np.nanmin(change.to_numpy()), 0.0), max(np.nanmax(change.to_numpy()), 0.0)
+    span = max(hi - lo, 1e-9)  # room for the value labels on the side the bars grow to
+    _grow_limits(ax, "x", lo - (0.35 if lo < 0 else 0.05) * span, hi + (0.35 if hi > 0 else 0.05) * span, keep)
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_yticks(y, partners)
+    labels = [_partner_label(frames, names, year, sector, p, importer, infos) for p in order]
+    ax.set_yticks(y, labels)
     ax.invert_yaxis()
-    lo, hi = np.nanmin(pivot.to_numpy()), np.nanmax(pivot.to_numpy())
-    pad = 0.25 * max(hi - lo, abs(hi), abs(lo), 1e-9)
-    ax.set_xlim(min(lo, 0) - pad, max(hi, 0) + pad)
-    ax.set_xlabel("Change in import value at world prices (%)")
-    ax.set_ylabel("Exporter (partner)")
-    ax.set_title(_title(rows, f"Imports of {importer} by partner", year, static))
-    ax.legend(title="Sector", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # never over bars
+    unit = next(iter(infos.values())).unit
+    ax.set_xlabel(f"Change in import value at world prices ({unit})"
+                  + ("" if baseline is None else f", relative to '{baseline}'"))
+    ax.set_ylabel("Partner (tariff: base → new)" if any("%" in label for label in labels) else "Partner")
+    ax.xaxis.set_major_formatter(_thousands)
+    what = f"Imports of {importer} by partner: {_sector_name(infos, sector)}, {_period(infos, year)}"
+    ax.set_title(_title(infos, what, baseline), fontsize=10)
+    if many and legend:
+        _legend_outside(ax, scenario_handles(infos))
     ax.grid(axis="x", alpha=0.3)
     return ax
 
 
-def prices(table, sector, ax=None, year=None, static=False):
-    """Producer and consumer price changes (%) by region in one ``sector``; ``table`` holds prices.csv rows."""
+def _partner_label(frames, names, year, sector, partner, importer, infos) -> str:
+    """``"JPN  2.6% → 52.6%"`` where every scenario sets the same rates, else the code alone."""
+    rates = set()
+    for name in names:
+        period = LONG_RUN if infos[name].static else year
+        key = (name, period, sector, partner, importer)
+        if key not in frames.tariffs.index:
+            return partner
+        row = frames.tariffs.loc[key]
+        rates.add((float(row["base_rate"]), float(row["rate"])))
+    if len(rates) != 1:
+        return partner
+    base, new = rates.pop()
+    return f"{partner}  {_pct(base)}" if base == new else f"{partner}  {_pct(base)} → {_pct(new)}"
+
+
+# --------------------------------------------------------------------------- prices
+
+def prices(frames, infos, sector=None, ax=None, year=None, measures=None, baseline=None, legend=True):
+    """Consumer price, producer price and output change (%) by region in one sector.
+
+    One scenario: the three measures side by side, coloured by measure. Several:
+    bars coloured by scenario, one hatch per measure (default: consumer price only).
+
+    Parameters
+    ----------
+    sector : str, optional
+        Default: the sector whose prices move most.
+    measures : list of str, optional
+        Columns of prices.csv: ``consumer_price_pct``, ``producer_price_pct``, ``output_pct``.
+    """
     ax = _axes(ax)
-    rows, year = _last_year(table, year)
-    rows = rows[rows["sector"] == sector]
-    if rows.empty:
-        raise ValueError(f"no sector '{sector}' in these results")
-    x = np.arange(len(rows))
-    for offset, column in ((-0.2, "producer_price_pct"), (0.2, "consumer_price_pct")):
-        label, colour = STYLE[column]
-        ax.bar(x + offset, rows[column].to_numpy(), 0.4, color=colour, label=label)
+    keep = ax.has_data()
+    rows, year = select_period(frames.prices, infos, year)
+    if sector is None:
+        size = rows[["producer_price_pct", "consumer_price_pct"]].abs().sum(axis=1)
+        sector = size.groupby(level="sector").max().idxmax()
+    if sector not in rows.index.unique("sector"):
+        raise ValueError(f"no sector '{sector}' in these results (sectors: "
+                         f"{', '.join(next(iter(infos.values())).sectors)})")
+    names = list(infos)
+    many = len(names) > 1
+    measures = list(measures or (["consumer_price_pct"] if many else list(MEASURES)))
+    for m in measures:
+        if m not in MEASURES:
+            raise ValueError(f"unknown measure '{m}' (measures: {', '.join(MEASURES)})")
+    regions = _regions(infos)
+    data = rows.xs(sector, level="sector")
+    bars = [(name, m) for name in names for m in measures]
+    width = 0.8 / len(bars)
+    x = np.arange(len(regions))
+    for b, (name, m) in enumerate(bars):
+        s, mi = names.index(name), measures.index(m)
+        values = data.loc[name].reindex(regions)[m].to_numpy()
+        colour = scenario_colour(s) if many else MEASURES[m][1]
+        hatch = scenario_hatch(mi) if many and len(measures) > 1 else None
+        ax.bar(x - 0.4 + width * (b + 0.5), values, width * 0.92, color=colour, hatch=hatch,
+               edgecolor="white" if hatch else None, linewidth=0)
+    lo = min(np.nanmin(data[measures].to_numpy()), 0.0)
+    hi = max(np.nanmax(data[measures].to_numpy()), 0.0)
+    pad = 0.08 * max(hi - lo, 1e-9)
+    _grow_limits(ax, "y", lo - pad, hi + pad, keep)
     ax.axhline(0, color="black", linewidth=0.8)
-    ax.set_xticks(x, rows["region"])
-    ax.set_ylabel("Change from base (%)")
+    ax.set_xticks(x, regions)
+    ax.set_ylabel("Change from base (%)" if baseline is None else "Change from baseline (%)")
     ax.set_xlabel("Region")
-    ax.set_title(_title(rows, f"Prices, {sector}", year, static))
-    ax.legend(fontsize=8, loc="best")
+    what = f"Prices and output: {_sector_name(infos, sector)}, {_period(infos, year)}"
+    if many and len(measures) == 1:
+        what = f"{MEASURES[measures[0]][0]}: {_sector_name(infos, sector)}, {_period(infos, year)}"
+    ax.set_title(_title(infos, _wrap(what, 56) if many else what, baseline), fontsize=10 if not many else 9)
+    if legend:
+        _prices_legend(ax, names, measures, infos, many)
     ax.grid(axis="y", alpha=0.3)
     return ax
 
 
-def welfare_path(table, ax=None, unit="USD million"):
-    """Net welfare change (summed over sectors) of each region over the years."""
-    ax = _axes(ax)
-    path = table.groupby(["year", "region"], sort=False)["net_welfare"].sum().unstack("region")
-    for r, region in enumerate(path.columns):
-        ax.plot(path.index, path[region], marker="o", color=SECTOR_COLOURS[r % len(SECTOR_COLOURS)], label=region)
-    ax.axhline(0, color="black", linewidth=0.8)
-    ax.set_xticks(path.index)
-    ax.set_xlabel("Year")
-    ax.set_ylabel(f"Net welfare change ({unit})")
-    ax.yaxis.set_major_formatter(_thousands)
-    scenario = ", ".join(dict.fromkeys(table["scenario"]))
-    ax.set_title(f"Net welfare over time: {scenario}")
-    ax.legend(fontsize=8, ncol=2)
-    ax.grid(alpha=0.3)
-    return ax
+def _prices_legend(ax, names, measures, infos, many):
+    from matplotlib.patches import Patch
+
+    if not many:
+        handles = [Patch(color=MEASURES[m][1], label=MEASURES[m][0]) for m in measures]
+    else:
+        handles = scenario_handles(infos)
+        if len(measures) > 1:
+            handles += [Patch(facecolor="white", hatch=scenario_hatch(i), edgecolor="#444444",
+                              label=MEASURES[m][0]) for i, m in enumerate(measures)]
+    if len(handles) > 1:
+        _legend_outside(ax, handles)
 
 
-class ResultsPlotter:
-    """``results.plot``: the plots above bound to one :class:`sim.Results`."""
+# --------------------------------------------------------------------------- bound to results
 
-    def __init__(self, results):
-        self._r = results
+class Plotter:
+    """``results.plot`` and ``comparison.plot``: the plots above bound to one outcome."""
 
-    def welfare(self, ax=None, year=None):
-        r = self._r
-        return welfare(r.welfare, ax=ax, year=year, unit=r.unit, static=r.shocks.static)
+    def __init__(self, outcome):
+        self._frames = outcome.by_scenario
+        self._infos = outcome.infos
+        self._baseline = getattr(outcome, "baseline", None)
 
-    def imports(self, importer=None, ax=None, year=None):
+    def welfare(self, ax=None, year=None, world=False, components=True):
+        """Welfare change by region, all sectors (see :func:`welfare`)."""
+        return welfare(self._frames, self._infos, ax=ax, year=year, world=world, components=components,
+                       baseline=self._baseline)
+
+    def welfare_path(self, ax=None, regions=None, scale="linear"):
+        """Net welfare over time (see :func:`welfare_path`)."""
+        return welfare_path(self._frames, self._infos, ax=ax, regions=regions, scale=scale,
+                            baseline=self._baseline)
+
+    def imports(self, importer=None, sector=None, ax=None, year=None, legend=True):
         """Imports of ``importer`` by partner (default: the first region whose tariffs change)."""
-        r = self._r
         if importer is None:
-            shocked = r.shocked_importers
+            shocked = list(self._frames.tariffs.index.unique("importer"))
             if not shocked:
-                raise ValueError("no importer's tariffs change in this scenario; name one with importer=")
-            importer = shocked[0]
-        return imports(r.flows, importer, ax=ax, year=year, static=r.shocks.static)
+                raise ValueError("no importer's tariffs change in these results; name one with importer=")
+            importer = [r for r in _regions(self._infos) if r in shocked][0]
+        return imports(self._frames, self._infos, importer, sector=sector, ax=ax, year=year,
+                       baseline=self._baseline, legend=legend)
 
-    def prices(self, sector=None, ax=None, year=None):
-        """Price changes in ``sector`` (default: the sector with the largest price change)."""
-        r = self._r
-        if sector is None:
-            sizes = r.prices.assign(size=r.prices["producer_price_pct"].abs() + r.prices["consumer_price_pct"].abs())
-            sector = sizes.groupby("sector", sort=False)["size"].max().idxmax()
-        return prices(r.prices, sector, ax=ax, year=year, static=r.shocks.static)
+    def prices(self, sector=None, ax=None, year=None, measures=None, legend=True):
+        """Price and output changes in ``sector`` (see :func:`prices`)."""
+        return prices(self._frames, self._infos, sector=sector, ax=ax, year=year, measures=measures,
+                      baseline=self._baseline, legend=legend)
 
-    def welfare_path(self, ax=None):
-        return welfare_path(self._r.welfare, ax=ax, unit=self._r.unit)
+
+# --------------------------------------------------------------------------- files
+
+def _figure(width, height):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _save(fig, folder: Path, name: str, written: list) -> None:
+    path = folder / f"{name}.png"
+    fig.savefig(path, dpi=DPI)
+    written.append(path)
+
+
+def _changed_sectors(frames) -> list[str]:
+    """Sectors in which some price, output or flow moves."""
+    size = frames.prices.abs().max(axis=1).groupby(level="sector", sort=False).max()
+    moved = set(size[size > CHANGE_EPS].index)
+    flows = frames.flows["value_change"].abs().groupby(level="sector", sort=False).max()
+    moved |= set(flows[flows > CHANGE_EPS].index)
+    return [s for s in frames.prices.index.unique("sector") if s in moved]
+
+
+def _import_sectors(frames, importer) -> list[str]:
+    t = frames.tariffs
+    return list(t[t.index.get_level_values("importer") == importer].index.unique("sector"))
+
+
+def _dominated(frames) -> bool:
+    """One region's net welfare is over ten times the next largest: a linear scale would flatten the rest."""
+    path = frames.welfare.groupby(level=["year", "region"])["net_welfare"].sum().abs().groupby(level="region").max()
+    top = path.sort_values(ascending=False).to_numpy()
+    return len(top) > 1 and top[1] > 0 and top[0] > 10 * top[1]
+
+
+def _draw_standard_set(plot, frames, infos, folder, prefix, written, comparison):
+    regions = _regions(infos)
+    fig = _figure(10, 5.2)
+    plot.welfare(ax=fig.add_subplot(), world=True)
+    _save(fig, folder, f"{prefix}welfare", written)
+
+    importers = [r for r in regions if r in set(frames.tariffs.index.unique("importer"))]
+    for importer in importers:
+        sectors = _import_sectors(frames, importer)
+        n_bars = (len(regions) - 1) * (len(infos) if comparison else 1)
+        fig = _figure(10, sum(1.4 + 0.28 * n_bars for _ in sectors))
+        for s, sector in enumerate(sectors):
+            plot.imports(importer, sector=sector, ax=fig.add_subplot(len(sectors), 1, s + 1), legend=not comparison)
+        if comparison:
+            fig.legend(handles=scenario_handles(infos), loc="outside right upper", fontsize=8, frameon=False)
+        _save(fig, folder, f"{prefix}imports_{importer}", written)
+
+    sectors = _changed_sectors(frames) or [next(iter(infos.values())).sectors[0]]
+    if comparison:
+        fig = _figure(15, 3.6 * len(sectors) + 0.4)
+        for s, sector in enumerate(sectors):
+            for m, measure in enumerate(MEASURES):
+                plot.prices(sector, ax=fig.add_subplot(len(sectors), len(MEASURES), s * len(MEASURES) + m + 1),
+                            measures=[measure], legend=False)
+        fig.legend(handles=scenario_handles(infos), loc="outside right upper", fontsize=8, frameon=False)
+    else:
+        fig = _figure(10, 3.4 * len(sectors) + 0.4)
+        for s, sector in enumerate(sectors):
+            plot.prices(sector, ax=fig.add_subplot(len(sectors), 1, s + 1))
+    _save(fig, folder, f"{prefix}prices", written)
+
+    timeline = [i for i in infos.values() if not i.static and len(i.years) > 1]
+    if timeline:
+        scale = "symlog" if _dominated(frames) else "linear"
+        if comparison:
+            axes = plot.welfare_path(scale=scale)
+            _save(axes[0].figure, folder, f"{prefix}welfare_path", written)
+        else:
+            fig = _figure(10, 5)
+            plot.welfare_path(ax=fig.add_subplot(), scale=scale)
+            _save(fig, folder, f"{prefix}welfare_path", written)
 
 
 def write_plots(results, folder: Path, prefix: str = "") -> list[Path]:
-    """Draw the standard plots of one result into ``folder`` as PNG files; return their paths."""
-    from matplotlib.figure import Figure
+    """Draw the standard plots of one result into ``folder`` as PNG files; return their paths.
 
-    written = []
+    ``welfare.png``; ``imports_<REGION>.png`` for each region whose tariffs change
+    (a panel per sector); ``prices.png`` (a panel per sector that moves);
+    ``welfare_path.png`` for a timeline of more than one year.
+    """
+    written: list[Path] = []
+    _draw_standard_set(results.plot, results.by_scenario, results.infos, folder, prefix, written, False)
+    return written
 
-    def save(fig, name):
-        path = folder / f"{prefix}{name}.png"
-        fig.savefig(path, dpi=DPI)
-        written.append(path)
 
-    plot = results.plot
-    fig = Figure(figsize=(8, 4.5), layout="constrained")
-    plot.welfare(ax=fig.add_subplot())
-    save(fig, "welfare")
-
-    for importer in results.shocked_importers:
-        n_partners = len(results.dataset.regions) - 1
-        fig = Figure(figsize=(8, 1.5 + 0.3 * n_partners * len(results.dataset.sectors) ** 0.5),
-                     layout="constrained")
-        plot.imports(importer, ax=fig.add_subplot())
-        save(fig, f"imports_{importer}")
-
-    sectors = results.changed_sectors or results.dataset.sectors[:1]
-    fig = Figure(figsize=(8, 3.2 * len(sectors)), layout="constrained")
-    for s, sector in enumerate(sectors):
-        plot.prices(sector, ax=fig.add_subplot(len(sectors), 1, s + 1))
-    save(fig, "prices")
-
-    if not results.shocks.static and len(results.years) > 1:
-        fig = Figure(figsize=(8, 4.5), layout="constrained")
-        plot.welfare_path(ax=fig.add_subplot())
-        save(fig, "welfare_path")
+def write_comparison_plots(comparison, folder: Path) -> list[Path]:
+    """The standard plots of a comparison: the same files as :func:`write_plots`, scenarios side by side."""
+    written: list[Path] = []
+    _draw_standard_set(comparison.plot, comparison.by_scenario, comparison.infos, folder, "", written, True)
     return written

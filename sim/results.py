@@ -1,227 +1,251 @@
-"""Solver arrays + labels → tidy DataFrames (DESIGN.md §4), and writing them atomically."""
+"""Results of one scenario (and what a comparison of several shares with it).
+
+A :class:`Results` holds the labelled :class:`~sim.tables.Frames` of a run and
+its :class:`~sim.tables.ScenarioInfo`; the tidy tables of docs/model.md
+("Outputs") are those frames with their index reset. :class:`Outcome` is the
+behaviour one result and a :class:`~sim.comparison.Comparison` share: tidy tables,
+welfare by region, plots, writing, and a short notebook display. A single result
+is treated everywhere as a comparison of one scenario.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from . import __version__
-from .dataset import Dataset
-from .scenario import Scenario
-from .shocks import Shocks
-from .solver import Solution
+from .tables import FLOW_COLUMNS, LONG_RUN, PRICE_COLUMNS, WELFARE_COLUMNS, WELFARE_PARTS, Frames, ScenarioInfo
 
-__all__ = ["Results", "write_outputs", "FLOW_COLUMNS", "PRICE_COLUMNS", "WELFARE_COLUMNS"]
-
-FLOW_COLUMNS = ["scenario", "year", "sector", "exporter", "importer", "base_value", "value",
-                "value_change", "value_pct", "volume_pct"]
-PRICE_COLUMNS = ["scenario", "year", "sector", "region", "producer_price_pct", "consumer_price_pct", "output_pct"]
-WELFARE_COLUMNS = ["scenario", "year", "sector", "region", "consumer_surplus", "producer_surplus",
-                   "tariff_revenue", "quota_rent", "net_welfare"]
-WELFARE_PARTS = ["consumer_surplus", "producer_surplus", "tariff_revenue", "quota_rent"]
+__all__ = ["Results", "Outcome", "select_period", "default_period"]
 
 
-@dataclass
-class Results:
-    """The outcome of one scenario run.
+def default_period(infos: dict[str, ScenarioInfo]):
+    """The last year every timeline scenario has, or ``"long run"`` when all are static.
 
-    ``flows``, ``prices`` and ``welfare`` are tidy DataFrames with the columns
-    of DESIGN §4; values are in ``unit`` (the dataset's unit), ``*_pct`` in
-    percent, welfare columns are changes from base. ``flows`` lists every
-    flow with a positive base value, the diagonal (domestic shipments) included.
+    Raises
+    ------
+    ValueError
+        The timeline scenarios have no year in common.
+    """
+    timelines = [set(i.years) for i in infos.values() if not i.static]
+    if not timelines:
+        return LONG_RUN
+    common = set.intersection(*timelines)
+    if not common:
+        raise ValueError("these scenarios have no year in common; pass year=")
+    return max(common)
+
+
+def select_period(frame: pd.DataFrame, infos: dict[str, ScenarioInfo], year=None) -> tuple[pd.DataFrame, object]:
+    """Rows of ``frame`` (with a ``scenario`` level) for one period, with the ``year`` level dropped.
+
+    A scenario without ``years`` contributes its long-run result to any year.
+    ``year`` defaults to the last year every timeline scenario has (or ``"long run"``).
+
+    Raises
+    ------
+    ValueError
+        ``year`` is not a period of some scenario in ``frame``.
+    """
+    timelines = {n: set(i.years) for n, i in infos.items() if not i.static}
+    year = default_period(infos) if year is None else year
+    for name, years in timelines.items():
+        if year not in years:
+            listed = ", ".join(str(y) for y in sorted(years))
+            raise ValueError(f"year {year} is not in the results of '{name}' (years: {listed})")
+    if not timelines and year != LONG_RUN:
+        raise ValueError(f"year {year} is not in the results: they are for the long run (year=None)")
+    parts = []
+    for name in frame.index.unique("scenario"):
+        period = LONG_RUN if infos[name].static else year
+        rows = frame.xs((name, period), level=("scenario", "year"), drop_level=True)
+        parts.append(pd.concat({name: rows}, names=["scenario"]))
+    return pd.concat(parts), year
+
+
+class Outcome:
+    """Behaviour shared by :class:`Results` and :class:`~sim.comparison.Comparison`.
+
+    Subclasses provide ``by_scenario`` (:class:`Frames` with an outer
+    ``scenario`` level) and ``infos`` (scenario name → :class:`ScenarioInfo`).
     """
 
-    scenario: Scenario
-    dataset: Dataset
-    shocks: Shocks
-    solution: Solution
+    by_scenario: Frames
+    infos: dict[str, ScenarioInfo]
+
+    @property
+    def unit(self) -> str:
+        return next(iter(self.infos.values())).unit
+
+    @cached_property
+    def flows(self) -> pd.DataFrame:
+        """Every flow with a positive base value (domestic shipments included): the columns of flows.csv."""
+        return self.by_scenario.flows.reset_index()[FLOW_COLUMNS]
+
+    @cached_property
+    def prices(self) -> pd.DataFrame:
+        """Producer, consumer price and output changes (%): the columns of prices.csv."""
+        return self.by_scenario.prices.reset_index()[PRICE_COLUMNS]
+
+    @cached_property
+    def welfare(self) -> pd.DataFrame:
+        """Welfare changes by year, sector and region (dataset units): the columns of welfare.csv."""
+        return self.by_scenario.welfare.reset_index()[WELFARE_COLUMNS]
+
+    def _welfare_by_region(self, year=None, world: bool = False) -> tuple[pd.DataFrame, object]:
+        rows, year = select_period(self.by_scenario.welfare, self.infos, year)
+        table = rows.groupby(level=["scenario", "region"], sort=False)[WELFARE_PARTS + ["net_welfare"]].sum()
+        if world:
+            from .style import WORLD
+
+            total = table.groupby(level="scenario", sort=False).sum()
+            total.index = pd.MultiIndex.from_product([total.index, [WORLD]], names=["scenario", "region"])
+            table = pd.concat([table, total]).sort_index(level="scenario", sort_remaining=False)
+        return table, year
+
+    @property
+    def plot(self):
+        """Plot methods (:class:`sim.plots.Plotter`): ``welfare``, ``welfare_path``, ``imports``, ``prices``."""
+        from .plots import Plotter
+
+        return Plotter(self)
+
+    def headline(self, year=None) -> pd.DataFrame:
+        """Net welfare, all sectors, by region and World: rows scenario, columns region (dataset units)."""
+        table, _ = self._welfare_by_region(year, world=True)
+        return table["net_welfare"].unstack("region").reindex(columns=table.index.unique("region"))
+
+    def _headline_html(self) -> str:
+        table = self.headline()
+        period = default_period(self.infos)
+        return (f"<p>Net welfare change, all sectors, {period} ({self.unit})</p>"
+                + table.to_html(float_format=lambda v: f"{v:,.0f}", border=0))
+
+
+@dataclass(frozen=True, repr=False)
+class Results(Outcome):
+    """The outcome of one scenario run.
+
+    Attributes
+    ----------
+    frames : Frames
+        Labelled results: flows by (year, sector, exporter, importer); prices,
+        welfare by (year, sector, region); the tariffs and shifts in force;
+        solver diagnostics. Values in ``unit``; ``*_pct`` in percent.
+    info : ScenarioInfo
+        Scenario title, dataset, unit, periods, shock dates.
+    case : Case
+        The inputs that were solved (scenario, dataset, shock arrays).
+    solution : Solution
+        The solver's arrays, for power users.
+    wall_time : float
+        Seconds spent building shocks and solving.
+
+    ``flows``, ``prices`` and ``welfare`` are the tidy tables (columns of
+    flows.csv, prices.csv, welfare.csv).
+    """
+
+    frames: Frames
+    info: ScenarioInfo
+    case: object
+    solution: object
     wall_time: float
 
     @property
     def name(self) -> str:
-        return self.scenario.name
+        return self.info.name
 
     @property
-    def unit(self) -> str:
-        return self.dataset.unit
+    def title(self) -> str:
+        return self.info.title
 
     @property
-    def years(self) -> tuple[int, ...]:
-        return self.shocks.years
+    def years(self) -> tuple:
+        """Period labels: calendar years, or ``("long run",)``."""
+        return self.info.years
+
+    @property
+    def static(self) -> bool:
+        return self.info.static
+
+    @property
+    def scenario(self):
+        return self.case.scenario
+
+    @property
+    def dataset(self):
+        return self.case.dataset
+
+    @property
+    def shocks(self):
+        return self.case.shocks
 
     @cached_property
-    def flows(self) -> pd.DataFrame:
-        ds, sol = self.dataset, self.solution
-        y, k, i, j = np.nonzero(np.broadcast_to(ds.flows > 0, sol.flows.shape))
-        base = ds.flows[k, i, j]
-        value = sol.flows[y, k, i, j]
-        return pd.DataFrame({
-            "scenario": self.name,
-            "year": np.array(self.years)[y],
-            "sector": np.array(ds.sectors)[k],
-            "exporter": np.array(ds.regions)[i],
-            "importer": np.array(ds.regions)[j],
-            "base_value": base,
-            "value": value,
-            "value_change": value - base,
-            "value_pct": (value / base - 1.0) * 100.0,
-            "volume_pct": (sol.quantity[y, k, i, j] - 1.0) * 100.0,
-        }, columns=FLOW_COLUMNS)
+    def by_scenario(self) -> Frames:
+        return self.frames.with_scenario(self.name)
 
-    def _by_region(self, columns: dict) -> pd.DataFrame:
-        ds = self.dataset
-        shape = self.solution.producer_price.shape  # (Y, K, N)
-        y, k, r = (a.ravel() for a in np.indices(shape))
-        frame = {"scenario": self.name, "year": np.array(self.years)[y],
-                 "sector": np.array(ds.sectors)[k], "region": np.array(ds.regions)[r]}
-        frame.update({name: np.asarray(arr).ravel() for name, arr in columns.items()})
-        return pd.DataFrame(frame)
+    @property
+    def infos(self) -> dict[str, ScenarioInfo]:
+        return {self.name: self.info}
 
-    @cached_property
-    def prices(self) -> pd.DataFrame:
-        sol = self.solution
-        return self._by_region({
-            "producer_price_pct": (sol.producer_price - 1.0) * 100.0,
-            "consumer_price_pct": (sol.consumer_price - 1.0) * 100.0,
-            "output_pct": (sol.output - 1.0) * 100.0,
-        })[PRICE_COLUMNS]
-
-    @cached_property
-    def welfare(self) -> pd.DataFrame:
-        sol = self.solution
-        quota_rent = np.zeros_like(sol.consumer_surplus)
-        net = sol.consumer_surplus + sol.producer_surplus + sol.tariff_revenue + quota_rent
-        return self._by_region({
-            "consumer_surplus": sol.consumer_surplus,
-            "producer_surplus": sol.producer_surplus,
-            "tariff_revenue": sol.tariff_revenue,
-            "quota_rent": quota_rent,
-            "net_welfare": net,
-        })[WELFARE_COLUMNS]
-
-    @cached_property
+    @property
     def diagnostics(self) -> pd.DataFrame:
         """Solver diagnostics per year and sector: iterations, max_residual, converged."""
-        sol = self.solution
-        shape = sol.iterations.shape
-        y, k = (a.ravel() for a in np.indices(shape))
-        return pd.DataFrame({
-            "year": np.array(self.years)[y], "sector": np.array(self.dataset.sectors)[k],
-            "iterations": sol.iterations.ravel(), "max_residual": sol.max_residual.ravel(),
-            "converged": sol.converged.ravel(),
-        })
+        return self.frames.diagnostics.reset_index()
 
-    def welfare_by_region(self, year: int | None = None) -> pd.DataFrame:
-        """Welfare changes summed over sectors, one row per region (index ``region``), for ``year``
-        (default: the last year)."""
-        year = self.years[-1] if year is None else year
-        table = self.welfare[self.welfare["year"] == year]
-        return table.groupby("region", sort=False)[WELFARE_PARTS + ["net_welfare"]].sum()
+    def welfare_by_region(self, year=None, world: bool = False) -> pd.DataFrame:
+        """Welfare changes summed over sectors, one row per region (index ``region``), dataset units.
+
+        Parameters
+        ----------
+        year : int, optional
+            Default: the last year (or the long run of a static scenario).
+        world : bool
+            Add a ``World`` row, the sum over regions.
+
+        Raises
+        ------
+        ValueError
+            ``year`` is not a year of these results.
+        """
+        return self._welfare_by_region(year, world)[0].droplevel("scenario")
 
     @property
     def shocked_importers(self) -> list[str]:
         """Regions whose tariffs on some partner change in some year."""
-        changed = (self.shocks.new_tariffs != self.dataset.tariffs[None]).any(axis=(0, 1, 2))
-        return [r for r, c in zip(self.dataset.regions, changed) if c]
+        changed = set(self.frames.tariffs.index.unique("importer"))
+        return [r for r in self.info.regions if r in changed]
 
-    @property
-    def changed_sectors(self) -> list[str]:
-        """Sectors in which some price or flow moves in some year."""
-        sol = self.solution
-        moved = (np.abs(sol.producer_price - 1) + np.abs(sol.consumer_price - 1)).max(axis=(0, 2)) > 1e-12
-        moved |= (np.abs(sol.quantity - 1) * (self.dataset.flows > 0)).max(axis=(0, 2, 3)) > 1e-12
-        return [s for s, m in zip(self.dataset.sectors, moved) if m]
+    def write(self, out_dir: str | Path, plots: bool = True) -> Path:
+        """Write flows.csv, prices.csv, welfare.csv, run.json and plots/ into ``out_dir``: what ``run`` writes."""
+        from .output import write_outputs
 
-    @property
-    def plot(self):
-        """Plot methods (:class:`sim.plots.ResultsPlotter`): ``welfare``, ``imports``, ``prices``, ``welfare_path``."""
-        from .plots import ResultsPlotter
+        return write_outputs([self], out_dir, plots=plots)
 
-        return ResultsPlotter(self)
+    def __repr__(self) -> str:
+        diag = self.frames.diagnostics
+        status = (f"converged ({len(diag)} markets, at most {int(diag['iterations'].max())} iterations)"
+                  if diag["converged"].all() else "NOT converged")
+        period = LONG_RUN if self.static else (f"{self.years[0]}-{self.years[-1]}" if len(self.years) > 1
+                                               else str(self.years[0]))
+        table = self.welfare_by_region(world=True)["net_welfare"]
+        top = table.drop("World").abs().sort_values(ascending=False).index[:3]
+        when = self.info.period(self.years[-1])
+        parts = ", ".join(f"{r} {table[r]:+,.0f}" for r in [*top, "World"])
+        return (f"<Results {self.name!r}: {self.title}\n"
+                f"  dataset {self.info.dataset}, {period}, {status}\n"
+                f"  net welfare {when}, all sectors ({self.unit}): {parts}>")
 
-    def run_record(self) -> dict:
-        """The per-scenario part of ``run.json``."""
-        diag = self.diagnostics
-        per_year = [
-            {"year": int(year), "iterations": int(g["iterations"].max()),
-             "max_residual": float(g["max_residual"].max()), "converged": bool(g["converged"].all())}
-            for year, g in diag.groupby("year", sort=True)
-        ]
-        record = {
-            "name": self.name, "title": self.scenario.title, "method": self.scenario.method,
-            "dataset": {"name": self.dataset.name, "title": self.dataset.title, "path": str(self.dataset.path),
-                        "base_year": self.dataset.base_year, "unit": self.unit},
-            "years": list(self.years), "static": self.shocks.static, "solver": per_year,
-            "wall_time_seconds": self.wall_time,
-        }
-        if self.scenario.path is not None:
-            record["file"] = str(self.scenario.path)
-            record["sha256"] = hashlib.sha256(self.scenario.path.read_bytes()).hexdigest()
-        return record
+    def _repr_html_(self) -> str:
+        head = (f"<b>{_escape(self.title)}</b> <code>{_escape(self.name)}</code><br>"
+                f"dataset <code>{_escape(self.info.dataset)}</code>, "
+                f"{'long run' if self.static else ', '.join(str(y) for y in self.years)}<br>")
+        return head + self._headline_html()
 
 
-#: Every file or folder a run may write into its output folder; a new run replaces them all.
-OUTPUT_NAMES = ("flows.csv", "prices.csv", "welfare.csv", "run.json", "uncertainty.csv", "plots")
+def _escape(text: str) -> str:
+    import html
 
-
-def write_outputs(results: list[Results], out_dir: str | Path, plots: bool = True, wall_time: float = 0.0) -> Path:
-    """Write flows.csv, prices.csv, welfare.csv, run.json and plots/ for one run into ``out_dir``.
-
-    Everything is first written into a fresh temporary folder beside
-    ``out_dir``; only when all files are complete are they moved into place
-    (each by an atomic rename), and the outputs of any earlier run that this
-    run does not produce are removed, so runs never mix. A failure leaves
-    ``out_dir`` as it was (or absent).
-
-    Raises
-    ------
-    OSError
-        The folder cannot be created or written.
-    """
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tradesim-", dir=out_dir.parent))
-    try:
-        _write_tables(results, staging)
-        record = {"tool": "tradesim", "version": __version__, "wall_time_seconds": wall_time,
-                  "scenarios": [r.run_record() for r in results]}
-        (staging / "run.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-        if plots:
-            from .plots import write_plots
-
-            (staging / "plots").mkdir()
-            for res in results:
-                write_plots(res, staging / "plots", prefix=f"{res.name}_" if len(results) > 1 else "")
-        out_dir.mkdir(exist_ok=True)
-        _move_into_place(staging, out_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return out_dir
-
-
-def _write_tables(results, folder: Path) -> None:
-    for name in ("flows", "prices", "welfare"):
-        table = pd.concat([getattr(r, name) for r in results], ignore_index=True)
-        table.to_csv(folder / f"{name}.csv", index=False, float_format="%.10g")
-
-
-def _move_into_place(staging: Path, out_dir: Path) -> None:
-    """Rename staged files over the old ones; earlier outputs this run lacks are removed."""
-    for name in OUTPUT_NAMES:
-        old = out_dir / name
-        if old.is_dir() and not old.is_symlink():
-            os.replace(old, staging / f".old-{name}")  # a folder cannot be renamed over; retire it whole
-        elif old.exists() and not (staging / name).exists():
-            old.unlink()
-    for item in staging.iterdir():
-        if not item.name.startswith(".old-"):
-            os.replace(item, out_dir / item.name)
+    return html.escape(str(text))

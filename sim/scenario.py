@@ -13,16 +13,17 @@ into arrays.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .errors import InputError, ProblemList, closest, read_toml, report_unknown_keys
+from .errors import InputError, ProblemList, closest, read_toml_bytes, report_unknown_keys
 
 __all__ = [
     "Scenario", "Tariff", "Quota", "Investment", "DemandShift", "ElasticityOverride",
-    "read_scenario", "check_codes", "ALL",
+    "read_scenario", "check_scenario", "scenario_table", "check_codes", "ALL",
 ]
 
 ALL = "*"
@@ -41,13 +42,35 @@ _DEMAND_KEYS = {"sector", "region", "change", "start", "end", "note"}
 _ELASTICITY_KEYS = {"sigma", "eta", "eps"}
 
 
+def _as_codes(value):
+    """What a file accepts for a set of codes (one code, a list, or "*") → a tuple; other values pass through
+    unchanged so that validation reports them."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+class _CodeSets:
+    """Lets code-built shocks name codes as a file does: ``importer="JPN"``, ``["JPN", "KOR"]`` or ``"*"``."""
+
+    _code_fields: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        for name in self._code_fields:
+            object.__setattr__(self, name, _as_codes(getattr(self, name)))
+
+
 @dataclass(frozen=True)
-class Tariff:
+class Tariff(_CodeSets):
     """A new applied rate (``rate``) or a change on top of base (``add``) for a set of cells.
 
-    ``sector``, ``importer`` and ``exporter`` are tuples of codes, or ``("*",)``.
-    The importer's own market is never covered by a wildcard.
+    ``sector``, ``importer`` and ``exporter`` each take a code, a list of codes or
+    ``"*"`` (stored as a tuple). The importer's own market is never covered by a wildcard.
     """
+
+    _code_fields = ("sector", "importer", "exporter")
 
     sector: tuple[str, ...]
     importer: tuple[str, ...]
@@ -77,20 +100,30 @@ class Quota:
 
 @dataclass(frozen=True)
 class Investment:
-    """New capacity in ``host``, owned by ``investor`` (DESIGN §2).
+    """New capacity in ``host``, owned by ``investor`` (docs/model.md, "Scenario files").
 
-    ``capacity`` is annual output at base prices when fully online (dataset units).
+    Give either ``capacity`` (annual output at base prices when fully online,
+    dataset units) or ``amount`` invested with ``output_per_amount``, as in a file.
     """
 
     sector: str
     host: str
-    capacity: float
+    capacity: float | None = None
     investor: str | None = None
     name: str = ""
     start: int | None = None
     ramp_years: float = 1.0
     displaces_exports: float = 0.0
     key: str = "investment"
+    amount: float | None = None
+    output_per_amount: float | None = None
+
+    @property
+    def full_capacity(self) -> float:
+        """Annual output added when fully online (dataset units): ``capacity`` or ``amount × output_per_amount``."""
+        if self.capacity is not None:
+            return self.capacity
+        return self.amount * self.output_per_amount
 
     def online_share(self, year: int | None) -> float:
         """``min(1, max(0, (y − start + 1) / ramp_years))``; 1 in a static run or without start."""
@@ -100,8 +133,10 @@ class Investment:
 
 
 @dataclass(frozen=True)
-class DemandShift:
-    """Composite demand at given prices times ``1 + change`` (shifts add up)."""
+class DemandShift(_CodeSets):
+    """Composite demand at given prices times ``1 + change`` (shifts add up); codes as for :class:`Tariff`."""
+
+    _code_fields = ("sector", "region")
 
     sector: tuple[str, ...]
     region: tuple[str, ...]
@@ -138,6 +173,7 @@ class Scenario:
     demand_shifts: tuple[DemandShift, ...] = ()
     elasticities: tuple[ElasticityOverride, ...] = ()
     path: Path | None = None
+    sha256: str | None = None  # of the file's bytes as read, None when built in code
 
     @property
     def source(self) -> str:
@@ -158,10 +194,63 @@ def read_scenario(path: str | Path) -> tuple[Scenario | None, ProblemList]:
     """
     path = Path(path)
     problems = ProblemList(str(path))
-    data = read_toml(path, problems)
-    if data is None:
+    parsed = read_toml_bytes(path, problems)
+    if parsed is None:
         return None, problems
-    return _parse(data, path, problems), problems
+    data, raw = parsed
+    scenario = _parse(data, path, problems)
+    return replace(scenario, sha256=hashlib.sha256(raw).hexdigest()), problems
+
+
+def check_scenario(scenario: Scenario) -> tuple[Scenario, ProblemList]:
+    """Check a scenario built in code (or edited with ``dataclasses.replace``) exactly as a file is checked.
+
+    The scenario is written out as the tables of a scenario file
+    (:func:`scenario_table`) and read back by the file parser, so every
+    problem gets the message, key path and value a file would get.
+    Returns the scenario as parsed (codes as tuples, ``key`` set to the
+    block's path such as ``tariff[2]``) and the problems found.
+    """
+    problems = ProblemList(scenario.source)
+    parsed = _parse(scenario_table(scenario), scenario.path, problems)
+    return replace(parsed, sha256=scenario.sha256), problems
+
+
+def scenario_table(scenario: Scenario) -> dict:
+    """The scenario as the tables of a TOML scenario file (what ``run.json`` records for code-built runs)."""
+    def codes(value):
+        value = _as_codes(value)
+        return value[0] if isinstance(value, tuple) and len(value) == 1 else \
+            list(value) if isinstance(value, tuple) else value
+
+    def block(obj, names, code_names=()):
+        out = {}
+        for name in names:
+            value = getattr(obj, name)
+            if value is not None:
+                out[name] = codes(value) if name in code_names else value
+        return out
+
+    table = {"name": scenario.name, "dataset": scenario.dataset, "title": scenario.title,
+             "description": scenario.description, "method": scenario.method}
+    if scenario.years is not None:
+        table["years"] = list(scenario.years) if isinstance(scenario.years, tuple) else scenario.years
+    sets = ("sector", "importer", "exporter", "region")
+    table["tariff"] = [block(t, ("sector", "importer", "exporter", "rate", "add", "start", "end"), sets)
+                       for t in scenario.tariffs]
+    table["quota"] = [block(q, ("sector", "importer", "exporter", "volume", "in_rate", "out_rate", "rent",
+                                "start", "end")) for q in scenario.quotas]
+    table["investment"] = [block(i, ("name", "sector", "host", "investor", "capacity", "amount",
+                                     "output_per_amount", "start", "ramp_years", "displaces_exports"))
+                           for i in scenario.investments]
+    for inv in table["investment"]:
+        if not inv.get("name"):
+            inv.pop("name", None)
+    table["demand_shift"] = [block(d, ("sector", "region", "change", "start", "end"), sets)
+                             for d in scenario.demand_shifts]
+    table["elasticities"] = {o.sector: block(o, ("sigma", "eta")) | ({"eps": dict(o.eps)} if o.eps else {})
+                             for o in scenario.elasticities}
+    return {key: value for key, value in table.items() if value not in ([], {}, "")} | {"name": scenario.name}
 
 
 def _parse(data: dict, path: Path | None, problems: ProblemList) -> Scenario:
@@ -347,7 +436,7 @@ class _Parser:
         positive = (lambda v: v > 0, "> 0")
         has_capacity = "capacity" in t
         has_amount = "amount" in t or "output_per_amount" in t
-        capacity = None
+        capacity = amount = per = None
         if has_capacity and has_amount:
             self.problems.add(path, "give either 'capacity' or 'amount' with 'output_per_amount', not both")
         elif has_capacity:
@@ -355,11 +444,9 @@ class _Parser:
         elif has_amount:
             amount = self.number(t, "amount", f"{path}.amount", positive, required=True)
             per = self.number(t, "output_per_amount", f"{path}.output_per_amount", positive, required=True)
-            if amount is not None and per is not None:
-                capacity = amount * per
-                if not math.isfinite(capacity):
-                    self.problems.add(path, f"amount x output_per_amount = {capacity!r} is not a finite number")
-                    capacity = None
+            if amount is not None and per is not None and not math.isfinite(amount * per):
+                self.problems.add(path, f"amount x output_per_amount = {amount * per!r} is not a finite number")
+                amount = per = None
         else:
             self.problems.add(path, "needs 'capacity', or 'amount' with 'output_per_amount'")
         start = self.year(t, "start", f"{path}.start")
@@ -372,9 +459,10 @@ class _Parser:
             self.problems.add(f"{path}.investor",
                               f"'{investor}' is also the host: it cannot displace its own exports to itself")
         name = self.text(t, "name", f"{path}.name") or ""
-        if None in (sector, host, capacity):
+        if None in (sector, host) or (capacity is None and None in (amount, per)):
             return None
-        return Investment(sector, host, capacity, investor, name, start, ramp, displaces, key=path)
+        return Investment(sector, host, capacity, investor, name, start, ramp, displaces, key=path,
+                          amount=amount, output_per_amount=per)
 
     def demand_shift(self, t, path):
         sector = self.codes(t, "sector", f"{path}.sector")

@@ -1,8 +1,9 @@
 """Scenario × Dataset × years → the arrays the solver takes.
 
 Each year of a timeline is a comparative static against the base data with the
-shocks in force that year (DESIGN.md §2). Without ``years`` the scenario is one
-long-run period labelled ``base_year + 1`` in which every shock applies in full.
+shocks in force that year (docs/model.md, "Timeline"). Without ``years`` the
+scenario is one long-run period, labelled :data:`LONG_RUN` wherever a year would
+stand, in which every shock applies in full.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ import numpy as np
 
 from .dataset import Dataset
 from .errors import ProblemList, ScenarioWarning
-from .scenario import ALL, Scenario, check_codes, raise_problems
+from .scenario import ALL, Scenario, raise_problems
 
-__all__ = ["Shocks", "build_shocks"]
+__all__ = ["Shocks", "build_shocks", "LONG_RUN"]
+
+#: The period label of a scenario without ``years``, used in every output in place of a year.
+LONG_RUN = "long run"
 
 
 @dataclass(frozen=True)
@@ -25,8 +29,8 @@ class Shocks:
 
     Attributes
     ----------
-    years : tuple of int
-        Year labels, length Y.
+    years : tuple of int, or ``(LONG_RUN,)``
+        Period labels, length Y.
     static : bool
         True when the scenario has no ``years`` (one long-run period).
     new_tariffs : ndarray, shape (Y, K, N, N)
@@ -38,7 +42,7 @@ class Shocks:
         Elasticities after the scenario's overrides.
     """
 
-    years: tuple[int, ...]
+    years: tuple[int, ...] | tuple[str]
     static: bool
     new_tariffs: np.ndarray
     supply_shift: np.ndarray
@@ -49,23 +53,21 @@ class Shocks:
 
 
 def build_shocks(scenario: Scenario, dataset: Dataset) -> Shocks:
-    """Turn a validated scenario into shock arrays for ``dataset``.
+    """Turn a validated scenario, whose codes have been checked against ``dataset``, into shock arrays.
 
     Raises
     ------
     InputError
-        Unknown codes, or shocks that make a rate, supply or demand negative.
+        Shocks that make a rate, supply or demand negative.
 
     Warns
     -----
     ScenarioWarning
         For a shock that is never in force within ``years``.
     """
-    codes = check_codes(scenario, dataset.sectors, dataset.regions)
-    raise_problems(codes)
     problems = ProblemList(scenario.source)
     static = scenario.years is None
-    years = (dataset.base_year + 1,) if static else scenario.years
+    years = (LONG_RUN,) if static else scenario.years
     when = [None] if static else list(years)
 
     tariffs = np.stack([_tariffs_in(scenario, dataset, y, problems) for y in when])
@@ -126,7 +128,7 @@ def _supply_shift_in(scenario, dataset, year, problems):
     for inv in scenario.investments:
         k = dataset.sector_index(inv.sector)
         host = dataset.region_index(inv.host)
-        added = inv.capacity * inv.online_share(year)
+        added = inv.full_capacity * inv.online_share(year)
         if output[k, host] <= 0:
             problems.add(f"{inv.key}.host", f"'{inv.host}' has no base output of {inv.sector}: the model has no "
                          "supply curve there to shift")

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 import sim.runner
 from sim.cli import main
-from sim.results import FLOW_COLUMNS, PRICE_COLUMNS, WELFARE_COLUMNS
+from sim.tables import FLOW_COLUMNS, PRICE_COLUMNS, WELFARE_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "scenarios" / "example_steel_tariff.toml"
@@ -25,8 +25,8 @@ def test_run_writes_tables_record_and_plots(tmp_path):
     out = tmp_path / "out"
     result = invoke("run", EXAMPLE, "--out", out)
     assert result.exit_code == 0, result.output
-    assert "Welfare change by region, all sectors (USD million)" in result.output
-    assert "Largest flow changes" in result.output
+    assert "Welfare change by region, all sectors, 2028 (USD million)" in result.output
+    assert "Largest changes in traded flows, 2028" in result.output
     assert sorted(p.name for p in out.iterdir()) == ["flows.csv", "plots", "prices.csv", "run.json", "welfare.csv"]
     flows = pd.read_csv(out / "flows.csv")
     assert list(flows.columns) == FLOW_COLUMNS
@@ -130,3 +130,38 @@ def test_a_scenario_warning_is_printed_once(tmp_path):
     result = invoke("run", path, "--out", tmp_path / "out", "--quiet", "--no-plots")
     assert result.exit_code == 0
     assert result.output.count("tariff[1]: never in force within years 2025-2025") == 1
+
+
+def test_run_summary_has_a_per_year_headline_and_traded_flows_only(tmp_path):
+    result = invoke("run", ROOT / "scenarios" / "steel_tariff_with_investment.toml", "--out", tmp_path / "o",
+                    "--no-plots", "--year", "2026")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "Importers whose tariffs change, by year (USD million; % change from base):" in lines
+    row = next(li for li in lines if li.startswith("2026 USA"))
+    assert row.split()[2:] == ["steel", "-48.9", "-15,881.7", "10.4", "8.6", "-2,925.0"]
+    assert sum(li[:4] in {"2025", "2026", "2027", "2028", "2029", "2030"} for li in lines) == 6
+    assert "Welfare change by region, all sectors, 2026 (USD million):" in result.output
+    flows = lines[lines.index(next(li for li in lines if li.startswith("Largest changes in traded flows"))) + 2:]
+    assert all(li.split()[1] != li.split()[2] for li in flows if li.split() and li.split()[0] == "steel")
+
+
+def test_run_include_domestic_lists_home_shipments(tmp_path):
+    result = invoke("run", EXAMPLE, "--out", tmp_path / "o", "--no-plots", "--include-domestic")
+    assert result.exit_code == 0
+    assert "Largest changes in flows (domestic shipments included)" in result.output
+    assert " steel      USA      USA " in result.output
+
+
+def test_run_unknown_year_is_bad_input_and_writes_nothing(tmp_path):
+    result = invoke("run", EXAMPLE, "--out", tmp_path / "o", "--year", "2040")
+    assert result.exit_code == 2
+    assert "--year: year 2040 is not in the results of 'example_steel_tariff'" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_run_records_the_command_line(tmp_path):
+    out = tmp_path / "o"
+    assert invoke("run", EXAMPLE, "--out", out, "--no-plots", "--quiet").exit_code == 0
+    record = json.loads((out / "run.json").read_text())
+    assert record["command_line"] == ["main", "run", str(EXAMPLE), "--out", str(out), "--no-plots", "--quiet"]

@@ -1,58 +1,134 @@
-"""Every plot is produced, draws what it says, takes ax= and returns the Axes."""
+"""Every plot is produced for one result and for a comparison, draws what it says, takes ax= and returns Axes."""
 
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from matplotlib.axes import Axes
 
 import sim
-from sim.plots import write_plots
+from sim.plots import write_comparison_plots, write_plots
 
 ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
 
 
 @pytest.fixture(scope="module")
 def results():
-    return sim.run(ROOT / "scenarios" / "example_steel_tariff.toml")
+    return sim.run(SCENARIOS / "example_steel_tariff.toml")
 
 
-def test_welfare_plot_stacks_components_and_marks_net(results):
+@pytest.fixture(scope="module")
+def steel_pair():
+    return sim.compare([sim.run(SCENARIOS / "steel_232_2025.toml"), sim.run(SCENARIOS / "steel_50pct_2025.toml")])
+
+
+def texts(legend):
+    return [t.get_text() for t in legend.get_texts()]
+
+
+def test_welfare_plot_stacks_non_zero_components_and_marks_net(results):
     _, ax = plt.subplots()
     assert results.plot.welfare(ax=ax) is ax
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["Consumer surplus", "Producer surplus", "Tariff revenue", "Net welfare"]
+    assert texts(ax.get_legend()) == ["Consumer surplus", "Producer surplus", "Tariff revenue", "Net welfare"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["USA", "JPN", "CHN", "ROW"]
-    assert "USD million" in ax.get_ylabel() and "2028" in ax.get_title()
+    assert "USD million" in ax.get_ylabel()
+    assert ax.get_title().startswith(results.title) and "all sectors, 2028" in ax.get_title()
     net = ax.collections[0].get_offsets()[:, 1]
     expected = results.welfare_by_region(2028)["net_welfare"].to_numpy()
     np.testing.assert_allclose(np.asarray(net), expected, rtol=1e-12)
 
 
-def test_imports_plot_leaves_out_unchanged_sectors(results):
-    ax = results.plot.imports()  # default: the first shocked importer
-    assert "Imports of USA" in ax.get_title()
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["steel"]
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["JPN", "CHN", "ROW"]
+def test_welfare_value_labels_sit_beyond_the_bars(results):
+    ax = results.plot.welfare(world=True)
+    assert [t.get_text() for t in ax.get_xticklabels()][-1] == "World"
+    table = results.welfare_by_region(world=True)
+    parts = table[["consumer_surplus", "producer_surplus", "tariff_revenue"]].to_numpy()
+    tops, bottoms = np.clip(parts, 0, None).sum(axis=1), np.clip(parts, None, 0).sum(axis=1)
+    labels = [a for a in ax.texts if a.get_text().startswith("net")]
+    assert len(labels) == 5
+    for label, net, top, bottom in zip(labels, table["net_welfare"], tops, bottoms):
+        assert label.xy[1] == pytest.approx(top if net >= 0 else bottom)  # anchored at the end of the stack
+        low, high = ax.get_ylim()
+        assert low < bottom and top < high  # nothing cut off
 
 
-def test_prices_plot_defaults_to_the_sector_that_moves(results):
+def test_drawing_twice_on_one_axes_keeps_both_in_view():
+    big = sim.run(SCENARIOS / "steel_tariff_with_investment.toml")
+    small = sim.run(SCENARIOS / "steel_232_2025.toml")
+    _, ax = plt.subplots()
+    big.plot.welfare(ax=ax)
+    small.plot.welfare(ax=ax)
+    assert ax.get_ylim()[0] < big.welfare_by_region()["consumer_surplus"].min()  # the −11,874 bar is not cut
+
+
+def test_imports_plot_sorts_partners_and_shows_tariffs(results):
+    ax = results.plot.imports()  # default: the first shocked importer, the sector that moves most
+    assert "Imports of USA by partner: Iron and steel, 2028" in ax.get_title()
+    assert ax.get_legend() is None  # one scenario: no single-item legend
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0].startswith("ROW") and "0% → 25%" in labels[0]
+    widths = [abs(p.get_width()) for p in ax.patches]
+    assert widths == sorted(widths, reverse=True)
+    flows = results.flows
+    row = flows[(flows.year == 2028) & (flows.sector == "steel") & (flows.importer == "USA")
+                & (flows.exporter == "ROW")].iloc[0]
+    assert ax.patches[0].get_width() == pytest.approx(row.value_change)
+    assert any(t.get_text() == f"\u2212{-row.value_change:,.0f} (\u2212{-row.value_pct:.0f}%)" for t in ax.texts)
+
+
+def test_prices_plot_shows_consumer_producer_and_output(results):
     ax = results.plot.prices(year=2025)
-    assert "steel" in ax.get_title() and "2025" in ax.get_title()
-    assert len(ax.patches) == 8  # producer and consumer bars for 4 regions
+    assert "Iron and steel, 2025" in ax.get_title()
+    assert texts(ax.get_legend()) == ["Consumer price", "Producer price", "Output"]
+    assert len(ax.patches) == 12  # three measures for 4 regions
 
 
-def test_welfare_path_has_a_line_per_region(results):
-    ax = results.plot.welfare_path()
-    assert len(ax.get_lines()) == 4 + 1  # regions and the zero line
-    assert ax.get_xlabel() == "Year"
+def test_welfare_path_has_regions_world_and_shock_dates():
+    res = sim.run(SCENARIOS / "steel_tariff_with_investment.toml")
+    ax = res.plot.welfare_path()
+    labels = [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")]
+    assert len(labels) == 9 and labels[0] == "USA (United States)" and labels[-1] == "World"
+    world = ax.get_lines()[8].get_ydata()
+    np.testing.assert_allclose(world[-1], res.welfare_by_region(2030)["net_welfare"].sum())
+    marks = {t.get_text() for t in ax.texts}
+    assert marks == {"USA tariffs change", "new steel capacity in USA"}
+    assert res.plot.welfare_path(scale="symlog").get_yscale() == "symlog"
 
 
-def test_unknown_year_or_sector_is_a_clear_error(results):
+def test_static_welfare_path_is_bars_not_a_one_point_line():
+    res = sim.run(SCENARIOS / "steel_232_2025.toml")
+    ax = res.plot.welfare_path()
+    assert "long run" in ax.get_title() and len(ax.patches) == 9  # 8 regions and World
+
+
+def test_unknown_year_sector_or_region_is_a_clear_error(results):
     with pytest.raises(ValueError, match="year 2040 is not in the results"):
         results.plot.welfare(year=2040)
     with pytest.raises(ValueError, match="no sector 'steal'"):
         results.plot.prices("steal")
+    with pytest.raises(ValueError, match="'XYZ' has no imports"):
+        results.plot.imports("XYZ")
+
+
+def test_every_comparison_plot_returns_axes(steel_pair):
+    plot = steel_pair.plot
+    for ax in (plot.welfare(), plot.imports("USA"), plot.prices("steel"), plot.welfare(components=False)):
+        assert isinstance(ax, Axes)
+    ax = plot.welfare()
+    handles = texts(ax.get_legend())
+    assert handles.count("Net welfare") == 1 and sum("Section 232" in h for h in handles) == 2  # one legend
+
+
+def test_comparison_welfare_path_small_multiples_and_one_region():
+    pair = sim.compare([sim.run(SCENARIOS / "steel_tariff_with_investment.toml"),
+                        sim.run(SCENARIOS / "nippon_steel_investment.toml")])
+    axes = pair.plot.welfare_path()
+    assert len(axes) == 9 and all(isinstance(a, Axes) for a in axes)
+    assert axes[0].get_title().startswith("World")
+    ax = pair.plot.welfare_path(regions="USA")
+    assert isinstance(ax, Axes) and len([line for line in ax.get_lines() if line.get_label()[0] != "_"]) == 2
 
 
 def test_write_plots_makes_non_empty_pngs(results, tmp_path):
@@ -60,3 +136,9 @@ def test_write_plots_makes_non_empty_pngs(results, tmp_path):
     assert sorted(p.name for p in paths) == ["imports_USA.png", "prices.png", "welfare.png", "welfare_path.png"]
     for p in paths:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 10_000
+
+
+def test_write_comparison_plots(steel_pair, tmp_path):
+    paths = write_comparison_plots(steel_pair, tmp_path)
+    assert sorted(p.name for p in paths) == ["imports_USA.png", "prices.png", "welfare.png"]
+    assert all(p.stat().st_size > 10_000 for p in paths)

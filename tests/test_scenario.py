@@ -7,7 +7,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 import sim
-from sim import InputError, ScenarioWarning, load_dataset
+from sim import InputError, ScenarioWarning
 from sim.shocks import build_shocks
 
 HEAD = 'name = "t"\ndataset = "illustrative"\n'
@@ -25,8 +25,8 @@ def write(tmp_path):
 
 
 def shocks_of(path):
-    sc = sim.load_scenario(path)
-    return build_shocks(sc, load_dataset(sc.dataset, sc.base_dir))
+    case = sim.load_scenario(path)
+    return build_shocks(case.scenario, case.dataset)
 
 
 def problems(path):
@@ -38,7 +38,7 @@ def problems(path):
 class TestTariffs:
     def test_rate_replaces_and_wildcard_skips_own_market(self, write):
         sh = shocks_of(write('[[tariff]]\nsector = "steel"\nimporter = "USA"\nexporter = "*"\nrate = 0.5\n'))
-        assert sh.static and sh.years == (2025,)
+        assert sh.static and sh.years == ("long run",)
         t = sh.new_tariffs[0, STEEL]
         assert_allclose(t[[JPN, CHN, ROW], USA], 0.5)
         assert t[USA, USA] == 0.0

@@ -1,0 +1,191 @@
+"""Several scenarios side by side: the same frames as one result, with an outer ``scenario`` level.
+
+``compare([res_a, res_b])`` stacks the labelled frames of each result;
+``compare(..., baseline="a")`` reports every other scenario relative to ``a``:
+welfare as the difference (``b − a``), flows, prices and output as the change
+from ``a``'s outcome. That is how one measure is isolated: the flagship against
+the tariff alone leaves the effect of the investment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import InputError, Problem
+from .results import Outcome, Results, default_period
+from .tables import WELFARE_PARTS, Frames, ScenarioInfo
+
+__all__ = ["compare", "Comparison", "COMPARISON_COLUMNS"]
+
+COMPARISON_COLUMNS = ["scenario", "year", "region", "sector", *WELFARE_PARTS, "net_welfare",
+                      "consumer_price_pct", "producer_price_pct", "output_pct"]
+
+
+@dataclass(frozen=True, repr=False)
+class Comparison(Outcome):
+    """Several scenarios' results with an outer ``scenario`` level.
+
+    Attributes
+    ----------
+    by_scenario : Frames
+        Labelled frames, index levels ``(scenario, year, ...)``.
+    infos : dict
+        Scenario label → :class:`~sim.tables.ScenarioInfo`, in order.
+    results : dict
+        Scenario label → the :class:`~sim.results.Results` compared (as run).
+    baseline : str or None
+        With a baseline, every scenario is reported relative to it and the
+        baseline itself is left out of the tables.
+    """
+
+    by_scenario: Frames
+    infos: dict
+    results: dict
+    baseline: str | None = None
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.infos)
+
+    def welfare_by_region(self, year=None, world: bool = False) -> pd.DataFrame:
+        """Welfare changes summed over sectors, index ``(scenario, region)``, dataset units.
+
+        A long-run scenario contributes its long-run result to any ``year``.
+
+        Raises
+        ------
+        ValueError
+            ``year`` is not a year of some timeline scenario.
+        """
+        return self._welfare_by_region(year, world)[0]
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """The rows of comparison.csv: scenario × year × region × sector, welfare and price changes."""
+        joined = self.by_scenario.welfare.join(self.by_scenario.prices)
+        order = ["scenario", "year", "region", "sector"]
+        return joined.reorder_levels(order).reset_index()[COMPARISON_COLUMNS]
+
+    def write(self, out_dir: str | Path, plots: bool = True) -> Path:
+        """Write the tables, comparison.csv, run.json and plots/ into ``out_dir``: what ``compare`` writes."""
+        from .output import write_comparison
+
+        return write_comparison(self, out_dir, plots=plots)
+
+    def __repr__(self) -> str:
+        against = f", relative to {self.baseline!r}" if self.baseline else ""
+        net = self.headline()["World"]
+        when = default_period(self.infos)
+        lines = [f"  {name}: {info.title} | World net welfare {when}: {net[name]:+,.0f} {self.unit}"
+                 for name, info in self.infos.items()]
+        return f"<Comparison of {len(self.infos)} scenarios{against}\n" + "\n".join(lines) + ">"
+
+    def _repr_html_(self) -> str:
+        from .results import _escape
+
+        against = f" relative to <code>{_escape(self.baseline)}</code>" if self.baseline else ""
+        return f"<b>Comparison of {len(self.infos)} scenarios</b>{against}<br>" + self._headline_html()
+
+
+def compare(results, baseline: str | None = None) -> Comparison:
+    """Put several results side by side.
+
+    Parameters
+    ----------
+    results : list of Results, or dict name → Results
+        Runs to compare, in display order; a dict's keys become the scenario labels.
+    baseline : str, optional
+        Label of one of them: every other scenario is then reported relative to
+        it (welfare: difference; flows, prices, output: change from the
+        baseline's outcome, in percent) and the baseline is left out.
+
+    Raises
+    ------
+    InputError
+        Fewer than two results, a label used twice, an unknown baseline, or
+        scenarios on datasets whose regions, sectors or units differ (the
+        message names the difference), or a baseline without the periods of
+        the other scenarios.
+    """
+    named = _named(results)
+    _check_same_shape(named)
+    infos = {name: replace(res.info, name=name) for name, res in named.items()}
+    frames = {name: res.frames for name, res in named.items()}
+    if baseline is not None:
+        if baseline not in named:
+            raise InputError([Problem("compare", "baseline", f"'{baseline}' is not one of the scenarios compared "
+                                      f"({', '.join(named)})")])
+        frames = {name: _relative_to(f, frames[baseline], infos[name], infos[baseline])
+                  for name, f in frames.items() if name != baseline}
+        infos = {name: info for name, info in infos.items() if name != baseline}
+    return Comparison(Frames.concat(frames), infos, named, baseline)
+
+
+def _named(results) -> dict[str, Results]:
+    if isinstance(results, dict):
+        named = dict(results)
+    else:
+        named = {}
+        for res in results:
+            if res.name in named:
+                raise InputError([Problem("compare", "results", f"two results are named '{res.name}'; pass a dict "
+                                          "of labels to results instead")])
+            named[res.name] = res
+    if len(named) < 2:
+        raise InputError([Problem("compare", "results", f"needs at least two results, got {len(named)}")])
+    for name, res in named.items():
+        if not isinstance(res, Results):
+            raise InputError([Problem("compare", f"results[{name!r}]", f"expected sim.Results, got "
+                                      f"{type(res).__name__}")])
+    return named
+
+
+def _check_same_shape(named: dict[str, Results]) -> None:
+    """Scenarios can be compared only where their regions, sectors and units match."""
+    first_name, first = next(iter(named.items()))
+    problems = []
+    for name, res in list(named.items())[1:]:
+        for what in ("regions", "sectors"):
+            a, b = set(getattr(first.info, what)), set(getattr(res.info, what))
+            if a != b:
+                only_a, only_b = sorted(a - b), sorted(b - a)
+                problems.append(Problem(
+                    "compare", what,
+                    f"'{first_name}' (dataset {first.info.dataset}) and '{name}' (dataset {res.info.dataset}) have "
+                    f"different {what}: only in '{first_name}': {', '.join(only_a) or 'none'}; only in '{name}': "
+                    f"{', '.join(only_b) or 'none'}"))
+        if res.info.unit != first.info.unit:
+            problems.append(Problem("compare", "unit", f"'{first_name}' is in {first.info.unit} but '{name}' in "
+                                    f"{res.info.unit}"))
+    if problems:
+        raise InputError(problems)
+
+
+def _relative_to(frames: Frames, base: Frames, info: ScenarioInfo, base_info: ScenarioInfo) -> Frames:
+    """One scenario's frames relative to the baseline's, over the periods both have."""
+    if info.static != base_info.static or not set(info.years) <= set(base_info.years):
+        missing = [str(y) for y in info.years if y not in base_info.years]
+        raise InputError([Problem("compare", "baseline", f"'{info.name}' has periods the baseline "
+                                  f"'{base_info.name}' lacks ({', '.join(missing)}): a difference needs the "
+                                  "baseline in every period")])
+
+    def relative(name, frame):
+        ref = getattr(base, name).reindex(frame.index)
+        if name == "welfare":
+            return frame - ref.fillna(0.0)
+        if name == "flows":
+            out = frame.copy()
+            out["base_value"] = ref["value"]
+            out["value_change"] = frame["value"] - ref["value"]
+            out["value_pct"] = (frame["value"] / ref["value"] - 1.0) * 100.0
+            out["volume_pct"] = ((1 + frame["volume_pct"] / 100) / (1 + ref["volume_pct"] / 100) - 1.0) * 100.0
+            return out
+        if name == "prices":
+            return ((1 + frame / 100) / (1 + ref / 100) - 1.0) * 100.0
+        return frame
+
+    return frames.map(relative)

@@ -1,0 +1,202 @@
+"""Writing results: CSV tables, run.json and plots, staged and moved into place atomically.
+
+Everything is first written into a fresh temporary folder beside the output
+folder; only when every file is complete are they moved into place (each by an
+atomic rename), and the outputs of an earlier run that this one does not produce
+are removed, so runs never mix. A failure leaves the folder as it was (or absent).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+
+__all__ = ["write_outputs", "write_comparison", "run_record", "OUTPUT_NAMES"]
+
+#: Every file or folder a run may write into its output folder; a new run replaces them all.
+OUTPUT_NAMES = ("flows.csv", "prices.csv", "welfare.csv", "comparison.csv", "run.json", "uncertainty.csv",
+                "plots")
+
+#: What a command line invocation records in run.json (set by the CLI; None from Python).
+COMMAND_LINE: list[str] | None = None
+
+
+def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_time: float | None = None) -> Path:
+    """Write flows.csv, prices.csv, welfare.csv, run.json and plots/ for one run of several scenarios.
+
+    Raises
+    ------
+    OSError
+        The folder cannot be created or written.
+    """
+    from .plots import write_plots
+
+    def write(staging: Path) -> None:
+        _write_tables([r.by_scenario for r in results], staging)
+        _write_record(results, staging, wall_time)
+        if plots:
+            (staging / "plots").mkdir()
+            for res in results:
+                write_plots(res, staging / "plots", prefix=f"{res.name}_" if len(results) > 1 else "")
+
+    return _staged(out_dir, write)
+
+
+def write_comparison(comparison, out_dir: str | Path, plots: bool = True, wall_time: float | None = None) -> Path:
+    """Write the tables (with every scenario), comparison.csv, run.json and plots/ of a comparison."""
+    from .plots import write_comparison_plots
+
+    def write(staging: Path) -> None:
+        _write_tables([comparison.by_scenario], staging)
+        comparison.table.to_csv(staging / "comparison.csv", index=False, float_format="%.10g")
+        _write_record(list(comparison.results.values()), staging, wall_time, baseline=comparison.baseline)
+        if plots:
+            (staging / "plots").mkdir()
+            write_comparison_plots(comparison, staging / "plots")
+
+    return _staged(out_dir, write)
+
+
+def _staged(out_dir, write) -> Path:
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tradesim-", dir=out_dir.parent))
+    try:
+        write(staging)
+        out_dir.mkdir(exist_ok=True)
+        _move_into_place(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out_dir
+
+
+def _write_tables(frames: list, folder: Path) -> None:
+    from .tables import FLOW_COLUMNS, PRICE_COLUMNS, WELFARE_COLUMNS
+
+    for name, columns in (("flows", FLOW_COLUMNS), ("prices", PRICE_COLUMNS), ("welfare", WELFARE_COLUMNS)):
+        table = pd.concat([getattr(f, name) for f in frames]).reset_index()[columns]
+        table.to_csv(folder / f"{name}.csv", index=False, float_format="%.10g")
+
+
+def _write_record(results: list, folder: Path, wall_time: float | None, baseline: str | None = None) -> None:
+    record = {
+        "tool": "tradesim", "version": __version__,
+        "command_line": COMMAND_LINE,
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "working_directory": os.getcwd(),
+        "packages": _package_versions(),
+        "wall_time_seconds": wall_time if wall_time is not None else sum(r.wall_time for r in results),
+        "scenarios": [run_record(r) for r in results],
+    }
+    if baseline is not None:
+        record["baseline"] = baseline
+    (folder / "run.json").write_text(json.dumps(record, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+
+
+def _package_versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {"python": platform.python_version()}
+    for package in ("numpy", "scipy", "pandas", "matplotlib", "click"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:  # pragma: no cover - installed without metadata
+            versions[package] = None
+    return versions
+
+
+def _relative(path: Path | None) -> str | None:
+    """A path relative to the working directory (absolute where that is impossible, as across drives)."""
+    if path is None:
+        return None
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def _jsonable(value):
+    """Infinite numbers as "inf" (as scenario files write them), recursively."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and np.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return value
+
+
+def run_record(res) -> dict:
+    """What reproduces one scenario's run: inputs with hashes, elasticities, shocks per year, diagnostics."""
+    from .scenario import scenario_table
+
+    case, info = res.case, res.info
+    ds, shocks = case.dataset, case.shocks
+    diag = res.frames.diagnostics.groupby(level="year", sort=False)
+    solver = [{"year": _year(year), "iterations": int(g["iterations"].max()),
+               "max_residual": float(g["max_residual"].max()), "converged": bool(g["converged"].all())}
+              for year, g in diag]
+    elasticities = {
+        sector: {"sigma": float(shocks.sigma[k]), "eta": float(shocks.eta[k]),
+                 "eps": {region: _jsonable(float(shocks.eps[k, r])) for r, region in enumerate(ds.regions)}}
+        for k, sector in enumerate(ds.sectors)
+    }
+    return {
+        "name": info.name, "title": info.title, "method": case.scenario.method,
+        "file": _relative(case.scenario.path), "sha256": case.scenario.sha256,
+        "scenario": _jsonable(scenario_table(case.scenario)),
+        "dataset": {"name": ds.name, "title": ds.title, "path": _relative(ds.path), "base_year": ds.base_year,
+                    "unit": ds.unit, "files_sha256": dict(ds.file_hashes)},
+        "years": [_year(y) for y in info.years], "static": info.static,
+        "elasticities": elasticities,
+        "shocks_in_force": _shocks_in_force(res),
+        "solver": solver,
+        "wall_time_seconds": res.wall_time,
+    }
+
+
+def _year(label):
+    return label if isinstance(label, str) else int(label)
+
+
+def _shocks_in_force(res) -> list[dict]:
+    """Per year: every tariff cell that differs from base, and every non-zero supply or demand shift."""
+    tariffs, shifts = res.frames.tariffs, res.frames.shifts
+    out = []
+    for year in res.info.years:
+        entry = {"year": _year(year), "tariffs": [], "supply_shifts": [], "demand_shifts": []}
+        if year in tariffs.index.unique("year"):
+            rows = tariffs.xs(year, level="year")
+            rows = rows[rows["rate"] != rows["base_rate"]]
+            entry["tariffs"] = [{"sector": s, "exporter": e, "importer": i, "base_rate": float(r.base_rate),
+                                 "rate": float(r.rate)} for (s, e, i), r in rows.iterrows()]
+        if year in shifts.index.unique("year"):
+            rows = shifts.xs(year, level="year")
+            for column, key in (("supply_shift", "supply_shifts"), ("demand_shift", "demand_shifts")):
+                entry[key] = [{"sector": s, "region": r, "shift": float(v)}
+                              for (s, r), v in rows[column].items() if v != 0]
+        out.append(entry)
+    return out
+
+
+def _move_into_place(staging: Path, out_dir: Path) -> None:
+    """Rename staged files over the old ones; earlier outputs this run lacks are removed."""
+    for name in OUTPUT_NAMES:
+        old = out_dir / name
+        if old.is_dir() and not old.is_symlink():
+            os.replace(old, staging / f".old-{name}")  # a folder cannot be renamed over; retire it whole
+        elif old.exists() and not (staging / name).exists():
+            old.unlink()
+    for item in staging.iterdir():
+        if not item.name.startswith(".old-"):
+            os.replace(item, out_dir / item.name)

@@ -1,0 +1,91 @@
+"""Text summaries of results for the command line, read from the labelled frames.
+
+``run`` prints, per scenario: a per-year headline for each importer whose tariffs
+change (imports, consumer price, output, net welfare in each sector it taxes),
+welfare by region for one year, and the largest changes in traded flows.
+``compare`` prints net welfare by scenario and region.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .results import select_period
+from .style import COMPONENTS, WORLD
+from .tables import WELFARE_PARTS
+
+__all__ = ["headline", "run_summary", "compare_summary", "largest_flow_changes"]
+
+_FORMAT = {"display.width": 140, "display.max_columns": 20, "display.max_colwidth": 40}
+
+
+def headline(res) -> pd.DataFrame:
+    """Per year, for each importer and sector whose tariffs change: imports, consumer price, output, net welfare.
+
+    Columns: ``imports %`` and ``imports change`` (from partners, world prices,
+    dataset units), ``consumer price %``, ``output %``, ``net welfare`` (of the
+    importer in that sector, dataset units). Index (year, importer, sector).
+    """
+    frames = res.frames
+    markets = frames.tariffs.index.droplevel(["year", "exporter"]).unique()  # (sector, importer)
+    if markets.empty:
+        return pd.DataFrame()
+    flows = frames.flows
+    traded = flows[flows.index.get_level_values("exporter") != flows.index.get_level_values("importer")]
+    imports = traded.groupby(level=["year", "sector", "importer"])[["base_value", "value"]].sum()
+    prices = frames.prices.rename_axis(index={"region": "importer"})
+    welfare = frames.welfare["net_welfare"].rename_axis(index={"region": "importer"})
+    table = pd.DataFrame({
+        "imports %": (imports["value"] / imports["base_value"] - 1) * 100,
+        "imports change": imports["value"] - imports["base_value"],
+    }).join(prices[["consumer_price_pct", "output_pct"]], how="left").join(welfare, how="left")
+    table.columns = ["imports %", "imports change", "consumer price %", "output %", "net welfare"]
+    keep = pd.MultiIndex.from_arrays([table.index.get_level_values("sector"),
+                                      table.index.get_level_values("importer")]).isin(markets)
+    return table[keep].reorder_levels(["year", "importer", "sector"]).sort_index(level="year", sort_remaining=False)
+
+
+def largest_flow_changes(res, year, include_domestic: bool = False, count: int = 10) -> pd.DataFrame:
+    """The ``count`` largest changes in flow value in ``year``; domestic shipments only if asked."""
+    rows, _ = select_period(res.by_scenario.flows, res.infos, year)
+    rows = rows.droplevel("scenario")
+    if not include_domestic:
+        rows = rows[rows.index.get_level_values("exporter") != rows.index.get_level_values("importer")]
+    largest = rows.reindex(rows["value_change"].abs().sort_values(ascending=False).index).head(count)
+    return largest[["base_value", "value", "value_change", "value_pct"]].reset_index()
+
+
+def run_summary(res, year=None, include_domestic: bool = False) -> str:
+    """The text ``run`` prints for one scenario."""
+    _, year = select_period(res.by_scenario.welfare, res.infos, year)
+    table = res.welfare_by_region(year, world=True)
+    when = res.info.period(year)
+    table.columns = [COMPONENTS[c][0] for c in WELFARE_PARTS + ["net_welfare"]]
+    lines = [f"\n== {res.title} [{res.name}] ({when}) =="]
+    head = headline(res)
+    with pd.option_context("display.float_format", "{:,.1f}".format, *_flat(_FORMAT)):
+        if not head.empty:
+            lines += [f"Importers whose tariffs change, by year ({res.unit}; % change from base):",
+                      head.to_string(), ""]
+        lines += [f"Welfare change by region, all sectors, {when} ({res.unit}):", table.to_string()]
+        what = "flows (domestic shipments included)" if include_domestic else "traded flows"
+        lines += [f"\nLargest changes in {what}, {when} ({res.unit} at world prices; value_pct in %):",
+                  largest_flow_changes(res, year, include_domestic).to_string(index=False)]
+    return "\n".join(lines)
+
+
+def compare_summary(comparison, year=None) -> str:
+    """The text ``compare`` prints: net welfare, all sectors, scenario × region (and World)."""
+    table = comparison.welfare_by_region(year, world=True)["net_welfare"].unstack("region")
+    regions = list(comparison.welfare_by_region(year).index.unique("region")) + [WORLD]
+    table = table.reindex(index=comparison.names, columns=regions)
+    _, year = select_period(comparison.by_scenario.welfare, comparison.infos, year)
+    when = "long run" if all(i.static for i in comparison.infos.values()) else str(year)
+    against = f", relative to '{comparison.baseline}'" if comparison.baseline else ""
+    with pd.option_context("display.float_format", "{:,.0f}".format, *_flat(_FORMAT)):
+        return "\n".join([f"\nNet welfare change, all sectors, {when} ({comparison.unit}){against}:",
+                          table.to_string()])
+
+
+def _flat(options: dict) -> list:
+    return [item for pair in options.items() for item in pair]

@@ -1,0 +1,179 @@
+"""The output border: solver arrays labelled once as pandas frames with named index levels.
+
+:func:`label` turns a :class:`~sim.case.Case` and its :class:`~sim.solver.Solution`
+into :class:`Frames`: flows indexed by ``(year, sector, exporter, importer)``,
+prices and welfare by ``(year, sector, region)``, plus the shocks in force and the
+solver diagnostics. Everything downstream — tidy tables, CSV files, summaries,
+plots, comparisons — reads these frames; nothing rebuilds labels from arrays.
+A comparison is the same frames with an outer ``scenario`` level
+(:meth:`Frames.concat`).
+
+The ``year`` level holds calendar years, or ``"long run"`` for a scenario without
+``years`` (docs/model.md, "Timeline").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import pandas as pd
+
+from .shocks import LONG_RUN
+
+__all__ = ["Frames", "ScenarioInfo", "label", "FLOW_COLUMNS", "PRICE_COLUMNS", "WELFARE_COLUMNS",
+           "WELFARE_PARTS", "LONG_RUN"]
+
+FLOW_COLUMNS = ["scenario", "year", "sector", "exporter", "importer", "base_value", "value",
+                "value_change", "value_pct", "volume_pct"]
+PRICE_COLUMNS = ["scenario", "year", "sector", "region", "producer_price_pct", "consumer_price_pct", "output_pct"]
+WELFARE_COLUMNS = ["scenario", "year", "sector", "region", "consumer_surplus", "producer_surplus",
+                   "tariff_revenue", "quota_rent", "net_welfare"]
+WELFARE_PARTS = ["consumer_surplus", "producer_surplus", "tariff_revenue", "quota_rent"]
+
+FLOW_LEVELS = ["year", "sector", "exporter", "importer"]
+REGION_LEVELS = ["year", "sector", "region"]
+
+
+@dataclass(frozen=True)
+class ScenarioInfo:
+    """What a reader needs besides the numbers: names, units, periods and the dates shocks change.
+
+    ``years`` are period labels (calendar years, or ``("long run",)`` when
+    ``static``); ``events`` pairs a year with what changes then (a tariff
+    starts or changes, capacity comes online), for markers on time plots.
+    """
+
+    name: str
+    title: str
+    dataset: str
+    dataset_title: str
+    unit: str
+    base_year: int
+    years: tuple
+    static: bool
+    regions: tuple[str, ...]
+    region_names: dict
+    sectors: tuple[str, ...]
+    sector_names: dict
+    events: tuple[tuple[int, str], ...] = ()
+
+    def period(self, year) -> str:
+        """How a period is named in titles: ``"2030"`` or ``"long run"``."""
+        return LONG_RUN if self.static else str(year)
+
+
+@dataclass(frozen=True)
+class Frames:
+    """Labelled results of one scenario, or of several with an outer ``scenario`` level.
+
+    Attributes
+    ----------
+    flows : DataFrame, index (year, sector, exporter, importer)
+        ``base_value, value, value_change`` (dataset units, world prices),
+        ``value_pct, volume_pct`` (percent); flows with a positive base value only.
+    prices : DataFrame, index (year, sector, region)
+        ``producer_price_pct, consumer_price_pct, output_pct`` (percent).
+    welfare : DataFrame, index (year, sector, region)
+        ``consumer_surplus, producer_surplus, tariff_revenue, quota_rent, net_welfare``
+        (changes from base, dataset units).
+    tariffs : DataFrame, index (year, sector, exporter, importer)
+        ``base_rate, rate`` (0.25 = 25%) for every partner of each importer and
+        sector whose tariffs change in some year: the schedules the scenario touches.
+    shifts : DataFrame, index (year, sector, region)
+        ``supply_shift, demand_shift`` (shares of base) where either is non-zero in some year.
+    diagnostics : DataFrame, index (year, sector)
+        ``iterations, max_residual, converged`` per market.
+    """
+
+    flows: pd.DataFrame
+    prices: pd.DataFrame
+    welfare: pd.DataFrame
+    tariffs: pd.DataFrame
+    shifts: pd.DataFrame
+    diagnostics: pd.DataFrame
+
+    def with_scenario(self, name: str) -> Frames:
+        """The same frames with an outer ``scenario`` level holding ``name``."""
+        return Frames.concat({name: self})
+
+    @staticmethod
+    def concat(parts: dict[str, Frames]) -> Frames:
+        """Stack several scenarios' frames under an outer ``scenario`` level (keys in order)."""
+        return Frames(**{f.name: pd.concat({name: getattr(p, f.name) for name, p in parts.items()},
+                                            names=["scenario"]) for f in fields(Frames)})
+
+    def map(self, function) -> Frames:
+        """Apply ``function(name, frame)`` to every frame."""
+        return Frames(**{f.name: function(f.name, getattr(self, f.name)) for f in fields(Frames)})
+
+
+def label(case, solution) -> tuple[Frames, ScenarioInfo]:
+    """Label every solver array of ``case`` once; return the frames and the scenario's metadata."""
+    ds, shocks = case.dataset, case.shocks
+    years, sectors, regions = list(shocks.years), list(ds.sectors), list(ds.regions)
+    by_region = pd.MultiIndex.from_product([years, sectors, regions], names=REGION_LEVELS)
+    by_flow = pd.MultiIndex.from_product([years, sectors, regions, regions], names=FLOW_LEVELS)
+    sol = solution
+
+    positive = np.broadcast_to(ds.flows > 0, sol.flows.shape).ravel()
+    base = np.broadcast_to(ds.flows, sol.flows.shape).ravel()[positive]
+    value = sol.flows.ravel()[positive]
+    flows = pd.DataFrame({
+        "base_value": base, "value": value, "value_change": value - base,
+        "value_pct": (value / base - 1.0) * 100.0,
+        "volume_pct": (sol.quantity.ravel()[positive] - 1.0) * 100.0,
+    }, index=by_flow[positive])
+
+    prices = pd.DataFrame({
+        "producer_price_pct": (sol.producer_price.ravel() - 1.0) * 100.0,
+        "consumer_price_pct": (sol.consumer_price.ravel() - 1.0) * 100.0,
+        "output_pct": (sol.output.ravel() - 1.0) * 100.0,
+    }, index=by_region)
+
+    quota_rent = np.zeros(by_region.size)
+    welfare = pd.DataFrame({
+        "consumer_surplus": sol.consumer_surplus.ravel(), "producer_surplus": sol.producer_surplus.ravel(),
+        "tariff_revenue": sol.tariff_revenue.ravel(), "quota_rent": quota_rent,
+    }, index=by_region)
+    welfare["net_welfare"] = welfare[WELFARE_PARTS].sum(axis=1)
+
+    base_rates = np.broadcast_to(ds.tariffs, shocks.new_tariffs.shape)
+    touched = (shocks.new_tariffs != base_rates).any(axis=(0, 2))  # (K, N): importer's tariffs change in sector
+    schedule = touched[:, None, :] & ~np.eye(len(regions), dtype=bool)  # every partner of a touched market
+    schedule = np.broadcast_to(schedule, shocks.new_tariffs.shape).ravel()
+    tariffs = pd.DataFrame({"base_rate": base_rates.ravel()[schedule],
+                            "rate": shocks.new_tariffs.ravel()[schedule]}, index=by_flow[schedule])
+
+    shifted = np.broadcast_to(((shocks.supply_shift != 0) | (shocks.demand_shift != 0)).any(axis=0),
+                              shocks.supply_shift.shape).ravel()
+    shifts = pd.DataFrame({"supply_shift": shocks.supply_shift.ravel()[shifted],
+                           "demand_shift": shocks.demand_shift.ravel()[shifted]}, index=by_region[shifted])
+
+    diagnostics = pd.DataFrame({
+        "iterations": sol.iterations.ravel(), "max_residual": sol.max_residual.ravel(),
+        "converged": sol.converged.ravel(),
+    }, index=pd.MultiIndex.from_product([years, sectors], names=["year", "sector"]))
+
+    info = ScenarioInfo(
+        name=case.name, title=case.title, dataset=ds.name, dataset_title=ds.title, unit=ds.unit,
+        base_year=ds.base_year, years=tuple(years), static=shocks.static, regions=tuple(regions),
+        region_names=dict(ds.region_names), sectors=tuple(sectors), sector_names=dict(ds.sector_names),
+        events=_events(case),
+    )
+    return Frames(flows, prices, welfare, tariffs, shifts, diagnostics), info
+
+
+def _events(case) -> tuple[tuple[int, str], ...]:
+    """The years after the first in which an importer's tariffs change or new capacity starts coming online."""
+    shocks, ds = case.shocks, case.dataset
+    if shocks.static:
+        return ()
+    events = []
+    for y in range(1, len(shocks.years)):
+        moved = (shocks.new_tariffs[y] != shocks.new_tariffs[y - 1]).any(axis=(0, 1))
+        events += [(shocks.years[y], f"{r} tariffs change") for r, m in zip(ds.regions, moved) if m]
+    for inv in case.scenario.investments:
+        if inv.start is not None and shocks.years[0] < inv.start <= shocks.years[-1]:
+            events.append((inv.start, f"new {inv.sector} capacity in {inv.host}"))
+    return tuple(sorted(set(events)))

@@ -1,0 +1,174 @@
+"""The Python API a notebook user meets: labelled frames, short reprs, welfare by region, code-built scenarios."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+import sim
+import sim.dataset
+from sim.tables import FLOW_COLUMNS, PRICE_COLUMNS, WELFARE_COLUMNS
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+
+
+@pytest.fixture(scope="module")
+def flagship():
+    return sim.run(SCENARIOS / "steel_tariff_with_investment.toml")
+
+
+def test_frames_have_named_levels_and_tidy_tables_are_them_reset(flagship):
+    f = flagship.frames
+    assert f.flows.index.names == ["year", "sector", "exporter", "importer"]
+    assert f.prices.index.names == f.welfare.index.names == ["year", "sector", "region"]
+    assert list(flagship.flows.columns) == FLOW_COLUMNS
+    assert list(flagship.prices.columns) == PRICE_COLUMNS
+    assert list(flagship.welfare.columns) == WELFARE_COLUMNS
+    value = f.flows.loc[(2030, "steel", "JPN", "USA"), "value"]
+    tidy = flagship.flows.set_index(["year", "sector", "exporter", "importer"]).loc[(2030, "steel", "JPN", "USA")]
+    assert tidy["value"] == value and tidy["scenario"] == flagship.name
+    assert_allclose(value, flagship.solution.flows[-1, 0, 1, 0], rtol=0)  # labelled once, straight from the array
+
+
+def test_static_results_are_labelled_long_run_everywhere(tmp_path):
+    res = sim.run(SCENARIOS / "steel_232_2025.toml")
+    assert res.years == ("long run",) and res.static
+    assert set(res.welfare["year"]) == set(res.flows["year"]) == {"long run"}
+    assert "long run" in repr(res)
+    res.write(tmp_path, plots=False)
+    assert set(pd.read_csv(tmp_path / "welfare.csv")["year"]) == {"long run"}
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert record["scenarios"][0]["years"] == ["long run"]
+
+
+def test_repr_is_short_and_html_is_a_small_headline_table(flagship):
+    text = repr(flagship)
+    assert len(text) < 500 and text.count("\n") <= 3
+    assert "steel_tariff_with_investment" in text and "converged" in text and "USA -1,711" in text
+    html = flagship._repr_html_()
+    assert len(html) < 3000 and "<table" in html and "-1,711" in html and "World" in html
+
+
+def test_welfare_by_region_checks_the_year_and_adds_the_world(flagship):
+    with pytest.raises(ValueError, match=r"year 2040 is not in the results of 'steel_tariff_with_investment' "
+                                         r"\(years: 2025, 2026, 2027, 2028, 2029, 2030\)"):
+        flagship.welfare_by_region(2040)
+    table = flagship.welfare_by_region(2026, world=True)
+    assert list(table.index)[-1] == "World"
+    assert_allclose(table.loc["World"], table.drop("World").sum())
+    assert_allclose(table.loc["USA", "net_welfare"], -2925.0, atol=0.5)
+
+
+def test_write_is_what_the_cli_writes(flagship, tmp_path):
+    flagship.write(tmp_path / "out")
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == ["flows.csv", "plots", "prices.csv", "run.json", "welfare.csv"]
+    assert sorted(p.name for p in (tmp_path / "out" / "plots").iterdir()) == [
+        "imports_USA.png", "prices.png", "welfare.png", "welfare_path.png"]
+
+
+def test_run_json_records_what_reproduces_the_run(flagship, tmp_path):
+    flagship.write(tmp_path, plots=False)
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert set(record["packages"]) >= {"numpy", "scipy", "pandas", "python"}
+    assert record["timestamp"].endswith("+00:00")
+    entry = record["scenarios"][0]
+    path = SCENARIOS / "steel_tariff_with_investment.toml"
+    import hashlib
+
+    assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert not Path(entry["file"]).is_absolute()
+    assert entry["elasticities"]["steel"]["sigma"] == pytest.approx(2.95)
+    assert set(entry["elasticities"]["steel"]["eps"]) == set(flagship.info.regions)
+    assert set(entry["dataset"]["files_sha256"]) == {"dataset.toml", "flows.csv", "tariffs.csv"}
+    by_year = {y["year"]: y for y in entry["shocks_in_force"]}
+    assert {t["rate"] for t in by_year[2025]["tariffs"]} == {0.373, 0.347}
+    assert {t["rate"] for t in by_year[2030]["tariffs"]} == {0.526, 0.5}
+    assert by_year[2027]["supply_shifts"] == [] and len(by_year[2030]["supply_shifts"]) == 2
+    assert entry["scenario"]["tariff"][0]["exporter"] == ["JPN", "EU", "CHN", "ROW"]
+
+
+def test_the_sha256_is_taken_when_the_file_is_read(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text((SCENARIOS / "example_steel_tariff.toml").read_text())
+    case = sim.load_scenario(path)
+    path.write_text("changed after reading")
+    res = sim.run(case)
+    import hashlib
+
+    assert res.scenario.sha256 == hashlib.sha256((SCENARIOS / "example_steel_tariff.toml").read_bytes()).hexdigest()
+
+
+def test_each_dataset_is_parsed_once_per_call(monkeypatch):
+    calls = []
+    real = sim.case.load_dataset
+
+    def counting(*args, **kwargs):
+        calls.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sim.case, "load_dataset", counting)
+    cases = sim.validate([SCENARIOS / "steel_232_2025.toml", SCENARIOS / "steel_50pct_2025.toml",
+                          SCENARIOS / "autos_232_2025.toml"])
+    assert calls == ["us_japan_2024"]
+    assert cases[0].dataset is cases[2].dataset
+
+
+def test_codes_are_checked_once(monkeypatch):
+    calls = []
+    real = sim.case.check_codes
+    monkeypatch.setattr(sim.case, "check_codes", lambda *a: calls.append(1) or real(*a))
+    sim.run(SCENARIOS / "example_steel_tariff.toml")
+    assert calls == [1]
+
+
+class TestScenariosInCode:
+    def test_plain_string_codes_are_one_code_not_letters(self):
+        tariff = sim.Tariff(sector="autos", importer="JPN", exporter="USA", rate=0.10)
+        assert tariff.sector == ("autos",) and tariff.importer == ("JPN",)
+        assert sim.Tariff(sector="*", importer=["USA", "JPN"], exporter="CHN", rate=0.1).importer == ("USA", "JPN")
+        assert sim.DemandShift(sector="steel", region="JPN", change=0.1).region == ("JPN",)
+
+    def test_code_built_scenario_runs_like_the_same_file(self, tmp_path):
+        path = tmp_path / "s.toml"
+        path.write_text('name = "t"\ndataset = "illustrative"\n[[tariff]]\nsector = "steel"\nimporter = "USA"\n'
+                        'exporter = "JPN"\nrate = 0.4\n[[investment]]\nsector = "steel"\nhost = "USA"\n'
+                        'amount = 100\noutput_per_amount = 0.5\n')
+        from_file = sim.run(path)
+        in_code = sim.run(sim.Scenario(name="t", dataset="illustrative",
+                                       tariffs=(sim.Tariff(sector="steel", importer="USA", exporter="JPN", rate=0.4),),
+                                       investments=(sim.Investment(sector="steel", host="USA", amount=100,
+                                                                   output_per_amount=0.5),)))
+        assert_allclose(in_code.solution.flows, from_file.solution.flows, rtol=0, atol=0)
+        assert in_code.scenario.investments[0].full_capacity == 50
+
+    def test_code_built_scenarios_get_the_file_messages(self):
+        bad = sim.Scenario(name="t", dataset="illustrative", tariffs=(
+            sim.Tariff(sector="steal", importer="USA", exporter="JPNN", rate=-0.1),
+            sim.Tariff(sector="steel", importer="USA", exporter="JPN", rate="25%")),
+            investments=(sim.Investment(sector="steel", host="USA", capacity=10, amount=5),))
+        with pytest.raises(sim.InputError) as info:
+            sim.run(bad)
+        msg = str(info.value)
+        assert "scenario 't': tariff[1].rate: must be >= 0 (0.25 = 25%), got -0.1" in msg
+        assert "scenario 't': tariff[2].rate: must be a number, got '25%'" in msg
+        assert "investment[1]: give either 'capacity' or 'amount' with 'output_per_amount', not both" in msg
+        assert "tariff[1].sector: unknown sector 'steal' (did you mean 'steel'?)" in msg
+        assert "tariff[1].exporter: unknown region 'JPNN' (did you mean 'JPN'?)" in msg
+
+    def test_a_case_can_be_varied_without_reading_the_dataset_again(self, monkeypatch):
+        case = sim.load_scenario(SCENARIOS / "example_steel_tariff.toml")
+        monkeypatch.setattr(sim.case, "load_dataset", lambda *a, **k: pytest.fail("dataset read again"))
+        higher = case.replace(tariffs=(sim.Tariff(sector="steel", importer="USA", exporter="*", rate=0.5),))
+        assert higher.dataset is case.dataset
+        assert np.all(higher.shocks.new_tariffs[:, 0, 1:, 0] == 0.5)
+        assert "example_steel_tariff" in repr(higher) and len(repr(higher)) < 300
+
+
+def test_dataset_file_hashes_are_recorded():
+    ds = sim.load_dataset("illustrative")
+    assert set(ds.file_hashes) == set(sim.dataset.DATASET_FILES)
