@@ -95,7 +95,11 @@ def _pct(rate: float) -> str:
 
 # --------------------------------------------------------------------------- welfare
 
-def welfare(frames, infos, ax=None, year=None, world=False, components=True, baseline=None, legend=True):
+#: Above this many scenarios a comparison's welfare plot shows net welfare only: stacks would be unreadable.
+MAX_STACKED_SCENARIOS = 3
+
+
+def welfare(frames, infos, ax=None, year=None, world=False, components=None, baseline=None, legend=True):
     """Welfare change by region, all sectors: stacked components, net welfare marked, scenarios side by side.
 
     Parameters
@@ -108,9 +112,10 @@ def welfare(frames, infos, ax=None, year=None, world=False, components=True, bas
         Default: the last year every scenario has (a long-run scenario shows its long run).
     world : bool
         Add a World group (sum over regions).
-    components : bool
+    components : bool, optional
         Stack consumer surplus, producer surplus, tariff revenue and quota
         rent (those that are non-zero); otherwise draw net welfare bars only.
+        Default: stacked for up to three scenarios.
     """
     ax = _axes(ax)
     keep = ax.has_data()
@@ -121,6 +126,8 @@ def welfare(frames, infos, ax=None, year=None, world=False, components=True, bas
         for name in infos:
             table.loc[(name, WORLD), :] = table.loc[name].sum().to_numpy()
     names = list(infos)
+    if components is None:
+        components = len(names) <= MAX_STACKED_SCENARIOS
     parts = [p for p in WELFARE_PARTS if table[p].abs().max() > CHANGE_EPS] if components else []
     many = len(names) > 1
     width = 0.8 / len(names) if many else 0.6
@@ -154,7 +161,7 @@ def welfare(frames, infos, ax=None, year=None, world=False, components=True, bas
             text = _signed(f"{value:,.0f}") if many else _signed(f"net {value:,.0f}")
             ax.annotate(text, (xi, top if up else bottom), xytext=(0, 7 if up else -7),
                         textcoords="offset points", ha="center", va="bottom" if up else "top",
-                        fontsize=7 if many else 8, rotation=90 if many else 0)
+                        fontsize=(7 if len(names) <= 4 else 6) if many else 8, rotation=90 if many else 0)
     room = LABEL_ROOM * (2.2 if many else 1.0)
     _grow_limits(ax, "y", lowest - room * span, highest + room * span, keep)
     ax.axhline(0, color="black", linewidth=0.8)
@@ -192,16 +199,29 @@ def _welfare_legend(ax, parts, names, infos, many):
         _legend_outside(ax, handles)
 
 
-def scenario_handles(infos) -> list:
-    """Legend entries for the scenarios of a comparison, in their colours."""
+def scenario_handles(infos, names=None) -> list:
+    """Legend entries for the scenarios of a comparison (or those in ``names``), in their colours."""
     from matplotlib.patches import Patch
 
-    return [Patch(color=scenario_colour(s), label=_scenario_label(info)) for s, info in enumerate(infos.values())]
+    return [Patch(color=scenario_colour(s), label=_scenario_label(info)) for s, (name, info) in enumerate(infos.items())
+            if names is None or name in names]
+
+
+def _moving(change, infos) -> list[str]:
+    """Scenarios (columns of ``change``) in which something moves; all of them if none does."""
+    return [n for n in infos if change[n].abs().max() > CHANGE_EPS] or list(infos)
+
+
+def _import_changes(frames, infos, importer, sector):
+    """Change in value of ``importer``'s imports of ``sector`` by partner (rows) and scenario (columns), any year."""
+    flows = frames.flows.xs((sector, importer), level=("sector", "importer"))
+    flows = flows[flows.index.get_level_values("exporter") != importer]
+    return flows["value_change"].groupby(level=["exporter", "scenario"]).agg(lambda v: v.abs().max()).unstack()
 
 
 # --------------------------------------------------------------------------- welfare over time
 
-def welfare_path(frames, infos, ax=None, regions=None, scale="linear", baseline=None):
+def welfare_path(frames, infos, ax=None, regions=None, scale="linear", baseline=None, fig=None):
     """Net welfare change (all sectors) over the years.
 
     One scenario: a line per region and a World line. Several: one panel per
@@ -217,6 +237,8 @@ def welfare_path(frames, infos, ax=None, regions=None, scale="linear", baseline=
         Regions (codes, or ``"World"``) to draw.
     scale : {"linear", "symlog"}
         ``"symlog"`` keeps small regions readable beside one that dwarfs them.
+    fig : Figure, optional
+        For several panels: draw into this figure (default: a new pyplot figure).
 
     Returns
     -------
@@ -229,9 +251,12 @@ def welfare_path(frames, infos, ax=None, regions=None, scale="linear", baseline=
     path[WORLD] = path.sum(axis=1)
     if isinstance(regions, str):
         regions = [regions]
+    if ax is None and fig is not None and (len(infos) == 1 or (regions is not None and len(regions) == 1)):
+        ax = fig.add_subplot()
     if len(infos) == 1:
         ax = _axes(ax)
-        _path_by_region(ax, path.loc[next(iter(infos))], infos, regions or _regions(infos) + [WORLD], scale)
+        _path_by_region(ax, path.loc[next(iter(infos))], infos, regions or _regions(infos) + [WORLD], scale,
+                        baseline)
         return ax
     if ax is not None or (regions is not None and len(regions) == 1):
         ax = _axes(ax)
@@ -239,10 +264,10 @@ def welfare_path(frames, infos, ax=None, regions=None, scale="linear", baseline=
         _legend_outside(ax)
         return ax
     regions = regions or [WORLD, *_regions(infos)]
-    return _path_panels(path, infos, regions, scale, baseline)
+    return _path_panels(path, infos, regions, scale, baseline, fig)
 
 
-def _path_by_region(ax, path, infos, regions, scale):
+def _path_by_region(ax, path, infos, regions, scale, baseline):
     info = next(iter(infos.values()))
     years = [y for y in path.index]
     for r, region in enumerate(regions):
@@ -250,11 +275,11 @@ def _path_by_region(ax, path, infos, regions, scale):
         ax.plot(years, path[region], marker="o", markersize=3.5, linewidth=2.4 if world else 1.6,
                 linestyle="--" if world else "-", color=region_colour(region, r),
                 label=WORLD if world else f"{region} ({short_name(info.region_names.get(region, region))})")
-    _finish_path(ax, infos, years, scale, "Net welfare change by region, all sectors", unit=info.unit)
+    _finish_path(ax, infos, years, scale, "Net welfare change by region, all sectors", info.unit, baseline)
     _legend_outside(ax)
 
 
-def _path_by_scenario(ax, path, infos, region, scale, baseline):
+def _path_by_scenario(ax, path, infos, region, scale, baseline, compact=False):
     years = sorted({y for name, i in infos.items() if not i.static for y in i.years})
     for s, (name, info) in enumerate(infos.items()):
         series = path.loc[name, region]
@@ -267,19 +292,22 @@ def _path_by_scenario(ax, path, infos, region, scale, baseline):
                     linewidth=1.8, label=label)
     name = WORLD if region == WORLD else region
     unit = next(iter(infos.values())).unit
-    what = f"{name}: net welfare, all sectors" + (f", relative to '{baseline}'" if baseline else "")
-    _finish_path(ax, infos, years, scale, what, unit=unit, title_fontsize=9)
+    _finish_path(ax, infos, years, scale, f"{name}: net welfare, all sectors", unit, baseline, compact)
 
 
-def _path_panels(path, infos, regions, scale, baseline):
-    from matplotlib.figure import Figure
-
+def _path_panels(path, infos, regions, scale, baseline, fig):
     cols = min(3, len(regions))
     rows = -(-len(regions) // cols)
-    fig = Figure(figsize=(4.2 * cols + 2.6, 2.9 * rows + 0.6), layout="constrained")
+    size = (4.2 * cols + 2.6, 2.9 * rows + 0.6)
+    if fig is None:
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure(figsize=size, layout="constrained")
+    else:
+        fig.set_size_inches(*size)
     axes = np.atleast_1d(fig.subplots(rows, cols, sharex=True, squeeze=False).ravel())
     for ax, region in zip(axes, regions):
-        _path_by_scenario(ax, path, infos, region, scale, None)
+        _path_by_scenario(ax, path, infos, region, scale, baseline, compact=True)
     for ax in axes[len(regions):]:
         ax.set_visible(False)
     handles, labels = axes[0].get_legend_handles_labels()
@@ -290,33 +318,45 @@ def _path_panels(path, infos, regions, scale, baseline):
     return axes[: len(regions)]
 
 
-def _finish_path(ax, infos, years, scale, what, unit, title_fontsize=10):
+def _finish_path(ax, infos, years, scale, what, unit, baseline, compact=False):
+    """Axes, scale, labels, shock dates and title of a welfare-path Axes (``compact``: one of several panels)."""
     ax.axhline(0, color="black", linewidth=0.8)
     if scale == "symlog":
         values = np.abs(np.concatenate([line.get_ydata() for line in ax.get_lines()]))
         ax.set_yscale("symlog", linthresh=max(values.max() / 100, 1.0))
+        ax.margins(y=0.06)
     elif scale != "linear":
         raise ValueError(f"scale must be 'linear' or 'symlog', got {scale!r}")
     ax.set_xticks(years)
     ax.set_xlabel("Year")
     ax.yaxis.set_major_formatter(_thousands)
-    ax.set_ylabel(f"Change from base ({unit})", fontsize=9 if len(infos) == 1 else 8)
-    _mark_events(ax, infos)
-    title = _title(infos, what) if len(infos) == 1 else what
-    ax.set_title(title, fontsize=title_fontsize)
+    ax.set_ylabel(f"{'Change from base' if baseline is None else 'Difference'} ({unit})",
+                  fontsize=9 if len(infos) == 1 else 8)
+    _mark_events(ax, infos, compact=compact)
+    if compact:
+        title = what  # a panel: the figure's title names the comparison and any baseline
+    else:
+        title = _title(infos, what, baseline) if len(infos) == 1 else what + (
+            f", relative to '{baseline}'" if baseline else "")
+    ax.set_title(title, fontsize=9 if compact else 10)
     ax.grid(alpha=0.3)
 
 
-def _mark_events(ax, infos):
-    """Dotted lines at the years a tariff changes or new capacity starts, labelled at the top."""
+def _mark_events(ax, infos, compact=False):
+    """Dotted lines at the years a tariff changes or new capacity starts, labelled at the top.
+
+    In a small panel (``compact``) the labels run up the line so that neighbours never collide.
+    """
     events: dict = {}
     for info in infos.values():
         for year, what in info.events:
             events.setdefault(year, []).append(what)
     for year, whats in sorted(events.items()):
         ax.axvline(year, color="#777777", linestyle=":", linewidth=1)
-        ax.annotate("\n".join(dict.fromkeys(whats)), (year, 1.0), xycoords=("data", "axes fraction"),
-                    xytext=(3, -3), textcoords="offset points", va="top", ha="left", fontsize=7, color="#555555")
+        ax.annotate("\n".join(dict.fromkeys(whats)), (year, 0.0 if compact else 1.0),
+                    xycoords=("data", "axes fraction"), xytext=(2, 3) if compact else (3, -3),
+                    textcoords="offset points", va="bottom" if compact else "top", ha="left",
+                    rotation=90 if compact else 0, fontsize=6.5 if compact else 7, color="#555555")
 
 
 # --------------------------------------------------------------------------- imports
@@ -351,7 +391,7 @@ def imports(frames, infos, importer, sector=None, ax=None, year=None, baseline=N
     order = change.abs().max(axis=1).sort_values(ascending=False).index
     change, pct = change.loc[order], pct.loc[order]
     colour_of = {name: scenario_colour(s) for s, name in enumerate(infos)}
-    names = [n for n in infos if change[n].abs().max() > CHANGE_EPS] or list(infos)  # scenarios that move here
+    names = _moving(change, infos)
     many = len(infos) > 1
     height = 0.8 / len(names) if many else 0.6
     y = np.arange(len(order))
@@ -380,7 +420,7 @@ def imports(frames, infos, importer, sector=None, ax=None, year=None, baseline=N
     what = f"Imports of {importer} by partner: {_sector_name(infos, sector)}, {_period(infos, year)}"
     ax.set_title(_title(infos, what, baseline), fontsize=10)
     if many and legend:
-        _legend_outside(ax, scenario_handles(infos))
+        _legend_outside(ax, scenario_handles(infos, names))
     ax.grid(axis="x", alpha=0.3)
     return ax
 
@@ -485,15 +525,15 @@ class Plotter:
         self._infos = outcome.infos
         self._baseline = getattr(outcome, "baseline", None)
 
-    def welfare(self, ax=None, year=None, world=False, components=True):
+    def welfare(self, ax=None, year=None, world=False, components=None):
         """Welfare change by region, all sectors (see :func:`welfare`)."""
         return welfare(self._frames, self._infos, ax=ax, year=year, world=world, components=components,
                        baseline=self._baseline)
 
-    def welfare_path(self, ax=None, regions=None, scale="linear"):
+    def welfare_path(self, ax=None, regions=None, scale="linear", fig=None):
         """Net welfare over time (see :func:`welfare_path`)."""
         return welfare_path(self._frames, self._infos, ax=ax, regions=regions, scale=scale,
-                            baseline=self._baseline)
+                            baseline=self._baseline, fig=fig)
 
     def imports(self, importer=None, sector=None, ax=None, year=None, legend=True):
         """Imports of ``importer`` by partner (default: the first region whose tariffs change)."""
@@ -555,12 +595,15 @@ def _draw_standard_set(plot, frames, infos, folder, prefix, written, comparison)
     importers = [r for r in regions if r in set(frames.tariffs.index.unique("importer"))]
     for importer in importers:
         sectors = _import_sectors(frames, importer)
-        n_bars = (len(regions) - 1) * (len(infos) if comparison else 1)
-        fig = _figure(10, sum(1.4 + 0.28 * n_bars for _ in sectors))
-        for s, sector in enumerate(sectors):
-            plot.imports(importer, sector=sector, ax=fig.add_subplot(len(sectors), 1, s + 1), legend=not comparison)
+        moving = {sector: _moving(_import_changes(frames, infos, importer, sector).reindex(columns=list(infos)), infos)
+                  for sector in sectors}
+        heights = [1.4 + 0.28 * (len(regions) - 1) * len(moving[s]) for s in sectors]
+        fig = _figure(10, sum(heights))
+        for s, ax in enumerate(fig.subplots(len(sectors), 1, squeeze=False, height_ratios=heights)[:, 0]):
+            plot.imports(importer, sector=sectors[s], ax=ax, legend=not comparison)
         if comparison:
-            fig.legend(handles=scenario_handles(infos), loc="outside right upper", fontsize=8, frameon=False)
+            shown = {name for names in moving.values() for name in names}
+            fig.legend(handles=scenario_handles(infos, shown), loc="outside right upper", fontsize=8, frameon=False)
         _save(fig, folder, f"{prefix}imports_{importer}", written)
 
     sectors = _changed_sectors(frames) or [next(iter(infos.values())).sectors[0]]
@@ -581,8 +624,9 @@ def _draw_standard_set(plot, frames, infos, folder, prefix, written, comparison)
     if timeline:
         scale = "symlog" if _dominated(frames) else "linear"
         if comparison:
-            axes = plot.welfare_path(scale=scale)
-            _save(axes[0].figure, folder, f"{prefix}welfare_path", written)
+            fig = _figure(10, 5)
+            plot.welfare_path(scale=scale, fig=fig)
+            _save(fig, folder, f"{prefix}welfare_path", written)
         else:
             fig = _figure(10, 5)
             plot.welfare_path(ax=fig.add_subplot(), scale=scale)
