@@ -1,4 +1,4 @@
-"""Dataset folders (DESIGN.md §3) → a validated :class:`Dataset`.
+"""Dataset folders (docs/model.md, "Datasets") → a validated :class:`Dataset`.
 
 A dataset is a folder with ``dataset.toml`` (regions, sectors with default
 elasticities, sources), ``flows.csv`` and optionally ``tariffs.csv`` and

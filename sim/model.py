@@ -1,4 +1,4 @@
-"""The equations of DESIGN.md §1 as pure array functions.
+"""The equations of docs/model.md, "Equations" and "Welfare", as pure array functions.
 
 Every function works on a flat batch of ``M`` independent markets (one market
 is one sector in one year, or one Monte Carlo draw, ...) with ``N`` regions.
@@ -7,7 +7,7 @@ Arrays are ordered ``[market, exporter i, importer j]``. Quantities in
 price changes ``z[i] = ln p̂[i]``.
 
 The functions here know nothing of files, labels or the solver; they are the
-formulas and nothing else, so each line can be checked against DESIGN.md.
+formulas and nothing else, so each line can be checked against docs/model.md.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class Markets:
     """Base data and shocks for a flat batch of ``M`` markets of ``N`` regions.
 
     Build it with :meth:`Markets.build`, which also computes the base-data
-    aggregates of DESIGN §1 once, so that the solver's many evaluations do not
+    aggregates of the equations once, so that the solver's many evaluations do not
     repeat them. All fields index ``[market, ...]`` and can be sliced together.
 
     Attributes
@@ -75,7 +75,7 @@ class Markets:
 
     @classmethod
     def build(cls, flows, base_tariff_factor, new_tariff_factor, sigma, eta, eps, supply_shift, demand_shift):
-        """Compute the base-data aggregates of DESIGN §1 (shapes as in the class docstring)."""
+        """Compute the base-data aggregates of the equations (shapes as in the class docstring)."""
         spend = base_tariff_factor * flows
         expenditure = spend.sum(axis=1)
         total = expenditure[:, None, :]
@@ -105,7 +105,7 @@ def _log_or_minus_inf(values):
 
 
 def log_consumer_price(markets: Markets, log_delivered_price):
-    """``ln P̂[j]`` (the CES price index of DESIGN §1) and the new expenditure shares.
+    """``ln P̂[j]`` (the CES price index of docs/model.md, "Equations") and the new expenditure shares.
 
     Parameters
     ----------
@@ -172,7 +172,7 @@ class MarketState:
 def evaluate(markets: Markets, z: np.ndarray) -> MarketState:
     """Demand, supply and the clearing residual at log producer prices ``z`` (M, N).
 
-    The clearing condition of DESIGN §1 in logs:
+    The clearing condition of docs/model.md, "Equations", in logs:
     ``ln sum_j V[i,j] q̂[i,j] − ln(X[i] (1 + s[i])) − eps[i] z[i] = 0``.
     """
     delivered = markets.tariff_change + z[:, :, None]
@@ -208,7 +208,7 @@ def jacobian(markets: Markets, state: MarketState) -> np.ndarray:
     return np.where(both_free, jac, np.eye(n))
 
 
-# --- welfare (DESIGN §1, exact for constant-elasticity curves) -----------------
+# --- welfare (docs/model.md, "Welfare": exact for constant-elasticity curves) -----------------
 
 
 def consumer_surplus_change(expenditure, log_price_index, eta, demand_shift):

@@ -1,4 +1,4 @@
-"""Scenario files (DESIGN.md §2) → validated :class:`Scenario` objects.
+"""Scenario files (docs/model.md, "Scenario files") → validated :class:`Scenario` objects.
 
 Parsing happens in two passes, both collecting every problem:
 
@@ -84,7 +84,10 @@ class Tariff(_CodeSets):
 
 @dataclass(frozen=True)
 class Quota:
-    """A tariff-rate quota on one flow (DESIGN §2); ``volume`` in dataset units at base prices per year."""
+    """A tariff-rate quota on one flow (docs/model.md, "Not yet available").
+
+    ``volume`` is in dataset units at base prices per year.
+    """
 
     sector: str
     importer: str

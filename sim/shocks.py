@@ -122,7 +122,7 @@ def _tariffs_in(scenario, dataset, year, problems):
 
 
 def _supply_shift_in(scenario, dataset, year, problems):
-    """``s`` (K, N) in ``year`` from investments (DESIGN §2)."""
+    """``s`` (K, N) in ``year`` from investments (docs/model.md, "Scenario files")."""
     output = dataset.flows.sum(axis=-1)
     shift = np.zeros_like(output)
     for inv in scenario.investments:

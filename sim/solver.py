@@ -4,7 +4,8 @@ All markets of a run (sectors × years × draws × ...) are stacked into one
 batch and solved together: each Newton iteration evaluates every market with
 vectorised numpy and solves the ``(M, N, N)`` linear systems in one
 ``numpy.linalg.solve`` call. A backtracking line search on the residual norm
-safeguards large shocks; markets that have converged are frozen.
+safeguards large shocks; markets that have converged are frozen. The
+convergence rule and fallbacks are described in docs/model.md, "Solver".
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def solve_equilibrium(
     tol: float = TOLERANCE,
     max_iterations: int = MAX_ITERATIONS,
 ) -> Solution:
-    """Solve the exact Armington partial equilibrium of DESIGN.md §1.
+    """Solve the exact Armington partial equilibrium of docs/model.md, "Equations".
 
     Parameters
     ----------

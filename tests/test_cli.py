@@ -1,4 +1,4 @@
-"""The command line (DESIGN §4-§5): outputs, summaries, exit codes, and nothing written on bad input."""
+"""The command line (docs/model.md "Outputs", "Command line"): outputs, summaries, exit codes, bad input."""
 
 import json
 import subprocess

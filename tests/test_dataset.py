@@ -1,4 +1,4 @@
-"""Dataset folders (DESIGN §3): the built-in example, and every kind of bad file reported together."""
+"""Dataset folders (docs/model.md "Datasets"): the built-in example, and every kind of bad file reported together."""
 
 import shutil
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""The equations of DESIGN §1: closed forms, limits, the analytic Jacobian, exact welfare integrals."""
+"""The equations of docs/model.md "Equations": closed forms, limits, the analytic Jacobian, exact welfare integrals."""
 
 import numpy as np
 import pytest
@@ -176,7 +176,7 @@ def test_jacobian_matches_finite_differences():
 
 
 class TestWelfareIntegrals:
-    """ΔCS and ΔPS of DESIGN §1 equal the areas under the demand and supply curves."""
+    """ΔCS and ΔPS of docs/model.md "Equations" equal the areas under the demand and supply curves."""
 
     @pytest.mark.parametrize("eta", [-0.4, -1.0, -2.2])
     def test_consumer_surplus_is_area_left_of_demand(self, eta):

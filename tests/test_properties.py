@@ -91,7 +91,7 @@ def test_a_flow_falls_and_its_market_price_rises_when_its_own_tariff_rises(marke
 @settings(max_examples=150, deadline=None)
 @given(markets, st.floats(0.01, 2.0))
 def test_the_exporter_bears_part_of_its_tariff_when_other_prices_are_fixed(market, rise):
-    # DESIGN §1: a tariff raised on i lowers p̂[i]. That holds when no other producer
+    # docs/model.md "Equations": a tariff raised on i lowers p̂[i]. That holds when no other producer
     # price feeds back (other regions' eps = inf); see the next test for why it needs that.
     before, after, i, j = raise_one_tariff(market, rise, fixed_other_prices=True)
     assert (after.producer_price[:, i] < before.producer_price[:, i]).all()
@@ -104,7 +104,7 @@ def test_exporter_price_can_rise_through_a_third_market():
     tariff further barely lowers demand for region 1's good, but it raises region 0's
     price index and so the price of region 0's own good, which region 1 also imports:
     region 1's consumers switch to region 1's good and p̂[1] rises. With region 0's price
-    fixed (eps = inf) the channel is shut and p̂[1] falls, as DESIGN §1 says.
+    fixed (eps = inf) the channel is shut and p̂[1] falls, as docs/model.md "Equations" says.
     """
     from scipy.optimize import root
 

@@ -61,3 +61,39 @@ def test_flagship_table_matches_a_fresh_run(flagship):
             money(w.loc["JPN", "net_welfare"]), money(w.loc["CAN", "net_welfare"]),
         ]
         assert row[1:] == expected, year
+
+
+def readme_commands(word):
+    return [c for c in re.findall(r"```bash\n(.+?)\n```", README) if f"run_sim.py {word} " in c]
+
+
+def test_readme_compare_commands_run_and_their_plot_is_shown(tmp_path):
+    from click.testing import CliRunner
+
+    from sim.cli import main
+
+    commands = readme_commands("compare")
+    assert len(commands) == 2
+    for command in commands:
+        args = command.split("run_sim.py ", 1)[1].split()
+        args = [str(ROOT / a) if a.startswith("scenarios/") else a for a in args]
+        args[args.index("--out") + 1] = str(tmp_path / args[args.index("--out") + 1])
+        result = CliRunner().invoke(main, [*args, "--no-plots"])
+        assert result.exit_code == 0, result.output
+    assert "![Net welfare of the 2025 scenarios by region](docs/gallery/compare_2025_welfare.png)" in README
+    assert (ROOT / "docs" / "gallery" / "compare_2025_welfare.png").is_file()
+
+
+def test_readme_mill_effect_numbers_match_a_fresh_comparison():
+    both = sim.compare([sim.run(ROOT / "scenarios" / "steel_tariff_with_investment.toml"),
+                        sim.run(ROOT / "scenarios" / "steel_tariffs_2025_2030.toml")],
+                       baseline="steel_tariffs_2025_2030")
+    net = both.welfare_by_region(2030)["net_welfare"].droplevel("scenario")
+    assert f"about +{round(net['USA'], -2):,.0f} a year" in README
+    assert f"about −{-round(net['JPN'], -1):,.0f} through" in README
+
+
+def test_readme_links_point_at_files_in_the_repository():
+    for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", README):
+        if not target.startswith("http"):
+            assert (ROOT / target).exists(), target

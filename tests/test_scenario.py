@@ -1,4 +1,4 @@
-"""Scenario files (DESIGN §2): semantics of every instrument, and problems reported with file, key and value."""
+"""Scenario files (docs/model.md "Scenario files"): every instrument's semantics; problems with file, key, value."""
 
 import textwrap
 
