@@ -107,6 +107,8 @@ _SCENARIO_FILES = click.argument("scenarios", nargs=-1, required=True,
                                  type=click.Path(dir_okay=False, path_type=Path))
 _YEAR = click.option("--year", type=int, default=None,
                      help="Year to summarise (default: the last; a long-run scenario has no year).")
+_NO_PLOTS = click.option("--no-plots", is_flag=True, help="Do not draw plots.")
+_QUIET = click.option("--quiet", "-q", is_flag=True, help="Print no summary.")
 
 
 @main.command()
@@ -114,23 +116,22 @@ _YEAR = click.option("--year", type=int, default=None,
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for flows.csv, prices.csv, welfare.csv, run.json and plots/ "
                    "(default: output/<scenario name>).")
-@click.option("--no-plots", is_flag=True, help="Do not draw plots.")
+@_NO_PLOTS
 @_YEAR
 @click.option("--include-domestic", is_flag=True, help="List domestic shipments among the largest flow changes.")
-@click.option("--quiet", "-q", is_flag=True, help="Print no summary.")
+@_QUIET
 def run(scenarios, out_dir, no_plots, year, include_domestic, quiet):
     """Solve SCENARIO files, print a summary and write tables and plots."""
     from . import output
     from .summary import run_summary
 
     started = time.perf_counter()
-    output.COMMAND_LINE = _command_line(click.get_current_context())
     results = _guarded(lambda: _solve_all(scenarios))
     for res in results:
         _check_year(res, year)
     target = out_dir or Path("output") / (results[0].name if len(results) == 1 else "run")
-    _write(lambda: output.write_outputs(results, target, plots=not no_plots,
-                                       wall_time=time.perf_counter() - started), target)
+    _write(lambda: output.write_outputs(results, target, plots=not no_plots, wall_time=time.perf_counter() - started,
+                                       command_line=_command_line(click.get_current_context())), target)
     if not quiet:
         for res in results:
             click.echo(run_summary(res, year, include_domestic))
@@ -144,8 +145,8 @@ def run(scenarios, out_dir, no_plots, year, include_domestic, quiet):
 @click.option("--baseline", default=None, metavar="NAME",
               help="Report every other scenario relative to the scenario with this name.")
 @_YEAR
-@click.option("--no-plots", is_flag=True, help="Do not draw plots.")
-@click.option("--quiet", "-q", is_flag=True, help="Print no summary.")
+@_NO_PLOTS
+@_QUIET
 def compare(scenarios, out_dir, baseline, year, no_plots, quiet):
     """Solve several SCENARIO files and put them side by side: comparison.csv, tables and plots."""
     from . import output
@@ -153,19 +154,19 @@ def compare(scenarios, out_dir, baseline, year, no_plots, quiet):
     from .summary import compare_summary
 
     started = time.perf_counter()
-    output.COMMAND_LINE = _command_line(click.get_current_context())
     results = _guarded(lambda: _solve_all(scenarios))
     comparison = _guarded(lambda: compare_results(results, baseline=baseline))
     _check_year(comparison, year)
     _write(lambda: output.write_comparison(comparison, out_dir, plots=not no_plots,
-                                           wall_time=time.perf_counter() - started), out_dir)
+                                           wall_time=time.perf_counter() - started,
+                                           command_line=_command_line(click.get_current_context())), out_dir)
     if not quiet:
         click.echo(compare_summary(comparison, year))
         click.echo(f"Comparison written to {out_dir}/")
 
 
 @main.command()
-@click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@_SCENARIO_FILES
 def validate(scenarios):
     """Check SCENARIO files and their datasets; report every problem at once."""
     from .case import validate as validate_files

@@ -27,12 +27,11 @@ __all__ = ["write_outputs", "write_comparison", "run_record", "OUTPUT_NAMES"]
 OUTPUT_NAMES = ("flows.csv", "prices.csv", "welfare.csv", "comparison.csv", "run.json", "uncertainty.csv",
                 "plots")
 
-#: What a command line invocation records in run.json (set by the CLI; None from Python).
-COMMAND_LINE: list[str] | None = None
-
-
-def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_time: float | None = None) -> Path:
+def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_time: float | None = None,
+                  command_line: list[str] | None = None) -> Path:
     """Write flows.csv, prices.csv, welfare.csv, run.json and plots/ for one run of several scenarios.
+
+    ``command_line`` is recorded in run.json (the CLI passes the command it ran; None from Python).
 
     Raises
     ------
@@ -43,7 +42,7 @@ def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_t
 
     def write(staging: Path) -> None:
         _write_tables([r.by_scenario for r in results], staging)
-        _write_record(results, staging, wall_time)
+        _write_record(results, staging, wall_time, command_line)
         if plots:
             (staging / "plots").mkdir()
             for res in results:
@@ -52,14 +51,15 @@ def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_t
     return _staged(out_dir, write)
 
 
-def write_comparison(comparison, out_dir: str | Path, plots: bool = True, wall_time: float | None = None) -> Path:
+def write_comparison(comparison, out_dir: str | Path, plots: bool = True, wall_time: float | None = None,
+                     command_line: list[str] | None = None) -> Path:
     """Write the tables (with every scenario), comparison.csv, run.json and plots/ of a comparison."""
     from .plots import write_comparison_plots
 
     def write(staging: Path) -> None:
         _write_tables([comparison.by_scenario], staging)
         comparison.table.to_csv(staging / "comparison.csv", index=False, float_format="%.10g")
-        _write_record(list(comparison.results.values()), staging, wall_time, baseline=comparison.baseline)
+        _write_record(list(comparison.results.values()), staging, wall_time, command_line, comparison.baseline)
         if plots:
             (staging / "plots").mkdir()
             write_comparison_plots(comparison, staging / "plots")
@@ -88,10 +88,11 @@ def _write_tables(frames: list, folder: Path) -> None:
         table.to_csv(folder / f"{name}.csv", index=False, float_format="%.10g")
 
 
-def _write_record(results: list, folder: Path, wall_time: float | None, baseline: str | None = None) -> None:
+def _write_record(results: list, folder: Path, wall_time: float | None, command_line: list[str] | None,
+                  baseline: str | None = None) -> None:
     record = {
         "tool": "tradesim", "version": __version__,
-        "command_line": COMMAND_LINE,
+        "command_line": command_line,
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "working_directory": os.getcwd(),
         "packages": _package_versions(),

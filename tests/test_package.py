@@ -7,8 +7,9 @@ import sim
 
 
 def test_public_api_names():
-    for name in ("load_scenario", "run", "validate", "Results", "solve_equilibrium", "Scenario", "Tariff",
-                 "InputError", "ConvergenceError", "__version__"):
+    for name in ("load_scenario", "prepare", "run", "validate", "compare", "Case", "Results", "Comparison",
+                 "solve_equilibrium", "Scenario", "Tariff", "Quota", "Investment", "DemandShift",
+                 "ElasticityOverride", "InputError", "ConvergenceError", "__version__"):
         assert hasattr(sim, name), name
 
 

@@ -112,6 +112,15 @@ def test_unknown_year_sector_or_region_is_a_clear_error(results):
         results.plot.imports("XYZ")
 
 
+def test_every_plot_of_one_result_returns_axes(results):
+    plot = results.plot
+    for ax in (plot.welfare(), plot.welfare(components=False), plot.welfare_path(), plot.imports("USA"),
+               plot.prices("steel")):
+        assert isinstance(ax, Axes)
+    _, ax = plt.subplots()
+    assert plot.welfare_path(ax=ax) is ax
+
+
 def test_every_comparison_plot_returns_axes(steel_pair):
     plot = steel_pair.plot
     for ax in (plot.welfare(), plot.imports("USA"), plot.prices("steel"), plot.welfare(components=False)):
