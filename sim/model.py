@@ -6,6 +6,20 @@ Arrays are ordered ``[market, exporter i, importer j]``. Quantities in
 "hat" form are ratios new/base; the solver's unknowns are the log producer
 price changes ``z[i] = ln p̂[i]``.
 
+Two evaluations of the same equations:
+
+- :func:`fast_evaluate` and :func:`fast_jacobian`, which the solver iterates
+  with. They use two constant matrices per market built once,
+  ``A[i,j] = θ[i,j] T̂[i,j]^(1−σ)`` and ``B[i,j] = V[i,j] T̂[i,j]^(−σ)``, so that
+  ``P̂[j]^(1−σ) = Σ_i A[i,j] p̂[i]^(1−σ)`` and
+  ``Σ_j V[i,j] q̂[i,j] = p̂[i]^(−σ) Σ_j B[i,j] (1+d[j]) P̂[j]^(η+σ)``: two
+  matrix–vector products and O(N) exponentials per market instead of O(N²).
+  Sums are scaled by their largest exponent; a market where a scaled sum would
+  underflow is flagged ``exact_needed`` and evaluated by the functions below.
+- :func:`evaluate` and :func:`jacobian`, the equations term by term with a
+  log-sum-exp per importer: overflow-safe at any price, used for flagged
+  markets and for the final results.
+
 The functions here know nothing of files, labels or the solver; they are the
 formulas and nothing else, so each line can be checked against docs/model.md.
 """
@@ -13,6 +27,7 @@ formulas and nothing else, so each line can be checked against docs/model.md.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import cached_property
 
 import numpy as np
 
@@ -50,8 +65,8 @@ class Markets:
         ``X[i] = sum_j V[i,j]``.
     shares : ndarray, shape (M, N, N)
         ``theta[i,j] = T0 V / E[j]`` (0 where E = 0).
-    tariff_change : ndarray, shape (M, N, N)
-        ``ln T̂ = ln(T1 / T0)``.
+    price_matrix, demand_matrix, tariff_power : ndarray, shape (M, N, N)
+        The fast path's constants ``A = θ T̂^(1−σ)``, ``B = V T̂^(−σ)`` and ``T̂^(−σ)``.
     free_price : ndarray of bool, shape (M, N)
         Exporters whose price is an unknown: ``X > 0`` and finite ``eps``.
     """
@@ -67,11 +82,16 @@ class Markets:
     expenditure: np.ndarray
     output: np.ndarray
     shares: np.ndarray
-    tariff_change: np.ndarray
     free_price: np.ndarray
-    log_flows: np.ndarray  # ln V, -inf where V = 0
     log_supply: np.ndarray  # ln(X (1 + s)) where the price is free, else 0
     free_eps: np.ndarray  # eps where the price is free, else 0
+    price_matrix: np.ndarray  # A = θ T̂^(1−σ) (θ where σ = 1), (M, N, N)
+    demand_matrix: np.ndarray  # B = V T̂^(−σ), (M, N, N)
+    tariff_power: np.ndarray  # T̂^(−σ), (M, N, N)
+    unit_sigma: np.ndarray  # σ == 1 (Cobb-Douglas price index), (M,)
+    unit_log_price: np.ndarray  # Σ_i θ ln T̂ where σ == 1, else 0, (M, N)
+    log_share_total: np.ndarray  # ln Σ_i θ[i,j] (0 up to rounding; keeps a zero shock exact), (M, N)
+    exact_only: np.ndarray  # a constant of the fast path is not finite: always evaluate exactly, (M,)
 
     @classmethod
     def build(cls, flows, base_tariff_factor, new_tariff_factor, sigma, eta, eps, supply_shift, demand_shift):
@@ -80,23 +100,55 @@ class Markets:
         expenditure = spend.sum(axis=1)
         total = expenditure[:, None, :]
         shares = np.divide(spend, total, out=np.zeros_like(spend), where=total > 0)
-        output = flows.sum(axis=-1)
+        output = matvec(flows, np.ones(flows.shape[:-1]))  # summed as the fast path sums, so no shock is exact
         free = (output > 0) & np.isfinite(eps)
+        tariff_ratio = new_tariff_factor / base_tariff_factor
+        unit = np.abs(1.0 - sigma) < UNIT_SIGMA_TOL
+        with np.errstate(over="ignore", invalid="ignore"):  # a constant beyond floating point: exact path
+            changed = tariff_ratio != 1.0  # usually few cells: the rest keep T̂^(−σ) = 1 exactly
+            tariff_power = np.power(tariff_ratio, -sigma[:, None, None], out=np.ones_like(tariff_ratio),
+                                    where=changed)
+            demand_matrix = flows * tariff_power
+            price_matrix = shares * tariff_ratio
+            price_matrix *= tariff_power
+        if unit.any():
+            price_matrix[unit] = shares[unit]
+        finite = [np.isfinite(a).all(axis=(1, 2)) for a in (price_matrix, demand_matrix)]
+        exact_only = ~np.logical_and.reduce(finite)
+        if exact_only.any():
+            tariff_power, price_matrix, demand_matrix = (np.where(np.isfinite(a), a, 0.0) for a in (
+                tariff_power, price_matrix, demand_matrix))
         return cls(
             flows, base_tariff_factor, new_tariff_factor, sigma, eta, eps, supply_shift, demand_shift,
             expenditure=expenditure,
             output=output,
             shares=shares,
-            tariff_change=np.log(new_tariff_factor) - np.log(base_tariff_factor),
             free_price=free,
-            log_flows=_log_or_minus_inf(flows),
             log_supply=np.log(np.where(free, output * (1.0 + supply_shift), 1.0)),
             free_eps=np.where(free, eps, 0.0),
+            price_matrix=price_matrix,
+            demand_matrix=demand_matrix,
+            tariff_power=tariff_power,
+            unit_sigma=unit,
+            unit_log_price=(np.where(unit[:, None], (shares * np.log(tariff_ratio)).sum(axis=1), 0.0)
+                            if unit.any() else np.zeros(expenditure.shape)),
+            log_share_total=np.log(np.where(expenditure > 0, _matvec_left(np.ones(expenditure.shape), shares), 1.0)),
+            exact_only=exact_only,
         )
 
     def take(self, idx) -> Markets:
         """The markets selected by ``idx`` (an index array over the first axis)."""
         return Markets(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+
+    @cached_property
+    def tariff_change(self) -> np.ndarray:
+        """``ln T̂ = ln(T1 / T0)``, (M, N, N); only the exact evaluation needs it."""
+        return np.log(self.new_tariff_factor / self.base_tariff_factor)
+
+    @cached_property
+    def log_flows(self) -> np.ndarray:
+        """``ln V``, −inf where V = 0, (M, N, N); only the exact evaluation needs it."""
+        return _log_or_minus_inf(self.flows)
 
 
 def _log_or_minus_inf(values):
@@ -206,6 +258,113 @@ def jacobian(markets: Markets, state: MarketState) -> np.ndarray:
     jac[:, diagonal, diagonal] -= markets.sigma[:, None] + markets.free_eps
     both_free = free[:, :, None] & free[:, None, :]
     return np.where(both_free, jac, np.eye(n))
+
+
+# --- the fast evaluation (two matrix-vector products per market) -------------------
+
+#: A scaled sum below this has lost precision to underflow: the market is evaluated exactly instead.
+UNDERFLOW_GUARD = 1e-250
+
+
+@dataclass(frozen=True)
+class FastState:
+    """What :func:`fast_evaluate` gives for log producer prices ``z`` (M, N); every field is (M, N) or (M,).
+
+    ``price_terms`` ``u`` and ``demand_terms`` ``c`` are scaled by a factor per
+    market, which cancels in every share the Jacobian needs.
+    """
+
+    log_producer_price: np.ndarray  # z
+    log_consumer_price: np.ndarray  # ln P̂
+    residual: np.ndarray  # ln demand − ln supply, 0 where the price is fixed
+    price_terms: np.ndarray  # u[i] ∝ p̂[i]^(1−σ)
+    price_sums: np.ndarray  # S[j] = Σ_i A[i,j] u[i] ∝ P̂[j]^(1−σ)
+    demand_terms: np.ndarray  # c[j] ∝ (1+d[j]) P̂[j]^(η+σ)
+    demand_sums: np.ndarray  # R[i] = Σ_j B[i,j] c[j] ∝ p̂[i]^σ × demand for i's good
+    exact_needed: np.ndarray  # (M,) bool: evaluated by :func:`evaluate`; the sums above are not used
+
+    def take(self, idx) -> FastState:
+        return FastState(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+
+
+def _matvec_left(vector, matrix):
+    """``Σ_i vector[m,i] matrix[m,i,j]`` for every market: (M, N), (M, N, N) → (M, N)."""
+    return np.matmul(vector[:, None, :], matrix)[:, 0, :]
+
+
+def matvec(matrix, vector):
+    """``Σ_j matrix[m,i,j] vector[m,j]`` for every market: (M, N, N), (M, N) → (M, N)."""
+    return np.matmul(matrix, vector[:, :, None])[:, :, 0]
+
+
+def fast_evaluate(markets: Markets, z: np.ndarray) -> FastState:
+    """The clearing residual at log producer prices ``z`` (M, N) from the constants ``A`` and ``B``.
+
+    ``ln P̂[j] = ln(Σ_i A[i,j] p̂[i]^(1−σ)) / (1−σ)`` (``Σ_i θ ln(T̂ p̂)`` when σ = 1) and
+    ``ln Σ_j V q̂[i,j] = −σ z[i] + ln Σ_j B[i,j] (1+d[j]) P̂[j]^(η+σ)``, each sum scaled by its
+    largest exponent. Markets where a scaled sum underflows (or whose constants are not
+    finite) are evaluated by :func:`evaluate` instead, so the result is the same either way.
+    """
+    sigma, eta = markets.sigma[:, None], markets.eta[:, None]
+    unit = markets.unit_sigma
+    has_spending = markets.expenditure > 0
+    exponent = np.where(unit[:, None], 0.0, 1.0 - sigma) * z
+    u = np.exp(exponent - exponent.max(axis=1, keepdims=True))
+    price_sums = _matvec_left(u, markets.price_matrix)
+    with np.errstate(divide="ignore"):
+        ces = ((np.log(price_sums) - markets.log_share_total + exponent.max(axis=1, keepdims=True))
+               / np.where(unit[:, None], 1.0, 1.0 - sigma))
+    if unit.any():
+        ces = np.where(unit[:, None], markets.unit_log_price + _matvec_left(z, markets.shares), ces)
+    log_p = np.where(has_spending, ces, 0.0)
+
+    demand_exponent = np.where(has_spending, np.log1p(markets.demand_shift) + (eta + sigma) * log_p, -np.inf)
+    peak = demand_exponent.max(axis=1, keepdims=True)
+    peak = np.where(np.isfinite(peak), peak, 0.0)
+    c = np.exp(demand_exponent - peak)
+    demand_sums = matvec(markets.demand_matrix, c)
+    free = markets.free_price
+    underflow = ((has_spending & ~unit[:, None] & (price_sums < UNDERFLOW_GUARD)).any(axis=1)
+                 | (free & (demand_sums < UNDERFLOW_GUARD)).any(axis=1))
+    with np.errstate(divide="ignore"):
+        log_demanded = -sigma * z + peak + np.log(np.where(free, demand_sums, 1.0))
+    residual = np.where(free, log_demanded - markets.log_supply - markets.free_eps * z, 0.0)
+    lost = underflow | markets.exact_only | ~(np.isfinite(residual).all(axis=1) & np.isfinite(log_p).all(axis=1))
+    state = FastState(z, log_p, residual, u, price_sums, c, demand_sums, lost)
+    if state.exact_needed.any():
+        idx = np.flatnonzero(state.exact_needed)
+        exact = evaluate(markets.take(idx), z[idx])
+        state.log_consumer_price[idx] = exact.log_consumer_price
+        state.residual[idx] = exact.residual
+    return state
+
+
+def fast_jacobian(markets: Markets, state: FastState) -> np.ndarray:
+    """The Jacobian of :func:`jacobian` from a :class:`FastState`, shape (M, N, N).
+
+    With sales shares ``a[i,j] = B[i,j] c[j] / R[i]`` and expenditure shares
+    ``w[m,j] = A[m,j] u[m] / S[j]``: ``J = (η + σ) a wᵀ − diag(σ + ε)``, fixed
+    prices on the identity. Markets flagged ``exact_needed`` use :func:`jacobian`.
+    """
+    free = markets.free_price
+    demand_sums = np.where(free, state.demand_sums, 1.0)
+    price_sums = np.where(markets.expenditure > 0, state.price_sums, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # J[i,m] = (η+σ) / R[i] · Σ_j B[i,j] (c[j] / S[j]) A[m,j] · u[m]
+        jac = np.matmul(markets.demand_matrix * (state.demand_terms / price_sums)[:, None, :],
+                        markets.price_matrix.transpose(0, 2, 1))
+        jac *= ((markets.eta + markets.sigma)[:, None] / demand_sums)[:, :, None]
+        jac *= state.price_terms[:, None, :]
+    n = free.shape[-1]
+    diagonal = np.arange(n)
+    jac[:, diagonal, diagonal] -= markets.sigma[:, None] + markets.free_eps
+    if not free.all():
+        jac = np.where(free[:, :, None] & free[:, None, :], jac, np.eye(n))
+    if state.exact_needed.any():
+        idx = np.flatnonzero(state.exact_needed)
+        sub = markets.take(idx)
+        jac[idx] = jacobian(sub, evaluate(sub, state.log_producer_price[idx]))
+    return jac
 
 
 # --- welfare (docs/model.md, "Welfare": exact for constant-elasticity curves) -----------------

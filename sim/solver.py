@@ -1,11 +1,20 @@
 """Batched Newton solver for the exact model, and the public array kernel.
 
-All markets of a run (sectors × years × draws × ...) are stacked into one
-batch and solved together: each Newton iteration evaluates every market with
-vectorised numpy and solves the ``(M, N, N)`` linear systems in one
-``numpy.linalg.solve`` call. A backtracking line search on the residual norm
-safeguards large shocks; markets that have converged are frozen. The
+All markets of a run (sectors × years × draws × ...) are solved together as
+one batch, in chunks of markets sized from the number of regions so that each
+chunk's working arrays stay in cache (:func:`chunk_size`). Each Newton iteration
+evaluates a chunk's markets with :func:`sim.model.fast_evaluate` (two
+matrix–vector products per market) and solves the ``(m, N, N)`` linear systems in
+one ``numpy.linalg.solve`` call; a backtracking line search on the residual norm
+safeguards large shocks, and markets that have converged leave the iteration.
+The final results of each chunk come from the exact term-by-term evaluation
+(:func:`sim.model.evaluate`), so the reported residual is the exact one. The
 convergence rule and fallbacks are described in docs/model.md, "Solver".
+
+Memory: besides the caller's inputs, the solve allocates its outputs — two
+arrays of markets × regions × regions (new flows and volumes) and a dozen of
+markets × regions — and a chunk's working set of about fifteen arrays of
+``chunk × N × N`` floats; nothing larger than markets × regions × regions.
 """
 
 from __future__ import annotations
@@ -26,6 +35,8 @@ MAX_HALVINGS = 40
 ARMIJO = 1e-4
 SHORT_STEP_HALVINGS = 5  # a Newton step accepted only at 1/32 or shorter also gets a Levenberg-Marquardt try
 LM_DAMPING = 10.0 ** np.arange(-6, 7)  # Levenberg-Marquardt damping, relative to the mean diagonal of J'J
+#: A chunk holds about this many market × exporter × importer cells (2 MiB per float array).
+CHUNK_CELLS = 2**18
 
 
 @dataclass(frozen=True)
@@ -119,13 +130,54 @@ def solve_equilibrium(
     -------
     Solution
     """
-    markets, lead = _as_markets(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, demand_shift)
-    state, iterations, residual = _newton(markets, tol, max_iterations)
-    return _solution(markets, state, iterations, residual, tol, lead)
+    batch = _as_batch(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, demand_shift)
+    out = _Outputs(batch.lead, batch.n)
+    step = chunk_size(batch.n)
+    for start in range(0, batch.size, step):
+        stop = min(start + step, batch.size)
+        markets = batch.markets(start, stop)
+        z, iterations = _newton(markets, tol, max_iterations)
+        out.store(slice(start, stop), markets, z, iterations, tol)
+    return out.solution()
+
+
+def chunk_size(regions: int) -> int:
+    """Markets solved together in one chunk: about :data:`CHUNK_CELLS` cells, between 8 and 4096 markets.
+
+    For 8 regions that is 4096 markets, for 50 regions 104, for 100 regions 26.
+    """
+    return int(np.clip(CHUNK_CELLS // max(regions * regions, 1), 8, 4096))
+
+
+class _Batch:
+    """The validated arguments, broadcast (as views) to ``lead + tail``; builds the markets of any chunk."""
+
+    def __init__(self, lead, n, **arrays):
+        self.lead, self.n = lead, n
+        self.size = int(np.prod(lead))
+        tails = {"flows": (n, n), "base_tariffs": (n, n), "new_tariffs": (n, n), "sigma": (), "eta": (),
+                 "eps": (n,), "supply_shift": (n,), "demand_shift": (n,)}
+        self.views = {name: np.broadcast_to(arr, lead + tails[name]) for name, arr in arrays.items()}
+
+    def markets(self, start: int, stop: int) -> model.Markets:
+        """The markets ``start:stop`` of the flattened leading dimensions, copied into contiguous arrays."""
+        index = np.unravel_index(np.arange(start, stop), self.lead)
+        v = {name: np.ascontiguousarray(view[index]) for name, view in self.views.items()}
+        return model.Markets.build(
+            flows=v["flows"], base_tariff_factor=1.0 + v["base_tariffs"], new_tariff_factor=1.0 + v["new_tariffs"],
+            sigma=v["sigma"], eta=v["eta"], eps=v["eps"], supply_shift=v["supply_shift"],
+            demand_shift=v["demand_shift"],
+        )
 
 
 def _as_markets(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, demand_shift):
-    """Validate, broadcast and flatten the arguments into a :class:`model.Markets`."""
+    """Validate and flatten the arguments into one :class:`model.Markets` and the leading shape (for tests)."""
+    batch = _as_batch(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, demand_shift)
+    return batch.markets(0, batch.size), batch.lead
+
+
+def _as_batch(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, demand_shift) -> _Batch:
+    """Validate the arguments and broadcast their leading dimensions (without copying)."""
     flows = np.asarray(flows, dtype=float)
     if flows.ndim < 3 or flows.shape[-1] != flows.shape[-2]:
         raise ValueError(f"flows must have shape (..., K, N, N); got {flows.shape}")
@@ -163,21 +215,8 @@ def _as_markets(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift,
         raise ValueError(f"leading dimensions do not broadcast: {exc}") from None
     if len(lead) == 0:
         raise ValueError("arguments need at least a sector dimension K")
-
-    def flat(arr, tail):
-        return np.ascontiguousarray(np.broadcast_to(arr, lead + tail).reshape((-1,) + tail))
-
-    markets = model.Markets.build(
-        flows=flat(flows, (n, n)),
-        base_tariff_factor=flat(1.0 + base_tariffs, (n, n)),
-        new_tariff_factor=flat(1.0 + new_tariffs, (n, n)),
-        sigma=flat(sigma, ()),
-        eta=flat(eta, ()),
-        eps=flat(eps, (n,)),
-        supply_shift=flat(supply_shift, (n,)),
-        demand_shift=flat(demand_shift, (n,)),
-    )
-    return markets, lead
+    return _Batch(lead, n, flows=flows, base_tariffs=base_tariffs, new_tariffs=new_tariffs, sigma=sigma, eta=eta,
+                  eps=eps, supply_shift=supply_shift, demand_shift=demand_shift)
 
 
 def _check(ok, message):
@@ -186,12 +225,12 @@ def _check(ok, message):
 
 
 def _newton(markets: model.Markets, tol: float, max_iterations: int):
-    """Damped Newton on ``z = ln p̂``; returns the final state, iterations (M,) and residual (M,).
+    """Damped Newton on ``z = ln p̂``; returns ``z`` (M, N) and the iterations per market (M,).
 
     Only markets not yet converged take part in an iteration.
     """
     m, n = markets.eps.shape
-    state = model.evaluate(markets, np.zeros((m, n)))
+    state = model.fast_evaluate(markets, np.zeros((m, n)))
     iterations = np.zeros(m, dtype=int)
     for _ in range(max_iterations):
         active = np.abs(state.residual).max(axis=1) > tol
@@ -204,12 +243,11 @@ def _newton(markets: model.Markets, tol: float, max_iterations: int):
         new_state = _line_search(sub, sub_state, step, tol)
         state = new_state if len(idx) == m else _put_state(state, idx, new_state)
         iterations[idx] += 1
-    residual = np.abs(state.residual).max(axis=1)
-    return state, iterations, residual
+    return state.log_producer_price, iterations
 
 
 def _newton_step(markets, state):
-    jac = model.jacobian(markets, state)
+    jac = model.fast_jacobian(markets, state)
     rhs = -state.residual[:, :, None]
     try:
         step = np.linalg.solve(jac, rhs)[:, :, 0]
@@ -263,7 +301,7 @@ def _levenberg_marquardt(markets, state, target):
 
     Returns the states reached (``state`` itself where no damping helps) and which markets improved.
     """
-    jac = model.jacobian(markets, state)
+    jac = model.fast_jacobian(markets, state)
     jt = jac.transpose(0, 2, 1)
     normal = jt @ jac
     gradient = (jt @ state.residual[:, :, None])[:, :, 0]
@@ -287,8 +325,8 @@ def _levenberg_marquardt(markets, state, target):
 def _evaluate_trial(markets, z):
     """Evaluate a trial point; one that overflows gets a non-finite residual and is rejected."""
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        state = model.evaluate(markets, z)
-    finite = np.isfinite(state.residual).all(axis=1) & np.isfinite(state.sales).all(axis=(1, 2))
+        state = model.fast_evaluate(markets, z)
+    finite = np.isfinite(state.residual).all(axis=1) & np.isfinite(state.log_consumer_price).all(axis=1)
     if not finite.all():
         state.residual[~finite] = np.inf
     return state
@@ -304,51 +342,98 @@ def _norm(residual):
         return np.sqrt((residual**2).sum(axis=1))
 
 
-def _put_state(state: model.MarketState, idx, part: model.MarketState) -> model.MarketState:
-    """A copy of ``state`` with the markets ``idx`` replaced by ``part``."""
+def _put_state(state: model.FastState, idx, part: model.FastState) -> model.FastState:
+    """A copy of ``state`` (arrays of markets × regions, small) with the markets ``idx`` replaced by ``part``."""
     merged = {}
     for f in fields(state):
         whole = getattr(state, f.name).copy()
         whole[idx] = getattr(part, f.name)
         merged[f.name] = whole
-    return model.MarketState(**merged)
+    return model.FastState(**merged)
 
 
-def _solution(markets, state, iterations, residual, tol, lead) -> Solution:
-    k_n = lead + (markets.flows.shape[-1],)
-    k_nn = k_n + (markets.flows.shape[-1],)
+def _results(markets: model.Markets, z, log_consumer_price, quantity, residual, guard_zero_flows=True) -> dict:
+    """Prices, volumes, flows, output, welfare and diagnostics of markets at their equilibrium ``z`` (M, N).
+
+    Computed quietly: an extreme equilibrium can lie beyond floating point (a price up
+    1e300 times), and such a market is reported through ``finite`` instead of returning inf.
+    With ``guard_zero_flows``, a zero base flow stays exactly zero even where its volume
+    index overflows; without it (the fast path) such a market comes out not finite and is
+    computed again with the guard.
+    """
     flows = markets.flows
-    # An extreme equilibrium can lie beyond floating point (a price up 1e300 times):
-    # compute quietly, then report such markets as not converged instead of returning inf.
-    with np.errstate(over="ignore", invalid="ignore"):
-        producer = np.exp(state.log_producer_price)
-        quantity = np.exp(state.log_quantity)
-        # a zero base flow stays zero (its volume index may overflow where the flow is hypothetical)
-        new_flows = np.where(flows > 0, flows * quantity * producer[:, :, None], 0.0)
-        base_output = markets.output
-        output = np.divide(state.quantity_demanded, base_output, out=np.ones_like(base_output),
-                           where=base_output > 0)
-        cs = model.consumer_surplus_change(markets.expenditure, state.log_consumer_price, markets.eta,
-                                           markets.demand_shift)
-        ps = model.producer_surplus_change(base_output, state.log_producer_price, markets.eps, markets.supply_shift)
-        base_tr = model.tariff_revenue(markets.base_tariff_factor, flows)
-        new_tr = model.tariff_revenue(markets.new_tariff_factor, new_flows)
-        consumer = np.exp(state.log_consumer_price)
-        revenue = new_tr - base_tr
+    producer = np.exp(z)
+    sales = flows * quantity  # V q̂, volumes at base prices
+    if guard_zero_flows:
+        sales = np.where(flows > 0, sales, 0.0)
+    new_flows = sales * producer[:, :, None]
+    base_output = markets.output
+    sold = model.matvec(sales, np.ones(base_output.shape))  # summed as base output is
+    output = np.divide(sold, base_output, out=np.ones_like(base_output), where=base_output > 0)
+    cs = model.consumer_surplus_change(markets.expenditure, log_consumer_price, markets.eta, markets.demand_shift)
+    ps = model.producer_surplus_change(base_output, z, markets.eps, markets.supply_shift)
+    base_tr = model.tariff_revenue(markets.base_tariff_factor, flows)
+    new_tr = model.tariff_revenue(markets.new_tariff_factor, new_flows)
+    consumer = np.exp(log_consumer_price)
+    revenue = new_tr - base_tr
+    max_residual = np.abs(residual).max(axis=1)
     per_market = [producer, consumer, output, cs, ps, revenue, new_flows.reshape(len(flows), -1)]
-    finite = np.logical_and.reduce([np.isfinite(a).all(axis=1) for a in per_market])
-    return Solution(
-        producer_price=producer.reshape(k_n),
-        consumer_price=consumer.reshape(k_n),
-        quantity=quantity.reshape(k_nn),
-        flows=new_flows.reshape(k_nn),
-        output=output.reshape(k_n),
-        consumer_surplus=cs.reshape(k_n),
-        producer_surplus=ps.reshape(k_n),
-        tariff_revenue=revenue.reshape(k_n),
-        base_tariff_revenue=base_tr.reshape(k_n),
-        iterations=iterations.reshape(lead),
-        max_residual=residual.reshape(lead),
-        finite=finite.reshape(lead),
-        converged=((residual <= tol) & finite).reshape(lead),
-    )
+    finite = np.logical_and.reduce([np.isfinite(a).all(axis=1) for a in per_market]) & np.isfinite(max_residual)
+    return {"producer_price": producer, "consumer_price": consumer, "output": output, "consumer_surplus": cs,
+            "producer_surplus": ps, "tariff_revenue": revenue, "base_tariff_revenue": base_tr, "quantity": quantity,
+            "flows": new_flows, "max_residual": max_residual, "finite": finite}
+
+
+class _Outputs:
+    """The arrays of a :class:`Solution`, allocated once and filled chunk by chunk."""
+
+    def __init__(self, lead, n):
+        self.lead = lead
+        m = int(np.prod(lead))
+        self.by_region = {name: np.empty((m, n)) for name in (
+            "producer_price", "consumer_price", "output", "consumer_surplus", "producer_surplus",
+            "tariff_revenue", "base_tariff_revenue")}
+        self.by_flow = {name: np.empty((m, n, n)) for name in ("quantity", "flows")}
+        self.by_market = {"iterations": np.empty(m, dtype=int), "max_residual": np.empty(m),
+                          "finite": np.empty(m, dtype=bool), "converged": np.empty(m, dtype=bool)}
+
+    def store(self, where: slice, markets: model.Markets, z, iterations, tol) -> None:
+        """Compute every result of the chunk's equilibrium ``z`` and store it.
+
+        Volumes come from the fast path's constants, ``q̂ = T̂^(−σ) p̂[i]^(−σ) (1+d[j]) P̂[j]^(η+σ)``;
+        markets flagged for exact evaluation, or whose results overflow there, are computed
+        term by term in logs (:func:`sim.model.evaluate`).
+        """
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            state = model.fast_evaluate(markets, z)
+            sigma, eta = markets.sigma[:, None], markets.eta[:, None]
+            exporter_term = np.exp(-sigma * z)
+            importer_term = (1.0 + markets.demand_shift) * np.exp((eta + sigma) * state.log_consumer_price)
+            quantity = markets.tariff_power * exporter_term[:, :, None]
+            quantity *= importer_term[:, None, :]
+            results = _results(markets, z, state.log_consumer_price, quantity, state.residual, guard_zero_flows=False)
+        exact = state.exact_needed | ~results["finite"]
+        if exact.any():
+            idx = np.flatnonzero(exact)
+            sub = markets.take(idx)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                exact_state = model.evaluate(sub, z[idx])
+                exact_results = _results(sub, z[idx], exact_state.log_consumer_price,
+                                         np.exp(exact_state.log_quantity), exact_state.residual)
+            for name, value in exact_results.items():
+                results[name][idx] = value
+        for name in self.by_region:
+            self.by_region[name][where] = results[name]
+        for name in self.by_flow:
+            self.by_flow[name][where] = results[name]
+        self.by_market["iterations"][where] = iterations
+        self.by_market["max_residual"][where] = results["max_residual"]
+        self.by_market["finite"][where] = results["finite"]
+        self.by_market["converged"][where] = (results["max_residual"] <= tol) & results["finite"]
+
+    def solution(self) -> Solution:
+        n = next(iter(self.by_region.values())).shape[-1]
+        arrays = {name: a.reshape(self.lead + (n,)) for name, a in self.by_region.items()}
+        arrays |= {name: a.reshape(self.lead + (n, n)) for name, a in self.by_flow.items()}
+        arrays |= {name: a.reshape(self.lead) for name, a in self.by_market.items()}
+        return Solution(**arrays)
