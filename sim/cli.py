@@ -5,6 +5,7 @@ Exit codes: 0 ok, 1 the solver did not converge, 2 bad input.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 import warnings
@@ -58,7 +59,7 @@ def main():
     """tradesim: trade-policy scenarios in a multi-region Armington partial-equilibrium model."""
 
 
-def _solve_all(paths):
+def _solve_all(paths, client=None):
     """Validate every file (all problems at once), refuse duplicate names, solve each."""
     from . import runner
     from .case import validate as validate_files
@@ -69,7 +70,35 @@ def _solve_all(paths):
     if duplicates:
         raise InputError([Problem(str(c.scenario.path), "name", f"'{c.name}' is used by more than one scenario in "
                                   "this run") for c in cases if c.name in duplicates])
-    return [runner.run(case) for case in cases]
+    return [runner.run(case, client=client) for case in cases]
+
+
+@contextlib.contextmanager
+def _dask_client(workers, scheduler):
+    """A Dask client for ``--workers N`` (a local cluster of N processes) or ``--scheduler ADDRESS``; else None."""
+    if workers is None and scheduler is None:
+        yield None
+        return
+    option = "--workers" if workers is not None else "--scheduler"
+    if workers is not None and scheduler is not None:
+        _fail_input([Problem("--workers", "", "give --workers (a local cluster) or --scheduler (an existing one), "
+                             "not both")])
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        _fail_input([Problem(option, "", "solving on a Dask cluster needs the optional extra: "
+                             "pip install 'tradesim[distributed]'")])
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            _fail_input([Problem("--scheduler", "", f"cannot connect to {scheduler!r}: {exc}")])
+        with client:
+            yield client
+        return
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        yield client
 
 
 def _command_line(ctx) -> list[str]:
@@ -109,6 +138,10 @@ _YEAR = click.option("--year", type=int, default=None,
                      help="Year to summarise (default: the last; a long-run scenario has no year).")
 _NO_PLOTS = click.option("--no-plots", is_flag=True, help="Do not draw plots.")
 _QUIET = click.option("--quiet", "-q", is_flag=True, help="Print no summary.")
+_WORKERS = click.option("--workers", type=click.IntRange(min=1), default=None,
+                        help="Solve on a local Dask cluster of this many processes (tradesim[distributed]).")
+_SCHEDULER = click.option("--scheduler", default=None, metavar="ADDRESS",
+                          help="Solve on the Dask cluster at this scheduler address (tradesim[distributed]).")
 
 
 @main.command()
@@ -120,13 +153,16 @@ _QUIET = click.option("--quiet", "-q", is_flag=True, help="Print no summary.")
 @_YEAR
 @click.option("--include-domestic", is_flag=True, help="List domestic shipments among the largest flow changes.")
 @_QUIET
-def run(scenarios, out_dir, no_plots, year, include_domestic, quiet):
+@_WORKERS
+@_SCHEDULER
+def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, scheduler):
     """Solve SCENARIO files, print a summary and write tables and plots."""
     from . import output
     from .summary import run_summary
 
     started = time.perf_counter()
-    results = _guarded(lambda: _solve_all(scenarios))
+    with _dask_client(workers, scheduler) as client:
+        results = _guarded(lambda: _solve_all(scenarios, client))
     for res in results:
         _check_year(res, year)
     target = out_dir or Path("output") / (results[0].name if len(results) == 1 else "run")

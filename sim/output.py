@@ -105,10 +105,11 @@ def _write_record(results: list, folder: Path, wall_time: float | None, command_
 
 
 def _package_versions() -> dict:
+    """Versions of Python and the packages a run uses (numpy and pandas from the modules already imported)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    versions = {"python": platform.python_version()}
-    for package in ("numpy", "scipy", "pandas", "matplotlib", "click"):
+    versions = {"python": platform.python_version(), "numpy": np.__version__, "pandas": pd.__version__}
+    for package in ("scipy", "matplotlib", "click"):
         try:
             versions[package] = version(package)
         except PackageNotFoundError:  # pragma: no cover - installed without metadata

@@ -15,7 +15,7 @@ from .tables import label
 __all__ = ["run"]
 
 
-def run(scenario: Case | Scenario | str | Path, dataset=None) -> Results:
+def run(scenario: Case | Scenario | str | Path, dataset=None, client=None) -> Results:
     """Solve every year of a scenario in one batch and return labelled :class:`Results`.
 
     Parameters
@@ -25,6 +25,8 @@ def run(scenario: Case | Scenario | str | Path, dataset=None) -> Results:
         built in code (checked as a file would be), or a scenario file's path.
     dataset : Dataset, optional
         For a :class:`Scenario`: use this dataset instead of loading ``scenario.dataset``.
+    client : dask.distributed.Client, optional
+        Solve on a Dask cluster (see :func:`sim.solve_equilibrium`); the results are the same.
 
     Raises
     ------
@@ -43,7 +45,7 @@ def run(scenario: Case | Scenario | str | Path, dataset=None) -> Results:
     shocks, ds = case.shocks, case.dataset
     solution = solve_equilibrium(
         ds.flows, ds.tariffs, shocks.new_tariffs, shocks.sigma, shocks.eta, shocks.eps,
-        supply_shift=shocks.supply_shift, demand_shift=shocks.demand_shift,
+        supply_shift=shocks.supply_shift, demand_shift=shocks.demand_shift, client=client,
     )
     if not solution.all_converged:
         failed = zip(*(~solution.converged).nonzero())

@@ -19,6 +19,7 @@ markets × regions — and a chunk's working set of about fifteen arrays of
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -100,6 +101,7 @@ def solve_equilibrium(
     *,
     tol: float = TOLERANCE,
     max_iterations: int = MAX_ITERATIONS,
+    client=None,
 ) -> Solution:
     """Solve the exact Armington partial equilibrium of docs/model.md, "Equations".
 
@@ -122,6 +124,12 @@ def solve_equilibrium(
     tol : float
         Convergence tolerance on ``|ln demand − ln supply|``.
     max_iterations : int
+    client : dask.distributed.Client, optional
+        Solve ranges of markets on the workers of a Dask cluster (the optional extra
+        ``tradesim[distributed]``) and gather them into the same :class:`Solution`.
+        Markets are independent, so the answer is the same as solving here; a task
+        lost with a worker is rerun by Dask. Pays when there are many markets
+        (draws × sectors × years) and several machines; see docs/model.md, "Solver".
 
     Leading dimensions of all arguments broadcast together and are solved in
     one batch. Non-convergence is reported in ``converged``, never hidden.
@@ -131,6 +139,8 @@ def solve_equilibrium(
     Solution
     """
     batch = _as_batch(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, demand_shift)
+    if client is not None:
+        return _solve_on_cluster(batch, client, tol, max_iterations)
     out = _Outputs(batch.lead, batch.n)
     step = chunk_size(batch.n)
     for start in range(0, batch.size, step):
@@ -139,6 +149,28 @@ def solve_equilibrium(
         z, iterations = _newton(markets, tol, max_iterations)
         out.store(slice(start, stop), markets, z, iterations, tol)
     return out.solution()
+
+
+def _solve_on_cluster(batch: _Batch, client, tol: float, max_iterations: int) -> Solution:
+    """Ranges of markets solved as Dask tasks (a few per worker), gathered in order into one Solution."""
+    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    part = max(chunk_size(batch.n), -(-batch.size // (4 * workers)))
+    ranges = [(start, min(start + part, batch.size)) for start in range(0, batch.size, part)]
+    # Each task carries its own inputs, so the scheduler can rerun it on another worker if its worker dies
+    # (scattered data would be lost with the worker). Dask warns that such tasks are large; that is the point.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+        futures = [client.submit(_solve_part, batch.arguments(start, stop), tol, max_iterations, pure=False)
+                   for start, stop in ranges]
+    out = _Outputs(batch.lead, batch.n)
+    for (start, stop), future in zip(ranges, futures):
+        out.put(slice(start, stop), future.result())
+    return out.solution()
+
+
+def _solve_part(arguments: dict, tol: float, max_iterations: int) -> Solution:
+    """One task of :func:`_solve_on_cluster`: markets with a single leading dimension, solved here."""
+    return solve_equilibrium(**arguments, tol=tol, max_iterations=max_iterations)
 
 
 def chunk_size(regions: int) -> int:
@@ -159,10 +191,14 @@ class _Batch:
                  "eps": (n,), "supply_shift": (n,), "demand_shift": (n,)}
         self.views = {name: np.broadcast_to(arr, lead + tails[name]) for name, arr in arrays.items()}
 
+    def arguments(self, start: int, stop: int) -> dict:
+        """The arguments of :func:`solve_equilibrium` for markets ``start:stop``, one leading dimension."""
+        index = np.unravel_index(np.arange(start, stop), self.lead)
+        return {name: np.ascontiguousarray(view[index]) for name, view in self.views.items()}
+
     def markets(self, start: int, stop: int) -> model.Markets:
         """The markets ``start:stop`` of the flattened leading dimensions, copied into contiguous arrays."""
-        index = np.unravel_index(np.arange(start, stop), self.lead)
-        v = {name: np.ascontiguousarray(view[index]) for name, view in self.views.items()}
+        v = self.arguments(start, stop)
         return model.Markets.build(
             flows=v["flows"], base_tariff_factor=1.0 + v["base_tariffs"], new_tariff_factor=1.0 + v["new_tariffs"],
             sigma=v["sigma"], eta=v["eta"], eps=v["eps"], supply_shift=v["supply_shift"],
@@ -430,6 +466,12 @@ class _Outputs:
         self.by_market["max_residual"][where] = results["max_residual"]
         self.by_market["finite"][where] = results["finite"]
         self.by_market["converged"][where] = (results["max_residual"] <= tol) & results["finite"]
+
+    def put(self, where: slice, part: Solution) -> None:
+        """Store a solution of the markets ``where`` (one leading dimension) computed elsewhere."""
+        for group in (self.by_region, self.by_flow, self.by_market):
+            for name, array in group.items():
+                array[where] = getattr(part, name)
 
     def solution(self) -> Solution:
         n = next(iter(self.by_region.values())).shape[-1]

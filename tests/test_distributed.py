@@ -1,0 +1,97 @@
+"""The optional Dask path: the same Solution as a local solve, and a worker lost mid-run is survived."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from sim import solve_equilibrium
+
+from .conftest import random_market
+
+distributed = pytest.importorskip("distributed", reason="the test extra installs dask[distributed]")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as c:
+            yield c
+
+
+def random_batch(seed, markets, regions):
+    rng = np.random.default_rng(seed)
+    flows, base, sigma, eta, eps = random_market(rng, regions, k=markets)
+    new = base + rng.uniform(0.0, 0.5, base.shape)
+    supply = rng.uniform(-0.2, 0.3, eps.shape)
+    return flows, base, new, sigma, eta, eps, supply
+
+
+def assert_same(a, b):
+    for name in ("producer_price", "consumer_price", "quantity", "flows", "output", "consumer_surplus",
+                 "producer_surplus", "tariff_revenue", "max_residual"):
+        assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-12, atol=1e-12, err_msg=name)
+    for name in ("iterations", "finite", "converged"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
+def test_cluster_solve_matches_the_local_solve(client):
+    flows, base, new, sigma, eta, eps, supply = random_batch(1, 600, 12)
+    # leading dimensions (3 years x 600 sectors) broadcast on the cluster as they do here
+    new_by_year = np.stack([base + f * (new - base) for f in (0.5, 1.0, 1.5)])
+    local = solve_equilibrium(flows, base, new_by_year, sigma, eta, eps, supply_shift=supply)
+    remote = solve_equilibrium(flows, base, new_by_year, sigma, eta, eps, supply_shift=supply, client=client)
+    assert remote.producer_price.shape == (3, 600, 12) and remote.converged.all()
+    assert_same(local, remote)
+
+
+def test_a_worker_killed_mid_run_is_retried_and_the_result_is_complete(client):
+    args = random_batch(2, 6000, 40)
+    local = solve_equilibrium(*args[:6], supply_shift=args[6])
+    pids = client.run(os.getpid)  # worker address -> process id
+    before = set(pids.values())
+    outcome = {}
+    thread = threading.Thread(target=lambda: outcome.setdefault("sol", solve_equilibrium(
+        *args[:6], supply_shift=args[6], client=client)))
+    thread.start()
+    deadline = time.monotonic() + 60
+    busy = {}
+    while not busy and time.monotonic() < deadline:  # wait until a worker is solving a part
+        busy = {w: tasks for w, tasks in client.processing().items() if tasks}
+        time.sleep(0.01)
+    victim = next(iter(busy))
+    os.kill(pids[victim], signal.SIGKILL)  # the worker process dies mid-task; its nanny starts a new one
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+    after = set(client.run(os.getpid).values())
+    assert before - after, "no worker process was replaced: the kill did not happen"
+    assert_same(local, outcome["sol"])
+
+
+def test_cli_run_on_two_local_workers_writes_the_same_results(tmp_path):
+    scenario = ROOT / "scenarios" / "steel_tariff_with_investment.toml"
+    base = [sys.executable, str(ROOT / "run_sim.py"), "run", str(scenario), "--no-plots", "--quiet"]
+    subprocess.run([*base, "--out", str(tmp_path / "here")], check=True, capture_output=True, timeout=300)
+    done = subprocess.run([*base, "--out", str(tmp_path / "dask"), "--workers", "2"], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    here, there = (pd.read_csv(tmp_path / d / "welfare.csv") for d in ("here", "dask"))
+    pd.testing.assert_frame_equal(here, there, rtol=1e-12)
+
+
+def test_cli_workers_and_scheduler_together_is_bad_input(tmp_path):
+    scenario = ROOT / "scenarios" / "example_steel_tariff.toml"
+    done = subprocess.run([sys.executable, str(ROOT / "run_sim.py"), "run", str(scenario), "--out", str(tmp_path / "o"),
+                           "--workers", "2", "--scheduler", "tcp://127.0.0.1:8786"], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2 and "--workers: give --workers" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "o").exists()
