@@ -10,7 +10,7 @@ every residual), interleaved, ``--repeat`` times; min and median times are
 printed with their ratio, and the answers are compared. Peak memory is the
 largest amount of memory numpy and Python held during one solve above what was
 held before it (``tracemalloc``, measured in a separate call so it does not slow
-the timed ones), next to the inputs' size. Targets (issue 8, this 2-core machine):
+the timed ones), next to ``sim.solver.memory_estimate`` and the inputs' size. Targets (issue 8, this 2-core machine):
 5000 x 50 at most 1.5 s and 1 GiB; 1000 x 100 at most 1.5 s; 2000 x 8 no slower.
 """
 
@@ -26,7 +26,7 @@ from bench_solver import random_markets
 from reference_solver import reference_solve
 
 from sim import solve_equilibrium
-from sim.solver import chunk_size
+from sim.solver import chunk_size, memory_estimate
 
 GIB = 2.0**30
 TARGETS = [(5000, 50, 1.5, 1.0), (1000, 100, 1.5, None), (2000, 8, None, None)]
@@ -61,8 +61,9 @@ def compare(markets, regions, repeat, reference=True):
             t, old = timed(reference_solve, args)
             old_times.append(t)
     row = {"markets": markets, "regions": regions, "chunk": chunk_size(regions), "inputs": inputs / GIB,
-           "min": min(new_times), "median": statistics.median(new_times), "peak": peak_memory(solve_equilibrium, args)
-           / GIB, "converged": int(new.converged.sum()), "max_residual": float(new.max_residual.max())}
+           "min": min(new_times), "median": statistics.median(new_times),
+           "peak": peak_memory(solve_equilibrium, args) / GIB, "estimate": memory_estimate(markets, regions) / GIB,
+           "converged": int(new.converged.sum()), "max_residual": float(new.max_residual.max())}
     if reference:
         row |= {"ref_min": min(old_times), "ref_median": statistics.median(old_times),
                 "ref_peak": peak_memory(reference_solve, args) / GIB,
@@ -80,7 +81,8 @@ def print_targets(repeat):
         if memory_target:
             target.append(f"<= {memory_target} GiB: {'met' if r['peak'] <= memory_target else 'NOT met'}")
         print(f"{markets:>5} x {regions:<3} (chunks of {r['chunk']}): new min {r['min']:.3f} s, median "
-              f"{r['median']:.3f} s, peak {r['peak']:.2f} GiB | reference min {r['ref_min']:.3f} s, median "
+              f"{r['median']:.3f} s, peak {r['peak']:.2f} GiB (estimate {r['estimate']:.2f}) | reference min "
+              f"{r['ref_min']:.3f} s, median "
               f"{r['ref_median']:.3f} s, peak {r['ref_peak']:.2f} GiB | speed-up {r['ref_min'] / r['min']:.1f}x "
               f"(medians {r['ref_median'] / r['median']:.1f}x), memory / {r['ref_peak'] / r['peak']:.1f} | inputs "
               f"{r['inputs']:.2f} GiB | converged {r['converged']}/{markets}, prices agree to {r['agree']:.0e}")
@@ -89,12 +91,14 @@ def print_targets(repeat):
 
 
 def print_scaling(repeat):
-    print("\n| markets | regions | time, min (s) | time, median (s) | peak memory (GiB) | inputs (GiB) |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("\n| markets | regions | time, min (s) | time, median (s) | peak memory (GiB) | estimate (GiB) "
+          "| inputs (GiB) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     sizes = [(m, 50) for m in (500, 1000, 2000, 5000, 10000)] + [(1000, n) for n in (10, 25, 100, 200)]
     for markets, regions in sizes:
         r = compare(markets, regions, repeat, reference=False)
-        print(f"| {markets} | {regions} | {r['min']:.3f} | {r['median']:.3f} | {r['peak']:.2f} | {r['inputs']:.2f} |")
+        print(f"| {markets:,} | {regions} | {r['min']:.3f} | {r['median']:.3f} | {r['peak']:.2f} | {r['estimate']:.2f} "
+              f"| {r['inputs']:.2f} |")
 
 
 if __name__ == "__main__":

@@ -30,3 +30,23 @@ def test_per_market_reference_agrees_with_batched_kernel():
     prices, residuals = bench.one_by_one(args)
     assert (residuals <= 1e-10).all()
     np.testing.assert_allclose(solve_equilibrium(*args).producer_price, prices, rtol=1e-9)
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, BENCH.parent / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_scale_benchmark_runs_and_memory_stays_near_the_estimate(monkeypatch):
+    """Memory, unlike time, is deterministic: a solve allocates about its two output arrays, not 10x more."""
+    import sys
+
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    monkeypatch.delitem(sys.modules, "bench_solver", raising=False)
+    bench = load("bench_scale")
+    row = bench.compare(400, 30, repeat=1)
+    assert row["converged"] == 400 and row["agree"] < 1e-10
+    assert row["peak"] <= 1.5 * row["estimate"]
+    assert row["ref_peak"] > 1.5 * row["peak"]  # the reference built full-size temporaries per evaluation
