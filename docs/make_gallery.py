@@ -14,10 +14,10 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 import sim
+from sim.plots import save_png
 
 ROOT = Path(__file__).resolve().parents[1]
 GALLERY = ROOT / "docs" / "gallery"
-DPI = 150
 
 STORY_2025 = ["steel_232_2025", "steel_50pct_2025", "autos_232_2025", "us_japan_deal_2025", "japan_retaliation",
               "japan_china_rapprochement"]
@@ -43,7 +43,7 @@ def drawn(target: str, draw, size=(10, 5)) -> Path:
     fig = Figure(figsize=size, layout="constrained")
     draw(fig)
     out = GALLERY / target
-    fig.savefig(out, dpi=DPI)
+    save_png(fig, out)
     return out
 
 

@@ -20,7 +20,8 @@ from .results import select_period
 from .style import COMPONENTS, MEASURES, WORLD, region_colour, scenario_colour, scenario_hatch, short_name
 from .tables import LONG_RUN, WELFARE_PARTS
 
-__all__ = ["Plotter", "welfare", "welfare_path", "imports", "prices", "write_plots", "write_comparison_plots"]
+__all__ = ["Plotter", "welfare", "welfare_path", "imports", "prices", "write_plots", "write_comparison_plots",
+           "save_png"]
 
 DPI = 150
 CHANGE_EPS = 1e-9  # smaller changes (percent, or dataset units) are treated as none when choosing what to draw
@@ -561,8 +562,24 @@ def _figure(width, height):
 
 def _save(fig, folder: Path, name: str, written: list) -> None:
     path = folder / f"{name}.png"
-    fig.savefig(path, dpi=DPI)
+    save_png(fig, path)
     written.append(path)
+
+
+def save_png(fig, path: Path) -> None:
+    """Write ``fig`` as a PNG at :data:`DPI`, drawing it once.
+
+    ``Figure.savefig`` draws a figure with a layout engine twice (once to lay it
+    out, once to render); drawing the Agg canvas runs the constrained layout and
+    renders in one pass, and its pixels are written as they are.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.image import imsave
+
+    fig.set_dpi(DPI)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    imsave(path, np.asarray(canvas.buffer_rgba()), format="png", dpi=DPI)
 
 
 def _changed_sectors(frames) -> list[str]:
