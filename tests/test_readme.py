@@ -90,7 +90,7 @@ def test_readme_mill_effect_numbers_match_a_fresh_comparison():
                        baseline="steel_tariffs_2025_2030")
     net = both.welfare_by_region(2030)["net_welfare"].droplevel("scenario")
     assert f"about +{round(net['USA'], -2):,.0f} a year" in README
-    assert f"about −{-round(net['JPN'], -1):,.0f} through" in README
+    assert abs(net["JPN"]) < 5 and "for Japan the change is about 0" in README
 
 
 def test_readme_links_point_at_files_in_the_repository():
