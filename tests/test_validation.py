@@ -53,3 +53,15 @@ def test_readme_and_docs_show_the_validation_table(validate):
     for line in table.splitlines()[2:]:
         assert line in README, line
         assert line in docs, line
+
+
+def test_dataset_readme_shows_what_moves_the_flagship():
+    spec = importlib.util.spec_from_file_location("sensitivity", ROOT / "validation" / "sensitivity.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    readme = (ROOT / "sim" / "datasets" / "us_japan_2024" / "README.md").read_text(encoding="utf-8")
+    table = module.table()
+    for line in table.splitlines():
+        assert line in readme, line
+    swings = [float(line.rsplit("|", 2)[1].replace(",", "")) for line in table.splitlines()[4:]]
+    assert swings == sorted(swings, reverse=True) and swings[0] > 1000  # sorted, and the largest is material
