@@ -77,7 +77,7 @@ def run_summary(res, year=None, include_domestic: bool = False) -> str:
 def compare_summary(comparison, year=None) -> str:
     """The text ``compare`` prints: net welfare, all sectors, scenario × region (and World)."""
     table = comparison.welfare_by_region(year, world=True)["net_welfare"].unstack("region")
-    regions = list(comparison.welfare_by_region(year).index.unique("region")) + [WORLD]
+    regions = list(next(iter(comparison.infos.values())).regions) + [WORLD]
     table = table.reindex(index=comparison.names, columns=regions)
     _, year = select_period(comparison.by_scenario.welfare, comparison.infos, year)
     when = "long run" if all(i.static for i in comparison.infos.values()) else str(year)

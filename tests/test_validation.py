@@ -50,9 +50,15 @@ def test_pass_through_measure_is_one_with_fixed_foreign_prices(validate, monkeyp
 def test_readme_and_docs_show_the_validation_table(validate):
     table = validate.table(validate.backtest() + validate.pass_through_checks())
     docs = (ROOT / "docs" / "validation.md").read_text(encoding="utf-8")
-    for line in table.splitlines()[2:]:
+    for line in table.splitlines()[2:] + validate.differences_table().splitlines()[2:]:
         assert line in README, line
         assert line in docs, line
+
+
+def test_listed_differences_are_larger_than_a_factor_of_two(validate):
+    for what, model, published, _, why in validate.known_differences():
+        assert abs(model) * 2 < abs(published) or abs(published) * 2 < abs(model) or model * published < 0, what
+        assert why
 
 
 def test_dataset_readme_shows_what_moves_the_flagship():
