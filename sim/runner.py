@@ -55,7 +55,8 @@ def run(scenario: Case | Scenario | str | Path, dataset=None, client=None) -> Re
 
 
 def _failure(case, solution, y, k) -> str:
-    where = f"{case.name}: year {case.shocks.years[y]}, sector {case.dataset.sectors[k]}"
+    period = "long run" if case.shocks.static else f"year {case.shocks.years[y]}"
+    where = f"{case.name}: {period}, sector {case.dataset.sectors[k]}"
     if not solution.finite[y, k]:
         return f"{where}: the equilibrium lies beyond floating-point range (a price or surplus overflows)"
     return (f"{where}: max |ln demand - ln supply| = {solution.max_residual[y, k]:.3g} "

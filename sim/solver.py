@@ -299,32 +299,49 @@ def _check(ok, message):
 def _newton(markets: model.Markets, tol: float, max_iterations: int):
     """Damped Newton on ``z = ln p̂``; returns ``z`` (M, N) and the iterations per market (M,).
 
-    Only markets not yet converged take part in an iteration.
+    Only markets not yet converged take part in an iteration. Arithmetic that overflows (absurd
+    elasticities, prices beyond floating point) is not an error here: a step that is not finite is
+    not taken, a trial point that is not finite is rejected, and a market that ends non-finite or
+    unconverged is reported by the results (``finite``, ``converged``).
     """
     m, n = markets.eps.shape
-    state = model.fast_evaluate(markets, np.zeros((m, n)))
     iterations = np.zeros(m, dtype=int)
-    for _ in range(max_iterations):
-        active = np.abs(state.residual).max(axis=1) > tol
-        if not active.any():
-            break
-        idx = np.flatnonzero(active)
-        sub = markets if len(idx) == m else markets.take(idx)
-        sub_state = state if len(idx) == m else state.take(idx)
-        step = _newton_step(sub, sub_state)
-        new_state = _line_search(sub, sub_state, step, tol)
-        state = new_state if len(idx) == m else _put_state(state, idx, new_state)
-        iterations[idx] += 1
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        state = _evaluate_trial(markets, np.zeros((m, n)))
+        for _ in range(max_iterations):
+            active = np.abs(state.residual).max(axis=1) > tol
+            if not active.any():
+                break
+            idx = np.flatnonzero(active)
+            sub = markets if len(idx) == m else markets.take(idx)
+            sub_state = state if len(idx) == m else state.take(idx)
+            step = _newton_step(sub, sub_state)
+            new_state = _line_search(sub, sub_state, step, tol)
+            state = new_state if len(idx) == m else _put_state(state, idx, new_state)
+            iterations[idx] += 1
     return state.log_producer_price, iterations
+
+
+def _solve(matrices, rhs):
+    """``x`` with ``matrices @ x = rhs`` for a batch, (M, N, N) and (M, N) → (M, N); where some matrix in
+    the batch is singular, the least-squares (pseudo-inverse) solution for every one."""
+    try:
+        return np.linalg.solve(matrices, rhs[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:
+        pass
+    with np.errstate(invalid="ignore", over="ignore"):
+        try:
+            return (np.linalg.pinv(matrices) @ rhs[:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:  # not even an SVD (non-finite entries): no step; the market is reported
+            return np.zeros_like(rhs)
 
 
 def _newton_step(markets, state):
     jac = model.fast_jacobian(markets, state)
-    rhs = -state.residual[:, :, None]
-    try:
-        step = np.linalg.solve(jac, rhs)[:, :, 0]
-    except np.linalg.LinAlgError:  # a singular Jacobian somewhere in the batch: least-squares step
-        step = (np.linalg.pinv(jac) @ rhs)[:, :, 0]
+    step = _solve(jac, -state.residual)
+    # a market whose step is not a number (an extreme Jacobian) takes none; the line search then tries
+    # Levenberg-Marquardt steps for it, and the iteration limit reports it if nothing helps
+    step = np.where(np.isfinite(step).all(axis=1, keepdims=True), step, 0.0)
     largest = np.abs(step).max(axis=1, keepdims=True)
     scale = np.minimum(1.0, MAX_LOG_STEP / np.maximum(largest, MAX_LOG_STEP * 1e-300))
     return step * scale
@@ -383,7 +400,7 @@ def _levenberg_marquardt(markets, state, target):
     improved = np.zeros(len(target), dtype=bool)
     for damping in LM_DAMPING:
         idx = np.flatnonzero(~improved)
-        step = np.linalg.solve(normal[idx] + damping * scale[idx] * eye, -gradient[idx][:, :, None])[:, :, 0]
+        step = _solve(normal[idx] + damping * scale[idx] * eye, -gradient[idx])
         trial = _evaluate_trial(markets.take(idx), state.log_producer_price[idx] + step)
         better = _norm(trial.residual) < target[idx]
         if better.any():
