@@ -137,6 +137,7 @@ def assemble(sector: Sector) -> dict:
     """All 64 cells of one sector: published, import-share fill, residual ROW, diagonal."""
     out = dict(sector.cells)
     w = sector.world
+    filled = []  # in build order, so that sums (and the files) are the same on every run
     for i in NAMED:
         for j in NAMED:
             if i != j and (i, j) not in out:
@@ -145,6 +146,9 @@ def assemble(sector: Sector) -> dict:
                 out[(i, j)] = cell(value, "derived", [x.source, m.source, w.source],
                                    f"import-share fill X[{i}] M[{j}] / W = {x.value:,.0f} x {m.value:,.0f} / "
                                    f"{w.value:,.0f}")
+                filled.append((i, j))
+    for i in NAMED:
+        _fit_fills_to_exports(out, i, sector.exports[i].value, [k for k in filled if k[0] == i])
     for i in NAMED:  # exports to the rest of the world close i's export total
         total = sector.exports[i]
         named = sum(out[(i, j)].value for j in NAMED if j != i)
@@ -170,9 +174,27 @@ def assemble(sector: Sector) -> dict:
     return out
 
 
+def _fit_fills_to_exports(out: dict, exporter: str, total: float, fills: list) -> None:
+    """Scale an exporter's import-share fills down where, with its published cells, they would leave less
+    than ROW_FLOOR of its published export total to the rest of the world (the fills are the least certain
+    cells); the row then adds up to the published total. Where the published cells alone leave too little,
+    the fills are kept and the ROW cell's floor records that the sources disagree."""
+    named = sum(out[(exporter, j)].value for j in NAMED if j != exporter)
+    room = (1 - ROW_FLOOR) * total
+    filled = sum(out[k].value for k in fills)
+    if named <= room or filled <= 0 or named - filled >= room:
+        return  # consistent already, or the published cells alone disagree with the total: the ROW floor says so
+    scale = (room - (named - filled)) / filled
+    for k in fills:
+        c = out[k]
+        out[k] = cell(c.value * scale, c.basis, c.source.split(),
+                      f"{c.note}; x {scale:.3f} so that {exporter}'s named exports leave {ROW_FLOOR:.0%} of its "
+                      f"published total ({total:,.0f}) to the rest of the world")
+
+
 def _residual(total: Cell, named: float, what: str) -> Cell:
     value = total.value - named
-    if value < ROW_FLOOR * total.value:
+    if value < ROW_FLOOR * total.value * (1 - 1e-9):  # fills scaled to leave exactly the floor are not "below" it
         return cell(ROW_FLOOR * total.value, "assumed", [total.source],
                     f"{what} is below {ROW_FLOOR:.0%} of the total: the sources disagree; set to {ROW_FLOOR:.0%} "
                     "of the total")
@@ -704,7 +726,7 @@ US_SUPPLY_ELASTICITIES = [
     ("steel", 0.8, "derived",
      "calibrated with steel eta = -1.0 so that the 2018-21 Section 232 backtest (validation/s232_2018.toml vs "
      "s232_none.toml) lands within USITC (2023) estimates: imports -24.6% (published -24%), US producer price "
-     "+2.7% (+2.4%), production +2.1% (+1.9%); with eps 2 and eta -0.6 production rose 5.0%"),
+     "+2.7% (+2.4%), production +2.2% (+1.9%); with eps 2 and eta -0.6 production rose 5.0%"),
     ("autos", 2.0, "assumed", "assumed medium-run supply elasticity of US vehicle production (not calibrated)"),
 ]
 
