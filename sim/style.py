@@ -9,7 +9,7 @@ have fixed names and colours.
 from __future__ import annotations
 
 __all__ = ["COMPONENTS", "MEASURES", "WORLD", "region_colour", "scenario_colour", "scenario_hatch",
-           "short_name", "component_name", "measure_name", "WORLD_COLOUR"]
+           "short_name", "WORLD_COLOUR"]
 
 #: Welfare components (columns of welfare.csv): display name and colour.
 COMPONENTS = {
@@ -62,11 +62,3 @@ def short_name(name: str) -> str:
     """A display name without its parenthetical detail: ``"Motor vehicles and parts (HS 8703, ...)"`` →
     ``"Motor vehicles and parts"``."""
     return name.split(" (", 1)[0].strip() or name
-
-
-def component_name(column: str) -> str:
-    return COMPONENTS[column][0]
-
-
-def measure_name(column: str) -> str:
-    return MEASURES[column][0]
