@@ -331,7 +331,8 @@ def _finish_path(ax, infos, years, scale, what, unit, baseline, compact=False):
     ax.set_xticks(years)
     ax.set_xlabel("Year")
     ax.yaxis.set_major_formatter(_thousands)
-    ax.set_ylabel(f"{'Change from base' if baseline is None else 'Difference'} ({unit})",
+    scale_note = ", symmetric log scale" if scale == "symlog" else ""
+    ax.set_ylabel(f"{'Change from base' if baseline is None else 'Difference'} ({unit}{scale_note})",
                   fontsize=9 if len(infos) == 1 else 8)
     _mark_events(ax, infos, compact=compact)
     if compact:
