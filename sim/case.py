@@ -16,7 +16,7 @@ from pathlib import Path
 from .dataset import Dataset, load_dataset, resolve_dataset
 from .errors import InputError, ProblemList
 from .scenario import Scenario, check_codes, check_scenario, read_scenario
-from .shocks import Shocks, build_shocks
+from .shocks import Shocks, build_shocks, describe_periods
 
 __all__ = ["Case", "load_scenario", "prepare", "validate"]
 
@@ -60,16 +60,12 @@ class Case:
         return prepare(replace(self.scenario, **changes), dataset=self.dataset)
 
     def __repr__(self) -> str:
-        period = "long run" if self.shocks.static else _span(self.years)
+        period = describe_periods(self.years, self.shocks.static)
         counts = ", ".join(f"{len(items)} {what}" for what, items in (
             ("tariff", self.scenario.tariffs), ("investment", self.scenario.investments),
             ("demand shift", self.scenario.demand_shifts)) if items)
         return (f"<Case {self.name!r}: {self.title} | dataset {self.dataset.name} | {period}"
                 f"{' | ' + counts if counts else ''}>")
-
-
-def _span(years) -> str:
-    return str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
 
 
 def load_scenario(path: str | Path) -> Case:

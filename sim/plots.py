@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .results import select_period
+from .results import select_period, sum_welfare_by_region
 from .style import COMPONENTS, MEASURES, WORLD, region_colour, scenario_colour, scenario_hatch, short_name
 from .tables import LONG_RUN, WELFARE_PARTS
 
@@ -56,10 +56,6 @@ def _title(infos, what: str, baseline: str | None = None) -> str:
         return f"{_wrap(next(iter(infos.values())).title)}\n{what}"
     against = f", relative to '{baseline}'" if baseline else ""
     return f"{what}{against}"
-
-
-def _period(infos, year) -> str:
-    return LONG_RUN if year == LONG_RUN or all(i.static for i in infos.values()) else str(year)
 
 
 def _sector_name(infos, sector) -> str:
@@ -120,12 +116,8 @@ def welfare(frames, infos, ax=None, year=None, world=False, components=None, bas
     """
     ax = _axes(ax)
     keep = ax.has_data()
-    rows, year = select_period(frames.welfare, infos, year)
-    table = rows.groupby(level=["scenario", "region"], sort=False)[WELFARE_PARTS + ["net_welfare"]].sum()
+    table, year = sum_welfare_by_region(frames.welfare, infos, year, world)
     regions = _regions(infos) + ([WORLD] if world else [])
-    if world:
-        for name in infos:
-            table.loc[(name, WORLD), :] = table.loc[name].sum().to_numpy()
     names = list(infos)
     if components is None:
         components = len(names) <= MAX_STACKED_SCENARIOS
@@ -173,7 +165,7 @@ def welfare(frames, infos, ax=None, year=None, world=False, components=None, bas
     unit = next(iter(infos.values())).unit
     ax.set_ylabel(f"Change from base ({unit})" if baseline is None else f"Difference ({unit})")
     ax.set_xlabel("Region")
-    ax.set_title(_title(infos, f"Welfare change by region, all sectors, {_period(infos, year)}", baseline),
+    ax.set_title(_title(infos, f"Welfare change by region, all sectors, {year}", baseline),
                  fontsize=10)
     if legend:
         _welfare_legend(ax, parts, names, infos, many)
@@ -419,7 +411,7 @@ def imports(frames, infos, importer, sector=None, ax=None, year=None, baseline=N
                   + ("" if baseline is None else f", relative to '{baseline}'"))
     ax.set_ylabel("Partner (tariff: base → new)" if any("%" in label for label in labels) else "Partner")
     ax.xaxis.set_major_formatter(_thousands)
-    what = f"Imports of {importer} by partner: {_sector_name(infos, sector)}, {_period(infos, year)}"
+    what = f"Imports of {importer} by partner: {_sector_name(infos, sector)}, {year}"
     ax.set_title(_title(infos, what, baseline), fontsize=10)
     if many and legend:
         _legend_outside(ax, scenario_handles(infos, names))
@@ -493,9 +485,9 @@ def prices(frames, infos, sector=None, ax=None, year=None, measures=None, baseli
     ax.set_xticks(x, regions)
     ax.set_ylabel("Change from base (%)" if baseline is None else "Change from baseline (%)")
     ax.set_xlabel("Region")
-    what = f"Prices and output: {_sector_name(infos, sector)}, {_period(infos, year)}"
+    what = f"Prices and output: {_sector_name(infos, sector)}, {year}"
     if many and len(measures) == 1:
-        what = f"{MEASURES[measures[0]][0]}: {_sector_name(infos, sector)}, {_period(infos, year)}"
+        what = f"{MEASURES[measures[0]][0]}: {_sector_name(infos, sector)}, {year}"
     ax.set_title(_title(infos, _wrap(what, 56) if many else what, baseline), fontsize=10 if not many else 9)
     if legend:
         _prices_legend(ax, names, measures, infos, many)

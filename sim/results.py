@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from .shocks import describe_periods
 from .tables import FLOW_COLUMNS, LONG_RUN, PRICE_COLUMNS, WELFARE_COLUMNS, WELFARE_PARTS, Frames, ScenarioInfo
 
-__all__ = ["Results", "Outcome", "select_period", "default_period"]
+__all__ = ["Results", "Outcome", "select_period", "default_period", "sum_welfare_by_region"]
 
 
 def default_period(infos: dict[str, ScenarioInfo]):
@@ -65,6 +66,24 @@ def select_period(frame: pd.DataFrame, infos: dict[str, ScenarioInfo], year=None
     return pd.concat(parts), year
 
 
+def sum_welfare_by_region(welfare: pd.DataFrame, infos: dict[str, ScenarioInfo], year=None,
+                          world: bool = False) -> tuple[pd.DataFrame, object]:
+    """Welfare summed over sectors for one period: index ``(scenario, region)``, and the period chosen.
+
+    ``welfare`` has a ``scenario`` level (see :func:`select_period` for ``year``); with
+    ``world``, each scenario gets a ``World`` row, the sum over its regions.
+    """
+    rows, year = select_period(welfare, infos, year)
+    table = rows.groupby(level=["scenario", "region"], sort=False)[WELFARE_PARTS + ["net_welfare"]].sum()
+    if world:
+        from .style import WORLD
+
+        total = table.groupby(level="scenario", sort=False).sum()
+        total.index = pd.MultiIndex.from_product([total.index, [WORLD]], names=["scenario", "region"])
+        table = pd.concat([table, total]).sort_index(level="scenario", sort_remaining=False)
+    return table, year
+
+
 class Outcome:
     """Behaviour shared by :class:`Results` and :class:`~sim.comparison.Comparison`.
 
@@ -95,15 +114,7 @@ class Outcome:
         return self.by_scenario.welfare.reset_index()[WELFARE_COLUMNS]
 
     def _welfare_by_region(self, year=None, world: bool = False) -> tuple[pd.DataFrame, object]:
-        rows, year = select_period(self.by_scenario.welfare, self.infos, year)
-        table = rows.groupby(level=["scenario", "region"], sort=False)[WELFARE_PARTS + ["net_welfare"]].sum()
-        if world:
-            from .style import WORLD
-
-            total = table.groupby(level="scenario", sort=False).sum()
-            total.index = pd.MultiIndex.from_product([total.index, [WORLD]], names=["scenario", "region"])
-            table = pd.concat([table, total]).sort_index(level="scenario", sort_remaining=False)
-        return table, year
+        return sum_welfare_by_region(self.by_scenario.welfare, self.infos, year, world)
 
     @property
     def plot(self):
@@ -228,11 +239,10 @@ class Results(Outcome):
         diag = self.frames.diagnostics
         status = (f"converged ({len(diag)} markets, at most {int(diag['iterations'].max())} iterations)"
                   if diag["converged"].all() else "NOT converged")
-        period = LONG_RUN if self.static else (f"{self.years[0]}-{self.years[-1]}" if len(self.years) > 1
-                                               else str(self.years[0]))
+        period = describe_periods(self.years, self.static)
         table = self.welfare_by_region(world=True)["net_welfare"]
         top = table.drop("World").abs().sort_values(ascending=False).index[:3]
-        when = self.info.period(self.years[-1])
+        when = self.years[-1]  # a calendar year, or "long run"
         parts = ", ".join(f"{r} {table[r]:+,.0f}" for r in [*top, "World"])
         return (f"<Results {self.name!r}: {self.title}\n"
                 f"  dataset {self.info.dataset}, {period}, {status}\n"

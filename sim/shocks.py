@@ -17,10 +17,17 @@ from .dataset import Dataset
 from .errors import ProblemList, ScenarioWarning
 from .scenario import ALL, Scenario, raise_problems
 
-__all__ = ["Shocks", "build_shocks", "LONG_RUN"]
+__all__ = ["Shocks", "build_shocks", "LONG_RUN", "describe_periods"]
 
 #: The period label of a scenario without ``years``, used in every output in place of a year.
 LONG_RUN = "long run"
+
+
+def describe_periods(years, static: bool) -> str:
+    """How a run's periods read in one phrase: ``"long run"``, ``"2025"`` or ``"2025-2030"``."""
+    if static:
+        return LONG_RUN
+    return str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .results import select_period
+from .results import select_period, sum_welfare_by_region
 from .style import COMPONENTS, WORLD
 from .tables import WELFARE_PARTS
 
@@ -57,9 +57,9 @@ def largest_flow_changes(res, year, include_domestic: bool = False, count: int =
 
 def run_summary(res, year=None, include_domestic: bool = False) -> str:
     """The text ``run`` prints for one scenario."""
-    _, year = select_period(res.by_scenario.welfare, res.infos, year)
-    table = res.welfare_by_region(year, world=True)
-    when = res.info.period(year)
+    table, year = sum_welfare_by_region(res.by_scenario.welfare, res.infos, year, world=True)
+    table = table.droplevel("scenario")
+    when = year  # a calendar year, or "long run"
     table.columns = [COMPONENTS[c][0] for c in WELFARE_PARTS + ["net_welfare"]]
     lines = [f"\n== {res.title} [{res.name}] ({when}) =="]
     head = headline(res)
@@ -76,11 +76,10 @@ def run_summary(res, year=None, include_domestic: bool = False) -> str:
 
 def compare_summary(comparison, year=None) -> str:
     """The text ``compare`` prints: net welfare, all sectors, scenario × region (and World)."""
-    table = comparison.welfare_by_region(year, world=True)["net_welfare"].unstack("region")
+    table, year = sum_welfare_by_region(comparison.by_scenario.welfare, comparison.infos, year, world=True)
     regions = list(next(iter(comparison.infos.values())).regions) + [WORLD]
-    table = table.reindex(index=comparison.names, columns=regions)
-    _, year = select_period(comparison.by_scenario.welfare, comparison.infos, year)
-    when = "long run" if all(i.static for i in comparison.infos.values()) else str(year)
+    table = table["net_welfare"].unstack("region").reindex(index=comparison.names, columns=regions)
+    when = year  # "long run" when every scenario is long-run
     against = f", relative to '{comparison.baseline}'" if comparison.baseline else ""
     with pd.option_context("display.float_format", "{:,.0f}".format, *_flat(_FORMAT)):
         return "\n".join([f"\nNet welfare change, all sectors, {when} ({comparison.unit}){against}:",

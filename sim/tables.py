@@ -58,10 +58,6 @@ class ScenarioInfo:
     sector_names: dict
     events: tuple[tuple[int, str], ...] = ()
 
-    def period(self, year) -> str:
-        """How a period is named in titles: ``"2030"`` or ``"long run"``."""
-        return LONG_RUN if self.static else str(year)
-
 
 @dataclass(frozen=True)
 class Frames:
