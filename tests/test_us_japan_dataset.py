@@ -56,3 +56,21 @@ def test_us_steel_import_share_matches_the_published_market_share():
     imports = ds.flows[k, :, us].sum() - ds.flows[k, us, us]
     share = imports / ds.flows[k, :, us].sum()
     assert 0.20 < share < 0.28  # AISI/SIMA: import market share 23% in 2024 (facts.csv, S4)
+
+
+def test_base_steel_tariffs_collect_what_section_232_collected_a_year():
+    """USD 2.58 bn a year, as the dataset README states; CBP: 7.52 bn from March 2018 to February 2021."""
+    ds = load_dataset("us_japan_2024")
+    k, us = ds.sector_index("steel"), ds.region_index("USA")
+    revenue = float((ds.tariffs[k, :, us] * ds.flows[k, :, us]).sum())
+    assert round(revenue / 1000, 2) == 2.58
+    assert "USD 2.58 bn a year" in (SHIPPED / "README.md").read_text(encoding="utf-8")
+    assert 0.5 * 7.52 / 2.9 < revenue / 1000 < 1.5 * 7.52 / 2.9
+
+
+def test_published_home_shares_of_canadian_and_mexican_autos():
+    """Domestic shipments = the published share of output sold at home (CVMA 7.7%, INEGI/AMIA 12.8%)."""
+    with open(SHIPPED / "flows.csv", encoding="utf-8") as fh:
+        rows = {(r["sector"], r["exporter"], r["importer"]): r for r in csv.DictReader(fh)}
+    for region, share in (("CAN", "7.7%"), ("MEX", "12.8%")):
+        assert f"published share of output sold at home, {share}" in rows[("autos", region, region)]["note"]

@@ -50,9 +50,28 @@ def test_pass_through_measure_is_one_with_fixed_foreign_prices(validate, monkeyp
 def test_readme_and_docs_show_the_validation_table(validate):
     table = validate.table(validate.backtest() + validate.pass_through_checks())
     docs = (ROOT / "docs" / "validation.md").read_text(encoding="utf-8")
-    for line in table.splitlines()[2:] + validate.differences_table().splitlines()[2:]:
+    shown = table.splitlines()[2:] + validate.estimates_table().splitlines()[2:]
+    for line in shown + validate.differences_table().splitlines()[2:]:
         assert line in README, line
         assert line in docs, line
+
+
+def test_other_models_estimates_agree_within_a_factor_of_two(validate):
+    estimates = validate.other_estimates()
+    assert len(estimates) >= 3
+    for e in estimates:
+        assert e.within_factor_2, f"{e.what} ({e.source}): {e.model:+.1f} vs {e.low:+.1f} to {e.high:+.1f}"
+
+
+def test_factor_of_two_rule(validate):
+    def estimate(model, low, high):
+        return validate.Estimate("x", model, low, high, "s", "m")
+
+    assert estimate(10.2, 4.0, 7.0).within_factor_2  # 10.2 <= 2 x 7
+    assert not estimate(14.1, 4.0, 7.0).within_factor_2
+    assert estimate(-8.3, -3.0, -6.0).within_factor_2
+    assert not estimate(-1.4, -3.0, -6.0).within_factor_2  # below half the nearer end
+    assert not estimate(5.0, -3.0, -6.0).within_factor_2  # opposite sign
 
 
 def test_listed_differences_are_larger_than_a_factor_of_two(validate):

@@ -24,7 +24,7 @@ import argparse
 import csv
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -131,6 +131,7 @@ class Sector:
     imports: dict  # named region -> Cell
     production: dict  # every region -> Cell (value of output, USD million)
     world: Cell  # world trade used by the import-share fill
+    home_shares: dict = field(default_factory=dict)  # region -> Cell: published share of output sold at home
 
 
 def assemble(sector: Sector) -> dict:
@@ -164,7 +165,16 @@ def assemble(sector: Sector) -> dict:
         exported = sum(out[(r, j)].value for j in REGIONS if j != r)
         home = produced.value - exported
         note = f"production {produced.value:,.0f} less exports {exported:,.0f}; production: {produced.note}"
-        if home < DIAGONAL_FLOOR * produced.value:
+        published_share = sector.home_shares.get(r)
+        if published_share is not None and home < published_share.value * produced.value:
+            home = published_share.value * produced.value
+            note = (f"exports {exported:,.0f} exceed {1 - published_share.value:.1%} of production "
+                    f"{produced.value:,.0f} (gross trade values vs output); domestic shipments set to the published "
+                    f"share of output sold at home, {published_share.value:.1%} ({published_share.note}); "
+                    f"production: {produced.note}")
+            produced = Cell(produced.value, produced.basis, f"{produced.source} {published_share.source}",
+                            produced.note)
+        elif home < DIAGONAL_FLOOR * produced.value:
             home = DIAGONAL_FLOOR * produced.value
             note = (f"exports {exported:,.0f} exceed {1 - DIAGONAL_FLOOR:.0%} of production {produced.value:,.0f} "
                     f"(gross trade values vs output); domestic shipments set to {DIAGONAL_FLOOR:.0%} of production; "
@@ -419,8 +429,12 @@ class Build:
                                      [vehicles["KOR"].source, kr_parts.source],
                                      f"US vehicle imports {vehicles['KOR'].value / 1e9:.1f} + Korean parts exports "
                                      f"{kr_parts.value} USD bn (KAICA)")
+        eu_parts_bound = (parts["WORLD"].value - sum(parts[r].value for r in ("MEX", "CAN", "CHN", "JPN"))) \
+            * months / 1e6 - kr_parts.value * BN
         cells[("EU", "USA")] = cell(vehicles["EU"].value / 1e6, "published", [vehicles["EU"].source],
-                                    "US vehicle imports only; EU parts to the US are not in the facts (underestimate)")
+                                    "US vehicle imports only: EU parts to the US are not in the facts, so they sit "
+                                    f"in ROW->USA (US parts imports not from MEX, CAN, CHN, JPN or KOR, at most "
+                                    f"{eu_parts_bound / BN:.1f} USD bn, bound the EU's)")
         cn_cars = g("facts.csv", year="2024", sector="autos", exporter="CHN", importer="USA")
         cells[("CHN", "USA")] = cell(cn_cars.value / 1e6 + parts["CHN"].value * months / 1e6, "derived",
                                      [cn_cars.source, parts["CHN"].source],
@@ -496,8 +510,12 @@ class Build:
                                  [units.source, vehicles["WORLD"].source, parts["WORLD"].source],
                                  f"{units.value / 1e6:.2f} M vehicles x {price:,.0f} USD ({which}) x "
                                  f"{1 + parts_ratio:.3f} (parts, by the US ratio of parts to vehicle imports)")
+        home_shares = {}
+        for r, who in (("CAN", "CVMA, 2023"), ("MEX", "INEGI/AMIA units, 2024")):
+            share = g("added_facts.csv", sector="autos", exporter=r, importer=r)
+            home_shares[r] = cell(share.value, "published", [share.source], who)
         return Sector("autos", "Motor vehicles and parts (HS 8703, 8704, 8708)", cells, exports, imports, production,
-                      world_cell)
+                      world_cell, home_shares)
 
     # ------------------------------------------------------ aerospace and defence
     def aerospace_defense(self) -> Sector:
@@ -512,11 +530,17 @@ class Build:
                       unit_has="new defence contracts planned")
         foreign = g("added_facts.csv", year="2024", sector="aerospace_defense", exporter="JPN",
                     unit_has="foreign currency")
-        equipment = (budget.value - salaries.value * 1000) * 1e9 / jpy / 1e6  # USD million
+        programme = g("added_facts.csv", year="2023-2027", sector="aerospace_defense", exporter="JPN")
+        equipment_share = programme.stated(r"equipment ([\d.]+)") / programme.value
+        material = (budget.value - salaries.value * 1000) * 1e9 / jpy / 1e6  # USD million
+        equipment = equipment_share * material
         foreign_share = foreign.value / contracts.value
-        defence_src = [budget.source, salaries.source, contracts.source, foreign.source] + self.fx_sources["JPY"]
-        defence_note = (f"non-personnel defence budget (JPY {budget.value:,.1f} bn FY2024 less ~{salaries.value} trn "
-                        f"salaries = {equipment:,.0f} USD m at {jpy} JPY/USD)")
+        defence_src = ([budget.source, salaries.source, programme.source, contracts.source, foreign.source]
+                       + self.fx_sources["JPY"])
+        defence_note = (f"defence equipment bought in FY2024: {equipment_share:.1%} (the equipment share of the "
+                        f"FY2023-27 buildup programme's JPY {programme.value} trn of material expenses) of the "
+                        f"non-personnel budget (JPY {budget.value:,.1f} bn less ~{salaries.value} trn salaries = "
+                        f"{material:,.0f} USD m at {jpy} JPY/USD) = {equipment:,.0f} USD m")
         civil_made = jp_civil_home.stated(r"production ([\d.]+)") * BN
         civil_exported = jp_civil_home.stated(r"exports ([\d.]+)") * BN
         civil_imported = jp_civil_home.stated(r"imports ([\d.]+)") * BN
@@ -530,6 +554,9 @@ class Build:
                                  "settled in foreign currency, assumed bought from the US"),
         }
         us_sales = g("added_facts.csv", year="2023", sector="aerospace_defense", exporter="USA")
+        us_end_user = g("added_facts.csv", year="2022", sector="aerospace_defense", exporter="USA")
+        us_total_2022 = us_end_user.stated(r"total sales ([\d.]+) USD bn")
+        end_user_share = us_end_user.value / us_total_2022
         us_exports = g("anchor_totals.csv", year="2019", sector="aerospace_defense", exporter="USA", importer="WORLD")
         us_balance = us_exports.stated(r"trade balance \+(\d+)bn")
         eu_made = g("anchor_totals.csv", year="2023", sector="aerospace_defense", exporter="EU", importer="")
@@ -562,8 +589,12 @@ class Build:
         }
         world = assumed(400_000, "assumed world A&D goods trade USD 400 bn (US exports alone are a published 148)")
         production = {
-            "USA": cell(us_sales.value * BN, "published", [us_sales.source], "US A&D industry sales 2023 (AIA; incl. "
-                        "services and supply chain: an upper bound for goods)"),
+            "USA": cell(us_sales.value * end_user_share * BN, "derived", [us_sales.source, us_end_user.source],
+                        f"US A&D industry sales 2023 {us_sales.value:.0f} USD bn (AIA) x {end_user_share:.1%}, the "
+                        f"share sold to end users in 2022 ({us_end_user.value:.0f} of "
+                        f"{us_total_2022:.0f}): "
+                        "supply-chain sales counted twice are left out; services to end users (maintenance, "
+                        "engineering) remain, as no goods-only figure was found"),
             "JPN": cell(civil_made + (1 - foreign_share) * equipment, "derived", [jp_civil_home.source] + defence_src,
                         f"civil aircraft output {civil_made / BN} USD bn (2022) + {1 - foreign_share:.0%} of the "
                         f"{defence_note}"),
@@ -708,9 +739,13 @@ def base_tariffs(build: Build, flows: dict) -> list[tuple]:
                              f"{importer}'s simple-average MFN rate ({year}) applied to all partners; free-trade "
                              "preferences (RCEP and others) are not netted out"))
     cars = g("facts.csv", year="2024", sector="tariff_mfn_cars", importer="USA")
-    for exp in ("JPN", "EU", "CHN", "ROW"):
+    for exp in ("JPN", "EU", "ROW"):
         rows.append(("autos", exp, "USA", cars.value, "published", cars.source,
-                     "US MFN rate on cars (light trucks pay 25%; Section 301 on China not included)"))
+                     "US MFN rate on cars (light trucks pay 25%)"))
+    s301 = g("added_facts.csv", sector="tariff_s301_autos", exporter="CHN", importer="USA")
+    rows.append(("autos", "CHN", "USA", cars.value + s301.value, "derived", f"{cars.source} {s301.source}",
+                 f"US MFN rate on cars {cars.value:.1%} + Section 301 {s301.value:.0%} on Chinese vehicles and most "
+                 "parts; the 100% on Chinese EVs from September 2024 is left out (few were imported)"))
     return rows
 
 
@@ -718,8 +753,8 @@ def base_tariffs(build: Build, flows: dict) -> list[tuple]:
 #: Supply elasticity of every region but the US in steel and autos (the sector default), calibrated so that a
 #: 25% US tariff passes through to tariff-inclusive import prices almost completely (import-weighted 0.97-0.99),
 #: as the evidence on the 2018-19 tariffs found (added_facts.csv: ARW 2019, FGKK 2020, USITC 2023). With 10,
-#: autos give 0.945: Canada's and Mexico's home sales are 10% of their output in this data, so they depend on the
-#: US market almost wholly. Checked by validation/validate.py and tests/test_validation.py.
+#: autos give 0.955: Canada and Mexico sell only 7.7% and 12.8% of their vehicles at home (CVMA, INEGI), so they
+#: depend on the US market almost wholly. Checked by validation/validate.py and tests/test_validation.py.
 FOREIGN_SUPPLY_ELASTICITY = 20.0
 #: US supply elasticities that differ from the sector default: (sector, value, basis, note).
 US_SUPPLY_ELASTICITIES = [
