@@ -17,9 +17,10 @@ published".
   against the near-complete pass-through found for the 2018-19 tariffs (Amiti,
   Redding and Weinstein 2019; Fajgelbaum et al. 2020; USITC 2023: prices rose about
   1% for each 1% of tariff).
-- Other models' estimates of the 2025 auto tariffs (``autos_232_2025.toml``): not
-  measurements, so no band; each must agree within a factor of 2 or be listed, with
-  the reason, among the known differences.
+- Other published numbers on the 2025 tariffs: other models' estimates of the auto
+  tariffs (``autos_232_2025.toml``) and early measurements of the 50% steel tariff
+  (``steel_50pct_2025.toml``). No band: each must agree within a factor of 2 or be
+  listed, with the reason, among the known differences.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def pass_through_checks() -> list[Comparison]:
 
 @dataclass(frozen=True)
 class Estimate:
-    """Another study's estimate (a range ``low``-``high``, equal for a point) of what a scenario predicts."""
+    """A published number (a range ``low``-``high``, equal for a point) on what a scenario predicts."""
 
     what: str
     model: float
@@ -116,9 +117,16 @@ def _us_autos(res) -> tuple[float, float, float]:
     return float(prices["consumer_price_pct"]), 100 * float(volume), float(prices["output_pct"])
 
 
+def us_steel_import_volume(res) -> float:
+    """US steel import volume (all partners, at base prices) in the long run, % change."""
+    flows = res.frames.flows.xs(("long run", "steel", "USA"), level=("year", "sector", "importer")).drop("USA")
+    return 100 * float((flows["base_value"] * (1 + flows["volume_pct"] / 100)).sum() / flows["base_value"].sum() - 1)
+
+
 def other_estimates() -> list[Estimate]:
-    """Published model estimates of the 25% auto tariffs of 2025 beside ``autos_232_2025``."""
+    """Published numbers on the 2025 tariffs: model estimates of the auto tariffs, measurements of the steel one."""
     price, purchases, _ = _us_autos(sim.run(SCENARIOS / "autos_232_2025.toml"))
+    steel_imports = us_steel_import_volume(sim.run(SCENARIOS / "steel_50pct_2025.toml"))
     yale = "The Budget Lab at Yale (March 2025), The Fiscal, Economic, and Distributional Effects of 25% Auto Tariffs"
     rff = "Linn and Spiller (2025), Import Tariffs and the Market for Vehicles, Resources for the Future 25-10"
     return [
@@ -129,6 +137,10 @@ def other_estimates() -> list[Estimate]:
                  "average new-vehicle price, short run, structural model of the US new-vehicle market"),
         Estimate("25% auto tariffs: US vehicle purchases, %", purchases, -3.0, -6.0, rff,
                  "new-vehicle sales, short run"),
+        Estimate("50% steel tariff: US steel import volume, %", steel_imports, -27.7, -27.7,
+                 "AISI preliminary data for August 2025 (as reported by Steel Industry News)",
+                 "a measurement: tonnes imported in August 2025 against August 2024, one month, two months after "
+                 "the 50% rate began (flat-rolled: -55.5%); the model is the long run"),
     ]
 
 
@@ -210,13 +222,14 @@ every row within its band. Model numbers come from the shipped scenarios on the
 - Bands are our stated tolerances: 6 points on imports, 1 point on price and production,
   0.95 to 1.0 for pass-through.
 
-## Other models' estimates of the 2025 auto tariffs
+## Other published numbers on the 2025 tariffs
 
-Model estimates, not measurements: no band, but each must agree within a factor of 2 (of
-the nearer end of a range) or appear, explained, in the next table. From
-`scenarios/autos_232_2025.toml` (Canada and Mexico at their USMCA effective rates). The
-price is the US composite (consumer) price of autos, domestic and imported; purchases are
-US absorption at base prices.
+Other models' estimates of the auto tariffs and early measurements of the steel tariff:
+no band, but each must agree within a factor of 2 (of the nearer end of a range) or
+appear, explained, in the next table. Autos from `scenarios/autos_232_2025.toml` (Canada
+and Mexico at their USMCA effective rates): the price is the US composite (consumer)
+price of autos, domestic and imported; purchases are US absorption at base prices. Steel
+from `scenarios/steel_50pct_2025.toml`: US steel import volume at base prices.
 
 {estimates_table()}
 
