@@ -24,8 +24,8 @@ from . import __version__
 __all__ = ["write_outputs", "write_comparison", "run_record", "OUTPUT_NAMES"]
 
 #: Every file or folder a run may write into its output folder; a new run replaces them all.
-OUTPUT_NAMES = ("flows.csv", "prices.csv", "welfare.csv", "comparison.csv", "run.json", "uncertainty.csv",
-                "plots")
+OUTPUT_NAMES = ("flows.csv", "prices.csv", "welfare.csv", "quotas.csv", "comparison.csv", "run.json",
+                "uncertainty.csv", "plots")
 
 def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_time: float | None = None,
                   command_line: list[str] | None = None) -> Path:
@@ -81,11 +81,15 @@ def _staged(out_dir, write) -> Path:
 
 
 def _write_tables(frames: list, folder: Path) -> None:
-    from .tables import FLOW_COLUMNS, PRICE_COLUMNS, WELFARE_COLUMNS
+    from .tables import FLOW_COLUMNS, PRICE_COLUMNS, QUOTA_COLUMNS, WELFARE_COLUMNS
 
     for name, columns in (("flows", FLOW_COLUMNS), ("prices", PRICE_COLUMNS), ("welfare", WELFARE_COLUMNS)):
         table = pd.concat([getattr(f, name) for f in frames]).reset_index()[columns]
         table.to_csv(folder / f"{name}.csv", index=False, float_format="%.10g")
+    quotas = [f.quotas for f in frames if len(f.quotas)]
+    if quotas:  # only runs with tariff-rate quotas write quotas.csv
+        pd.concat(quotas).reset_index()[QUOTA_COLUMNS].to_csv(folder / "quotas.csv", index=False,
+                                                              float_format="%.10g")
 
 
 def _write_record(results: list, folder: Path, wall_time: float | None, command_line: list[str] | None,
@@ -161,7 +165,7 @@ def run_record(res) -> dict:
                     "unit": ds.unit, "files_sha256": dict(ds.file_hashes)},
         "years": [_year(y) for y in info.years], "static": info.static,
         "elasticities": elasticities,
-        "shocks_in_force": _shocks_in_force(res),
+        "shocks_in_force": _jsonable(_shocks_in_force(res)),
         "solver": solver,
         "wall_time_seconds": res.wall_time,
     }
@@ -172,7 +176,7 @@ def _year(label):
 
 
 def _shocks_in_force(res) -> list[dict]:
-    """Per year: every tariff cell that differs from base, and every non-zero supply or demand shift."""
+    """Per year: tariff cells that differ from base, quotas in force, non-zero supply and demand shifts."""
     tariffs, shifts = res.frames.tariffs, res.frames.shifts
     out = []
     for year in res.info.years:
@@ -182,6 +186,12 @@ def _shocks_in_force(res) -> list[dict]:
             rows = rows[rows["rate"] != rows["base_rate"]]
             entry["tariffs"] = [{"sector": s, "exporter": e, "importer": i, "base_rate": float(r.base_rate),
                                  "rate": float(r.rate)} for (s, e, i), r in rows.iterrows()]
+        quotas = res.frames.quotas
+        if year in quotas.index.unique("year"):
+            entry["quotas"] = [{"sector": s, "exporter": e, "importer": i, "volume": float(q.volume),
+                                "in_rate": float(q.in_rate), "out_rate": float(q.out_rate),
+                                "rent_holder": q.rent_holder}
+                               for (s, e, i), q in quotas.xs(year, level="year").iterrows()]
         if year in shifts.index.unique("year"):
             rows = shifts.xs(year, level="year")
             for column, key in (("supply_shift", "supply_shifts"), ("demand_shift", "demand_shifts")):

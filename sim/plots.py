@@ -420,7 +420,10 @@ def imports(frames, infos, importer, sector=None, ax=None, year=None, baseline=N
 
 
 def _partner_label(frames, names, year, sector, partner, importer, infos) -> str:
-    """``"JPN  2.6% → 52.6%"`` where every scenario sets the same rates, else the code alone."""
+    """``"JPN  2.6% → 52.6%"`` where every scenario sets the same rates, else the code alone.
+
+    A flow under a tariff-rate quota shows its applied (effective) rate and ``(TRQ)``.
+    """
     rates = set()
     for name in names:
         period = LONG_RUN if infos[name].static else year
@@ -432,7 +435,10 @@ def _partner_label(frames, names, year, sector, partner, importer, infos) -> str
     if len(rates) != 1:
         return partner
     base, new = rates.pop()
-    return f"{partner}  {_pct(base)}" if base == new else f"{partner}  {_pct(base)} → {_pct(new)}"
+    quota = any(key in frames.quotas.index for key in
+                ((name, LONG_RUN if infos[name].static else year, sector, partner, importer) for name in names))
+    label = f"{partner}  {_pct(base)}" if base == new else f"{partner}  {_pct(base)} → {_pct(new)}"
+    return label + " (TRQ)" if quota else label
 
 
 # --------------------------------------------------------------------------- prices

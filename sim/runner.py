@@ -43,9 +43,12 @@ def run(scenario: Case | Scenario | str | Path, dataset=None, client=None) -> Re
         case = load_scenario(scenario)
     started = time.perf_counter()
     shocks, ds = case.shocks, case.dataset
+    quotas = shocks.quotas
+    quota_arrays = {} if quotas is None else {
+        "quota_volume": quotas.volume, "quota_in": quotas.in_rate, "quota_out": quotas.out_rate}
     solution = solve_equilibrium(
         ds.flows, ds.tariffs, shocks.new_tariffs, shocks.sigma, shocks.eta, shocks.eps,
-        supply_shift=shocks.supply_shift, demand_shift=shocks.demand_shift, client=client,
+        supply_shift=shocks.supply_shift, demand_shift=shocks.demand_shift, client=client, **quota_arrays,
     )
     if not solution.all_converged:
         failed = zip(*(~solution.converged).nonzero())

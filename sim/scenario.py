@@ -84,9 +84,11 @@ class Tariff(_CodeSets):
 
 @dataclass(frozen=True)
 class Quota:
-    """A tariff-rate quota on one flow (docs/model.md, "Not yet available").
+    """A tariff-rate quota on one flow (docs/model.md, "Tariff-rate quotas").
 
-    ``volume`` is in dataset units at base prices per year.
+    ``volume`` is in dataset units at base prices per year; ``out_rate = inf`` makes it
+    an absolute quota. ``rent`` names who holds the quota rent: ``"exporter"`` or
+    ``"importer"``.
     """
 
     sector: str
@@ -284,9 +286,6 @@ def _parse(data: dict, path: Path | None, problems: ProblemList) -> Scenario:
 
     tariffs = tuple(p.each(data, "tariff", _TARIFF_KEYS, p.tariff))
     quotas = tuple(p.each(data, "quota", _QUOTA_KEYS, p.quota))
-    if "quota" in data:
-        problems.add("quota", "[[quota]] (tariff-rate quotas) is part of the design but not available in this "
-                     "version yet")
     investments = tuple(p.each(data, "investment", _INVESTMENT_KEYS, p.investment))
     demand = tuple(p.each(data, "demand_shift", _DEMAND_KEYS, p.demand_shift))
     overrides = []
@@ -417,7 +416,7 @@ class _Parser:
         volume = self.number(t, "volume", f"{path}.volume", (lambda v: v > 0, "> 0"), required=True)
         rule = (lambda v: v >= 0, ">= 0 (0.25 = 25%)")
         in_rate = self.number(t, "in_rate", f"{path}.in_rate", rule, required=True)
-        out_rate = self.number(t, "out_rate", f"{path}.out_rate", rule, required=True)
+        out_rate = self.number(t, "out_rate", f"{path}.out_rate", rule, required=True, allow_inf=True)
         if in_rate is not None and out_rate is not None and out_rate < in_rate:
             self.problems.add(f"{path}.out_rate", f"out_rate {out_rate:g} is below in_rate {in_rate:g}")
         rent = self.text(t, "rent", f"{path}.rent") or "exporter"

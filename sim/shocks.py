@@ -17,7 +17,7 @@ from .dataset import Dataset
 from .errors import ProblemList, ScenarioWarning
 from .scenario import ALL, Scenario, raise_problems
 
-__all__ = ["Shocks", "build_shocks", "LONG_RUN", "describe_periods"]
+__all__ = ["Shocks", "QuotaShocks", "build_shocks", "LONG_RUN", "describe_periods"]
 
 #: The period label of a scenario without ``years``, used in every output in place of a year.
 LONG_RUN = "long run"
@@ -47,6 +47,8 @@ class Shocks:
     sigma, eta : ndarray, shape (K,)
     eps : ndarray, shape (K, N)
         Elasticities after the scenario's overrides.
+    quotas : QuotaShocks or None
+        The tariff-rate quotas in force each year; None when the scenario has none.
     """
 
     years: tuple[int, ...] | tuple[str]
@@ -57,6 +59,32 @@ class Shocks:
     sigma: np.ndarray
     eta: np.ndarray
     eps: np.ndarray
+    quotas: QuotaShocks | None = None
+
+
+@dataclass(frozen=True)
+class QuotaShocks:
+    """Tariff-rate quotas in force each year, cell by cell (docs/model.md, "Tariff-rate quotas").
+
+    Attributes
+    ----------
+    volume : ndarray, shape (Y, K, N, N)
+        Quota volume at base prices (dataset units); ``inf`` where there is no quota.
+    in_rate, out_rate : ndarray, shape (Y, K, N, N)
+        In-quota and out-of-quota rates (``out_rate`` may be ``inf``: an absolute quota); 0 where none.
+    to_exporter : ndarray of bool, shape (Y, K, N, N)
+        The exporter holds the rent (else the importer).
+    """
+
+    volume: np.ndarray
+    in_rate: np.ndarray
+    out_rate: np.ndarray
+    to_exporter: np.ndarray
+
+    @property
+    def present(self) -> np.ndarray:
+        """Cells with a quota, (Y, K, N, N)."""
+        return np.isfinite(self.volume)
 
 
 def build_shocks(scenario: Scenario, dataset: Dataset) -> Shocks:
@@ -81,10 +109,27 @@ def build_shocks(scenario: Scenario, dataset: Dataset) -> Shocks:
     supply = np.stack([_supply_shift_in(scenario, dataset, y, problems) for y in when])
     demand = np.stack([_demand_shift_in(scenario, dataset, y, problems) for y in when])
     sigma, eta, eps = _elasticities(scenario, dataset)
+    quotas = _quotas_in(scenario, dataset, when) if scenario.quotas else None
     raise_problems(problems)
     if not static:
         _warn_never_in_force(scenario, years)
-    return Shocks(tuple(years), static, tariffs, supply, demand, sigma, eta, eps)
+    return Shocks(tuple(years), static, tariffs, supply, demand, sigma, eta, eps, quotas)
+
+
+def _quotas_in(scenario, dataset, when) -> QuotaShocks:
+    """The quotas in force each period: a later ``[[quota]]`` on the same flow replaces an earlier one."""
+    k, n = len(dataset.sectors), len(dataset.regions)
+    shape = (len(when), k, n, n)
+    volume, low, high = np.full(shape, np.inf), np.zeros(shape), np.zeros(shape)
+    to_exporter = np.zeros(shape, dtype=bool)
+    for y, year in enumerate(when):
+        for q in scenario.quotas:
+            if in_force(q.start, q.end, year):
+                cell = (y, dataset.sector_index(q.sector), dataset.region_index(q.exporter),
+                        dataset.region_index(q.importer))
+                volume[cell], low[cell], high[cell] = q.volume, q.in_rate, q.out_rate
+                to_exporter[cell] = q.rent == "exporter"
+    return QuotaShocks(volume, low, high, to_exporter)
 
 
 def in_force(start: int | None, end: int | None, year: int | None) -> bool:
@@ -184,7 +229,7 @@ def _elasticities(scenario, dataset):
 
 
 def _warn_never_in_force(scenario, years):
-    for t in (*scenario.tariffs, *scenario.demand_shifts):
+    for t in (*scenario.tariffs, *scenario.quotas, *scenario.demand_shifts):
         if not any(in_force(t.start, t.end, y) for y in years):
             warnings.warn(f"{scenario.source}: {t.key}: never in force within years "
                           f"{years[0]}-{years[-1]} (start {t.start}, end {t.end})", ScenarioWarning, stacklevel=3)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from . import model
+from . import model, quotas
 
 __all__ = ["Solution", "solve_equilibrium", "TOLERANCE"]
 
@@ -76,6 +76,11 @@ class Solution:
         floating-point range).
     converged : ndarray of bool, shape (..., K)
         ``max_residual <= tol`` and ``finite``.
+    tariffs : ndarray, shape (..., K, N, N), or None
+        With quotas: the rates applied, the effective rate on each quota flow (else None).
+    quota_rent : ndarray, shape (..., K, N, N), or None
+        With quotas: the rent on each quota flow, ``(τ − in_rate) × p × in-quota volume``;
+        ``tariff_revenue`` then counts in-quota volume at the in-quota rate.
     """
 
     producer_price: np.ndarray
@@ -91,6 +96,8 @@ class Solution:
     max_residual: np.ndarray
     finite: np.ndarray
     converged: np.ndarray
+    tariffs: np.ndarray | None = None
+    quota_rent: np.ndarray | None = None
 
     @property
     def all_converged(self) -> bool:
@@ -107,6 +114,9 @@ def solve_equilibrium(
     supply_shift=None,
     demand_shift=None,
     *,
+    quota_volume=None,
+    quota_in=None,
+    quota_out=None,
     tol: float = TOLERANCE,
     max_iterations: int = MAX_ITERATIONS,
     client=None,
@@ -132,6 +142,11 @@ def solve_equilibrium(
     tol : float
         Convergence tolerance on ``|ln demand − ln supply|``.
     max_iterations : int
+    quota_volume, quota_in, quota_out : array_like, shape (..., K, N, N), optional
+        Tariff-rate quotas (docs/model.md, "Tariff-rate quotas"): on each flow whose
+        ``quota_volume`` is finite (base-price units, ``> 0``), the rate applied is solved for,
+        between ``quota_in`` and ``quota_out`` (``inf``: an absolute quota), and ``new_tariffs``
+        there is not used. Give all three or none.
     client : dask.distributed.Client, optional
         Solve ranges of markets on the workers of a Dask cluster (the optional extra
         ``tradesim[distributed]``) and gather them into the same :class:`Solution`.
@@ -146,10 +161,11 @@ def solve_equilibrium(
     -------
     Solution
     """
-    batch = _as_batch(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, demand_shift)
+    batch = _as_batch(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, demand_shift,
+                      quota_volume, quota_in, quota_out)
     if client is not None:
         return _solve_on_cluster(batch, client, tol, max_iterations)
-    out = _Outputs(batch.lead, batch.n)
+    out = _Outputs(batch.lead, batch.n, batch.has_quotas)
     step = chunk_size(batch.n)
     chunks = [(start, min(start + step, batch.size)) for start in range(0, batch.size, step)]
 
@@ -157,7 +173,11 @@ def solve_equilibrium(
         start, stop = bounds
         markets = batch.markets(start, stop)
         z, iterations = _newton(markets, tol, max_iterations)
-        out.store(slice(start, stop), markets, z, iterations, tol)  # disjoint slices: safe from any thread
+        if batch.has_quotas:
+            _solve_chunk_quotas(out, slice(start, stop), batch.quota_arguments(start, stop), markets, z, iterations,
+                                tol)
+        else:
+            out.store(slice(start, stop), markets, z, iterations, tol)  # disjoint slices: safe from any thread
 
     threads = min(THREADS, len(chunks))
     if threads > 1:  # numpy releases the GIL in its array loops, so chunks solve side by side on the cores
@@ -183,7 +203,7 @@ def _solve_on_cluster(batch: _Batch, client, tol: float, max_iterations: int) ->
         warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
         futures = [client.submit(_solve_part, batch.arguments(start, stop), tol, max_iterations, pure=False)
                    for start, stop in ranges]
-    out = _Outputs(batch.lead, batch.n)
+    out = _Outputs(batch.lead, batch.n, batch.has_quotas)
     for (start, stop), future in zip(ranges, futures):
         out.put(slice(start, stop), future.result())
     return out.solution()
@@ -220,12 +240,23 @@ def chunk_size(regions: int) -> int:
 class _Batch:
     """The validated arguments, broadcast (as views) to ``lead + tail``; builds the markets of any chunk."""
 
+    QUOTA_ARRAYS = ("quota_volume", "quota_in", "quota_out")
+
     def __init__(self, lead, n, **arrays):
         self.lead, self.n = lead, n
         self.size = int(np.prod(lead))
         tails = {"flows": (n, n), "base_tariffs": (n, n), "new_tariffs": (n, n), "sigma": (), "eta": (),
-                 "eps": (n,), "supply_shift": (n,), "demand_shift": (n,)}
-        self.views = {name: np.broadcast_to(arr, lead + tails[name]) for name, arr in arrays.items()}
+                 "eps": (n,), "supply_shift": (n,), "demand_shift": (n,), "quota_volume": (n, n),
+                 "quota_in": (n, n), "quota_out": (n, n)}
+        self.views = {name: np.broadcast_to(arr, lead + tails[name]) for name, arr in arrays.items()
+                      if arr is not None}
+        self.has_quotas = "quota_volume" in self.views
+
+    def quota_arguments(self, start: int, stop: int) -> dict:
+        """Quota volumes and rates of markets ``start:stop`` (each (m, N, N)), with base flows and new tariffs."""
+        index = np.unravel_index(np.arange(start, stop), self.lead)
+        names = self.QUOTA_ARRAYS + ("flows", "new_tariffs")
+        return {name: np.ascontiguousarray(self.views[name][index]) for name in names}
 
     def arguments(self, start: int, stop: int) -> dict:
         """The arguments of :func:`solve_equilibrium` for markets ``start:stop``, one leading dimension."""
@@ -235,8 +266,11 @@ class _Batch:
     def markets(self, start: int, stop: int) -> model.Markets:
         """The markets ``start:stop`` of the flattened leading dimensions, copied into contiguous arrays."""
         v = self.arguments(start, stop)
+        new_tariffs = v["new_tariffs"]
+        if self.has_quotas:  # quota flows start at their in-quota rate
+            new_tariffs = np.where(np.isfinite(v["quota_volume"]), v["quota_in"], new_tariffs)
         return model.Markets.build(
-            flows=v["flows"], base_tariff_factor=1.0 + v["base_tariffs"], new_tariff_factor=1.0 + v["new_tariffs"],
+            flows=v["flows"], base_tariff_factor=1.0 + v["base_tariffs"], new_tariff_factor=1.0 + new_tariffs,
             sigma=v["sigma"], eta=v["eta"], eps=v["eps"], supply_shift=v["supply_shift"],
             demand_shift=v["demand_shift"],
         )
@@ -248,7 +282,8 @@ def _as_markets(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift,
     return batch.markets(0, batch.size), batch.lead
 
 
-def _as_batch(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, demand_shift) -> _Batch:
+def _as_batch(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, demand_shift,
+              quota_volume=None, quota_in=None, quota_out=None) -> _Batch:
     """Validate the arguments and broadcast their leading dimensions (without copying)."""
     flows = np.asarray(flows, dtype=float)
     if flows.ndim < 3 or flows.shape[-1] != flows.shape[-2]:
@@ -278,17 +313,76 @@ def _as_batch(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, d
     for name, arr in (("supply_shift", supply_shift), ("demand_shift", demand_shift)):
         _check(np.isfinite(arr) & (arr > -1), f"{name} must be finite and > -1")
 
+    quota = _check_quotas(n, quota_volume, quota_in, quota_out)
     try:
         lead = np.broadcast_shapes(
             flows.shape[:-2], base_tariffs.shape[:-2], new_tariffs.shape[:-2],
             sigma.shape, eta.shape, eps.shape[:-1], supply_shift.shape[:-1], demand_shift.shape[:-1],
+            *(a.shape[:-2] for a in quota.values()),
         )
     except ValueError as exc:
         raise ValueError(f"leading dimensions do not broadcast: {exc}") from None
     if len(lead) == 0:
         raise ValueError("arguments need at least a sector dimension K")
     return _Batch(lead, n, flows=flows, base_tariffs=base_tariffs, new_tariffs=new_tariffs, sigma=sigma, eta=eta,
-                  eps=eps, supply_shift=supply_shift, demand_shift=demand_shift)
+                  eps=eps, supply_shift=supply_shift, demand_shift=demand_shift, **quota)
+
+
+def _check_quotas(n, volume, in_rate, out_rate) -> dict:
+    """Validate the quota arrays: all three or none; volume > 0 or inf (none); 0 <= in <= out (inf allowed)."""
+    given = [a is not None for a in (volume, in_rate, out_rate)]
+    if not any(given):
+        return {}
+    if not all(given):
+        raise ValueError("quota_volume, quota_in and quota_out go together: give all three or none")
+    arrays = {"quota_volume": np.asarray(volume, dtype=float), "quota_in": np.asarray(in_rate, dtype=float),
+              "quota_out": np.asarray(out_rate, dtype=float)}
+    for name, arr in arrays.items():
+        if arr.ndim < 2 or arr.shape[-2:] != (n, n):
+            raise ValueError(f"{name} must have shape (..., K, {n}, {n}); got {arr.shape}")
+    volume, low, high = np.broadcast_arrays(*arrays.values())
+    has = np.isfinite(volume)
+    _check(~has | (volume > 0), "quota_volume must be > 0 where there is a quota (inf where there is none)")
+    _check(~has | (np.isfinite(low) & (low >= 0) & (high >= low)),
+           "quota_in must be finite and >= 0, and quota_out >= quota_in, where there is a quota")
+    return arrays
+
+
+def _solve_chunk_quotas(out, where: slice, quota_args: dict, markets: model.Markets, z, iterations, tol) -> None:
+    """Solve the quota flows of a chunk (docs/model.md, "Tariff-rate quotas") and store its results.
+
+    Markets whose flows fit every quota at the in-quota rates are solved already; the
+    others take semismooth Newton steps on prices and quota rates together.
+    """
+    volume, low, high, flows = (quota_args[k] for k in ("quota_volume", "quota_in", "quota_out", "flows"))
+    cells = quotas.QuotaCells.from_arrays(volume, low, high, flows)
+    extra = np.zeros(len(z))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        state = model.evaluate(markets, z)
+        m_idx = np.arange(len(z))[:, None]
+        log_flow = np.log(np.where(cells.valid, flows[m_idx, cells.exporter, cells.importer], 1.0))
+        gap = log_flow + state.log_quantity[m_idx, cells.exporter, cells.importer] - cells.log_volume
+    over = (cells.valid & ~(gap <= tol)).any(axis=1)
+    if over.any():
+        idx = np.flatnonzero(over)
+        qz, qy, qit, residual, at_lower, at_upper = quotas.solve_quota_markets(markets.take(idx), cells.take(idx),
+                                                                              z[idx], tol)
+        z = z.copy()
+        z[idx] = qz
+        iterations = iterations.copy()
+        iterations[idx] += qit
+        extra[idx] = np.abs(residual[:, z.shape[1]:]).max(axis=1)
+        factor = markets.new_tariff_factor.copy()
+        sub = cells.take(idx)
+        m, q = np.nonzero(sub.valid)
+        cell = (idx[m], sub.exporter[m, q], sub.importer[m, q])
+        # at a bound, the bound's factor exactly (1 + in_rate or 1 + out_rate)
+        factor[cell] = np.where(at_lower[m, q], 1.0 + low[cell],
+                                np.where(at_upper[m, q], 1.0 + high[cell], np.exp(qy[m, q])))
+        markets = model.Markets.build(markets.flows, markets.base_tariff_factor, factor, markets.sigma, markets.eta,
+                                      markets.eps, markets.supply_shift, markets.demand_shift)
+    out.store(where, markets, z, iterations, tol, quota=(volume, low, high, quota_args["new_tariffs"]),
+              quota_residual=extra)
 
 
 def _check(ok, message):
@@ -476,22 +570,26 @@ def _results(markets: model.Markets, z, log_consumer_price, quantity, residual, 
 class _Outputs:
     """The arrays of a :class:`Solution`, allocated once and filled chunk by chunk."""
 
-    def __init__(self, lead, n):
+    def __init__(self, lead, n, quotas: bool = False):
         self.lead = lead
         m = int(np.prod(lead))
         self.by_region = {name: np.empty((m, n)) for name in (
             "producer_price", "consumer_price", "output", "consumer_surplus", "producer_surplus",
             "tariff_revenue", "base_tariff_revenue")}
-        self.by_flow = {name: np.empty((m, n, n)) for name in ("quantity", "flows")}
+        flow_arrays = ("quantity", "flows") + (("tariffs", "quota_rent") if quotas else ())
+        self.by_flow = {name: np.empty((m, n, n)) for name in flow_arrays}
         self.by_market = {"iterations": np.empty(m, dtype=int), "max_residual": np.empty(m),
                           "finite": np.empty(m, dtype=bool), "converged": np.empty(m, dtype=bool)}
 
-    def store(self, where: slice, markets: model.Markets, z, iterations, tol) -> None:
+    def store(self, where: slice, markets: model.Markets, z, iterations, tol, quota=None,
+              quota_residual=None) -> None:
         """Compute every result of the chunk's equilibrium ``z`` and store it.
 
         Volumes come from the fast path's constants, ``q̂ = T̂^(−σ) p̂[i]^(−σ) (1+d[j]) P̂[j]^(η+σ)``;
         markets flagged for exact evaluation, or whose results overflow there, are computed
-        term by term in logs (:func:`sim.model.evaluate`).
+        term by term in logs (:func:`sim.model.evaluate`). With ``quota`` (volume, in and out
+        rates, each (m, N, N)), ``markets`` carries the effective rates, tariff revenue on quota
+        flows is split from the quota rent, and ``quota_residual`` (m,) joins the convergence test.
         """
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             state = model.fast_evaluate(markets, z)
@@ -511,6 +609,20 @@ class _Outputs:
                                          np.exp(exact_state.log_quantity), exact_state.residual)
             for name, value in exact_results.items():
                 results[name][idx] = value
+        if quota is not None:
+            volume, low, high, rates = quota
+            factor = markets.new_tariff_factor
+            with np.errstate(over="ignore", invalid="ignore"):  # a market beyond floating point is reported
+                revenue, rent = quotas.split_revenue(markets.flows, results["quantity"], results["producer_price"],
+                                                     factor, 1.0 + low, 1.0 + high, volume)
+                results["tariff_revenue"] = revenue.sum(axis=1) - results["base_tariff_revenue"]
+            results["quota_rent"] = rent
+            # the rates applied, stated exactly: a quota's own rate at its bounds, the solved rate in between
+            on_quota = np.isfinite(volume)
+            solved = np.where(factor <= 1.0 + low, low, np.where(factor >= 1.0 + high, high, factor - 1.0))
+            results["tariffs"] = np.where(on_quota, solved, rates)
+            results["max_residual"] = np.maximum(results["max_residual"], quota_residual)
+            results["finite"] &= np.isfinite(rent).all(axis=(1, 2)) & np.isfinite(results["tariff_revenue"]).all(axis=1)
         for name in self.by_region:
             self.by_region[name][where] = results[name]
         for name in self.by_flow:

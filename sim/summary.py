@@ -2,7 +2,8 @@
 
 ``run`` prints, per scenario: a per-year headline for each importer whose tariffs
 change (imports, consumer price, output, net welfare in each sector it taxes),
-welfare by region for one year, and the largest changes in traded flows.
+welfare by region for one year, the tariff-rate quotas (if any), and the largest
+changes in traded flows.
 ``compare`` prints net welfare by scenario and region.
 """
 
@@ -68,6 +69,11 @@ def run_summary(res, year=None, include_domestic: bool = False) -> str:
             lines += [f"Importers whose tariffs change, by year ({res.unit}; % change from base):",
                       head.to_string(), ""]
         lines += [f"Welfare change by region, all sectors, {when} ({res.unit}):", table.to_string()]
+        quotas = res.frames.quotas
+        if len(quotas):
+            shown = quotas[["volume", "fill", "in_rate", "out_rate", "rate", "regime", "quota_rent", "rent_holder"]]
+            lines += [f"\nTariff-rate quotas ({res.unit} at base prices; fill = flow / volume; rates 0.25 = 25%):",
+                      shown.to_string(float_format="{:,.3f}".format)]
         what = "flows (domestic shipments included)" if include_domestic else "traded flows"
         lines += [f"\nLargest changes in {what}, {when} ({res.unit} at world prices; value_pct in %):",
                   largest_flow_changes(res, year, include_domestic).to_string(index=False)]

@@ -31,6 +31,9 @@ WELFARE_COLUMNS = ["scenario", "year", "sector", "region", "consumer_surplus", "
                    "tariff_revenue", "quota_rent", "net_welfare"]
 WELFARE_PARTS = ["consumer_surplus", "producer_surplus", "tariff_revenue", "quota_rent"]
 
+QUOTA_COLUMNS = ["scenario", "year", "sector", "exporter", "importer", "volume", "in_rate", "out_rate", "rate",
+                 "fill", "regime", "quota_rent", "rent_holder"]
+
 FLOW_LEVELS = ["year", "sector", "exporter", "importer"]
 REGION_LEVELS = ["year", "sector", "region"]
 
@@ -80,6 +83,11 @@ class Frames:
         ``supply_shift, demand_shift`` (shares of base) where either is non-zero in some year.
     diagnostics : DataFrame, index (year, sector)
         ``iterations, max_residual, converged`` per market.
+    quotas : DataFrame, index (year, sector, exporter, importer)
+        One row per tariff-rate quota in force: ``volume`` (base prices, dataset units),
+        ``in_rate, out_rate, rate`` (the effective rate), ``fill`` (the flow's volume over the
+        quota's), ``regime`` (``slack``, ``binding`` or ``over quota``), ``quota_rent``
+        (dataset units) and ``rent_holder`` (``exporter`` or ``importer``); empty without quotas.
     """
 
     flows: pd.DataFrame
@@ -88,6 +96,7 @@ class Frames:
     tariffs: pd.DataFrame
     shifts: pd.DataFrame
     diagnostics: pd.DataFrame
+    quotas: pd.DataFrame
 
     def with_scenario(self, name: str) -> Frames:
         """The same frames with an outer ``scenario`` level holding ``name``."""
@@ -127,7 +136,7 @@ def label(case, solution) -> tuple[Frames, ScenarioInfo]:
         "output_pct": (sol.output.ravel() - 1.0) * 100.0,
     }, index=by_region)
 
-    quota_rent = np.zeros(by_region.size)
+    quota_rent = _rent_by_region(shocks.quotas, sol).ravel()
     welfare = pd.DataFrame({
         "consumer_surplus": sol.consumer_surplus.ravel(), "producer_surplus": sol.producer_surplus.ravel(),
         "tariff_revenue": sol.tariff_revenue.ravel(), "quota_rent": quota_rent,
@@ -135,11 +144,14 @@ def label(case, solution) -> tuple[Frames, ScenarioInfo]:
     welfare["net_welfare"] = welfare[WELFARE_PARTS].sum(axis=1)
 
     base_rates = np.broadcast_to(ds.tariffs, shocks.new_tariffs.shape)
-    touched = (shocks.new_tariffs != base_rates).any(axis=(0, 2))  # (K, N): importer's tariffs change in sector
+    applied = shocks.new_tariffs if sol.tariffs is None else sol.tariffs  # quota flows: the effective rate
+    touched = (applied != base_rates).any(axis=(0, 2))  # (K, N): importer's tariffs change in sector
+    if shocks.quotas is not None:
+        touched |= shocks.quotas.present.any(axis=(0, 2))
     schedule = touched[:, None, :] & ~np.eye(len(regions), dtype=bool)  # every partner of a touched market
     schedule = np.broadcast_to(schedule, shocks.new_tariffs.shape).ravel()
     tariffs = pd.DataFrame({"base_rate": base_rates.ravel()[schedule],
-                            "rate": shocks.new_tariffs.ravel()[schedule]}, index=by_flow[schedule])
+                            "rate": applied.ravel()[schedule]}, index=by_flow[schedule])
 
     shifted = np.broadcast_to(((shocks.supply_shift != 0) | (shocks.demand_shift != 0)).any(axis=0),
                               shocks.supply_shift.shape).ravel()
@@ -157,7 +169,42 @@ def label(case, solution) -> tuple[Frames, ScenarioInfo]:
         region_names=dict(ds.region_names), sectors=tuple(sectors), sector_names=dict(ds.sector_names),
         events=_events(case),
     )
-    return Frames(flows, prices, welfare, tariffs, shifts, diagnostics), info
+    quotas = _quota_frame(shocks.quotas, sol, ds, by_flow)
+    return Frames(flows, prices, welfare, tariffs, shifts, diagnostics, quotas), info
+
+
+#: A quota counts as binding when its flow is within this relative distance of the volume.
+FILL_TOLERANCE = 1e-8
+
+
+def _rent_by_region(quotas, sol) -> np.ndarray:
+    """Quota rents (Y, K, N) received by each region: the exporter's or the importer's, as each quota says."""
+    if quotas is None:
+        return np.zeros(sol.consumer_surplus.shape)
+    rent = sol.quota_rent
+    return (np.where(quotas.to_exporter, rent, 0.0).sum(axis=-1)
+            + np.where(quotas.to_exporter, 0.0, rent).sum(axis=-2))
+
+
+def _quota_frame(quotas, sol, ds, by_flow) -> pd.DataFrame:
+    """One row per quota in force (see :class:`Frames`)."""
+    columns = [c for c in QUOTA_COLUMNS if c not in ("scenario", *FLOW_LEVELS)]
+    if quotas is None:
+        return pd.DataFrame({c: pd.Series(dtype=object if c in ("regime", "rent_holder") else float)
+                             for c in columns}, index=by_flow[:0])
+    present = quotas.present.ravel()
+    volume = quotas.volume.ravel()[present]
+    sold = (np.broadcast_to(ds.flows, sol.quantity.shape) * sol.quantity).ravel()[present]
+    rate = sol.tariffs.ravel()[present]
+    low, high = quotas.in_rate.ravel()[present], quotas.out_rate.ravel()[present]
+    fill = sold / volume
+    regime = np.where(rate >= high, "over quota", np.where((rate > low) | (fill >= 1 - FILL_TOLERANCE),
+                                                            "binding", "slack"))
+    return pd.DataFrame({
+        "volume": volume, "in_rate": low, "out_rate": high, "rate": rate, "fill": fill, "regime": regime,
+        "quota_rent": sol.quota_rent.ravel()[present],
+        "rent_holder": np.where(quotas.to_exporter.ravel()[present], "exporter", "importer"),
+    }, index=by_flow[present])
 
 
 def _product(levels: list[list], names: list[str]) -> pd.MultiIndex:

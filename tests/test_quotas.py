@@ -1,0 +1,205 @@
+"""Tariff-rate quotas (docs/model.md, "Tariff-rate quotas"): solved in the batched Newton, checked against tariffs."""
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import sim
+from sim import solve_equilibrium
+from tests.test_extremes import extreme
+
+V = np.array([[[100.0, 20.0, 10.0], [30.0, 80.0, 5.0], [15.0, 10.0, 60.0]]])
+ZERO = np.zeros_like(V)
+SIGMA, ETA, EPS = np.array([4.0]), np.array([-1.0]), np.array([[2.0, 3.0, 1.5]])
+
+
+def quota(volume, low=0.0, high=0.5, cell=(0, 1, 0)):
+    """Quota arrays with one quota on exporter 1 → importer 0 (flow 30)."""
+    vol, lo, hi = np.full_like(V, np.inf), np.zeros_like(V), np.zeros_like(V)
+    vol[cell], lo[cell], hi[cell] = volume, low, high
+    return {"quota_volume": vol, "quota_in": lo, "quota_out": hi}
+
+
+def plain(rate, cell=(0, 1, 0), new=None):
+    t = ZERO.copy() if new is None else new.copy()
+    t[cell] = rate
+    return solve_equilibrium(V, ZERO, t, SIGMA, ETA, EPS)
+
+
+def test_a_slack_quota_gives_exactly_the_in_quota_tariffs_result():
+    with_quota = solve_equilibrium(V, ZERO, ZERO, SIGMA, ETA, EPS, **quota(40.0, low=0.05))
+    tariff = plain(0.05)
+    for name in ("producer_price", "consumer_price", "flows", "consumer_surplus", "producer_surplus",
+                 "tariff_revenue"):
+        np.testing.assert_array_equal(getattr(with_quota, name), getattr(tariff, name), err_msg=name)
+    assert with_quota.tariffs[0, 1, 0] == 0.05 and with_quota.quota_rent[0, 1, 0] == 0.0
+
+
+def test_a_quota_still_over_filled_at_the_out_rate_gives_that_rates_result_plus_rents():
+    sol = solve_equilibrium(V, ZERO, ZERO, SIGMA, ETA, EPS, **quota(2.0, low=0.0, high=0.5))
+    tariff = plain(0.5)
+    assert sol.all_converged and sol.tariffs[0, 1, 0] == 0.5
+    np.testing.assert_allclose(sol.producer_price, tariff.producer_price, rtol=1e-12)
+    np.testing.assert_allclose(sol.consumer_surplus, tariff.consumer_surplus, rtol=1e-10)
+    price = sol.producer_price[0, 1]
+    assert sol.quota_rent[0, 1, 0] == pytest.approx(0.5 * price * 2.0, rel=1e-12)  # (out − in) p volume
+    # revenue: in-quota volume at 0, the rest at 50%; revenue plus rent is the plain tariff's revenue
+    over = V[0, 1, 0] * sol.quantity[0, 1, 0] - 2.0
+    assert sol.tariff_revenue[0, 0] == pytest.approx(0.5 * price * over, rel=1e-12)
+    assert sol.tariff_revenue[0, 0] + sol.quota_rent[0].sum() == pytest.approx(tariff.tariff_revenue[0, 0], rel=1e-10)
+
+
+@pytest.mark.parametrize("volume", [25.0, 10.0])
+def test_a_binding_quota_fills_exactly_at_a_rate_between_its_rates(volume):
+    sol = solve_equilibrium(V, ZERO, ZERO, SIGMA, ETA, EPS, **quota(volume))
+    assert sol.all_converged
+    rate = sol.tariffs[0, 1, 0]
+    assert 0.0 < rate < 0.5
+    assert V[0, 1, 0] * sol.quantity[0, 1, 0] == pytest.approx(volume, rel=1e-10)
+    tariff = plain(rate)  # the same equilibrium as a plain tariff at the effective rate
+    np.testing.assert_allclose(sol.producer_price, tariff.producer_price, rtol=1e-9)
+    # the whole wedge is rent: revenue at the in-quota rate (0) is nothing
+    assert sol.tariff_revenue[0, 0] == pytest.approx(0.0, abs=1e-12)
+    assert sol.quota_rent[0, 1, 0] == pytest.approx(rate * sol.producer_price[0, 1] * volume, rel=1e-12)
+
+
+def test_an_absolute_quota_never_lets_more_through():
+    sol = solve_equilibrium(V, ZERO, ZERO, SIGMA, ETA, EPS, **quota(10.0, high=np.inf))
+    assert sol.all_converged and np.isfinite(sol.tariffs).all()
+    assert V[0, 1, 0] * sol.quantity[0, 1, 0] == pytest.approx(10.0, rel=1e-10)
+    assert np.isfinite(sol.quota_rent).all() and sol.tariff_revenue[0, 0] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_regimes_switch_across_a_batch_of_years_each_as_if_solved_alone():
+    volumes = [40.0, 25.0, 10.0, 2.0]  # slack, binding, binding, over quota: one batch
+    arrays = [quota(v) for v in volumes]
+    stacked = {k: np.stack([a[k] for a in arrays]) for k in arrays[0]}
+    batch = solve_equilibrium(V[None], ZERO[None], ZERO[None], SIGMA, ETA, EPS, **stacked)
+    assert batch.all_converged
+    rates = batch.tariffs[:, 0, 1, 0]
+    assert rates[0] == 0.0 and 0 < rates[2] < 0.5 and rates[3] == 0.5 and rates[1] < rates[2]
+    for y, v in enumerate(volumes):
+        alone = solve_equilibrium(V, ZERO, ZERO, SIGMA, ETA, EPS, **quota(v))
+        np.testing.assert_allclose(batch.producer_price[y], alone.producer_price, rtol=1e-12)
+        np.testing.assert_allclose(batch.quota_rent[y], alone.quota_rent, rtol=1e-12, atol=1e-14)
+
+
+def test_several_quotas_with_tariffs_and_shifts_add_up():
+    arrays = quota(20.0)
+    for cell, volume in (((0, 2, 0), 6.0), ((0, 0, 1), 1e6), ((0, 2, 1), 4.0)):  # binding, slack, binding
+        arrays["quota_volume"][cell], arrays["quota_out"][cell] = volume, 1.0
+    new = ZERO.copy()
+    new[0, 0, 2] = 0.3  # a plain tariff elsewhere
+    supply, demand = np.array([[0.1, 0.0, 0.0]]), np.array([[0.0, 0.05, 0.0]])
+    sol = solve_equilibrium(V, ZERO, new, SIGMA, ETA, EPS, supply, demand, **arrays)
+    assert sol.all_converged
+    filled = V * sol.quantity
+    for cell in ((0, 1, 0), (0, 2, 0), (0, 2, 1)):
+        assert filled[cell] == pytest.approx(arrays["quota_volume"][cell], rel=1e-10)
+    assert sol.tariffs[0, 0, 1] == 0.0 and sol.tariffs[0, 0, 2] == 0.3
+    # the same prices as plain tariffs at the effective rates; the world gains what the tariffs give, rents moved
+    same = solve_equilibrium(V, ZERO, sol.tariffs, SIGMA, ETA, EPS, supply, demand)
+    np.testing.assert_allclose(sol.producer_price, same.producer_price, rtol=1e-9)
+    world = sol.consumer_surplus.sum() + sol.producer_surplus.sum() + sol.tariff_revenue.sum() + sol.quota_rent.sum()
+    world_plain = same.consumer_surplus.sum() + same.producer_surplus.sum() + same.tariff_revenue.sum()
+    assert world == pytest.approx(world_plain, rel=1e-8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 5))
+def test_extreme_markets_with_quotas_converge_or_say_so(seed, n):
+    rng = np.random.default_rng(seed)
+    flows, base, new, sigma, eta, eps, supply, demand = extreme(rng, n)
+    k = flows.shape[0]
+    volume = np.where(rng.random((k, n, n)) < 0.3, flows * 10 ** rng.uniform(-3, 1, (k, n, n)), np.inf)
+    volume[:, np.arange(n), np.arange(n)] = np.inf
+    volume[volume <= 0] = np.inf
+    low = rng.choice([0.0, 0.05], (k, n, n))
+    high = low + rng.choice([0.2, 1.0, np.inf], (k, n, n))
+    sol = solve_equilibrium(flows, base, new, sigma, eta, eps, supply, demand, quota_volume=volume,
+                            quota_in=low, quota_out=high)
+    ok = sol.converged
+    assert (sol.max_residual[ok] <= 1e-10).all()
+    has = np.isfinite(volume) & (flows > 0)
+    for m in np.flatnonzero(ok):
+        rate, sold = sol.tariffs[m][has[m]], (flows[m] * sol.quantity[m])[has[m]]
+        vol, lo, hi = volume[m][has[m]], low[m][has[m]], high[m][has[m]]
+        assert ((rate >= lo) & (rate <= hi)).all()
+        slack, over = rate == lo, rate == hi
+        assert (sold[~over] <= vol[~over] * (1 + 1e-8)).all()  # below the out rate the quota is never exceeded
+        assert (sold[over] >= vol[over] * (1 - 1e-8)).all()
+        inner = ~slack & ~over
+        np.testing.assert_allclose(sold[inner], vol[inner], rtol=1e-8)
+        assert np.isfinite(sol.quota_rent[m]).all() and (sol.quota_rent[m] >= -1e-9 * np.abs(sol.flows[m]).max()).all()
+
+
+def test_a_scenario_with_a_quota_reports_rents_to_the_holder(tmp_path):
+    path = tmp_path / "trq.toml"
+    path.write_text("""
+name = "trq"
+dataset = "us_japan_2024"
+years = [2025, 2026]
+
+[[tariff]]
+sector = "steel"
+importer = "USA"
+exporter = "*"
+rate = 0.5
+
+[[quota]]
+sector = "steel"
+importer = "USA"
+exporter = "JPN"
+volume = 500
+in_rate = 0.0
+out_rate = 0.5
+rent = "exporter"
+start = 2026
+""")
+    res = sim.run(path)
+    q = res.frames.quotas
+    assert list(q.index.unique("year")) == [2026]
+    row = q.loc[(2026, "steel", "JPN", "USA")]
+    assert row["regime"] == "binding" and row["fill"] == pytest.approx(1.0, rel=1e-9)
+    welfare = res.frames.welfare
+    assert welfare.loc[(2026, "steel", "JPN"), "quota_rent"] == pytest.approx(row["quota_rent"])
+    assert welfare.loc[(2025, "steel", "JPN"), "quota_rent"] == 0.0
+    assert res.frames.tariffs.loc[(2026, "steel", "JPN", "USA"), "rate"] == pytest.approx(row["rate"])
+    out = res.write(tmp_path / "out", plots=False)
+    assert (out / "quotas.csv").read_text().splitlines()[0] == ",".join(sim.tables.QUOTA_COLUMNS)
+    # rent to the importer instead: the same prices, the rent moves from Japan to the US
+    text = path.read_text().replace('rent = "exporter"', 'rent = "importer"')
+    path.write_text(text)
+    importer_held = sim.run(path).frames.welfare
+    assert importer_held.loc[(2026, "steel", "USA"), "quota_rent"] == pytest.approx(row["quota_rent"])
+    assert importer_held.loc[(2026, "steel", "JPN"), "quota_rent"] == 0.0
+
+
+def test_an_absolute_quota_from_a_file_reads_inf_and_is_recorded(tmp_path):
+    path = tmp_path / "absolute.toml"
+    path.write_text("""
+name = "absolute"
+dataset = "us_japan_2024"
+
+[[quota]]
+sector = "autos"
+importer = "USA"
+exporter = "JPN"
+volume = 20000          # well below the base flow (47,309): binds
+in_rate = 0.025
+out_rate = inf
+rent = "importer"
+""")
+    res = sim.run(path)
+    row = res.frames.quotas.loc[("long run", "autos", "JPN", "USA")]
+    assert row["out_rate"] == np.inf and row["regime"] == "binding" and row["rate"] > 0.025
+    assert row["fill"] == pytest.approx(1.0, rel=1e-9)
+    out = res.write(tmp_path / "out", plots=False)
+    record = json.loads((out / "run.json").read_text())
+    quota_record = record["scenarios"][0]["shocks_in_force"][0]["quotas"][0]
+    assert quota_record["out_rate"] == "inf" and quota_record["rent_holder"] == "importer"
+    assert "(TRQ)" in sim.plots._partner_label(res.by_scenario, ["absolute"], "long run", "autos", "JPN", "USA",
+                                               res.infos)
