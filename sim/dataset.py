@@ -19,13 +19,17 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError, Problem, ProblemList, closest, read_toml, report_unknown_keys
+from .quotas import QuotaArrays
 
 __all__ = ["Dataset", "load_dataset", "builtin_datasets", "BUILTIN_DIR", "resolve_dataset"]
 
 BUILTIN_DIR = Path(__file__).parent / "datasets"
 CODE_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 BASES = ("published", "derived", "assumed")
-DATASET_FILES = ("dataset.toml", "flows.csv", "tariffs.csv", "supply_elasticities.csv")
+DATASET_FILES = ("dataset.toml", "flows.csv", "tariffs.csv", "supply_elasticities.csv", "quotas.csv")
+QUOTA_FILE_COLUMNS = ["sector", "exporter", "importer", "volume", "in_rate", "out_rate", "rent"]
+#: Relative distance within which a base flow counts as filling its quota exactly.
+FILL_TOLERANCE = 1e-9
 
 _TOP_KEYS = {"name", "title", "base_year", "unit", "region", "sector", "source", "description"}
 _REGION_KEYS = {"code", "name"}
@@ -48,6 +52,10 @@ class Dataset:
         Default substitution and composite demand elasticities.
     eps : ndarray, shape (K, N)
         Default supply elasticities (``inf`` allowed).
+    quotas : QuotaArrays or None
+        Tariff-rate quotas in force in the base year (``quotas.csv``), arrays (K, N, N);
+        ``tariffs`` then holds each quota flow's base rate (in-quota, out-of-quota, or
+        between where the quota binds).
     """
 
     name: str
@@ -66,6 +74,7 @@ class Dataset:
     path: Path
     sources: tuple[dict, ...] = field(default=())
     file_hashes: dict[str, str] = field(default_factory=dict)  # file name -> SHA-256 of the files loaded
+    quotas: QuotaArrays | None = None
 
     def region_index(self, code: str) -> int:
         return self.regions.index(code)
@@ -130,11 +139,13 @@ def load_dataset(reference: str | Path, relative_to: Path | None = None, cited_i
     eps = np.repeat(header["eps"][:, None], n, axis=1)
     _read_supply_elasticities(folder / "supply_elasticities.csv", regions, sectors, eps, problems)
     problems.raise_if_any()
+    quotas = _read_quotas(folder / "quotas.csv", regions, sectors, flows, tariffs, problems, header["source_ids"])
+    problems.raise_if_any()
     return Dataset(
         name=header["name"], title=header["title"], base_year=header["base_year"], unit=header["unit"],
         regions=regions, region_names=header["region_names"], sectors=sectors,
         sector_names=header["sector_names"], flows=flows, tariffs=tariffs, sigma=header["sigma"],
-        eta=header["eta"], eps=eps, path=folder, sources=header["sources"],
+        eta=header["eta"], eps=eps, path=folder, sources=header["sources"], quotas=quotas,
         file_hashes={name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in DATASET_FILES
                      if (folder / name).is_file()},
     )
@@ -330,3 +341,72 @@ def _csv_number(text, allow_inf=False):
     if math.isinf(value) and not allow_inf:
         return None
     return value
+
+
+def _read_quotas(path, regions, sectors, flows, tariffs, problems, source_ids):
+    """Base-year tariff-rate quotas from ``quotas.csv`` (docs/model.md, "Datasets"), or None without the file.
+
+    Each row's base state must agree with ``tariffs.csv``: a flow below its volume pays the
+    in-quota rate, one above it the out-of-quota rate, one that fills it a rate in between.
+    """
+    if not path.is_file():
+        return None
+    found = ProblemList(str(path))
+    quotas = QuotaArrays.empty(flows.shape)
+    seen: dict[tuple, int] = {}
+    for line, row in _read_csv(path, QUOTA_FILE_COLUMNS, {"basis", "source", "note"}, problems, True):
+        where = f"line {line}"
+        ok = True
+        for column, valid in (("sector", sectors), ("exporter", regions), ("importer", regions)):
+            if row[column] not in valid:
+                found.add(where, f"unknown {column} '{row[column]}'{closest(row[column], valid)}")
+                ok = False
+        volume = _csv_number(row["volume"])
+        low = _csv_number(row["in_rate"])
+        high = _csv_number(row["out_rate"], allow_inf=True)
+        if volume is None or not math.isfinite(volume) or volume <= 0:
+            found.add(where, f"volume must be a number > 0, got {row['volume']!r}")
+            ok = False
+        if low is None or not math.isfinite(low) or low < 0:
+            found.add(where, f"in_rate must be a number >= 0, got {row['in_rate']!r}")
+            ok = False
+        if high is None or math.isnan(high) or (low is not None and high < low):
+            found.add(where, f"out_rate must be a number >= in_rate (inf allowed), got {row['out_rate']!r}")
+            ok = False
+        if row["rent"] not in ("exporter", "importer"):
+            found.add(where, f"rent must be \"exporter\" or \"importer\", got {row['rent']!r}")
+            ok = False
+        _check_provenance(row, source_ids, where, found)
+        if ok and row["exporter"] == row["importer"]:
+            found.add(where, f"'{row['exporter']}' is both exporter and importer: no quota on a region's own market")
+            ok = False
+        if not ok:
+            continue
+        key = (row["sector"], row["exporter"], row["importer"])
+        if key in seen:
+            found.add(where, f"duplicate row for {key[0]} {key[1]}->{key[2]} (first on line {seen[key]})")
+            continue
+        seen[key] = line
+        cell = (sectors.index(key[0]), regions.index(key[1]), regions.index(key[2]))
+        _check_base_state(flows[cell], tariffs[cell], volume, low, high, key, where, found)
+        quotas.volume[cell], quotas.in_rate[cell], quotas.out_rate[cell] = volume, low, high
+        quotas.to_exporter[cell] = row["rent"] == "exporter"
+    problems.extend(found)
+    return quotas
+
+
+def _check_base_state(flow, rate, volume, low, high, key, where, found):
+    """The base rate a quota's base flow implies: in-quota below the volume, out-of-quota above, between at it."""
+    what = f"{key[0]} {key[1]}->{key[2]}"
+    if flow < volume * (1 - FILL_TOLERANCE):
+        if rate != low:
+            found.add(where, f"base flow {flow:,.1f} is below the quota volume {volume:,.1f} (the quota is slack), "
+                      f"so tariffs.csv's rate for {what} must be the in-quota rate {low:g}, got {rate:g}")
+    elif flow > volume * (1 + FILL_TOLERANCE):
+        if rate != high:
+            found.add(where, f"base flow {flow:,.1f} exceeds the quota volume {volume:,.1f}, so tariffs.csv's rate "
+                      f"for {what} must be the out-of-quota rate {high:g}, got {rate:g}")
+    elif not low <= rate <= high:
+        found.add(where, f"base flow {flow:,.1f} fills the quota volume {volume:,.1f}, so tariffs.csv's rate for "
+                  f"{what} must lie between the in-quota rate {low:g} and the out-of-quota rate {high:g}, "
+                  f"got {rate:g}")

@@ -54,7 +54,7 @@ def _title(infos, what: str, baseline: str | None = None) -> str:
     """Single scenario: its title over what is drawn; several: what is drawn (scenarios are in the legend)."""
     if len(infos) == 1 and baseline is None:
         return f"{_wrap(next(iter(infos.values())).title)}\n{what}"
-    against = f", relative to '{baseline}'" if baseline else ""
+    against = f"\nrelative to '{baseline}'" if baseline else ""  # its own line: a long title would meet the legend
     return f"{what}{against}"
 
 

@@ -30,12 +30,55 @@ import numpy as np
 
 from . import model
 
-__all__ = ["QuotaCells", "solve_quota_markets", "split_revenue"]
+__all__ = ["QuotaArrays", "QuotaCells", "solve_quota_markets", "split_revenue", "base_split"]
 
 MAX_ITERATIONS = 100
 MAX_HALVINGS = 40
 ARMIJO = 1e-4
 MAX_LOG_STEP = 10.0
+
+
+@dataclasses.dataclass(frozen=True)
+class QuotaArrays:
+    """Tariff-rate quotas cell by cell, over any leading shape ``(..., K, N, N)``.
+
+    Attributes
+    ----------
+    volume : ndarray
+        Quota volume at base prices (dataset units); ``inf`` where there is no quota.
+    in_rate, out_rate : ndarray
+        In-quota and out-of-quota rates (``out_rate`` may be ``inf``: an absolute quota); 0 where none.
+    to_exporter : ndarray of bool
+        The exporter holds the rent (else the importer).
+    """
+
+    volume: np.ndarray
+    in_rate: np.ndarray
+    out_rate: np.ndarray
+    to_exporter: np.ndarray
+
+    @classmethod
+    def empty(cls, shape) -> QuotaArrays:
+        return cls(np.full(shape, np.inf), np.zeros(shape), np.zeros(shape), np.zeros(shape, dtype=bool))
+
+    @property
+    def present(self) -> np.ndarray:
+        """Cells with a quota."""
+        return np.isfinite(self.volume)
+
+    def rent_by_region(self, rent) -> np.ndarray:
+        """Rents ``rent`` (..., K, N, N) summed to the region holding each: (..., K, N)."""
+        return (np.where(self.to_exporter, rent, 0.0).sum(axis=-1)
+                + np.where(self.to_exporter, 0.0, rent).sum(axis=-2))
+
+
+def base_split(flows, base_tariffs, quotas: QuotaArrays):
+    """Base-year tariff revenue and quota rent per cell (K, N, N each) under the dataset's quotas.
+
+    At base prices the flow is ``V`` and the producer price 1; see :func:`split_revenue`.
+    """
+    return split_revenue(flows, np.ones(flows.shape), np.ones(flows.shape[:-1]), 1.0 + base_tariffs,
+                         1.0 + quotas.in_rate, 1.0 + quotas.out_rate, quotas.volume)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +95,9 @@ class QuotaCells:
         ``ln Q``, the quota volume in base-price units.
     lower, upper : ndarray, shape (M, Q)
         ``ln(1 + in_rate)`` and ``ln(1 + out_rate)`` (``inf`` for an absolute quota).
+    start : ndarray, shape (M, Q)
+        ``ln(1 + rate)`` of the rate the market was first solved at (the flow's new tariff
+        clipped to the quota's rates: an unchanged base-year quota starts at its base rate).
     """
 
     valid: np.ndarray
@@ -60,9 +106,10 @@ class QuotaCells:
     log_volume: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
+    start: np.ndarray
 
     @classmethod
-    def from_arrays(cls, volume, in_rate, out_rate, flows) -> QuotaCells:
+    def from_arrays(cls, volume, in_rate, out_rate, flows, start_rate) -> QuotaCells:
         """Collect the quotas of a batch from cell arrays (M, N, N): ``volume`` is ``inf`` where there is none.
 
         A quota on a flow that is zero in the base data can never fill, so it is left out
@@ -78,6 +125,7 @@ class QuotaCells:
         log_volume = np.zeros((m, q))
         lower = np.zeros((m, q))
         upper = np.zeros((m, q))
+        start = np.zeros((m, q))
         markets, i, j = np.nonzero(has)
         slot = np.arange(len(markets)) - np.searchsorted(markets, markets)  # 0, 1, ... within each market
         valid[markets, slot] = True
@@ -86,7 +134,14 @@ class QuotaCells:
         log_volume[markets, slot] = np.log(volume[markets, i, j])
         lower[markets, slot] = np.log1p(in_rate[markets, i, j])
         upper[markets, slot] = np.log1p(out_rate[markets, i, j])
-        return cls(valid, exporter, importer, log_volume, lower, upper)
+        start[markets, slot] = np.log1p(start_rate[markets, i, j])
+        return cls(valid, exporter, importer, log_volume, lower, upper, start)
+
+    def satisfied(self, gap, tol) -> np.ndarray:
+        """Whether every quota's conditions hold at the start rates, given ``g = ln(flow / volume)`` (M, Q): (M,)."""
+        at_lower, at_upper = self.start <= self.lower, self.start >= self.upper
+        ok = np.where(at_lower, gap <= tol, np.where(at_upper, gap >= -tol, np.abs(gap) <= tol))
+        return (ok | ~self.valid).all(axis=1)
 
     def take(self, idx) -> QuotaCells:
         return QuotaCells(**{f.name: getattr(self, f.name)[idx] for f in dataclasses.fields(self)})
@@ -170,7 +225,7 @@ def solve_quota_markets(markets: model.Markets, cells: QuotaCells, z0, tol: floa
 
     m, n = z0.shape
     z = z0.copy()
-    y = np.where(cells.valid, cells.lower, 0.0)
+    y = np.where(cells.valid, cells.start, 0.0)
     iterations = np.zeros(m, dtype=int)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         residual, parts = _system(markets, cells, z, y)
@@ -221,11 +276,11 @@ def split_revenue(flows, quantity, producer_price, factor, low_factor, high_fact
     ``τ × value``, what a plain tariff ``τ`` collects — exactly so where the quota is slack
     and on flows without a quota.
     """
-    value = flows * quantity * producer_price[:, :, None]
+    value = flows * quantity * producer_price[..., None]
     quota = np.isfinite(volume) & (flows > 0)
     over_filled = quota & (factor >= high_factor)
     inside = np.where(over_filled, np.minimum(flows * quantity, np.where(quota, volume, 0.0)), flows * quantity)
     earning = quota & (factor > low_factor)  # binding or over quota: the wedge above the in-quota rate is rent
-    rent = np.where(earning, (factor - low_factor) * inside * producer_price[:, :, None], 0.0)
+    rent = np.where(earning, (factor - low_factor) * inside * producer_price[..., None], 0.0)
     revenue = (factor - 1.0) * value - rent
     return revenue, rent

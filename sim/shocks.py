@@ -15,9 +15,10 @@ import numpy as np
 
 from .dataset import Dataset
 from .errors import ProblemList, ScenarioWarning
+from .quotas import QuotaArrays
 from .scenario import ALL, Scenario, raise_problems
 
-__all__ = ["Shocks", "QuotaShocks", "build_shocks", "LONG_RUN", "describe_periods"]
+__all__ = ["Shocks", "build_shocks", "LONG_RUN", "describe_periods"]
 
 #: The period label of a scenario without ``years``, used in every output in place of a year.
 LONG_RUN = "long run"
@@ -47,8 +48,10 @@ class Shocks:
     sigma, eta : ndarray, shape (K,)
     eps : ndarray, shape (K, N)
         Elasticities after the scenario's overrides.
-    quotas : QuotaShocks or None
-        The tariff-rate quotas in force each year; None when the scenario has none.
+    quotas : QuotaArrays or None
+        The tariff-rate quotas in force each year, shape (Y, K, N, N): the dataset's base-year
+        quotas unless a tariff in force covers their flow, and the scenario's; None when neither
+        the dataset nor the scenario has any.
     """
 
     years: tuple[int, ...] | tuple[str]
@@ -59,32 +62,7 @@ class Shocks:
     sigma: np.ndarray
     eta: np.ndarray
     eps: np.ndarray
-    quotas: QuotaShocks | None = None
-
-
-@dataclass(frozen=True)
-class QuotaShocks:
-    """Tariff-rate quotas in force each year, cell by cell (docs/model.md, "Tariff-rate quotas").
-
-    Attributes
-    ----------
-    volume : ndarray, shape (Y, K, N, N)
-        Quota volume at base prices (dataset units); ``inf`` where there is no quota.
-    in_rate, out_rate : ndarray, shape (Y, K, N, N)
-        In-quota and out-of-quota rates (``out_rate`` may be ``inf``: an absolute quota); 0 where none.
-    to_exporter : ndarray of bool, shape (Y, K, N, N)
-        The exporter holds the rent (else the importer).
-    """
-
-    volume: np.ndarray
-    in_rate: np.ndarray
-    out_rate: np.ndarray
-    to_exporter: np.ndarray
-
-    @property
-    def present(self) -> np.ndarray:
-        """Cells with a quota, (Y, K, N, N)."""
-        return np.isfinite(self.volume)
+    quotas: QuotaArrays | None = None
 
 
 def build_shocks(scenario: Scenario, dataset: Dataset) -> Shocks:
@@ -109,27 +87,46 @@ def build_shocks(scenario: Scenario, dataset: Dataset) -> Shocks:
     supply = np.stack([_supply_shift_in(scenario, dataset, y, problems) for y in when])
     demand = np.stack([_demand_shift_in(scenario, dataset, y, problems) for y in when])
     sigma, eta, eps = _elasticities(scenario, dataset)
-    quotas = _quotas_in(scenario, dataset, when) if scenario.quotas else None
+    quotas = _quotas_in(scenario, dataset, when) if scenario.quotas or dataset.quotas is not None else None
     raise_problems(problems)
     if not static:
         _warn_never_in_force(scenario, years)
     return Shocks(tuple(years), static, tariffs, supply, demand, sigma, eta, eps, quotas)
 
 
-def _quotas_in(scenario, dataset, when) -> QuotaShocks:
-    """The quotas in force each period: a later ``[[quota]]`` on the same flow replaces an earlier one."""
+def _quotas_in(scenario, dataset, when) -> QuotaArrays:
+    """The quotas in force each period (docs/model.md, "Tariff-rate quotas").
+
+    The dataset's base-year quotas hold unless a ``[[tariff]]`` in force covers their flow
+    (the tariff ends the quota); a scenario ``[[quota]]`` in force sets its flow's quota,
+    a later one replacing an earlier one.
+    """
     k, n = len(dataset.sectors), len(dataset.regions)
-    shape = (len(when), k, n, n)
-    volume, low, high = np.full(shape, np.inf), np.zeros(shape), np.zeros(shape)
-    to_exporter = np.zeros(shape, dtype=bool)
+    out = QuotaArrays.empty((len(when), k, n, n))
+    base = dataset.quotas
     for y, year in enumerate(when):
+        if base is not None:
+            kept = base.present & ~_covered_by_tariffs(scenario, dataset, year)
+            for name in ("volume", "in_rate", "out_rate", "to_exporter"):
+                getattr(out, name)[y][kept] = getattr(base, name)[kept]
         for q in scenario.quotas:
             if in_force(q.start, q.end, year):
                 cell = (y, dataset.sector_index(q.sector), dataset.region_index(q.exporter),
                         dataset.region_index(q.importer))
-                volume[cell], low[cell], high[cell] = q.volume, q.in_rate, q.out_rate
-                to_exporter[cell] = q.rent == "exporter"
-    return QuotaShocks(volume, low, high, to_exporter)
+                out.volume[cell], out.in_rate[cell], out.out_rate[cell] = q.volume, q.in_rate, q.out_rate
+                out.to_exporter[cell] = q.rent == "exporter"
+    return out
+
+
+def _covered_by_tariffs(scenario, dataset, year) -> np.ndarray:
+    """Cells (K, N, N) that a ``[[tariff]]`` in force in ``year`` sets."""
+    covered = np.zeros(dataset.flows.shape, dtype=bool)
+    for t in scenario.tariffs:
+        if in_force(t.start, t.end, year):
+            covered |= (_mask(t.sector, dataset.sectors)[:, None, None]
+                        & _mask(t.exporter, dataset.regions)[None, :, None]
+                        & _mask(t.importer, dataset.regions)[None, None, :])
+    return covered
 
 
 def in_force(start: int | None, end: int | None, year: int | None) -> bool:

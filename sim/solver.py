@@ -267,8 +267,8 @@ class _Batch:
         """The markets ``start:stop`` of the flattened leading dimensions, copied into contiguous arrays."""
         v = self.arguments(start, stop)
         new_tariffs = v["new_tariffs"]
-        if self.has_quotas:  # quota flows start at their in-quota rate
-            new_tariffs = np.where(np.isfinite(v["quota_volume"]), v["quota_in"], new_tariffs)
+        if self.has_quotas:  # quota flows start at their new tariff within the quota's rates (see QuotaCells)
+            new_tariffs = _quota_start(v["quota_volume"], v["quota_in"], v["quota_out"], new_tariffs)
         return model.Markets.build(
             flows=v["flows"], base_tariff_factor=1.0 + v["base_tariffs"], new_tariff_factor=1.0 + new_tariffs,
             sigma=v["sigma"], eta=v["eta"], eps=v["eps"], supply_shift=v["supply_shift"],
@@ -348,23 +348,31 @@ def _check_quotas(n, volume, in_rate, out_rate) -> dict:
     return arrays
 
 
+def _quota_start(volume, low, high, rates):
+    """The rate a quota flow is first solved at: its new tariff clipped to ``[in_rate, out_rate]``."""
+    return np.where(np.isfinite(volume), np.clip(rates, low, high), rates)
+
+
 def _solve_chunk_quotas(out, where: slice, quota_args: dict, markets: model.Markets, z, iterations, tol) -> None:
     """Solve the quota flows of a chunk (docs/model.md, "Tariff-rate quotas") and store its results.
 
-    Markets whose flows fit every quota at the in-quota rates are solved already; the
-    others take semismooth Newton steps on prices and quota rates together.
+    Markets whose quotas' conditions already hold at the start rates (the new tariffs clipped to
+    each quota's rates) are solved: a slack quota at its in-quota rate, an unchanged base-year
+    quota at its base rate, exactly. The others take semismooth Newton steps on prices and
+    quota rates together.
     """
     volume, low, high, flows = (quota_args[k] for k in ("quota_volume", "quota_in", "quota_out", "flows"))
-    cells = quotas.QuotaCells.from_arrays(volume, low, high, flows)
+    start = _quota_start(volume, low, high, quota_args["new_tariffs"])
+    cells = quotas.QuotaCells.from_arrays(volume, low, high, flows, start)
     extra = np.zeros(len(z))
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         state = model.evaluate(markets, z)
         m_idx = np.arange(len(z))[:, None]
         log_flow = np.log(np.where(cells.valid, flows[m_idx, cells.exporter, cells.importer], 1.0))
         gap = log_flow + state.log_quantity[m_idx, cells.exporter, cells.importer] - cells.log_volume
-    over = (cells.valid & ~(gap <= tol)).any(axis=1)
-    if over.any():
-        idx = np.flatnonzero(over)
+    unsolved = ~cells.satisfied(gap, tol)
+    if unsolved.any():
+        idx = np.flatnonzero(unsolved)
         qz, qy, qit, residual, at_lower, at_upper = quotas.solve_quota_markets(markets.take(idx), cells.take(idx),
                                                                               z[idx], tol)
         z = z.copy()

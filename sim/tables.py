@@ -19,6 +19,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
+from .quotas import QuotaArrays, base_split, split_revenue
 from .shocks import LONG_RUN
 
 __all__ = ["Frames", "ScenarioInfo", "label", "FLOW_COLUMNS", "PRICE_COLUMNS", "WELFARE_COLUMNS",
@@ -136,18 +137,21 @@ def label(case, solution) -> tuple[Frames, ScenarioInfo]:
         "output_pct": (sol.output.ravel() - 1.0) * 100.0,
     }, index=by_region)
 
-    quota_rent = _rent_by_region(shocks.quotas, sol).ravel()
+    revenue, quota_rent = _revenue_and_rent(ds, shocks.quotas, sol)
     welfare = pd.DataFrame({
         "consumer_surplus": sol.consumer_surplus.ravel(), "producer_surplus": sol.producer_surplus.ravel(),
-        "tariff_revenue": sol.tariff_revenue.ravel(), "quota_rent": quota_rent,
+        "tariff_revenue": revenue.ravel(), "quota_rent": quota_rent.ravel(),
     }, index=by_region)
     welfare["net_welfare"] = welfare[WELFARE_PARTS].sum(axis=1)
 
     base_rates = np.broadcast_to(ds.tariffs, shocks.new_tariffs.shape)
     applied = shocks.new_tariffs if sol.tariffs is None else sol.tariffs  # quota flows: the effective rate
     touched = (applied != base_rates).any(axis=(0, 2))  # (K, N): importer's tariffs change in sector
-    if shocks.quotas is not None:
-        touched |= shocks.quotas.present.any(axis=(0, 2))
+    if shocks.quotas is not None:  # a quota other than the dataset's base-year one
+        base = ds.quotas if ds.quotas is not None else QuotaArrays.empty(ds.flows.shape)
+        differs = ((shocks.quotas.volume != base.volume) | (shocks.quotas.in_rate != base.in_rate)
+                   | (shocks.quotas.out_rate != base.out_rate) | (shocks.quotas.to_exporter != base.to_exporter))
+        touched |= differs.any(axis=(0, 2))
     schedule = touched[:, None, :] & ~np.eye(len(regions), dtype=bool)  # every partner of a touched market
     schedule = np.broadcast_to(schedule, shocks.new_tariffs.shape).ravel()
     tariffs = pd.DataFrame({"base_rate": base_rates.ravel()[schedule],
@@ -177,13 +181,21 @@ def label(case, solution) -> tuple[Frames, ScenarioInfo]:
 FILL_TOLERANCE = 1e-8
 
 
-def _rent_by_region(quotas, sol) -> np.ndarray:
-    """Quota rents (Y, K, N) received by each region: the exporter's or the importer's, as each quota says."""
+def _revenue_and_rent(ds, quotas, sol):
+    """Changes in tariff revenue and quota rent by region (Y, K, N), docs/model.md, "Tariff-rate quotas".
+
+    With quotas (the dataset's base-year ones or the scenario's), both years are split the same
+    way — in-quota volume at the in-quota rate, the rest at the out rate, the wedge above the
+    in-quota rate as rent to its holder — so that an unchanged market changes by exactly 0.
+    """
     if quotas is None:
-        return np.zeros(sol.consumer_surplus.shape)
-    rent = sol.quota_rent
-    return (np.where(quotas.to_exporter, rent, 0.0).sum(axis=-1)
-            + np.where(quotas.to_exporter, 0.0, rent).sum(axis=-2))
+        return sol.tariff_revenue, np.zeros(sol.tariff_revenue.shape)
+    base_quotas = ds.quotas if ds.quotas is not None else QuotaArrays.empty(ds.flows.shape)
+    base_revenue, base_rent = base_split(ds.flows, ds.tariffs, base_quotas)
+    revenue, rent = split_revenue(np.broadcast_to(ds.flows, sol.quantity.shape), sol.quantity, sol.producer_price,
+                                  1.0 + sol.tariffs, 1.0 + quotas.in_rate, 1.0 + quotas.out_rate, quotas.volume)
+    return (revenue.sum(axis=-2) - base_revenue.sum(axis=-2),
+            quotas.rent_by_region(rent) - base_quotas.rent_by_region(base_rent))
 
 
 def _quota_frame(quotas, sol, ds, by_flow) -> pd.DataFrame:

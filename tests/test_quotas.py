@@ -1,6 +1,7 @@
 """Tariff-rate quotas (docs/model.md, "Tariff-rate quotas"): solved in the batched Newton, checked against tariffs."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +11,8 @@ from hypothesis import strategies as st
 import sim
 from sim import solve_equilibrium
 from tests.test_extremes import extreme
+
+ROOT = Path(__file__).resolve().parents[1]
 
 V = np.array([[[100.0, 20.0, 10.0], [30.0, 80.0, 5.0], [15.0, 10.0, 60.0]]])
 ZERO = np.zeros_like(V)
@@ -174,8 +177,10 @@ start = 2026
     text = path.read_text().replace('rent = "exporter"', 'rent = "importer"')
     path.write_text(text)
     importer_held = sim.run(path).frames.welfare
-    assert importer_held.loc[(2026, "steel", "USA"), "quota_rent"] == pytest.approx(row["quota_rent"])
-    assert importer_held.loc[(2026, "steel", "JPN"), "quota_rent"] == 0.0
+    moved = importer_held["quota_rent"] - welfare["quota_rent"]
+    assert moved.loc[(2026, "steel", "USA")] == pytest.approx(row["quota_rent"])
+    assert moved.loc[(2026, "steel", "JPN")] == pytest.approx(-row["quota_rent"])
+    assert importer_held["net_welfare"].sum() == pytest.approx(welfare["net_welfare"].sum())
 
 
 def test_an_absolute_quota_from_a_file_reads_inf_and_is_recorded(tmp_path):
@@ -199,7 +204,44 @@ rent = "importer"
     assert row["fill"] == pytest.approx(1.0, rel=1e-9)
     out = res.write(tmp_path / "out", plots=False)
     record = json.loads((out / "run.json").read_text())
-    quota_record = record["scenarios"][0]["shocks_in_force"][0]["quotas"][0]
+    quota_record = next(q for q in record["scenarios"][0]["shocks_in_force"][0]["quotas"] if q["sector"] == "autos")
     assert quota_record["out_rate"] == "inf" and quota_record["rent_holder"] == "importer"
     assert "(TRQ)" in sim.plots._partner_label(res.by_scenario, ["absolute"], "long run", "autos", "JPN", "USA",
                                                res.infos)
+
+
+def test_the_datasets_base_year_quotas_hold_until_a_tariff_ends_them():
+    """us_japan_2024 ships Japan's and the EU's TRQs and Korea's absolute quota (quotas.csv)."""
+    untouched = sim.run(ROOT / "scenarios" / "nippon_steel_investment.toml")  # no tariffs: the quotas hold
+    q = untouched.frames.quotas.xs("steel", level="sector")
+    assert set(q.index.get_level_values("exporter")) == {"JPN", "EU", "KOR"}
+    eu = q.xs(("EU", "USA"), level=("exporter", "importer"))
+    assert (eu["regime"] == "over quota").all() and (eu["rate"] == 0.25).all()
+    ended = sim.run(ROOT / "scenarios" / "steel_232_2025.toml")  # 25% on every partner ends them all
+    assert ended.frames.quotas.empty
+    # ending the EU's over-filled quota turns the US importers' base rent into tariff revenue
+    us = ended.frames.welfare.loc[("long run", "steel", "USA")]
+    assert us["quota_rent"] == pytest.approx(-0.25 * 4413.509, rel=1e-6)
+
+
+def test_a_dataset_quota_must_agree_with_the_base_rate(tmp_path):
+    import shutil
+
+    folder = tmp_path / "ds"
+    shutil.copytree(ROOT / "sim" / "datasets" / "us_japan_2024", folder)
+    text = (folder / "tariffs.csv").read_text().replace("steel,EU,USA,0.2500", "steel,EU,USA,0.0602")
+    (folder / "tariffs.csv").write_text(text)
+    with pytest.raises(sim.InputError) as err:
+        sim.load_dataset(folder)
+    message = str(err.value)
+    assert "quotas.csv" in message and "line 3" in message
+    assert "exceeds the quota volume 4,413.5, so tariffs.csv's rate for steel EU->USA must be the out-of-quota " \
+           "rate 0.25, got 0.0602" in message
+
+
+def test_no_shock_with_base_year_quotas_changes_nothing_exactly(tmp_path):
+    path = tmp_path / "nothing.toml"
+    path.write_text('name = "nothing"\ndataset = "us_japan_2024"\n')
+    res = sim.run(path)
+    assert (res.frames.welfare == 0.0).all().all() and (res.frames.prices == 0.0).all().all()
+    assert set(res.frames.quotas["regime"]) == {"slack", "over quota"}  # Japan, Korea slack; the EU over

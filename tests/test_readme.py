@@ -57,7 +57,8 @@ def test_flagship_table_matches_a_fresh_run(flagship):
             pct(us_price.consumer_price_pct).replace("-", "−"), pct(us_price.output_pct).replace("-", "−"),
             whole_pct((imports.value.sum() / imports.base_value.sum() - 1) * 100), whole_pct(japan.value_pct),
             money(w.loc["USA", "consumer_surplus"]), money(w.loc["USA", "producer_surplus"]),
-            money(w.loc["USA", "tariff_revenue"]), money(w.loc["USA", "net_welfare"]),
+            money(w.loc["USA", "tariff_revenue"]), money(w.loc["USA", "quota_rent"]),
+            money(w.loc["USA", "net_welfare"]),
             money(w.loc["JPN", "net_welfare"]), money(w.loc["CAN", "net_welfare"]),
         ]
         assert row[1:] == expected, year
@@ -73,7 +74,7 @@ def test_readme_compare_commands_run_and_their_plot_is_shown(tmp_path):
     from sim.cli import main
 
     commands = readme_commands("compare")
-    assert len(commands) == 2
+    assert len(commands) == 3
     for command in commands:
         args = command.split("run_sim.py ", 1)[1].split()
         args = [str(ROOT / a) if a.startswith("scenarios/") else a for a in args]
@@ -97,3 +98,24 @@ def test_readme_links_point_at_files_in_the_repository():
     for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", README):
         if not target.startswith("http"):
             assert (ROOT / target).exists(), target
+
+
+def test_readme_quota_numbers_match_a_fresh_comparison():
+    import dataclasses
+
+    fifty = sim.run(ROOT / "scenarios" / "steel_50pct_2025.toml")
+    case = sim.load_scenario(ROOT / "scenarios" / "japan_steel_trq_restored.toml")
+    held_by = {"importer": sim.run(case)}
+    quota = case.scenario.quotas[0]
+    held_by["exporter"] = sim.run(case.replace(quotas=(dataclasses.replace(quota, rent="exporter"),)))
+    row = held_by["importer"].frames.quotas.loc[("long run", "steel", "JPN", "USA")]
+    assert f"the rate that fills the quota is {100 * row['rate']:.1f}%" in README
+    assert f"The rent (USD {row['quota_rent']:.0f} m)" in README
+    key = ("long run", "steel", "JPN", "USA")
+    ratio = held_by["importer"].frames.flows.loc[key, "value"] / fifty.frames.flows.loc[key, "value"]
+    assert f"{ratio:.1f} times what they are at 50%" in README
+    net = {holder: sim.compare([res, fifty], baseline="steel_50pct_2025").welfare_by_region()["net_welfare"]
+           .droplevel("scenario") for holder, res in held_by.items()}
+    assert f"Japan about {net['importer']['JPN']:.0f} m" in README
+    assert round(net["importer"]["USA"], -2) == 100 and "US gains about USD 100 m a year" in README
+    assert f"(US +{net['exporter']['USA']:.0f}, Japan +{net['exporter']['JPN']:.0f})" in README

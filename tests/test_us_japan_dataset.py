@@ -6,8 +6,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from sim import load_dataset
+from sim.quotas import base_split
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "sim" / "datasets" / "us_japan_2024"
@@ -23,7 +25,7 @@ def load_build():
 
 def test_rebuild_from_the_facts_is_identical(tmp_path):
     load_build().write(tmp_path)
-    for name in ("dataset.toml", "flows.csv", "tariffs.csv", "README.md"):
+    for name in ("dataset.toml", "flows.csv", "tariffs.csv", "quotas.csv", "README.md"):
         assert (tmp_path / name).read_text() == (SHIPPED / name).read_text(), f"{name} differs: rebuild the dataset"
 
 
@@ -62,7 +64,9 @@ def test_base_steel_tariffs_collect_what_section_232_collected_a_year():
     """USD 2.58 bn a year, as the dataset README states; CBP: 7.52 bn from March 2018 to February 2021."""
     ds = load_dataset("us_japan_2024")
     k, us = ds.sector_index("steel"), ds.region_index("USA")
-    revenue = float((ds.tariffs[k, :, us] * ds.flows[k, :, us]).sum())
+    revenue_cells, rent = base_split(ds.flows, ds.tariffs, ds.quotas)  # the EU's in-quota tonnes pay nothing
+    revenue = float(revenue_cells[k, :, us].sum())
+    assert float(rent[k].sum()) == pytest.approx(0.25 * 4413.509, rel=1e-6)  # 3.3 Mt x 1,337 USD/t at 25%
     assert round(revenue / 1000, 2) == 2.58
     assert "USD 2.58 bn a year" in (SHIPPED / "README.md").read_text(encoding="utf-8")
     assert 0.5 * 7.52 / 2.9 < revenue / 1000 < 1.5 * 7.52 / 2.9

@@ -699,6 +699,31 @@ def other_goods(total: dict, sectors: list[dict]) -> dict:
 
 
 # --------------------------------------------------------------------- tariffs
+def base_quotas(build: Build, flows: dict) -> list[tuple]:
+    """The Section 232 steel quotas in force in 2024 (sector, exporter, importer, volume, in, out, rent, basis,
+    source, note): volumes in tonnes converted at the exporter's unit value, the dataset's own price of its steel."""
+    g = build.f.get
+    admin = g("added_facts.csv", sector="trq_administration", value_has="first-come")
+    rows = []
+    for exporter, kind, out_rate, rent, why in (
+            ("JPN", "trq_s232_steel", 0.25, "importer", f"first-come first-served, claimed by US importers "
+             f"({admin.source})"),
+            ("EU", "trq_s232_steel", 0.25, "importer", f"administered like Japan's ({admin.source})"),
+            ("KOR", "quota_s232_steel", math.inf, "exporter", "an absolute quota allocated among Korean mills "
+             "by Korea (assumed: the US quota bulletins cap volume, Korea shares it out), so Korea's mills hold any "
+             "rent")):
+        fact = g("facts.csv", sector=kind, exporter=exporter)
+        price, price_src, price_note = build.steel_uv[exporter]
+        volume = fact.value / 1e6 * price
+        flow = flows["steel"][(exporter, "USA")].value
+        state = "slack" if flow < volume else "over quota"
+        rows.append(("steel", exporter, "USA", volume, 0.0, out_rate, rent, "derived",
+                     " ".join([fact.source, *price_src] + ([admin.source] if rent == "importer" else [])),
+                     f"{fact.value / 1e6:.2f} Mt x {price:,.0f} USD/t ({price_note}); base flow {flow:,.1f} = "
+                     f"{flow / volume:.1%} of the volume: {state}; rent to the {rent}: {why}"))
+    return rows
+
+
 def base_tariffs(build: Build, flows: dict) -> list[tuple]:
     """Applied rates in 2024 (sector, exporter, importer, rate, basis, source, note); missing cells are 0."""
     g = build.f.get
@@ -717,9 +742,11 @@ def base_tariffs(build: Build, flows: dict) -> list[tuple]:
                  "duty-free TRQ (2022) under Section 232"))
     eu = g("facts.csv", year="2022", sector="trq_s232_steel", exporter="EU")
     eu_mt = flows["steel"][("EU", "USA")].value / build.steel_uv["EU"][0]
-    rows.append(("steel", "EU", "USA", mfn_us.value + s232.value * max(0.0, 1 - eu.value / 1e6 / eu_mt), "derived",
+    rows.append(("steel", "EU", "USA", mfn_us.value + s232.value, "derived",
                  f"{mfn_us.source} {s232.source} {eu.source}",
-                 f"MFN + 25% on the share above the EU's 3.3 Mt TRQ (EU exports ~{eu_mt:.1f} Mt at the EU unit value)"))
+                 f"the marginal rate: the EU's ~{eu_mt:.2f} Mt exceed its {eu.value / 1e6:.1f} Mt duty-free TRQ, so "
+                 "the last tonne pays MFN (Free) + 25% (quotas.csv holds the quota; revenue is 25% on the excess "
+                 "only)"))
     rows.append(("steel", "CHN", "USA", mfn_us.value + s232.value, "derived", f"{mfn_us.source} {s232.source}",
                  "MFN (Free) + Section 232 25% (anti-dumping/countervailing and Section 301 duties not included)"))
     brazil = g("facts_more.csv", year="2024", sector="steel", exporter="ROW", importer="USA")
@@ -760,8 +787,8 @@ FOREIGN_SUPPLY_ELASTICITY = 20.0
 US_SUPPLY_ELASTICITIES = [
     ("steel", 0.8, "derived",
      "calibrated with steel eta = -1.0 so that the 2018-21 Section 232 backtest (validation/s232_2018.toml vs "
-     "s232_none.toml) lands within USITC (2023) estimates: imports -24.6% (published -24%), US producer price "
-     "+2.7% (+2.4%), production +2.2% (+1.9%); with eps 2 and eta -0.6 production rose 5.0%"),
+     "s232_none.toml) lands within USITC (2023) estimates: imports -25.4% (published -24%), US producer price "
+     "+3.0% (+2.4%), production +2.4% (+1.9%); with US eps 2 and eta -0.6 production rises 5.3%"),
     ("autos", 2.0, "assumed", "assumed medium-run supply elasticity of US vehicle production (not calibrated)"),
 ]
 
@@ -785,12 +812,12 @@ def build_all(facts: Facts) -> tuple[dict, list]:
     flows["aerospace_defense"] = assemble(b.aerospace_defense())
     total = assemble(b.total_goods())
     flows["other_goods"] = other_goods(total, [flows["steel"], flows["autos"], flows["aerospace_defense"]])
-    return flows, base_tariffs(b, flows)
+    return flows, base_tariffs(b, flows), base_quotas(b, flows)
 
 
 def write(out: Path) -> None:
     facts = Facts(FACTS)
-    flows, tariffs = build_all(facts)
+    flows, tariffs, quotas = build_all(facts)
     out.mkdir(parents=True, exist_ok=True)
     used = set()
     with open(out / "flows.csv", "w", newline="", encoding="utf-8") as fh:
@@ -808,6 +835,14 @@ def write(out: Path) -> None:
         w.writerow(["sector", "exporter", "importer", "rate", "basis", "source", "note"])
         for sector, exp, imp, rate, basis, source, note in tariffs:
             w.writerow([sector, exp, imp, f"{rate:.4f}", basis, source, note])
+            used.update(source.split())
+    with open(out / "quotas.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["sector", "exporter", "importer", "volume", "in_rate", "out_rate", "rent", "basis", "source",
+                    "note"])
+        for sector, exp, imp, volume, low, high, rent, basis, source, note in quotas:
+            w.writerow([sector, exp, imp, f"{volume:.3f}", f"{low:.4f}", "inf" if math.isinf(high) else f"{high:.4f}",
+                        rent, basis, source, note])
             used.update(source.split())
     sigma = {code: facts.get("added_facts.csv", sector="elasticity", unit_has=p[1])
              for code, p in SECTOR_PARAMETERS.items()}
