@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .case import Case, load_scenario, prepare
 from .errors import ConvergenceError
+from .linear import solve_linear
 from .results import Results
 from .scenario import Scenario
 from .solver import solve_equilibrium
@@ -27,6 +28,7 @@ def run(scenario: Case | Scenario | str | Path, dataset=None, client=None) -> Re
         For a :class:`Scenario`: use this dataset instead of loading ``scenario.dataset``.
     client : dask.distributed.Client, optional
         Solve on a Dask cluster (see :func:`sim.solve_equilibrium`); the results are the same.
+        (The scenario's ``method = "gsim-linear"`` is solved here, in one linear solve per market.)
 
     Raises
     ------
@@ -43,13 +45,16 @@ def run(scenario: Case | Scenario | str | Path, dataset=None, client=None) -> Re
         case = load_scenario(scenario)
     started = time.perf_counter()
     shocks, ds = case.shocks, case.dataset
-    quotas = shocks.quotas
-    quota_arrays = {} if quotas is None else {
-        "quota_volume": quotas.volume, "quota_in": quotas.in_rate, "quota_out": quotas.out_rate}
-    solution = solve_equilibrium(
-        ds.flows, ds.tariffs, shocks.new_tariffs, shocks.sigma, shocks.eta, shocks.eps,
-        supply_shift=shocks.supply_shift, demand_shift=shocks.demand_shift, client=client, **quota_arrays,
-    )
+    if case.scenario.method == "gsim-linear":  # tariffs only (checked when the scenario is read)
+        solution = solve_linear(ds.flows, ds.tariffs, shocks.new_tariffs, shocks.sigma, shocks.eta, shocks.eps)
+    else:
+        quotas = shocks.quotas
+        quota_arrays = {} if quotas is None else {
+            "quota_volume": quotas.volume, "quota_in": quotas.in_rate, "quota_out": quotas.out_rate}
+        solution = solve_equilibrium(
+            ds.flows, ds.tariffs, shocks.new_tariffs, shocks.sigma, shocks.eta, shocks.eps,
+            supply_shift=shocks.supply_shift, demand_shift=shocks.demand_shift, client=client, **quota_arrays,
+        )
     if not solution.all_converged:
         failed = zip(*(~solution.converged).nonzero())
         raise ConvergenceError([_failure(case, solution, y, k) for y, k in failed])

@@ -28,7 +28,7 @@ __all__ = [
 
 ALL = "*"
 METHODS = ("exact", "gsim-linear")
-AVAILABLE_METHODS = ("exact",)
+AVAILABLE_METHODS = METHODS
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 _TOP_KEYS = {"name", "title", "description", "dataset", "years", "method", "tariff", "quota",
@@ -269,8 +269,6 @@ def _parse(data: dict, path: Path | None, problems: ProblemList) -> Scenario:
     method = p.text(data, "method", "method") or "exact"
     if method not in METHODS:
         problems.add("method", f"must be one of {', '.join(METHODS)}, got {method!r}{closest(method, METHODS)}")
-    elif method not in AVAILABLE_METHODS:
-        problems.add("method", f"'{method}' is not available in this version yet; use \"exact\"")
     if "uncertainty" in data:
         problems.add("uncertainty", "[uncertainty] is part of the design but not available in this version yet")
 
@@ -288,6 +286,11 @@ def _parse(data: dict, path: Path | None, problems: ProblemList) -> Scenario:
     quotas = tuple(p.each(data, "quota", _QUOTA_KEYS, p.quota))
     investments = tuple(p.each(data, "investment", _INVESTMENT_KEYS, p.investment))
     demand = tuple(p.each(data, "demand_shift", _DEMAND_KEYS, p.demand_shift))
+    if method == "gsim-linear":
+        for key, blocks in (("quota", quotas), ("investment", investments), ("demand_shift", demand)):
+            if blocks:
+                problems.add("method", f"\"gsim-linear\" (Francois and Hall's linear GSIM) models tariff changes "
+                             f"only; this file has [[{key}]] blocks: use method = \"exact\"")
     overrides = []
     table = data.get("elasticities", {})
     if not isinstance(table, dict):

@@ -118,6 +118,8 @@ def label(case, solution) -> tuple[Frames, ScenarioInfo]:
     """Label every solver array of ``case`` once; return the frames and the scenario's metadata."""
     ds, shocks = case.dataset, case.shocks
     years, sectors, regions = list(shocks.years), list(ds.sectors), list(ds.regions)
+    # the linear GSIM has no quotas: base-year quotas stay at their base rates there, as tariffs
+    quotas = shocks.quotas if solution.tariffs is not None else None
     by_region = _product([years, sectors, regions], REGION_LEVELS)
     by_flow = _product([years, sectors, regions, regions], FLOW_LEVELS)
     sol = solution
@@ -137,7 +139,7 @@ def label(case, solution) -> tuple[Frames, ScenarioInfo]:
         "output_pct": (sol.output.ravel() - 1.0) * 100.0,
     }, index=by_region)
 
-    revenue, quota_rent = _revenue_and_rent(ds, shocks.quotas, sol)
+    revenue, quota_rent = _revenue_and_rent(ds, quotas, sol)
     welfare = pd.DataFrame({
         "consumer_surplus": sol.consumer_surplus.ravel(), "producer_surplus": sol.producer_surplus.ravel(),
         "tariff_revenue": revenue.ravel(), "quota_rent": quota_rent.ravel(),
@@ -147,10 +149,10 @@ def label(case, solution) -> tuple[Frames, ScenarioInfo]:
     base_rates = np.broadcast_to(ds.tariffs, shocks.new_tariffs.shape)
     applied = shocks.new_tariffs if sol.tariffs is None else sol.tariffs  # quota flows: the effective rate
     touched = (applied != base_rates).any(axis=(0, 2))  # (K, N): importer's tariffs change in sector
-    if shocks.quotas is not None:  # a quota other than the dataset's base-year one
+    if quotas is not None:  # a quota other than the dataset's base-year one
         base = ds.quotas if ds.quotas is not None else QuotaArrays.empty(ds.flows.shape)
-        differs = ((shocks.quotas.volume != base.volume) | (shocks.quotas.in_rate != base.in_rate)
-                   | (shocks.quotas.out_rate != base.out_rate) | (shocks.quotas.to_exporter != base.to_exporter))
+        differs = ((quotas.volume != base.volume) | (quotas.in_rate != base.in_rate)
+                   | (quotas.out_rate != base.out_rate) | (quotas.to_exporter != base.to_exporter))
         touched |= differs.any(axis=(0, 2))
     schedule = touched[:, None, :] & ~np.eye(len(regions), dtype=bool)  # every partner of a touched market
     schedule = np.broadcast_to(schedule, shocks.new_tariffs.shape).ravel()
@@ -173,8 +175,8 @@ def label(case, solution) -> tuple[Frames, ScenarioInfo]:
         region_names=dict(ds.region_names), sectors=tuple(sectors), sector_names=dict(ds.sector_names),
         events=_events(case),
     )
-    quotas = _quota_frame(shocks.quotas, sol, ds, by_flow)
-    return Frames(flows, prices, welfare, tariffs, shifts, diagnostics, quotas), info
+    quota_frame = _quota_frame(quotas, sol, ds, by_flow)
+    return Frames(flows, prices, welfare, tariffs, shifts, diagnostics, quota_frame), info
 
 
 #: A quota counts as binding when its flow is within this relative distance of the volume.

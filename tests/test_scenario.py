@@ -214,8 +214,15 @@ class TestProblems:
 
     def test_not_yet_available_features_are_named(self, write):
         msg = problems(write('method = "gsim-linear"\n[uncertainty]\ndraws = 10\n'))
-        assert "method: 'gsim-linear' is not available in this version yet" in msg
+        assert "method" not in msg  # the linear GSIM is available
         assert "uncertainty: [uncertainty] is part of the design but not available in this version yet" in msg
+
+    def test_gsim_linear_refuses_what_the_paper_lacks(self, write):
+        msg = problems(write('method = "gsim-lineer"\n'))
+        assert "method: must be one of exact, gsim-linear, got 'gsim-lineer' (did you mean 'gsim-linear'?)" in msg
+        msg = problems(write('method = "gsim-linear"\n[[investment]]\nsector = "steel"\nhost = "USA"\n'
+                             'capacity = 10\n'))
+        assert "this file has [[investment]] blocks: use method = \"exact\"" in msg
 
     def test_syntax_error_names_the_file(self, write):
         path = write('[[tariff]\n')
