@@ -54,6 +54,21 @@ def test_cluster_solve_matches_the_local_solve(client):
     assert_same(local, remote)
 
 
+def test_cluster_solve_with_quotas_matches_the_local_solve(client):
+    flows, base, new, sigma, eta, eps, supply = random_batch(3, 200, 6)
+    rng = np.random.default_rng(3)
+    volume = np.where(rng.random(flows.shape) < 0.2, flows * rng.uniform(0.3, 1.5, flows.shape), np.inf)
+    volume[:, np.arange(6), np.arange(6)] = np.inf
+    volume[volume <= 0] = np.inf  # no quota on a zero flow here
+    quotas = {"quota_volume": volume, "quota_in": np.zeros(flows.shape), "quota_out": np.full(flows.shape, 0.6)}
+    local = solve_equilibrium(flows, base, new, sigma, eta, eps, supply_shift=supply, **quotas)
+    remote = solve_equilibrium(flows, base, new, sigma, eta, eps, supply_shift=supply, client=client, **quotas)
+    assert remote.converged.all()
+    assert_same(local, remote)
+    assert_allclose(remote.quota_rent, local.quota_rent, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(remote.tariffs, local.tariffs)
+
+
 def test_a_worker_killed_mid_run_is_retried_and_the_result_is_complete(client):
     args = random_batch(2, 6000, 40)
     local = solve_equilibrium(*args[:6], supply_shift=args[6])
