@@ -59,7 +59,7 @@ def main():
     """tradesim: trade-policy scenarios in a multi-region Armington partial-equilibrium model."""
 
 
-def _solve_all(paths, client=None):
+def _solve_all(paths, client=None, draws=None, seed=None, allow_failed_draws=0.0):
     """Validate every file (all problems at once), refuse duplicate names, solve each."""
     from . import runner
     from .case import validate as validate_files
@@ -70,7 +70,8 @@ def _solve_all(paths, client=None):
     if duplicates:
         raise InputError([Problem(str(c.scenario.path), "name", f"'{c.name}' is used by more than one scenario in "
                                   "this run") for c in cases if c.name in duplicates])
-    return [runner.run(case, client=client) for case in cases]
+    return [runner.run(case, client=client, draws=draws, seed=seed, allow_failed_draws=allow_failed_draws)
+            for case in cases]
 
 
 @contextlib.contextmanager
@@ -110,7 +111,7 @@ def _command_line(ctx) -> list[str]:
             words += [str(v) for v in value]
         elif param.is_flag:
             words += [param.opts[0]] if value else []
-        elif value is not None:
+        elif value is not None and value != param.default:  # options left at their default are not repeated
             words += [param.opts[0], str(value)]
     return words
 
@@ -138,6 +139,12 @@ _YEAR = click.option("--year", type=int, default=None,
                      help="Year to summarise (default: the last; a long-run scenario has no year).")
 _NO_PLOTS = click.option("--no-plots", is_flag=True, help="Do not draw plots.")
 _QUIET = click.option("--quiet", "-q", is_flag=True, help="Print no summary.")
+_DRAWS = click.option("--draws", type=click.IntRange(min=1, max=1_000_000), default=None,
+                      help="Monte Carlo over elasticities with this many draws (overrides [uncertainty]'s; without "
+                           "it, cv 0.3 for sigma and eta, 0.5 for eps): writes uncertainty.csv.")
+_SEED = click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed of the draws (reproducible).")
+_ALLOW_FAILED = click.option("--allow-failed-draws", type=click.FloatRange(0.0, 1.0), default=0.0, metavar="SHARE",
+                             help="Share of draws allowed not to converge (left out of the statistics; default 0).")
 _WORKERS = click.option("--workers", type=click.IntRange(min=1), default=None,
                         help="Solve on a local Dask cluster of this many processes (tradesim[distributed]).")
 _SCHEDULER = click.option("--scheduler", default=None, metavar="ADDRESS",
@@ -155,14 +162,18 @@ _SCHEDULER = click.option("--scheduler", default=None, metavar="ADDRESS",
 @_QUIET
 @_WORKERS
 @_SCHEDULER
-def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, scheduler):
+@_DRAWS
+@_SEED
+@_ALLOW_FAILED
+def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, scheduler, draws, seed,
+        allow_failed_draws):
     """Solve SCENARIO files, print a summary and write tables and plots."""
     from . import output
     from .summary import run_summary
 
     started = time.perf_counter()
     with _dask_client(workers, scheduler) as client:
-        results = _guarded(lambda: _solve_all(scenarios, client))
+        results = _guarded(lambda: _solve_all(scenarios, client, draws, seed, allow_failed_draws))
     for res in results:
         _check_year(res, year)
     target = out_dir or Path("output") / (results[0].name if len(results) == 1 else "run")
@@ -183,14 +194,17 @@ def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, sc
 @_YEAR
 @_NO_PLOTS
 @_QUIET
-def compare(scenarios, out_dir, baseline, year, no_plots, quiet):
+@_DRAWS
+@_SEED
+@_ALLOW_FAILED
+def compare(scenarios, out_dir, baseline, year, no_plots, quiet, draws, seed, allow_failed_draws):
     """Solve several SCENARIO files and put them side by side: comparison.csv, tables and plots."""
     from . import output
     from .comparison import compare as compare_results
     from .summary import compare_summary
 
     started = time.perf_counter()
-    results = _guarded(lambda: _solve_all(scenarios))
+    results = _guarded(lambda: _solve_all(scenarios, None, draws, seed, allow_failed_draws))
     comparison = _guarded(lambda: compare_results(results, baseline=baseline))
     _check_year(comparison, year)
     _write(lambda: output.write_comparison(comparison, out_dir, plots=not no_plots,

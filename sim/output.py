@@ -42,6 +42,7 @@ def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_t
 
     def write(staging: Path) -> None:
         _write_tables([r.by_scenario for r in results], staging)
+        _write_uncertainty(results, staging)
         _write_record(results, staging, wall_time, command_line)
         if plots:
             (staging / "plots").mkdir()
@@ -58,6 +59,7 @@ def write_comparison(comparison, out_dir: str | Path, plots: bool = True, wall_t
 
     def write(staging: Path) -> None:
         _write_tables([comparison.by_scenario], staging)
+        _write_uncertainty(list(comparison.results.values()), staging)
         comparison.table.to_csv(staging / "comparison.csv", index=False, float_format="%.10g")
         _write_record(list(comparison.results.values()), staging, wall_time, command_line, comparison.baseline)
         if plots:
@@ -90,6 +92,13 @@ def _write_tables(frames: list, folder: Path) -> None:
     if quotas:  # only runs with tariff-rate quotas write quotas.csv
         pd.concat(quotas).reset_index()[QUOTA_COLUMNS].to_csv(folder / "quotas.csv", index=False,
                                                               float_format="%.10g")
+
+
+def _write_uncertainty(results: list, folder: Path) -> None:
+    """uncertainty.csv with every run's Monte Carlo summary, when any run has one."""
+    summaries = [r.uncertainty.summary for r in results if getattr(r, "uncertainty", None) is not None]
+    if summaries:
+        pd.concat(summaries).to_csv(folder / "uncertainty.csv", index=False, float_format="%.10g")
 
 
 def _write_record(results: list, folder: Path, wall_time: float | None, command_line: list[str] | None,
@@ -166,9 +175,20 @@ def run_record(res) -> dict:
         "years": [_year(y) for y in info.years], "static": info.static,
         "elasticities": elasticities,
         "shocks_in_force": _jsonable(_shocks_in_force(res)),
+        "uncertainty": _uncertainty_record(res),
         "solver": solver,
         "wall_time_seconds": res.wall_time,
     }
+
+
+def _uncertainty_record(res) -> dict | None:
+    mc = getattr(res, "uncertainty", None)
+    if mc is None:
+        return None
+    cvs = {name: dict(getattr(mc.spec, name)) for name in ("sigma", "eta", "eps")}
+    return {"draws": mc.draws, "seed": mc.seed, "coefficients_of_variation": cvs,
+            "failed_draws": int(len(mc.failed)),
+            "failed": mc.failed.to_dict(orient="records") if len(mc.failed) else []}
 
 
 def _year(label):

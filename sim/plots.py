@@ -15,6 +15,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from .results import select_period, sum_welfare_by_region
 from .style import COMPONENTS, MEASURES, WORLD, region_colour, scenario_colour, scenario_hatch, short_name
@@ -96,7 +97,8 @@ def _pct(rate: float) -> str:
 MAX_STACKED_SCENARIOS = 3
 
 
-def welfare(frames, infos, ax=None, year=None, world=False, components=None, baseline=None, legend=True):
+def welfare(frames, infos, ax=None, year=None, world=False, components=None, baseline=None, legend=True,
+            intervals=None):
     """Welfare change by region, all sectors: stacked components, net welfare marked, scenarios side by side.
 
     Parameters
@@ -113,9 +115,13 @@ def welfare(frames, infos, ax=None, year=None, world=False, components=None, bas
         Stack consumer surplus, producer surplus, tariff revenue and quota
         rent (those that are non-zero); otherwise draw net welfare bars only.
         Default: stacked for up to three scenarios.
+    intervals : dict, optional
+        Scenario label → 90% intervals of its net welfare from a Monte Carlo (see
+        :func:`net_welfare_intervals`), drawn as error bars on the net welfare.
     """
     ax = _axes(ax)
     keep = ax.has_data()
+    intervals = intervals or {}
     table, year = sum_welfare_by_region(frames.welfare, infos, year, world)
     regions = _regions(infos) + ([WORLD] if world else [])
     names = list(infos)
@@ -145,6 +151,12 @@ def welfare(frames, infos, ax=None, year=None, world=False, components=None, bas
             colour = scenario_colour(s) if many else [region_colour(r, i) for i, r in enumerate(regions)]
             ax.bar(pos, net, width * 0.92, color=colour)
             above, below = np.clip(net, 0, None), np.clip(net, None, 0)
+        if name in intervals and baseline is None:
+            band = intervals[name].xs(year, level="year").reindex(regions)
+            low, high = band["p05"].to_numpy(), band["p95"].to_numpy()
+            ax.errorbar(pos, net, yerr=[net - low, high - net], fmt="none", ecolor="black", elinewidth=1.1,
+                        capsize=3, zorder=4)
+            above, below = np.maximum(above, high), np.minimum(below, low)
         ends.append((pos, net, above, below))
         lowest, highest = min(lowest, below.min()), max(highest, above.max())
     span = max(highest - lowest, 1e-9)
@@ -168,12 +180,30 @@ def welfare(frames, infos, ax=None, year=None, world=False, components=None, bas
     ax.set_title(_title(infos, f"Welfare change by region, all sectors, {year}", baseline),
                  fontsize=10)
     if legend:
-        _welfare_legend(ax, parts, names, infos, many)
+        _welfare_legend(ax, parts, names, infos, many, _interval_label(intervals) if baseline is None else None)
     ax.grid(axis="y", alpha=0.3)
     return ax
 
 
-def _welfare_legend(ax, parts, names, infos, many):
+def net_welfare_intervals(results) -> pd.DataFrame:
+    """5th and 95th percentiles of net welfare, all sectors, by (year, region) with World, over a run's draws."""
+    draws = results.uncertainty.net_welfare["net_welfare"].unstack("region")
+    draws[WORLD] = draws.sum(axis=1)
+    stacked = draws.stack().rename_axis(["draw", "year", "region"])
+    grouped = stacked.groupby(level=["year", "region"], sort=False)
+    out = pd.DataFrame({"p05": grouped.quantile(0.05), "p95": grouped.quantile(0.95)})
+    out.attrs["draws"] = len(draws.index.unique("draw"))
+    return out
+
+
+def _interval_label(intervals) -> str | None:
+    if not intervals:
+        return None
+    counts = sorted({i.attrs.get("draws", 0) for i in intervals.values()})
+    return f"90% interval ({'/'.join(f'{c:,}' for c in counts)} draws)"
+
+
+def _welfare_legend(ax, parts, names, infos, many, interval=None):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -181,6 +211,8 @@ def _welfare_legend(ax, parts, names, infos, many):
     if parts:
         handles.append(Line2D([], [], marker="D", linestyle="", color=COMPONENTS["net_welfare"][1],
                               label=COMPONENTS["net_welfare"][0]))
+    if interval:
+        handles.append(Line2D([], [], marker="|", markersize=10, linestyle="", color="black", label=interval))
     if many:
         for s, name in enumerate(names):
             if parts:
@@ -214,7 +246,7 @@ def _import_changes(frames, infos, importer, sector):
 
 # --------------------------------------------------------------------------- welfare over time
 
-def welfare_path(frames, infos, ax=None, regions=None, scale="linear", baseline=None, fig=None):
+def welfare_path(frames, infos, ax=None, regions=None, scale="linear", baseline=None, fig=None, intervals=None):
     """Net welfare change (all sectors) over the years.
 
     One scenario: a line per region and a World line. Several: one panel per
@@ -232,13 +264,16 @@ def welfare_path(frames, infos, ax=None, regions=None, scale="linear", baseline=
         ``"symlog"`` keeps small regions readable beside one that dwarfs them.
     fig : Figure, optional
         For several panels: draw into this figure (default: a new pyplot figure).
+    intervals : dict, optional
+        Scenario label → 90% intervals from a Monte Carlo (:func:`net_welfare_intervals`),
+        drawn as fan bands around one scenario's lines.
 
     Returns
     -------
     Axes, or an array of Axes for several panels.
     """
     if all(i.static for i in infos.values()):
-        return welfare(frames, infos, ax=ax, components=False, world=True, baseline=baseline)
+        return welfare(frames, infos, ax=ax, components=False, world=True, baseline=baseline, intervals=intervals)
     path = frames.welfare.groupby(level=["scenario", "year", "region"], sort=False)["net_welfare"].sum()
     path = path.unstack("region")
     path[WORLD] = path.sum(axis=1)
@@ -248,8 +283,9 @@ def welfare_path(frames, infos, ax=None, regions=None, scale="linear", baseline=
         ax = fig.add_subplot()
     if len(infos) == 1:
         ax = _axes(ax)
-        _path_by_region(ax, path.loc[next(iter(infos))], infos, regions or _regions(infos) + [WORLD], scale,
-                        baseline)
+        name = next(iter(infos))
+        band = (intervals or {}).get(name) if baseline is None else None
+        _path_by_region(ax, path.loc[name], infos, regions or _regions(infos) + [WORLD], scale, baseline, band)
         return ax
     if ax is not None or (regions is not None and len(regions) == 1):
         ax = _axes(ax)
@@ -260,16 +296,36 @@ def welfare_path(frames, infos, ax=None, regions=None, scale="linear", baseline=
     return _path_panels(path, infos, regions, scale, baseline, fig)
 
 
-def _path_by_region(ax, path, infos, regions, scale, baseline):
+def _path_by_region(ax, path, infos, regions, scale, baseline, band=None):
     info = next(iter(infos.values()))
     years = [y for y in path.index]
+    banded = _banded_regions(path, regions) if band is not None else []
     for r, region in enumerate(regions):
         world = region == WORLD
         ax.plot(years, path[region], marker="o", markersize=3.5, linewidth=2.4 if world else 1.6,
                 linestyle="--" if world else "-", color=region_colour(region, r),
                 label=WORLD if world else f"{region} ({short_name(info.region_names.get(region, region))})")
+        if region in banded:
+            rows = band.xs(region, level="region").reindex(years)
+            ax.fill_between(years, rows["p05"], rows["p95"], color=region_colour(region, r), alpha=0.18,
+                            linewidth=0)
+    if banded:
+        from matplotlib.patches import Patch
+
+        label = f"{_interval_label({0: band})}: {' and '.join(banded)}"
+        ax.add_artist(ax.legend(handles=[Patch(color="#888888", alpha=0.3, label=label)],
+                                loc="lower left", fontsize=8, frameon=False))
     _finish_path(ax, infos, years, scale, "Net welfare change by region, all sectors", info.unit, baseline)
     _legend_outside(ax)
+
+
+def _banded_regions(path, regions) -> list[str]:
+    """Regions that get a fan band: all of up to three; else the one that moves most, and World."""
+    if len(regions) <= 3:
+        return list(regions)
+    named = [r for r in regions if r != WORLD]
+    largest = max(named, key=lambda r: path[r].abs().max())
+    return [largest] + ([WORLD] if WORLD in regions else [])
 
 
 def _path_by_scenario(ax, path, infos, region, scale, baseline, compact=False):
@@ -524,16 +580,24 @@ class Plotter:
         self._frames = outcome.by_scenario
         self._infos = outcome.infos
         self._baseline = getattr(outcome, "baseline", None)
+        runs = getattr(outcome, "results", None) or {outcome.name: outcome}
+        self._intervals = {name: net_welfare_intervals(res) for name, res in runs.items()
+                           if getattr(res, "uncertainty", None) is not None}
 
-    def welfare(self, ax=None, year=None, world=False, components=None):
-        """Welfare change by region, all sectors (see :func:`welfare`)."""
+    def welfare(self, ax=None, year=None, world=False, components=None, intervals=False):
+        """Welfare change by region, all sectors (see :func:`welfare`); ``intervals``: 90% Monte Carlo intervals."""
+        if intervals and not self._intervals:
+            raise ValueError("no Monte Carlo in these results: run with draws= (or [uncertainty]) for intervals")
         return welfare(self._frames, self._infos, ax=ax, year=year, world=world, components=components,
-                       baseline=self._baseline)
+                       baseline=self._baseline, intervals=self._intervals if intervals else None)
 
-    def welfare_path(self, ax=None, regions=None, scale="linear", fig=None):
-        """Net welfare over time (see :func:`welfare_path`)."""
+    def welfare_path(self, ax=None, regions=None, scale="linear", fig=None, intervals=None):
+        """Net welfare over time (see :func:`welfare_path`); fan bands by default when there are draws."""
+        use = bool(self._intervals) if intervals is None else intervals
+        if use and not self._intervals:
+            raise ValueError("no Monte Carlo in these results: run with draws= (or [uncertainty]) for intervals")
         return welfare_path(self._frames, self._infos, ax=ax, regions=regions, scale=scale,
-                            baseline=self._baseline, fig=fig)
+                            baseline=self._baseline, fig=fig, intervals=self._intervals if use else None)
 
     def imports(self, importer=None, sector=None, ax=None, year=None, legend=True):
         """Imports of ``importer`` by partner (default: the first region whose tariffs change)."""
@@ -605,7 +669,7 @@ def _dominated(frames) -> bool:
 def _draw_standard_set(plot, frames, infos, folder, prefix, written, comparison):
     regions = _regions(infos)
     fig = _figure(10, 5.2)
-    plot.welfare(ax=fig.add_subplot(), world=True)
+    plot.welfare(ax=fig.add_subplot(), world=True, intervals=bool(plot._intervals) and plot._baseline is None)
     _save(fig, folder, f"{prefix}welfare", written)
 
     importers = [r for r in regions if r in set(frames.tariffs.index.unique("importer"))]

@@ -153,9 +153,13 @@ class Results(Outcome):
         The solver's arrays, for power users.
     wall_time : float
         Seconds spent building shocks and solving.
+    uncertainty : UncertaintyResults or None
+        The Monte Carlo over elasticities (``[uncertainty]`` or ``run(draws=...)``): percentiles
+        of every table in ``uncertainty.summary`` (what uncertainty.csv holds), net welfare per
+        draw, failed draws.
 
     ``flows``, ``prices`` and ``welfare`` are the tidy tables (columns of
-    flows.csv, prices.csv, welfare.csv).
+    flows.csv, prices.csv, welfare.csv): the central run.
     """
 
     frames: Frames
@@ -163,6 +167,7 @@ class Results(Outcome):
     case: object
     solution: object
     wall_time: float
+    uncertainty: object = None
 
     @property
     def name(self) -> str:

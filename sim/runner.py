@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -9,14 +10,20 @@ from .case import Case, load_scenario, prepare
 from .errors import ConvergenceError
 from .linear import solve_linear
 from .results import Results
-from .scenario import Scenario
+from .scenario import Scenario, Uncertainty
 from .solver import solve_equilibrium
 from .tables import label
+from .uncertainty import run_draws
 
 __all__ = ["run"]
 
 
-def run(scenario: Case | Scenario | str | Path, dataset=None, client=None) -> Results:
+#: Coefficients of variation used by ``run(draws=...)`` when the scenario has no ``[uncertainty]``.
+DEFAULT_CV = {"sigma": 0.3, "eta": 0.3, "eps": 0.5}
+
+
+def run(scenario: Case | Scenario | str | Path, dataset=None, client=None, draws: int | None = None,
+        seed: int | None = None, allow_failed_draws: float = 0.0) -> Results:
     """Solve every year of a scenario in one batch and return labelled :class:`Results`.
 
     Parameters
@@ -26,6 +33,13 @@ def run(scenario: Case | Scenario | str | Path, dataset=None, client=None) -> Re
         built in code (checked as a file would be), or a scenario file's path.
     dataset : Dataset, optional
         For a :class:`Scenario`: use this dataset instead of loading ``scenario.dataset``.
+    draws, seed : int, optional
+        Run a Monte Carlo over elasticities with this many draws and seed, overriding the
+        scenario's ``[uncertainty]`` (whose coefficients of variation are kept; without one,
+        :data:`DEFAULT_CV`). The scenario's ``[uncertainty]`` alone also runs it.
+    allow_failed_draws : float
+        Share of draws allowed not to converge (they are left out of the statistics and
+        listed in ``results.uncertainty.failed``); above it, :class:`ConvergenceError`.
     client : dask.distributed.Client, optional
         Solve on a Dask cluster (see :func:`sim.solve_equilibrium`); the results are the same.
         (The scenario's ``method = "gsim-linear"`` is solved here, in one linear solve per market.)
@@ -59,7 +73,36 @@ def run(scenario: Case | Scenario | str | Path, dataset=None, client=None) -> Re
         failed = zip(*(~solution.converged).nonzero())
         raise ConvergenceError([_failure(case, solution, y, k) for y, k in failed])
     frames, info = label(case, solution)
-    return Results(frames, info, case, solution, time.perf_counter() - started)
+    spec = _uncertainty(case.scenario, draws, seed)
+    monte_carlo = None
+    if spec is not None:
+        monte_carlo = run_draws(case, spec, frames)
+        if monte_carlo.failed_share > allow_failed_draws:
+            raise ConvergenceError([_failed_draws(case, monte_carlo, allow_failed_draws)])
+    return Results(frames, info, case, solution, time.perf_counter() - started, monte_carlo)
+
+
+def _uncertainty(scenario: Scenario, draws, seed) -> Uncertainty | None:
+    """The Monte Carlo to run: the scenario's ``[uncertainty]`` with ``draws``/``seed`` overriding it."""
+    spec = scenario.uncertainty
+    if spec is None and draws is None:
+        return None
+    if spec is None:
+        spec = Uncertainty(draws, seed, **{name: {"*": cv} for name, cv in DEFAULT_CV.items()})
+    if draws is not None:
+        spec = dataclasses.replace(spec, draws=int(draws))
+    if seed is not None:
+        spec = dataclasses.replace(spec, seed=int(seed))
+    return spec
+
+
+def _failed_draws(case, mc, allowed) -> str:
+    first = mc.failed.iloc[0]
+    elasticities = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                             for k, v in first.items() if k.startswith(("sigma", "eta")))
+    return (f"{case.name}: {len(mc.failed)} of {mc.draws} draws did not converge ({mc.failed_share:.1%}, more "
+            f"than the {allowed:.1%} allowed; --allow-failed-draws raises it). First: draw {first['draw']}, "
+            f"{first['first_failure']}, {elasticities}")
 
 
 def _failure(case, solution, y, k) -> str:

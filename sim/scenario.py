@@ -22,7 +22,7 @@ from pathlib import Path
 from .errors import InputError, ProblemList, closest, read_toml_bytes, report_unknown_keys
 
 __all__ = [
-    "Scenario", "Tariff", "Quota", "Investment", "DemandShift", "ElasticityOverride",
+    "Scenario", "Tariff", "Quota", "Investment", "DemandShift", "ElasticityOverride", "Uncertainty",
     "read_scenario", "check_scenario", "scenario_table", "check_codes", "ALL",
 ]
 
@@ -163,6 +163,22 @@ class ElasticityOverride:
 
 
 @dataclass(frozen=True)
+class Uncertainty:
+    """Monte Carlo over elasticities (docs/model.md, "Uncertainty").
+
+    ``sigma``, ``eta`` and ``eps`` map a sector code or ``"*"`` to the coefficient of
+    variation of a lognormal factor (median 1) that multiplies the central value.
+    """
+
+    draws: int = 1000
+    seed: int | None = None
+    sigma: dict[str, float] = field(default_factory=dict)
+    eta: dict[str, float] = field(default_factory=dict)
+    eps: dict[str, float] = field(default_factory=dict)
+    key: str = "uncertainty"
+
+
+@dataclass(frozen=True)
 class Scenario:
     """One validated scenario. Build it from a file with :func:`sim.load_scenario` or in code."""
 
@@ -177,6 +193,7 @@ class Scenario:
     investments: tuple[Investment, ...] = ()
     demand_shifts: tuple[DemandShift, ...] = ()
     elasticities: tuple[ElasticityOverride, ...] = ()
+    uncertainty: Uncertainty | None = None
     path: Path | None = None
     sha256: str | None = None  # of the file's bytes as read, None when built in code
 
@@ -255,6 +272,11 @@ def scenario_table(scenario: Scenario) -> dict:
                              for d in scenario.demand_shifts]
     table["elasticities"] = {o.sector: block(o, ("sigma", "eta")) | ({"eps": dict(o.eps)} if o.eps else {})
                              for o in scenario.elasticities}
+    u = scenario.uncertainty
+    if u is not None:
+        table["uncertainty"] = {"draws": u.draws} | ({"seed": u.seed} if u.seed is not None else {}) | {
+            name: {sector: {"cv": cv} for sector, cv in getattr(u, name).items()}
+            for name in ("sigma", "eta", "eps") if getattr(u, name)}
     return {key: value for key, value in table.items() if value not in ([], {}, "")} | {"name": scenario.name}
 
 
@@ -269,8 +291,7 @@ def _parse(data: dict, path: Path | None, problems: ProblemList) -> Scenario:
     method = p.text(data, "method", "method") or "exact"
     if method not in METHODS:
         problems.add("method", f"must be one of {', '.join(METHODS)}, got {method!r}{closest(method, METHODS)}")
-    if "uncertainty" in data:
-        problems.add("uncertainty", "[uncertainty] is part of the design but not available in this version yet")
+    uncertainty = p.uncertainty(data["uncertainty"]) if "uncertainty" in data else None
 
     years = None
     if "years" in data:
@@ -302,7 +323,7 @@ def _parse(data: dict, path: Path | None, problems: ProblemList) -> Scenario:
         name=name or "", dataset=dataset or "", title=p.text(data, "title", "title") or name or "",
         description=p.text(data, "description", "description") or "", years=years, method=method,
         tariffs=tariffs, quotas=quotas, investments=investments, demand_shifts=demand,
-        elasticities=tuple(o for o in overrides if o is not None), path=path,
+        elasticities=tuple(o for o in overrides if o is not None), uncertainty=uncertainty, path=path,
     )
 
 
@@ -479,6 +500,49 @@ class _Parser:
             return None
         return DemandShift(sector, region, change, start, end, key=path)
 
+    def uncertainty(self, table):
+        path = "uncertainty"
+        if not isinstance(table, dict):
+            self.problems.add(path, "must be a table: [uncertainty] with draws, seed, sigma, eta, eps")
+            return None
+        self.unknown_keys(table, {"draws", "seed", "sigma", "eta", "eps"}, f"{path}.")
+        draws = table.get("draws", 1000)
+        if isinstance(draws, bool) or not isinstance(draws, int) or not 1 <= draws <= 1_000_000:
+            self.problems.add(f"{path}.draws", f"must be a whole number from 1 to 1,000,000, got {draws!r}")
+            draws = None
+        seed = table.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+            self.problems.add(f"{path}.seed", f"must be a whole number >= 0, got {seed!r}")
+            seed = None
+        cvs = {}
+        for name in ("sigma", "eta", "eps"):
+            cvs[name] = self.coefficients(table.get(name), f"{path}.{name}")
+        # with a bad draws the file is refused anyway; the rest is still checked (codes included)
+        return Uncertainty(draws or 1, seed, cvs["sigma"], cvs["eta"], cvs["eps"])
+
+    def coefficients(self, raw, path) -> dict[str, float]:
+        """``{ cv = 0.3 }`` for every sector, or ``{ steel = { cv = 0.3 }, "*" = { cv = 0.1 } }``."""
+        if raw is None:
+            return {}
+        rule = (lambda v: v >= 0, ">= 0 (0.3 = 30%)")
+        if not isinstance(raw, dict):
+            self.problems.add(path, f"must be {{ cv = ... }} or a table of sectors, got {raw!r}")
+            return {}
+        if "cv" in raw:
+            self.unknown_keys(raw, {"cv"}, f"{path}.")
+            value = self.number(raw, "cv", f"{path}.cv", rule, required=True)
+            return {} if value is None else {ALL: value}
+        out = {}
+        for sector, entry in raw.items():
+            if not isinstance(entry, dict) or "cv" not in entry:
+                self.problems.add(f"{path}.{sector}", f"must be {{ cv = ... }}, got {entry!r}")
+                continue
+            self.unknown_keys(entry, {"cv"}, f"{path}.{sector}.")
+            value = self.number(entry, "cv", f"{path}.{sector}.cv", rule, required=True)
+            if value is not None:
+                out[sector] = value
+        return out
+
     def elasticity(self, sector, entry, path):
         if not isinstance(entry, dict):
             self.problems.add(path, "must be a table with sigma, eta and/or eps")
@@ -532,6 +596,9 @@ def check_codes(scenario: Scenario, sectors, regions) -> ProblemList:
         if o.sector != ALL:
             check([o.sector], sectors, o.key, "sector")
         check(o.eps.keys(), regions, f"{o.key}.eps", "region")
+    if scenario.uncertainty is not None:
+        for name in ("sigma", "eta", "eps"):
+            check(getattr(scenario.uncertainty, name).keys(), sectors, f"uncertainty.{name}", "sector")
     return problems
 
 

@@ -69,6 +69,9 @@ def run_summary(res, year=None, include_domestic: bool = False) -> str:
             lines += [f"Importers whose tariffs change, by year ({res.unit}; % change from base):",
                       head.to_string(), ""]
         lines += [f"Welfare change by region, all sectors, {when} ({res.unit}):", table.to_string()]
+        mc = getattr(res, "uncertainty", None)
+        if mc is not None:
+            lines += ["", _interval_lines(res, mc, year)]
         quotas = res.frames.quotas
         if len(quotas):
             shown = quotas[["volume", "fill", "in_rate", "out_rate", "rate", "regime", "quota_rent", "rent_holder"]]
@@ -94,3 +97,17 @@ def compare_summary(comparison, year=None) -> str:
 
 def _flat(options: dict) -> list:
     return [item for pair in options.items() for item in pair]
+
+
+def _interval_lines(res, mc, year) -> str:
+    """Net welfare, all sectors, with its 90% interval over the draws, by region and World."""
+    from .plots import net_welfare_intervals
+
+    band = net_welfare_intervals(res).xs(year, level="year")
+    central, _ = sum_welfare_by_region(res.by_scenario.welfare, res.infos, year, world=True)
+    central = central.droplevel("scenario")["net_welfare"]
+    table = pd.DataFrame({"net welfare": central, "p05": band["p05"], "p95": band["p95"]}).reindex(central.index)
+    failed = f"; {len(mc.failed)} failed draws left out" if len(mc.failed) else ""
+    head = (f"Net welfare, all sectors, {year} ({res.unit}): central run and 90% interval over "
+            f"{mc.draws - len(mc.failed):,} draws (seed {mc.seed}{failed}); uncertainty.csv has every table:")
+    return head + "\n" + table.to_string(float_format="{:,.0f}".format)

@@ -50,3 +50,11 @@ def test_scale_benchmark_runs_and_memory_stays_near_the_estimate(monkeypatch):
     assert row["converged"] == 400 and row["agree"] < 1e-10
     assert row["peak"] <= 1.5 * row["estimate"]
     assert row["ref_peak"] > 1.5 * row["peak"]  # the reference built full-size temporaries per evaluation
+
+
+def test_bench_uncertainty_runs_small_and_the_loop_agrees(capsys):
+    bench = load("bench_uncertainty")
+    _, _, worst = bench.main(draws=20, loop=3, repeat=1)
+    out = capsys.readouterr().out
+    assert "speed-up" in out and "target: at most 2 s" in out
+    assert worst < 1e-6  # the batch and the loop give the same numbers

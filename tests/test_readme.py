@@ -119,3 +119,17 @@ def test_readme_quota_numbers_match_a_fresh_comparison():
     assert f"Japan about {net['importer']['JPN']:.0f} m" in README
     assert round(net["importer"]["USA"], -2) == 100 and "US gains about USD 100 m a year" in README
     assert f"(US +{net['exporter']['USA']:.0f}, Japan +{net['exporter']['JPN']:.0f})" in README
+
+
+def test_readme_flagship_interval_matches_a_fresh_monte_carlo():
+    res = sim.run(ROOT / "scenarios" / "steel_tariff_with_investment.toml", draws=1000, seed=7)
+    s = res.uncertainty.summary
+    rows = s[(s.table == "welfare") & (s.sector == "all") & (s.year == 2030) & (s.quantity == "net_welfare")]
+    us = rows.set_index("region").loc["USA"]
+    assert f"interval of USD {money(us.p05)} to {money(us.p95)} million around the central {money(us.central)}" \
+        .replace("+", "") in README
+    from sim.plots import net_welfare_intervals
+
+    world = net_welfare_intervals(res).loc[(2030, "World")]
+    assert f"(World {money(world.p05)} to {money(world.p95)})".replace("+", "") in README
+    assert "--draws 1000 --seed 7" in README

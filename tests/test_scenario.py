@@ -212,10 +212,10 @@ class TestProblems:
         assert "tariff[1].sector: must be a code, a list of codes, or \"*\", got 3" in msg
         assert "tariff[1]: needs exactly one of 'rate'" in msg
 
-    def test_not_yet_available_features_are_named(self, write):
-        msg = problems(write('method = "gsim-linear"\n[uncertainty]\ndraws = 10\n'))
-        assert "method" not in msg  # the linear GSIM is available
-        assert "uncertainty: [uncertainty] is part of the design but not available in this version yet" in msg
+    def test_linear_method_and_uncertainty_are_available(self, write):
+        msg = problems(write('method = "gsim-linear"\n[uncertainty]\ndraws = 10\nseed = -1\n'))
+        assert ": method:" not in msg  # the linear GSIM is available
+        assert msg.count("\n") == 0 and "uncertainty.seed: must be a whole number >= 0, got -1" in msg
 
     def test_gsim_linear_refuses_what_the_paper_lacks(self, write):
         msg = problems(write('method = "gsim-lineer"\n'))

@@ -1,0 +1,192 @@
+"""Monte Carlo over elasticities, solved as one more batch dimension (docs/model.md, "Uncertainty").
+
+Each draw multiplies every central elasticity by a lognormal factor with median 1 and the
+coefficient of variation the scenario gives (``[uncertainty]`` or ``run --draws``), so
+signs are kept (``η`` stays negative), ``ε = inf`` stays infinite and ``ε = 0`` stays 0.
+One draw holds for every year of a timeline. All draws × years × sectors are solved in one
+call of the batched solver; the summaries are computed on arrays, without a Python loop
+over draws.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .linear import solve_linear
+from .scenario import ALL, Uncertainty
+from .solver import solve_equilibrium
+
+__all__ = ["UncertaintyResults", "draw_elasticities", "run_draws", "STATISTICS"]
+
+STATISTICS = ["mean", "p05", "p50", "p95"]
+UNCERTAINTY_COLUMNS = ["scenario", "table", "year", "sector", "region", "exporter", "importer", "quantity",
+                       "central", *STATISTICS]
+WELFARE_QUANTITIES = ["consumer_surplus", "producer_surplus", "tariff_revenue", "quota_rent", "net_welfare"]
+PRICE_QUANTITIES = ["producer_price_pct", "consumer_price_pct", "output_pct"]
+
+
+@dataclass(frozen=True)
+class UncertaintyResults:
+    """The Monte Carlo of one scenario.
+
+    Attributes
+    ----------
+    draws, seed : int, int or None
+    spec : Uncertainty
+        What was drawn (coefficients of variation per parameter and sector).
+    summary : DataFrame
+        Tidy: one row per table key and quantity, columns :data:`UNCERTAINTY_COLUMNS`
+        (``table`` is ``welfare``, ``prices`` or ``flows``; welfare rows with sector ``all``
+        sum the sectors draw by draw). Statistics over the converged draws.
+    net_welfare : DataFrame
+        Net welfare of every converged draw, all sectors summed: index (draw, year, region).
+    failed : DataFrame
+        The draws that did not converge, with their elasticities (empty when all did).
+    """
+
+    draws: int
+    seed: int | None
+    spec: Uncertainty
+    summary: pd.DataFrame
+    net_welfare: pd.DataFrame
+    failed: pd.DataFrame
+
+    @property
+    def failed_share(self) -> float:
+        return len(self.failed) / self.draws
+
+
+def _coefficients(cvs: dict[str, float], sectors) -> np.ndarray:
+    """Coefficient of variation per sector (K,): a sector's own, else ``"*"``'s, else 0."""
+    return np.array([cvs.get(s, cvs.get(ALL, 0.0)) for s in sectors])
+
+
+def draw_elasticities(u: Uncertainty, sectors, sigma, eta, eps):
+    """Draw ``u.draws`` sets of elasticities around the central ``sigma, eta`` (K,) and ``eps`` (K, N).
+
+    Returns ``sigma`` (D, K), ``eta`` (D, K) and ``eps`` (D, K, N). The factor for a
+    coefficient of variation ``cv`` is ``exp(s Z)``, ``s² = ln(1 + cv²)``, ``Z`` standard
+    normal: median 1, and exactly 1 where ``cv = 0``.
+    """
+    rng = np.random.default_rng(u.seed)
+    d, (k, n) = u.draws, eps.shape
+
+    def factor(cvs, shape):
+        spread = np.sqrt(np.log1p(_coefficients(cvs, sectors) ** 2))
+        z = rng.standard_normal(shape)
+        return np.exp(spread.reshape((1, k) + (1,) * (len(shape) - 2)) * z)
+
+    sigma_d = sigma * factor(u.sigma, (d, k))
+    eta_d = eta * factor(u.eta, (d, k))
+    with np.errstate(invalid="ignore"):  # inf × a finite factor is inf
+        eps_d = np.where(np.isinf(eps), eps, eps * factor(u.eps, (d, k, n)))
+    return sigma_d, eta_d, eps_d
+
+
+def run_draws(case, u: Uncertainty, central) -> UncertaintyResults:
+    """Solve every draw of ``case`` in one batch and summarise it next to the ``central`` frames."""
+    from .tables import _revenue_and_rent
+
+    ds, shocks = case.dataset, case.shocks
+    sigma, eta, eps = draw_elasticities(u, ds.sectors, shocks.sigma, shocks.eta, shocks.eps)
+    sigma, eta, eps = sigma[:, None], eta[:, None], eps[:, None]  # (D, 1, K...): one draw for every year
+    if case.scenario.method == "gsim-linear":
+        sol = solve_linear(ds.flows, ds.tariffs, shocks.new_tariffs, sigma, eta, eps)
+        quotas = None
+    else:
+        quotas = shocks.quotas
+        extra = {} if quotas is None else {"quota_volume": quotas.volume, "quota_in": quotas.in_rate,
+                                           "quota_out": quotas.out_rate}
+        sol = solve_equilibrium(ds.flows, ds.tariffs, shocks.new_tariffs, sigma, eta, eps,
+                                supply_shift=shocks.supply_shift, demand_shift=shocks.demand_shift, **extra)
+    ok = sol.converged.all(axis=(1, 2))  # a draw counts only if every year and sector converged
+    failed = _failed(sol, ok, sigma[:, 0], eta[:, 0], eps[:, 0], ds)
+    with np.errstate(all="ignore"):
+        revenue, rent = _revenue_and_rent(ds, quotas, sol)
+        welfare = {"consumer_surplus": sol.consumer_surplus, "producer_surplus": sol.producer_surplus,
+                   "tariff_revenue": revenue, "quota_rent": rent}
+        welfare["net_welfare"] = sum(welfare.values())
+        prices = {"producer_price_pct": (sol.producer_price - 1) * 100,
+                  "consumer_price_pct": (sol.consumer_price - 1) * 100, "output_pct": (sol.output - 1) * 100}
+        positive = ds.flows > 0
+        flows = {"value": sol.flows[..., positive], "volume_pct": (sol.quantity[..., positive] - 1) * 100}
+    keep = np.flatnonzero(ok)
+    years, sectors, regions = list(shocks.years), list(ds.sectors), list(ds.regions)
+    parts = [
+        _summarise("welfare", {q: a[keep] for q, a in welfare.items()}, central.welfare, years, sectors, regions),
+        _summarise_all_sectors({q: a[keep] for q, a in welfare.items()}, central.welfare, years, regions),
+        _summarise("prices", {q: a[keep] for q, a in prices.items()}, central.prices, years, sectors, regions),
+        _summarise_flows({q: a[keep] for q, a in flows.items()}, central.flows, years, ds, positive),
+    ]
+    summary = pd.concat(parts, ignore_index=True)
+    summary.insert(0, "scenario", case.name)
+    net = welfare["net_welfare"][keep].sum(axis=2)  # (D', Y, N)
+    index = pd.MultiIndex.from_product([keep, years, regions], names=["draw", "year", "region"])
+    net_welfare = pd.DataFrame({"net_welfare": net.ravel()}, index=index)
+    return UncertaintyResults(u.draws, u.seed, u, summary[UNCERTAINTY_COLUMNS], net_welfare, failed)
+
+
+def _stats(values: np.ndarray) -> dict:
+    """Mean and percentiles over the first axis (draws)."""
+    if len(values) == 0:
+        nan = np.full(values.shape[1:], np.nan)
+        return {"mean": nan, "p05": nan, "p50": nan, "p95": nan}
+    p05, p50, p95 = np.percentile(values, [5, 50, 95], axis=0)
+    return {"mean": values.mean(axis=0), "p05": p05, "p50": p50, "p95": p95}
+
+
+def _summarise(table, arrays, central, years, sectors, regions) -> pd.DataFrame:
+    """Rows of a (year, sector, region) table: arrays (D, Y, K, N) per quantity."""
+    index = pd.MultiIndex.from_product([years, sectors, regions], names=["year", "sector", "region"])
+    frames = []
+    for quantity, values in arrays.items():
+        stats = {k: v.ravel() for k, v in _stats(values).items()}
+        frame = pd.DataFrame({"central": central[quantity].reindex(index).to_numpy(), **stats}, index=index)
+        frames.append(frame.reset_index().assign(quantity=quantity))
+    return pd.concat(frames, ignore_index=True).assign(table=table)
+
+
+def _summarise_all_sectors(arrays, central, years, regions) -> pd.DataFrame:
+    """Welfare summed over sectors draw by draw (so its percentiles are of the sum, not sums of percentiles)."""
+    index = pd.MultiIndex.from_product([years, regions], names=["year", "region"])
+    totals = central.groupby(level=["year", "region"], sort=False).sum()
+    frames = []
+    for quantity, values in arrays.items():
+        stats = {k: v.ravel() for k, v in _stats(values.sum(axis=2)).items()}
+        frame = pd.DataFrame({"central": totals[quantity].reindex(index).to_numpy(), **stats}, index=index)
+        frames.append(frame.reset_index().assign(quantity=quantity, sector="all"))
+    return pd.concat(frames, ignore_index=True).assign(table="welfare")
+
+
+def _summarise_flows(arrays, central, years, ds, positive) -> pd.DataFrame:
+    """Rows per flow with a positive base value: arrays (D, Y, F) per quantity."""
+    k, i, j = np.nonzero(positive)
+    keys = pd.DataFrame({"sector": np.array(ds.sectors)[k], "exporter": np.array(ds.regions)[i],
+                         "importer": np.array(ds.regions)[j]})
+    frames = []
+    for y, year in enumerate(years):
+        for quantity, values in arrays.items():
+            stats = _stats(values[:, y])
+            idx = pd.MultiIndex.from_arrays([[year] * len(keys), keys.sector, keys.exporter, keys.importer],
+                                            names=["year", "sector", "exporter", "importer"])
+            frame = keys.assign(year=year, quantity=quantity, central=central[quantity].reindex(idx).to_numpy(),
+                                **stats)
+            frames.append(frame)
+    return pd.concat(frames, ignore_index=True).assign(table="flows")
+
+
+def _failed(sol, ok, sigma, eta, eps, ds) -> pd.DataFrame:
+    """The draws with a market that did not converge, with their elasticities per sector."""
+    rows = []
+    for d in np.flatnonzero(~ok):
+        y, k = np.argwhere(~sol.converged[d])[0]
+        row = {"draw": int(d), "first_failure": f"period {int(y)}, sector {ds.sectors[k]}"}
+        for s, sector in enumerate(ds.sectors):
+            row[f"sigma_{sector}"] = float(sigma[d, s])
+            row[f"eta_{sector}"] = float(eta[d, s])
+            row[f"eps_{sector}"] = ";".join(f"{r}={eps[d, s, n]:.4g}" for n, r in enumerate(ds.regions))
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,137 @@
+"""Monte Carlo over elasticities (docs/model.md, "Uncertainty"): one batch, reproducible, honest about failures."""
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import sim
+from sim.cli import main
+from sim.scenario import Uncertainty
+from sim.uncertainty import draw_elasticities
+
+ROOT = Path(__file__).resolve().parents[1]
+FLAGSHIP = ROOT / "scenarios" / "steel_tariff_with_investment.toml"
+
+
+@pytest.fixture(scope="module")
+def case():
+    return sim.load_scenario(FLAGSHIP)
+
+
+def net(res, year=2030, region="USA"):
+    s = res.uncertainty.summary
+    rows = s[(s.table == "welfare") & (s.sector == "all") & (s.region == region) & (s.year == year)
+             & (s.quantity == "net_welfare")]
+    assert len(rows) == 1
+    return rows.iloc[0]
+
+
+def test_zero_coefficients_of_variation_give_the_central_run_exactly(case):
+    res = sim.run(case.replace(uncertainty=Uncertainty(draws=4, seed=1)))
+    s = res.uncertainty.summary
+    for stat in ("mean", "p05", "p50", "p95"):
+        assert (s[stat] == s["central"]).all(), stat
+
+
+def test_percentiles_are_ordered_and_reproducible_with_the_seed(case):
+    first = sim.run(case, draws=200, seed=11)
+    again = sim.run(case, draws=200, seed=11)
+    other = sim.run(case, draws=200, seed=12)
+    a, b, c = first.uncertainty.summary, again.uncertainty.summary, other.uncertainty.summary
+    assert a.equals(b) and not a[["p05", "p95"]].equals(c[["p05", "p95"]])
+    assert (a["p05"] <= a["p50"] + 1e-9).all() and (a["p50"] <= a["p95"] + 1e-9).all()
+    row = net(first)
+    assert row["p05"] < row["central"] < row["p95"]
+    assert row["central"] == pytest.approx(first.welfare_by_region(2030).loc["USA", "net_welfare"])
+
+
+def test_draws_keep_signs_infinities_and_one_draw_per_year(case):
+    ds = case.dataset
+    u = Uncertainty(draws=500, seed=3, sigma={"*": 0.3}, eta={"steel": 0.5}, eps={"*": 0.5})
+    eps = case.shocks.eps.copy()
+    eps[0, 0] = np.inf
+    sigma, eta, eps_d = draw_elasticities(u, ds.sectors, case.shocks.sigma, case.shocks.eta, eps)
+    assert sigma.shape == (500, len(ds.sectors)) and (sigma > 0).all() and (eta < 0).all()
+    assert np.isinf(eps_d[:, 0, 0]).all() and np.isfinite(eps_d[:, 0, 1]).all()
+    steel = ds.sector_index("steel")
+    assert (eta[:, steel] != case.shocks.eta[steel]).all()
+    assert (eta[:, ds.sector_index("autos")] == case.shocks.eta[ds.sector_index("autos")]).all()  # cv 0
+    # the median of a lognormal factor with median 1: close to the central value
+    assert np.median(sigma[:, steel]) == pytest.approx(case.shocks.sigma[steel], rel=0.05)
+    # the spread matches the coefficient of variation (sd of the factor / its mean)
+    factor = sigma[:, steel] / case.shocks.sigma[steel]
+    assert factor.std() / factor.mean() == pytest.approx(0.3, rel=0.15)
+
+
+def test_the_2030_interval_comes_from_draws_that_hold_for_every_year(case):
+    res = sim.run(case, draws=50, seed=5)
+    draws = res.uncertainty.net_welfare["net_welfare"].unstack("region")["USA"].unstack("year")
+    # 2026-2028 share the tariff and draw, so a draw gives the same number in each of those years
+    assert (draws[2026] == draws[2027]).all() and (draws[2027] == draws[2028]).all()
+
+
+def test_failed_draws_are_reported_and_the_share_allowed_is_enforced(case, monkeypatch):
+    """Draws 3 and 7 made to fail: listed with their elasticities, left out, and refused unless allowed."""
+    import sim.uncertainty as mc
+
+    real = mc.solve_equilibrium
+
+    def failing(*args, **kwargs):
+        sol = real(*args, **kwargs)
+        converged = sol.converged.copy()
+        converged[[3, 7], -1, 0] = False
+        return dataclasses.replace(sol, converged=converged)
+
+    monkeypatch.setattr(mc, "solve_equilibrium", failing)
+    with pytest.raises(sim.ConvergenceError, match="2 of 20 draws did not converge \\(10.0%, more than the 0.0%"):
+        sim.run(case, draws=20, seed=1)
+    res = sim.run(case, draws=20, seed=1, allow_failed_draws=0.1)
+    failed = res.uncertainty.failed
+    assert list(failed["draw"]) == [3, 7] and failed["first_failure"].iloc[0] == "period 5, sector steel"
+    assert failed["sigma_steel"].iloc[0] > 0 and "USA=" in failed["eps_steel"].iloc[0]
+    assert sorted(res.uncertainty.net_welfare.index.unique("draw")) == [d for d in range(20) if d not in (3, 7)]
+
+
+def test_cli_draws_write_uncertainty_csv_and_print_the_interval(tmp_path):
+    out = tmp_path / "mc"
+    result = CliRunner().invoke(main, ["run", str(FLAGSHIP), "--draws", "100", "--seed", "7", "--out", str(out),
+                                       "--no-plots"])
+    assert result.exit_code == 0, result.output
+    assert "90% interval over 100 draws (seed 7)" in result.output
+    header = (out / "uncertainty.csv").read_text().splitlines()[0]
+    assert header == "scenario,table,year,sector,region,exporter,importer,quantity,central,mean,p05,p50,p95"
+    import json
+
+    record = json.loads((out / "run.json").read_text())["scenarios"][0]["uncertainty"]
+    assert record["draws"] == 100 and record["seed"] == 7 and record["failed_draws"] == 0
+
+
+def test_uncertainty_block_in_a_file_is_read_and_checked(tmp_path):
+    path = tmp_path / "u.toml"
+    path.write_text('name = "u"\ndataset = "illustrative"\n[[tariff]]\nsector = "steel"\nimporter = "USA"\n'
+                    'exporter = "*"\nadd = 0.1\n\n[uncertainty]\ndraws = 20\nseed = 4\nsigma = { cv = 0.3 }\n'
+                    'eps = { steel = { cv = 0.5 }, "*" = { cv = 0.2 } }\n')
+    res = sim.run(path)
+    assert res.uncertainty.draws == 20 and res.uncertainty.spec.eps == {"steel": 0.5, "*": 0.2}
+    path.write_text(path.read_text().replace("draws = 20", "draws = 0").replace("steel = {", "steal = {"))
+    with pytest.raises(sim.InputError) as err:
+        sim.load_scenario(path)
+    message = str(err.value)
+    assert "uncertainty.draws: must be a whole number from 1 to 1,000,000, got 0" in message
+    assert "uncertainty.eps: unknown sector 'steal' (did you mean 'steel'?)" in message
+
+
+def test_plots_draw_intervals_only_when_there_are_draws(case, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    plain = sim.run(case)
+    with pytest.raises(ValueError, match="no Monte Carlo"):
+        plain.plot.welfare(intervals=True)
+    res = sim.run(case, draws=30, seed=1)
+    ax = res.plot.welfare(intervals=True, world=True)
+    assert any("90% interval (30 draws)" in t.get_text() for t in ax.get_legend().get_texts())
+    assert dataclasses.is_dataclass(res.uncertainty)
