@@ -19,14 +19,14 @@ __version__ = "0.2.0"
 from .case import Case, load_scenario, prepare, validate  # noqa: E402
 from .dataset import Dataset, builtin_datasets, load_dataset  # noqa: E402
 from .errors import ConvergenceError, InputError, ScenarioWarning  # noqa: E402
-from .scenario import DemandShift, ElasticityOverride, Investment, Quota, Scenario, Tariff  # noqa: E402
+from .scenario import DemandShift, ElasticityOverride, Investment, Quota, Scenario, Tariff, Uncertainty  # noqa: E402
 from .solver import Solution, solve_equilibrium  # noqa: E402
 
 __all__ = [
     "__version__", "load_scenario", "prepare", "validate", "run", "compare", "Case", "Results", "Comparison",
     "solve_equilibrium", "Solution", "Scenario", "Tariff", "Quota", "Investment", "DemandShift",
     "ElasticityOverride", "Dataset", "load_dataset", "builtin_datasets", "InputError", "ConvergenceError",
-    "ScenarioWarning",
+    "ScenarioWarning", "Uncertainty", "sweep",
 ]
 
 
@@ -40,6 +40,10 @@ def __getattr__(name):
         from . import comparison
 
         return getattr(comparison, name)
+    if name in ("sweep", "SweepResults"):
+        from . import sweeps
+
+        return getattr(sweeps, name)
     if name == "Results":
         from .results import Results
 

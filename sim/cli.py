@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 
 import click
+import pandas as pd
 
 from . import __version__
 from .dataset import builtin_datasets, load_dataset
@@ -108,7 +109,7 @@ def _command_line(ctx) -> list[str]:
     for param in ctx.command.params:
         value = ctx.params.get(param.name)
         if isinstance(param, click.Argument):
-            words += [str(v) for v in value]
+            words += [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
         elif param.is_flag:
             words += [param.opts[0]] if value else []
         elif value is not None and value != param.default:  # options left at their default are not repeated
@@ -213,6 +214,53 @@ def compare(scenarios, out_dir, baseline, year, no_plots, quiet, draws, seed, al
     if not quiet:
         click.echo(compare_summary(comparison, year))
         click.echo(f"Comparison written to {out_dir}/")
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--tariff-index", "tariff_index", type=click.IntRange(min=1), required=True,
+              help="Which [[tariff]] block to vary (1 = the first in the file); it must name one importer.")
+@click.option("--rates", required=True, metavar="START:STOP:COUNT|R1,R2,...",
+              help="The rates to solve, e.g. 0:0.6:13 (ends included) or 0,0.1,0.25 (0.25 = 25%).")
+@_YEAR
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for sweep.csv, run.json and plots/sweep.png.")
+@_NO_PLOTS
+@_QUIET
+def sweep(scenario, tariff_index, rates, year, out_dir, no_plots, quiet):
+    """Vary one [[tariff]]'s rate over a grid (one batch): imports, revenue and welfare, with the optimum."""
+    from . import output
+    from .sweeps import parse_rates
+    from .sweeps import sweep as run_sweep
+
+    started = time.perf_counter()
+    try:
+        grid = parse_rates(rates)
+    except ValueError as exc:
+        _fail_input([Problem("--rates", "", str(exc))])
+    result = _guarded(lambda: run_sweep(scenario, tariff_index, grid, year))
+    _write(lambda: output.write_sweep(result, out_dir, plots=not no_plots, wall_time=time.perf_counter() - started,
+                                      command_line=_command_line(click.get_current_context())), out_dir)
+    if not quiet:
+        click.echo(_sweep_summary(result))
+        click.echo(f"Sweep written to {out_dir}/")
+
+
+def _sweep_summary(result) -> str:
+    t = result.table
+    exporters = ", ".join(result.exporters)
+    lines = [f"\n== {result.scenario}: {result.importer}'s tariff on {result.sector} from {exporters},"
+             f" {result.year} ({result.unit}) =="]
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        shown = t.drop(columns=["revenue_maximum", "optimal"])
+        formats = {c: (lambda v: f"{v:.3f}") if c == "rate" else (lambda v: f"{v:,.1f}") for c in shown.columns}
+        lines.append(shown.to_string(index=False, formatters=formats))
+    last = float(t["rate"].iloc[-1])
+    for name, rate in (("Revenue-maximising rate", result.revenue_maximising_rate),
+                       ("Optimal (welfare-maximising) rate", result.optimal_rate)):
+        edge = " (the end of the grid: widen it)" if rate in (float(t["rate"].iloc[0]), last) and rate != 0 else ""
+        lines.append(f"{name} for {result.importer} on this grid: {rate:.4g}{edge}")
+    return "\n".join(lines)
 
 
 @main.command()

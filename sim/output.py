@@ -21,11 +21,11 @@ import pandas as pd
 
 from . import __version__
 
-__all__ = ["write_outputs", "write_comparison", "run_record", "OUTPUT_NAMES"]
+__all__ = ["write_outputs", "write_comparison", "write_sweep", "run_record", "OUTPUT_NAMES"]
 
 #: Every file or folder a run may write into its output folder; a new run replaces them all.
 OUTPUT_NAMES = ("flows.csv", "prices.csv", "welfare.csv", "quotas.csv", "comparison.csv", "run.json",
-                "uncertainty.csv", "plots")
+                "uncertainty.csv", "sweep.csv", "plots")
 
 def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_time: float | None = None,
                   command_line: list[str] | None = None) -> Path:
@@ -65,6 +65,31 @@ def write_comparison(comparison, out_dir: str | Path, plots: bool = True, wall_t
         if plots:
             (staging / "plots").mkdir()
             write_comparison_plots(comparison, staging / "plots")
+
+    return _staged(out_dir, write)
+
+
+def write_sweep(result, out_dir: str | Path, plots: bool = True, wall_time: float | None = None,
+                command_line: list[str] | None = None) -> Path:
+    """Write sweep.csv, run.json and plots/sweep.png of a tariff sweep (:func:`sim.sweep`)."""
+
+    def write(staging: Path) -> None:
+        result.table.to_csv(staging / "sweep.csv", index=False, float_format="%.10g")
+        record = {"tool": "tradesim", "version": __version__, "command_line": command_line,
+                  "timestamp": datetime.now(UTC).isoformat(timespec="seconds"), "packages": _package_versions(),
+                  "wall_time_seconds": wall_time, "sweep": {
+                      "scenario": result.scenario, "importer": result.importer, "exporters": list(result.exporters),
+                      "sector": result.sector, "year": _year(result.year), "rates": result.table["rate"].tolist(),
+                      "revenue_maximising_rate": result.revenue_maximising_rate,
+                      "optimal_rate": result.optimal_rate}}
+        (staging / "run.json").write_text(json.dumps(record, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        if plots:
+            from .plots import _figure, save_png
+
+            (staging / "plots").mkdir()
+            fig = _figure(12, 4.8)
+            result.plot(fig=fig)
+            save_png(fig, staging / "plots" / "sweep.png")
 
     return _staged(out_dir, write)
 

@@ -615,6 +615,54 @@ class Plotter:
                       baseline=self._baseline, legend=legend)
 
 
+# --------------------------------------------------------------------------- sweeps
+
+def sweep_plot(result, fig=None):
+    """A tariff sweep: imports and revenue (left), net welfare of the importer, exporters and World (right).
+
+    The revenue-maximising and the welfare-maximising (optimal) rates on the grid are marked.
+    Returns the two Axes.
+    """
+    if fig is None:
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure(figsize=(12, 4.8), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    t = result.table
+    pct = 100 * t["rate"]
+    left.plot(pct, t["imports"], marker="o", markersize=3, color="#4C72B0",
+              label=f"{result.importer}'s imports from {', '.join(result.exporters)}")
+    left.plot(pct, t["tariff_revenue"], marker="s", markersize=3, color="#DD8452",
+              label=f"{result.importer}'s tariff revenue")
+    columns = [c for c in t.columns if c.startswith("net_welfare_")]
+    for n, column in enumerate(columns):
+        region = column.removeprefix("net_welfare_")
+        right.plot(pct, t[column], marker="o", markersize=3, linewidth=2.2 if region == WORLD else 1.6,
+                   linestyle="--" if region == WORLD else "-", color=region_colour(region, n), label=region)
+    last = 100 * float(t["rate"].iloc[-1])
+    for ax, (flag, what, colour) in ((left, ("revenue_maximum", "revenue maximum", "#DD8452")),
+                                     (right, ("optimal", "optimal tariff", "#2F4F4F"))):
+        rate = 100 * float(t.loc[t[flag], "rate"].iloc[0])
+        ax.axvline(rate, color=colour, linestyle=":", linewidth=1.2)
+        edge = rate >= last - 1e-9
+        text = f"{what}: {rate:.3g}%" + (" (grid end)" if edge else "")
+        ax.annotate(text, (rate, 1), xycoords=("data", "axes fraction"), xytext=(-4 if edge else 4, -12),
+                    textcoords="offset points", fontsize=8, color=colour, ha="right" if edge else "left")
+    for ax, what in ((left, f"{result.unit}, world prices"),
+                     (right, f"Net welfare change, all sectors ({result.unit})")):
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_xlabel("Tariff rate (%)")
+        ax.set_ylabel(what)
+        ax.yaxis.set_major_formatter(_thousands)
+        ax.grid(alpha=0.3)
+    left.legend(fontsize=8, frameon=False, loc="upper right", bbox_to_anchor=(1.0, 0.92))
+    right.legend(fontsize=8, frameon=False, loc="best")
+    period = result.year if isinstance(result.year, str) else str(result.year)
+    fig.suptitle(f"{_wrap(result.scenario_title, 100)}\n{result.importer}'s tariff on {result.sector_name} from "
+                 f"{', '.join(result.exporters)} swept, {period}", fontsize=10)
+    return left, right
+
+
 # --------------------------------------------------------------------------- files
 
 def _figure(width, height):

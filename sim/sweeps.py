@@ -1,0 +1,216 @@
+"""Tariff sweeps: one ``[[tariff]]`` block's rate varied over a grid, solved as one batch.
+
+``sim.sweep(scenario, tariff=N, rates=...)`` and ``python run_sim.py sweep``: the N-th
+``[[tariff]]`` of a scenario (1-based, as in the file's ``tariff[N]`` messages) sets each
+rate of the grid on its cells in one year (the last by default), every other shock as the
+scenario has it; all rates are solved in one call of the batched solver. The result holds,
+per rate, the importer's imports from the affected exporters, its tariff revenue, and the
+net welfare of the importer, of each affected exporter and of the world, with the
+revenue-maximising and the welfare-maximising (optimal) rates on the grid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .case import Case, load_scenario, prepare
+from .errors import ConvergenceError, InputError, Problem
+from .linear import solve_linear
+from .scenario import Scenario
+from .shocks import _mask, in_force
+from .solver import solve_equilibrium
+from .style import WORLD
+
+__all__ = ["SweepResults", "sweep", "parse_rates"]
+
+
+@dataclass(frozen=True)
+class SweepResults:
+    """A tariff sweep.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per rate: ``rate``, ``imports`` (the importer's imports of the sector from the
+        affected exporters, world prices), ``tariff_revenue`` (the importer's in the sector, from
+        every partner; both levels, dataset units),
+        ``net_welfare_<REGION>`` for the importer and each affected exporter, ``net_welfare_World``
+        (all sectors, changes from base, dataset units), ``revenue_maximum`` and ``optimal``
+        (the rows of the largest revenue and the largest importer welfare).
+    importer, exporters, sector, year, unit, scenario : labels of what was swept
+    """
+
+    table: pd.DataFrame
+    importer: str
+    exporters: tuple[str, ...]
+    sector: str
+    year: object
+    unit: str
+    scenario: str
+    title: str
+    sector_name: str
+
+    @property
+    def scenario_title(self) -> str:
+        return self.title.rsplit(": tariff[", 1)[0]
+
+    @property
+    def revenue_maximising_rate(self) -> float:
+        return float(self.table.loc[self.table["revenue_maximum"], "rate"].iloc[0])
+
+    @property
+    def optimal_rate(self) -> float:
+        return float(self.table.loc[self.table["optimal"], "rate"].iloc[0])
+
+    def plot(self, fig=None):
+        from .plots import sweep_plot
+
+        return sweep_plot(self, fig=fig)
+
+
+def parse_rates(text: str) -> np.ndarray:
+    """``"0:0.6:13"`` (start:stop:count, ends included) or ``"0,0.1,0.25"`` → rates; ValueError if invalid."""
+    text = text.strip()
+    try:
+        return _rates(text)
+    except ValueError as exc:
+        if str(exc).startswith(("expected", "rates must")):
+            raise
+        raise ValueError(f"expected START:STOP:COUNT such as 0:0.6:13 or rates such as 0,0.1,0.25, got {text!r}") \
+            from None
+
+
+def _rates(text: str) -> np.ndarray:
+    if ":" in text:
+        parts = text.split(":")
+        if len(parts) != 3:
+            raise ValueError(f"expected START:STOP:COUNT such as 0:0.6:13, got {text!r}")
+        start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
+        if count < 2 or stop <= start:
+            raise ValueError(f"expected STOP > START and COUNT >= 2, got {text!r}")
+        rates = np.linspace(start, stop, count)
+    else:
+        rates = np.array([float(x) for x in text.split(",") if x.strip()])
+    if len(rates) == 0 or not np.isfinite(rates).all() or (rates < 0).any():
+        raise ValueError(f"rates must be finite numbers >= 0, got {text!r}")
+    return rates
+
+
+def sweep(scenario, tariff: int, rates, year=None) -> SweepResults:
+    """Solve ``scenario`` with its ``tariff``-th ``[[tariff]]`` (1-based) at each of ``rates``, in one batch.
+
+    Parameters
+    ----------
+    scenario : Case, Scenario or path
+    tariff : int
+        Which ``[[tariff]]`` block (1 = the first in the file). It must name one importer.
+    rates : sequence of float or str
+        Ad valorem rates (0.25 = 25%), or a string for :func:`parse_rates`.
+    year : int, optional
+        The year of a timeline to sweep (default: the last); a long-run scenario has none.
+
+    Raises
+    ------
+    InputError
+        No such block, several importers, a rate or year that does not exist.
+    ConvergenceError
+        Some rate did not converge (named).
+    """
+    case = scenario if isinstance(scenario, Case) else (
+        prepare(scenario) if isinstance(scenario, Scenario) else load_scenario(scenario))
+    rates = parse_rates(rates) if isinstance(rates, str) else np.asarray(rates, dtype=float)
+    block, y, cells = _block(case, tariff, year, rates)
+    ds, shocks = case.dataset, case.shocks
+    new = np.repeat(shocks.new_tariffs[y][None], len(rates), axis=0)
+    new[:, cells] = rates[:, None]
+    extra = {}
+    quotas = shocks.quotas
+    if quotas is not None and case.scenario.method != "gsim-linear":
+        extra = {"quota_volume": quotas.volume[y], "quota_in": quotas.in_rate[y], "quota_out": quotas.out_rate[y]}
+    if case.scenario.method == "gsim-linear":
+        sol = solve_linear(ds.flows, ds.tariffs, new, shocks.sigma, shocks.eta, shocks.eps)
+    else:
+        sol = solve_equilibrium(ds.flows, ds.tariffs, new, shocks.sigma, shocks.eta, shocks.eps,
+                                supply_shift=shocks.supply_shift[y], demand_shift=shocks.demand_shift[y], **extra)
+    if not sol.all_converged:
+        bad = sorted({float(rates[r]) for r, _ in zip(*np.nonzero(~sol.converged))})
+        raise ConvergenceError([f"{case.name}: sweep of tariff[{tariff}] did not converge at rate(s) "
+                                f"{', '.join(f'{b:g}' for b in bad)}"])
+    return _tabulate(case, sol, cells, rates, y, tariff, quotas if extra else None)
+
+
+def _block(case, index, year, rates):
+    """The tariff block, the period index and the cells (K, N, N) it sets; every problem as InputError."""
+    scenario, ds, shocks = case.scenario, case.dataset, case.shocks
+    source = scenario.source
+    problems = []
+    if not 1 <= index <= len(scenario.tariffs):
+        problems.append(Problem(source, "tariff", f"--tariff-index {index}: the scenario has "
+                                f"{len(scenario.tariffs)} [[tariff]] block(s); give 1 to {len(scenario.tariffs)}"))
+    if len(rates) < 2:
+        problems.append(Problem(source, "rates", f"a sweep needs at least two rates, got {list(rates)}"))
+    years = list(shocks.years)
+    if shocks.static:
+        if year is not None:
+            problems.append(Problem(source, "years", f"--year {year}: the scenario is long-run (no years)"))
+        y = 0
+    elif year is None:
+        y = len(years) - 1
+    elif year not in years:
+        problems.append(Problem(source, "years", f"--year {year} is not one of the scenario's years {years}"))
+        y = 0
+    else:
+        y = years.index(year)
+    if problems:
+        raise InputError(problems)
+    block = scenario.tariffs[index - 1]
+    importers = [r for r in ds.regions if _mask(block.importer, ds.regions)[ds.regions.index(r)]]
+    sectors = [s for s in ds.sectors if _mask(block.sector, ds.sectors)[ds.sectors.index(s)]]
+    if len(importers) != 1 or len(sectors) != 1:
+        raise InputError([Problem(source, f"{block.key}", "a sweep varies one importer's tariff in one sector; "
+                                  f"this block covers importers {importers} and sectors {sectors}")])
+    period = None if shocks.static else years[y]
+    if not in_force(block.start, block.end, period):
+        raise InputError([Problem(source, f"{block.key}", f"is not in force in {years[y]}: choose a --year "
+                                  "within its start and end")])
+    cells = (_mask(block.sector, ds.sectors)[:, None, None] & _mask(block.exporter, ds.regions)[None, :, None]
+             & _mask(block.importer, ds.regions)[None, None, :] & ~np.eye(len(ds.regions), dtype=bool))
+    return block, y, cells
+
+
+def _tabulate(case, sol, cells, rates, y, index, quotas) -> SweepResults:
+    from .quotas import QuotaArrays, base_split
+    from .tables import _revenue_and_rent
+
+    ds, shocks = case.dataset, case.shocks
+    k = int(np.nonzero(cells.any(axis=(1, 2)))[0][0])
+    j = int(np.nonzero(cells.any(axis=(0, 1)))[0][0])
+    exporters = [int(i) for i in np.nonzero(cells[k, :, j])[0]]
+    year_quotas = None
+    if quotas is not None:
+        year_quotas = QuotaArrays(quotas.volume[y], quotas.in_rate[y], quotas.out_rate[y], quotas.to_exporter[y])
+    revenue, rent = _revenue_and_rent(ds, year_quotas, sol)
+    net = sol.consumer_surplus + sol.producer_surplus + revenue + rent  # (R, K, N)
+    with_quotas = ds.quotas is not None and year_quotas is not None
+    base_quotas = ds.quotas if with_quotas else QuotaArrays.empty(ds.flows.shape)
+    base_revenue, _ = base_split(ds.flows, ds.tariffs, base_quotas)  # the revenue level of the base year
+    by_region = net.sum(axis=1)
+    table = pd.DataFrame({
+        "rate": rates,
+        "imports": sol.flows[:, k, exporters, j].sum(axis=1),
+        "tariff_revenue": revenue[:, k, j] + base_revenue[k, :, j].sum(),
+    })
+    for r in [j] + exporters:
+        table[f"net_welfare_{ds.regions[r]}"] = by_region[:, r]
+    table[f"net_welfare_{WORLD}"] = by_region.sum(axis=1)
+    table["revenue_maximum"] = np.arange(len(rates)) == int(np.argmax(table["tariff_revenue"]))
+    table["optimal"] = np.arange(len(rates)) == int(np.argmax(table[f"net_welfare_{ds.regions[j]}"]))
+    year = shocks.years[y]
+    from .style import short_name
+
+    return SweepResults(table, ds.regions[j], tuple(ds.regions[i] for i in exporters), ds.sectors[k], year, ds.unit,
+                        case.name, f"{case.title}: tariff[{index}] swept",
+                        short_name(ds.sector_names.get(ds.sectors[k], ds.sectors[k])).lower())
