@@ -166,8 +166,13 @@ _SCHEDULER = click.option("--scheduler", default=None, metavar="ADDRESS",
 @_DRAWS
 @_SEED
 @_ALLOW_FAILED
+@click.option("--sensitivity", is_flag=True,
+              help="Move each sector's sigma, eta and eps by --cv one at a time (one batch): sensitivity.csv and a "
+                   "tornado plot of the first importer whose tariffs change.")
+@click.option("--cv", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.3, show_default=True,
+              help="How far --sensitivity moves each elasticity (0.3 = 30%).")
 def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, scheduler, draws, seed,
-        allow_failed_draws):
+        allow_failed_draws, sensitivity, cv):
     """Solve SCENARIO files, print a summary and write tables and plots."""
     from . import output
     from .summary import run_summary
@@ -177,12 +182,16 @@ def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, sc
         results = _guarded(lambda: _solve_all(scenarios, client, draws, seed, allow_failed_draws))
     for res in results:
         _check_year(res, year)
+    tornadoes = _guarded(lambda: [res.sensitivity(cv=cv, year=year) for res in results]) if sensitivity else []
     target = out_dir or Path("output") / (results[0].name if len(results) == 1 else "run")
     _write(lambda: output.write_outputs(results, target, plots=not no_plots, wall_time=time.perf_counter() - started,
-                                       command_line=_command_line(click.get_current_context())), target)
+                                       command_line=_command_line(click.get_current_context()),
+                                       sensitivities=tornadoes), target)
     if not quiet:
         for res in results:
             click.echo(run_summary(res, year, include_domestic))
+        for tornado in tornadoes:
+            click.echo(_sensitivity_summary(tornado))
         click.echo(f"Results written to {target}/")
 
 
@@ -244,6 +253,16 @@ def sweep(scenario, tariff_index, rates, year, out_dir, no_plots, quiet):
     if not quiet:
         click.echo(_sweep_summary(result))
         click.echo(f"Sweep written to {out_dir}/")
+
+
+def _sensitivity_summary(result) -> str:
+    shown = result.table[["sector", "parameter", "central", "low", "high", "net_welfare_low", "net_welfare_high",
+                          "swing"]]
+    head = (f"\nSensitivity of {result.region}'s net welfare, all sectors, {result.year} ({result.unit}; central "
+            f"{result.table['net_welfare_central'].iloc[0]:,.0f}): each elasticity x (1 -/+ {result.cv:g}), "
+            "largest swing first:")
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        return head + "\n" + shown.to_string(index=False, float_format=lambda v: f"{v:,.0f}")
 
 
 def _sweep_summary(result) -> str:

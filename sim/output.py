@@ -25,10 +25,10 @@ __all__ = ["write_outputs", "write_comparison", "write_sweep", "run_record", "OU
 
 #: Every file or folder a run may write into its output folder; a new run replaces them all.
 OUTPUT_NAMES = ("flows.csv", "prices.csv", "welfare.csv", "quotas.csv", "comparison.csv", "run.json",
-                "uncertainty.csv", "sweep.csv", "plots")
+                "uncertainty.csv", "sweep.csv", "sensitivity.csv", "plots")
 
 def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_time: float | None = None,
-                  command_line: list[str] | None = None) -> Path:
+                  command_line: list[str] | None = None, sensitivities: list | None = None) -> Path:
     """Write flows.csv, prices.csv, welfare.csv, run.json and plots/ for one run of several scenarios.
 
     ``command_line`` is recorded in run.json (the CLI passes the command it ran; None from Python).
@@ -43,11 +43,21 @@ def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_t
     def write(staging: Path) -> None:
         _write_tables([r.by_scenario for r in results], staging)
         _write_uncertainty(results, staging)
+        if sensitivities:
+            pd.concat([s.table for s in sensitivities]).to_csv(staging / "sensitivity.csv", index=False,
+                                                               float_format="%.10g")
         _write_record(results, staging, wall_time, command_line)
         if plots:
             (staging / "plots").mkdir()
             for res in results:
                 write_plots(res, staging / "plots", prefix=f"{res.name}_" if len(results) > 1 else "")
+            for sens in sensitivities or []:
+                from .plots import _figure, save_png
+
+                fig = _figure(10, 1.2 + 0.55 * max(1, int((sens.table["swing"] > 1e-6).sum())) + 1.2)
+                sens.plot(ax=fig.add_subplot())
+                prefix = f"{sens.table['scenario'].iloc[0]}_" if len(results) > 1 else ""
+                save_png(fig, staging / "plots" / f"{prefix}sensitivity.png")
 
     return _staged(out_dir, write)
 

@@ -663,6 +663,42 @@ def sweep_plot(result, fig=None):
     return left, right
 
 
+# --------------------------------------------------------------------------- sensitivity
+
+def tornado(result, ax=None):
+    """Net welfare of one region with each elasticity moved down and up: bars from the central outcome.
+
+    ``result`` is a :class:`~sim.sensitivity.SensitivityResults`; the largest swing is on top.
+    """
+    ax = _axes(ax)
+    table = result.table
+    moving = table["swing"] > CHANGE_EPS
+    t = (table[moving] if moving.any() else table.head(1)).iloc[::-1]
+    centre = float(t["net_welfare_central"].iloc[0])
+    y = np.arange(len(t))
+    labels = [_signed(f"{row.sector} {row.parameter}  ({row.central})") for row in t.itertuples()]
+    still = table.loc[~moving, ["sector", "parameter"]]
+    if len(still):
+        ax.annotate(f"No effect ({len(still)}): the parameters of "
+                    f"{', '.join(dict.fromkeys(still['sector']))}", (0, 0), xycoords="axes fraction",
+                    xytext=(4, 4), textcoords="offset points", fontsize=7, color="#555555")
+    for column, colour, what in (("net_welfare_low", "#4C72B0", f"× (1 − {result.cv:g})"),
+                                 ("net_welfare_high", "#DD8452", f"× (1 + {result.cv:g})")):
+        values = t[column].to_numpy()
+        ax.barh(y + (-0.2 if column.endswith("low") else 0.2), values - centre, 0.38, left=centre, color=colour,
+                label=f"elasticity {what}")
+    ax.axvline(centre, color="black", linewidth=1)
+    ax.annotate(_signed(f"central {centre:,.0f}"), (centre, 1), xycoords=("data", "axes fraction"),
+                xytext=(4, -12), textcoords="offset points", fontsize=8)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.xaxis.set_major_formatter(_thousands)
+    ax.set_xlabel(f"{result.region} net welfare change, all sectors, {result.year} ({result.unit})")
+    ax.set_title(f"{_wrap(result.title)}\nOne elasticity at a time, moved by {result.cv:.0%}", fontsize=10)
+    _legend_outside(ax)
+    ax.grid(axis="x", alpha=0.3)
+    return ax
+
+
 # --------------------------------------------------------------------------- files
 
 def _figure(width, height):

@@ -173,6 +173,13 @@ class Results(Outcome):
     def name(self) -> str:
         return self.info.name
 
+    def sensitivity(self, cv: float = 0.3, region: str | None = None, year=None):
+        """Each sector's sigma, eta and eps moved by ``cv`` one at a time, in one batch (docs/model.md,
+        "Sensitivity"): a :class:`~sim.sensitivity.SensitivityResults` with ``table`` and ``plot()``."""
+        from .sensitivity import sensitivity
+
+        return sensitivity(self, cv=cv, region=region, year=year)
+
     @property
     def title(self) -> str:
         return self.info.title

@@ -86,13 +86,16 @@ def draw_elasticities(u: Uncertainty, sectors, sigma, eta, eps):
     return sigma_d, eta_d, eps_d
 
 
-def run_draws(case, u: Uncertainty, central) -> UncertaintyResults:
-    """Solve every draw of ``case`` in one batch and summarise it next to the ``central`` frames."""
+def solve_with_elasticities(case, sigma, eta, eps):
+    """Solve ``case`` for every set of elasticities at once: ``sigma``, ``eta`` (V, K), ``eps`` (V, K, N).
+
+    One set holds for every year. Returns the solution, leading shape (V, Y, K), and its welfare
+    by measure (arrays (V, Y, K, N), quota rents and base-year quotas accounted as in the tables).
+    """
     from .tables import _revenue_and_rent
 
     ds, shocks = case.dataset, case.shocks
-    sigma, eta, eps = draw_elasticities(u, ds.sectors, shocks.sigma, shocks.eta, shocks.eps)
-    sigma, eta, eps = sigma[:, None], eta[:, None], eps[:, None]  # (D, 1, K...): one draw for every year
+    sigma, eta, eps = sigma[:, None], eta[:, None], eps[:, None]  # (V, 1, K...): the same set in every year
     if case.scenario.method == "gsim-linear":
         sol = solve_linear(ds.flows, ds.tariffs, shocks.new_tariffs, sigma, eta, eps)
         quotas = None
@@ -102,13 +105,23 @@ def run_draws(case, u: Uncertainty, central) -> UncertaintyResults:
                                            "quota_out": quotas.out_rate}
         sol = solve_equilibrium(ds.flows, ds.tariffs, shocks.new_tariffs, sigma, eta, eps,
                                 supply_shift=shocks.supply_shift, demand_shift=shocks.demand_shift, **extra)
-    ok = sol.converged.all(axis=(1, 2))  # a draw counts only if every year and sector converged
-    failed = _failed(sol, ok, sigma[:, 0], eta[:, 0], eps[:, 0], ds)
     with np.errstate(all="ignore"):
         revenue, rent = _revenue_and_rent(ds, quotas, sol)
         welfare = {"consumer_surplus": sol.consumer_surplus, "producer_surplus": sol.producer_surplus,
                    "tariff_revenue": revenue, "quota_rent": rent}
         welfare["net_welfare"] = sum(welfare.values())
+    return sol, welfare
+
+
+def run_draws(case, u: Uncertainty, central) -> UncertaintyResults:
+    """Solve every draw of ``case`` in one batch and summarise it next to the ``central`` frames."""
+
+    ds, shocks = case.dataset, case.shocks
+    sigma, eta, eps = draw_elasticities(u, ds.sectors, shocks.sigma, shocks.eta, shocks.eps)
+    sol, welfare = solve_with_elasticities(case, sigma, eta, eps)
+    ok = sol.converged.all(axis=(1, 2))  # a draw counts only if every year and sector converged
+    failed = _failed(sol, ok, sigma, eta, eps, ds)
+    with np.errstate(all="ignore"):
         prices = {"producer_price_pct": (sol.producer_price - 1) * 100,
                   "consumer_price_pct": (sol.consumer_price - 1) * 100, "output_pct": (sol.output - 1) * 100}
         positive = ds.flows > 0
