@@ -16,7 +16,7 @@ import pandas as pd
 
 from . import __version__
 from .dataset import builtin_datasets, load_dataset
-from .errors import ConvergenceError, InputError, Problem, ScenarioWarning
+from .errors import ConvergenceError, InputError, PlausibilityWarning, Problem, ScenarioWarning
 
 EXIT_OK, EXIT_NOT_CONVERGED, EXIT_BAD_INPUT = 0, 1, 2
 SHIPPED_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -30,27 +30,43 @@ def _fail_input(problems) -> None:
     sys.exit(EXIT_BAD_INPUT)
 
 
-def _guarded(action):
-    """Run ``action``; turn input errors and non-convergence into messages and exit codes."""
+def _guarded(action, strict: bool = False):
+    """Run ``action``; turn input errors and non-convergence into messages and exit codes.
+
+    With ``strict``, implausible magnitudes (:class:`PlausibilityWarning`) are input errors.
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             outcome = action()
         except InputError as exc:
-            _echo_warnings(caught)
-            _fail_input(exc.problems)
+            _echo_warnings(caught, strict)
+            _fail_input(_strict_problems(caught, strict) + list(exc.problems))
         except ConvergenceError as exc:
             _echo_warnings(caught)
             click.echo(f"error: {exc}", err=True)
             click.echo("Nothing was written.", err=True)
             sys.exit(EXIT_NOT_CONVERGED)
-    _echo_warnings(caught)
+    _echo_warnings(caught, strict)
+    if _strict_problems(caught, strict):
+        _fail_input(_strict_problems(caught, strict))
     return outcome
 
 
-def _echo_warnings(caught):
+def _show_progress(quiet: bool) -> bool:
+    """Progress bars only on a terminal, and not with --quiet."""
+    return not quiet and sys.stderr.isatty()
+
+
+def _strict_problems(caught, strict) -> list:
+    if not strict:
+        return []
+    return list(dict.fromkeys(w.message.problem for w in caught if issubclass(w.category, PlausibilityWarning)))
+
+
+def _echo_warnings(caught, strict: bool = False):
     for w in caught:
-        if issubclass(w.category, ScenarioWarning):
+        if issubclass(w.category, ScenarioWarning) and not (strict and issubclass(w.category, PlausibilityWarning)):
             click.echo(f"warning: {w.message}", err=True)
 
 
@@ -60,7 +76,7 @@ def main():
     """tradesim: trade-policy scenarios in a multi-region Armington partial-equilibrium model."""
 
 
-def _solve_all(paths, client=None, draws=None, seed=None, allow_failed_draws=0.0):
+def _solve_all(paths, client=None, draws=None, seed=None, allow_failed_draws=0.0, progress=False):
     """Validate every file (all problems at once), refuse duplicate names, solve each."""
     from . import runner
     from .case import validate as validate_files
@@ -71,8 +87,8 @@ def _solve_all(paths, client=None, draws=None, seed=None, allow_failed_draws=0.0
     if duplicates:
         raise InputError([Problem(str(c.scenario.path), "name", f"'{c.name}' is used by more than one scenario in "
                                   "this run") for c in cases if c.name in duplicates])
-    return [runner.run(case, client=client, draws=draws, seed=seed, allow_failed_draws=allow_failed_draws)
-            for case in cases]
+    return [runner.run(case, client=client, draws=draws, seed=seed, allow_failed_draws=allow_failed_draws,
+                       progress=progress) for case in cases]
 
 
 @contextlib.contextmanager
@@ -146,6 +162,8 @@ _DRAWS = click.option("--draws", type=click.IntRange(min=1, max=1_000_000), defa
 _SEED = click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed of the draws (reproducible).")
 _ALLOW_FAILED = click.option("--allow-failed-draws", type=click.FloatRange(0.0, 1.0), default=0.0, metavar="SHARE",
                              help="Share of draws allowed not to converge (left out of the statistics; default 0).")
+_STRICT = click.option("--strict", is_flag=True,
+                       help="Refuse implausible magnitudes (a rate above 1, sigma above 20, ...) instead of warning.")
 _WORKERS = click.option("--workers", type=click.IntRange(min=1), default=None,
                         help="Solve on a local Dask cluster of this many processes (tradesim[distributed]).")
 _SCHEDULER = click.option("--scheduler", default=None, metavar="ADDRESS",
@@ -171,15 +189,17 @@ _SCHEDULER = click.option("--scheduler", default=None, metavar="ADDRESS",
                    "tornado plot of the first importer whose tariffs change.")
 @click.option("--cv", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.3, show_default=True,
               help="How far --sensitivity moves each elasticity (0.3 = 30%).")
+@_STRICT
 def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, scheduler, draws, seed,
-        allow_failed_draws, sensitivity, cv):
+        allow_failed_draws, sensitivity, cv, strict):
     """Solve SCENARIO files, print a summary and write tables and plots."""
     from . import output
     from .summary import run_summary
 
     started = time.perf_counter()
     with _dask_client(workers, scheduler) as client:
-        results = _guarded(lambda: _solve_all(scenarios, client, draws, seed, allow_failed_draws))
+        results = _guarded(lambda: _solve_all(scenarios, client, draws, seed, allow_failed_draws,
+                                              _show_progress(quiet)), strict)
     for res in results:
         _check_year(res, year)
     tornadoes = _guarded(lambda: [res.sensitivity(cv=cv, year=year) for res in results]) if sensitivity else []
@@ -207,14 +227,16 @@ def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, sc
 @_DRAWS
 @_SEED
 @_ALLOW_FAILED
-def compare(scenarios, out_dir, baseline, year, no_plots, quiet, draws, seed, allow_failed_draws):
+@_STRICT
+def compare(scenarios, out_dir, baseline, year, no_plots, quiet, draws, seed, allow_failed_draws, strict):
     """Solve several SCENARIO files and put them side by side: comparison.csv, tables and plots."""
     from . import output
     from .comparison import compare as compare_results
     from .summary import compare_summary
 
     started = time.perf_counter()
-    results = _guarded(lambda: _solve_all(scenarios, None, draws, seed, allow_failed_draws))
+    results = _guarded(lambda: _solve_all(scenarios, None, draws, seed, allow_failed_draws, _show_progress(quiet)),
+                       strict)
     comparison = _guarded(lambda: compare_results(results, baseline=baseline))
     _check_year(comparison, year)
     _write(lambda: output.write_comparison(comparison, out_dir, plots=not no_plots,
@@ -236,7 +258,8 @@ def compare(scenarios, out_dir, baseline, year, no_plots, quiet, draws, seed, al
               help="Folder for sweep.csv, run.json and plots/sweep.png.")
 @_NO_PLOTS
 @_QUIET
-def sweep(scenario, tariff_index, rates, year, out_dir, no_plots, quiet):
+@_STRICT
+def sweep(scenario, tariff_index, rates, year, out_dir, no_plots, quiet, strict):
     """Vary one [[tariff]]'s rate over a grid (one batch): imports, revenue and welfare, with the optimum."""
     from . import output
     from .sweeps import parse_rates
@@ -247,7 +270,7 @@ def sweep(scenario, tariff_index, rates, year, out_dir, no_plots, quiet):
         grid = parse_rates(rates)
     except ValueError as exc:
         _fail_input([Problem("--rates", "", str(exc))])
-    result = _guarded(lambda: run_sweep(scenario, tariff_index, grid, year))
+    result = _guarded(lambda: run_sweep(scenario, tariff_index, grid, year, progress=_show_progress(quiet)), strict)
     _write(lambda: output.write_sweep(result, out_dir, plots=not no_plots, wall_time=time.perf_counter() - started,
                                       command_line=_command_line(click.get_current_context())), out_dir)
     if not quiet:
@@ -284,11 +307,12 @@ def _sweep_summary(result) -> str:
 
 @main.command()
 @_SCENARIO_FILES
-def validate(scenarios):
+@_STRICT
+def validate(scenarios, strict):
     """Check SCENARIO files and their datasets; report every problem at once."""
     from .case import validate as validate_files
 
-    for case in _guarded(lambda: validate_files(scenarios)):
+    for case in _guarded(lambda: validate_files(scenarios), strict):
         click.echo(f"ok: {case.scenario.path} ({case.name})")
 
 

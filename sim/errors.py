@@ -31,6 +31,17 @@ class ScenarioWarning(UserWarning):
     """A scenario that is valid but probably not what its author meant."""
 
 
+class PlausibilityWarning(ScenarioWarning):
+    """A magnitude outside what the evidence makes plausible (a rate above 100%, σ above 20, ...).
+
+    ``--strict`` (and ``strict=True``) turns these into input errors.
+    """
+
+    def __init__(self, source: str, key: str, message: str):
+        super().__init__(f"{source}: {key}: {message}")
+        self.problem = Problem(source, key, message)
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with one input.

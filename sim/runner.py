@@ -23,7 +23,7 @@ DEFAULT_CV = {"sigma": 0.3, "eta": 0.3, "eps": 0.5}
 
 
 def run(scenario: Case | Scenario | str | Path, dataset=None, client=None, draws: int | None = None,
-        seed: int | None = None, allow_failed_draws: float = 0.0) -> Results:
+        seed: int | None = None, allow_failed_draws: float = 0.0, progress: bool = False) -> Results:
     """Solve every year of a scenario in one batch and return labelled :class:`Results`.
 
     Parameters
@@ -40,6 +40,8 @@ def run(scenario: Case | Scenario | str | Path, dataset=None, client=None, draws
     allow_failed_draws : float
         Share of draws allowed not to converge (they are left out of the statistics and
         listed in ``results.uncertainty.failed``); above it, :class:`ConvergenceError`.
+    progress : bool
+        Show a progress bar on standard error while a large batch is solved.
     client : dask.distributed.Client, optional
         Solve on a Dask cluster (see :func:`sim.solve_equilibrium`); the results are the same.
         (The scenario's ``method = "gsim-linear"`` is solved here, in one linear solve per market.)
@@ -67,7 +69,8 @@ def run(scenario: Case | Scenario | str | Path, dataset=None, client=None, draws
             "quota_volume": quotas.volume, "quota_in": quotas.in_rate, "quota_out": quotas.out_rate}
         solution = solve_equilibrium(
             ds.flows, ds.tariffs, shocks.new_tariffs, shocks.sigma, shocks.eta, shocks.eps,
-            supply_shift=shocks.supply_shift, demand_shift=shocks.demand_shift, client=client, **quota_arrays,
+            supply_shift=shocks.supply_shift, demand_shift=shocks.demand_shift, client=client, progress=progress,
+            **quota_arrays,
         )
     if not solution.all_converged:
         failed = zip(*(~solution.converged).nonzero())
@@ -76,7 +79,7 @@ def run(scenario: Case | Scenario | str | Path, dataset=None, client=None, draws
     spec = _uncertainty(case.scenario, draws, seed)
     monte_carlo = None
     if spec is not None:
-        monte_carlo = run_draws(case, spec, frames)
+        monte_carlo = run_draws(case, spec, frames, progress=progress)
         if monte_carlo.failed_share > allow_failed_draws:
             raise ConvergenceError([_failed_draws(case, monte_carlo, allow_failed_draws)])
     return Results(frames, info, case, solution, time.perf_counter() - started, monte_carlo)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .dataset import Dataset
-from .errors import ProblemList, ScenarioWarning
+from .errors import PlausibilityWarning, ProblemList, ScenarioWarning
 from .quotas import QuotaArrays
 from .scenario import ALL, Scenario, raise_problems
 
@@ -89,6 +89,7 @@ def build_shocks(scenario: Scenario, dataset: Dataset) -> Shocks:
     sigma, eta, eps = _elasticities(scenario, dataset)
     quotas = _quotas_in(scenario, dataset, when) if scenario.quotas or dataset.quotas is not None else None
     raise_problems(problems)
+    _warn_implausible(scenario, dataset, supply)
     if not static:
         _warn_never_in_force(scenario, years)
     return Shocks(tuple(years), static, tariffs, supply, demand, sigma, eta, eps, quotas)
@@ -234,3 +235,44 @@ def _warn_never_in_force(scenario, years):
         if not any(inv.online_share(y) > 0 for y in years):
             warnings.warn(f"{scenario.source}: {inv.key}: never online within years {years[0]}-{years[-1]} "
                           f"(start {inv.start})", ScenarioWarning, stacklevel=3)
+
+
+#: Beyond these, a value is warned about (and refused with --strict): docs/model.md, "Scenario files".
+PLAUSIBLE = {"rate": 1.0, "shift": 1.0, "sigma": 20.0, "eta": 5.0}
+
+
+def _warn_implausible(scenario, dataset, supply):
+    """Warn about magnitudes that are valid but probably a mistake (a rate of 25 for 25%, σ = 50, ...)."""
+    source = scenario.source
+    found = []
+    for t in scenario.tariffs:
+        for name in ("rate", "add"):
+            value = getattr(t, name)
+            if value is not None and value > PLAUSIBLE["rate"]:
+                found.append((f"{t.key}.{name}", f"{value:g} means {100 * value:,.0f}%; did you mean "
+                              f"{value / 100:g}? (rates are shares: 0.25 = 25%)"))
+    for q in scenario.quotas:
+        for name in ("in_rate", "out_rate"):
+            value = getattr(q, name)
+            if np.isfinite(value) and value > PLAUSIBLE["rate"]:
+                found.append((f"{q.key}.{name}", f"{value:g} means {100 * value:,.0f}%; did you mean "
+                              f"{value / 100:g}? (out_rate = inf makes an absolute quota)"))
+    for d in scenario.demand_shifts:
+        if d.change > PLAUSIBLE["shift"]:
+            found.append((f"{d.key}.change", f"{d.change:g} more than doubles demand (+{100 * d.change:,.0f}%); "
+                          f"did you mean {d.change / 100:g}?"))
+    for k, r in zip(*np.nonzero(supply.max(axis=0) > PLAUSIBLE["shift"])):
+        keys = [inv.key for inv in scenario.investments
+                if inv.sector == dataset.sectors[k] and inv.host == dataset.regions[r]]
+        found.append((keys[0] if keys else "investment", f"new capacity raises supply of {dataset.sectors[k]} in "
+                      f"{dataset.regions[r]} by {100 * supply.max(axis=0)[k, r]:,.0f}% of base output: check "
+                      "capacity (or amount x output_per_amount) and the dataset's unit"))
+    for o in scenario.elasticities:
+        if o.sigma is not None and o.sigma > PLAUSIBLE["sigma"]:
+            found.append((f"{o.key}.sigma", f"{o.sigma:g} is above the usual empirical range (up to about "
+                          f"{PLAUSIBLE['sigma']:g})"))
+        if o.eta is not None and abs(o.eta) > PLAUSIBLE["eta"]:
+            found.append((f"{o.key}.eta", f"{o.eta:g} is outside the usual empirical range (|eta| up to about "
+                          f"{PLAUSIBLE['eta']:g})"))
+    for key, message in found:
+        warnings.warn(PlausibilityWarning(source, key, message), stacklevel=3)

@@ -120,6 +120,7 @@ def solve_equilibrium(
     tol: float = TOLERANCE,
     max_iterations: int = MAX_ITERATIONS,
     client=None,
+    progress: bool = False,
 ) -> Solution:
     """Solve the exact Armington partial equilibrium of docs/model.md, "Equations".
 
@@ -153,6 +154,9 @@ def solve_equilibrium(
         Markets are independent, so the answer is the same as solving here; a task
         lost with a worker is rerun by Dask. Pays when there are many markets
         (draws × sectors × years) and several machines; see docs/model.md, "Solver".
+    progress : bool
+        Show a progress bar (markets solved) on standard error while more than one chunk is
+        solved; the caller decides (the CLI: on a terminal and without ``--quiet``).
 
     Leading dimensions of all arguments broadcast together and are solved in
     one batch. Non-convergence is reported in ``converged``, never hidden.
@@ -169,6 +173,8 @@ def solve_equilibrium(
     step = chunk_size(batch.n)
     chunks = [(start, min(start + step, batch.size)) for start in range(0, batch.size, step)]
 
+    bar = _progress_bar(batch.size) if progress and len(chunks) > 1 else None
+
     def solve_chunk(bounds):
         start, stop = bounds
         markets = batch.markets(start, stop)
@@ -178,6 +184,8 @@ def solve_equilibrium(
                                 tol)
         else:
             out.store(slice(start, stop), markets, z, iterations, tol)  # disjoint slices: safe from any thread
+        if bar is not None:
+            bar.update(stop - start)  # tqdm's counter is thread-safe
 
     threads = min(THREADS, len(chunks))
     if threads > 1:  # numpy releases the GIL in its array loops, so chunks solve side by side on the cores
@@ -189,7 +197,17 @@ def solve_equilibrium(
     else:
         for bounds in chunks:
             solve_chunk(bounds)
+    if bar is not None:
+        bar.close()
     return out.solution()
+
+
+def _progress_bar(total: int):
+    import sys
+
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=" markets", desc="solving", file=sys.stderr, leave=False, mininterval=0.2)
 
 
 def _solve_on_cluster(batch: _Batch, client, tol: float, max_iterations: int) -> Solution:

@@ -99,7 +99,7 @@ def _rates(text: str) -> np.ndarray:
     return rates
 
 
-def sweep(scenario, tariff: int, rates, year=None) -> SweepResults:
+def sweep(scenario, tariff: int, rates, year=None, progress: bool = False) -> SweepResults:
     """Solve ``scenario`` with its ``tariff``-th ``[[tariff]]`` (1-based) at each of ``rates``, in one batch.
 
     Parameters
@@ -134,7 +134,8 @@ def sweep(scenario, tariff: int, rates, year=None) -> SweepResults:
         sol = solve_linear(ds.flows, ds.tariffs, new, shocks.sigma, shocks.eta, shocks.eps)
     else:
         sol = solve_equilibrium(ds.flows, ds.tariffs, new, shocks.sigma, shocks.eta, shocks.eps,
-                                supply_shift=shocks.supply_shift[y], demand_shift=shocks.demand_shift[y], **extra)
+                                supply_shift=shocks.supply_shift[y], demand_shift=shocks.demand_shift[y],
+                                progress=progress, **extra)
     if not sol.all_converged:
         bad = sorted({float(rates[r]) for r, _ in zip(*np.nonzero(~sol.converged))})
         raise ConvergenceError([f"{case.name}: sweep of tariff[{tariff}] did not converge at rate(s) "

@@ -86,7 +86,7 @@ def draw_elasticities(u: Uncertainty, sectors, sigma, eta, eps):
     return sigma_d, eta_d, eps_d
 
 
-def solve_with_elasticities(case, sigma, eta, eps):
+def solve_with_elasticities(case, sigma, eta, eps, progress: bool = False):
     """Solve ``case`` for every set of elasticities at once: ``sigma``, ``eta`` (V, K), ``eps`` (V, K, N).
 
     One set holds for every year. Returns the solution, leading shape (V, Y, K), and its welfare
@@ -104,7 +104,8 @@ def solve_with_elasticities(case, sigma, eta, eps):
         extra = {} if quotas is None else {"quota_volume": quotas.volume, "quota_in": quotas.in_rate,
                                            "quota_out": quotas.out_rate}
         sol = solve_equilibrium(ds.flows, ds.tariffs, shocks.new_tariffs, sigma, eta, eps,
-                                supply_shift=shocks.supply_shift, demand_shift=shocks.demand_shift, **extra)
+                                supply_shift=shocks.supply_shift, demand_shift=shocks.demand_shift,
+                                progress=progress, **extra)
     with np.errstate(all="ignore"):
         revenue, rent = _revenue_and_rent(ds, quotas, sol)
         welfare = {"consumer_surplus": sol.consumer_surplus, "producer_surplus": sol.producer_surplus,
@@ -113,12 +114,12 @@ def solve_with_elasticities(case, sigma, eta, eps):
     return sol, welfare
 
 
-def run_draws(case, u: Uncertainty, central) -> UncertaintyResults:
+def run_draws(case, u: Uncertainty, central, progress: bool = False) -> UncertaintyResults:
     """Solve every draw of ``case`` in one batch and summarise it next to the ``central`` frames."""
 
     ds, shocks = case.dataset, case.shocks
     sigma, eta, eps = draw_elasticities(u, ds.sectors, shocks.sigma, shocks.eta, shocks.eps)
-    sol, welfare = solve_with_elasticities(case, sigma, eta, eps)
+    sol, welfare = solve_with_elasticities(case, sigma, eta, eps, progress)
     ok = sol.converged.all(axis=(1, 2))  # a draw counts only if every year and sector converged
     failed = _failed(sol, ok, sigma, eta, eps, ds)
     with np.errstate(all="ignore"):

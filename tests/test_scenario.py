@@ -251,3 +251,44 @@ def test_investment_fields_name_single_codes(write):
 def test_investment_capacity_must_be_finite(write):
     msg = problems(write('[[investment]]\nsector = "steel"\nhost = "USA"\namount = 1e308\noutput_per_amount = 10\n'))
     assert "investment[1]: amount x output_per_amount = inf is not a finite number" in msg
+
+
+def test_implausible_magnitudes_warn_and_strict_refuses(tmp_path):
+    from click.testing import CliRunner
+
+    from sim.cli import main
+    from sim.errors import PlausibilityWarning
+
+    path = tmp_path / "implausible.toml"
+    path.write_text('name = "x"\ndataset = "us_japan_2024"\n[[tariff]]\nsector = "steel"\nimporter = "USA"\n'
+                    'exporter = "JPN"\nrate = 25\n[[demand_shift]]\nsector = "autos"\nregion = "USA"\nchange = 2.5\n'
+                    '[[investment]]\nsector = "steel"\nhost = "USA"\ncapacity = 1e6\n'
+                    '[elasticities.steel]\nsigma = 45\neta = -8\n')
+    with pytest.warns(PlausibilityWarning) as caught:
+        sim.load_scenario(path)
+    messages = [str(w.message) for w in caught]
+    assert any("tariff[1].rate: 25 means 2,500%; did you mean 0.25?" in m for m in messages)
+    assert any("demand_shift[1].change: 2.5 more than doubles demand" in m for m in messages)
+    assert any("investment[1]: new capacity raises supply of steel in USA by" in m for m in messages)
+    assert any("elasticities.steel.sigma: 45 is above the usual empirical range" in m for m in messages)
+    assert any("elasticities.steel.eta: -8 is outside the usual empirical range" in m for m in messages)
+    lenient = CliRunner().invoke(main, ["validate", str(path)])
+    assert lenient.exit_code == 0 and "warning:" in lenient.output
+    strict = CliRunner().invoke(main, ["validate", "--strict", str(path)])
+    assert strict.exit_code == 2 and "5 problems found; nothing was written." in strict.output
+    out = tmp_path / "o"
+    refused = CliRunner().invoke(main, ["run", "--strict", str(path), "--out", str(out), "--no-plots"])
+    assert refused.exit_code == 2 and not out.exists()
+
+
+def test_shipped_scenarios_are_plausible():
+    import warnings
+    from pathlib import Path
+
+    from sim.errors import PlausibilityWarning
+
+    root = Path(__file__).resolve().parents[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PlausibilityWarning)
+        for path in sorted((root / "scenarios").glob("*.toml")):
+            sim.load_scenario(path)

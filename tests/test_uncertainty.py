@@ -135,3 +135,13 @@ def test_plots_draw_intervals_only_when_there_are_draws(case, tmp_path):
     ax = res.plot.welfare(intervals=True, world=True)
     assert any("90% interval (30 draws)" in t.get_text() for t in ax.get_legend().get_texts())
     assert dataclasses.is_dataclass(res.uncertainty)
+
+
+def test_a_progress_bar_only_when_asked_and_never_in_captured_cli_output(case, capsys, tmp_path):
+    sim.run(case, draws=400, seed=1, progress=True)  # 9,600 markets: several chunks
+    assert "markets" in capsys.readouterr().err
+    sim.run(case, draws=400, seed=1)
+    assert capsys.readouterr().err == ""
+    result = CliRunner().invoke(main, ["run", str(FLAGSHIP), "--draws", "400", "--out", str(tmp_path / "o"),
+                                       "--no-plots"])
+    assert result.exit_code == 0 and "markets/s" not in result.output  # not a terminal: no bar
