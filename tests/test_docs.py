@@ -88,7 +88,7 @@ def test_the_linearisation_table_in_the_docs_matches_a_fresh_run():
     spec.loader.exec_module(module)
     results = module.rows()
     assert module.table(results) in MODEL
-    assert (ROOT / "docs" / "gallery" / "linearisation.png").is_file()
+    assert (ROOT / "docs" / "figures" / "linearisation.png").is_file()
     ratios = [lin[2] / exact[2] for _, exact, lin in results]
     assert abs(ratios[0] - 1) < 0.1 and ratios == sorted(ratios)  # close for small shocks, drifting as they grow
     at_25 = dict(zip(module.ADDS, ratios))[0.25]

@@ -1,7 +1,7 @@
 """How far the linearised GSIM drifts from the exact model as a tariff grows.
 
 ``python validation/linearisation.py`` prints the table of docs/model.md, "Linearised
-GSIM"; ``--write-docs`` also redraws ``docs/gallery/linearisation.png`` and replaces the
+GSIM"; ``--write-docs`` also redraws ``docs/figures/linearisation.png`` and replaces the
 table between its markers in docs/model.md. ``tests/test_docs.py`` checks the table
 against a fresh run.
 
@@ -86,7 +86,7 @@ def plot(results, path: Path) -> None:
 
 def write_docs() -> None:
     results = rows()
-    plot(results, ROOT / "docs" / "gallery" / "linearisation.png")
+    plot(results, ROOT / "docs" / "figures" / "linearisation.png")
     doc = ROOT / "docs" / "model.md"
     text = doc.read_text(encoding="utf-8")
     before, rest = text.split(START, 1)
