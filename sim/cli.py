@@ -148,6 +148,8 @@ def _write(write, target):
         write()
     except OSError as exc:
         _fail_input([Problem(str(target), "--out", f"cannot write results: {exc.strerror or exc}")])
+    except InputError as exc:  # an output option that cannot be met (a missing optional package, ...)
+        _fail_input(exc.problems)
 
 
 _SCENARIO_FILES = click.argument("scenarios", nargs=-1, required=True,
@@ -162,6 +164,10 @@ _DRAWS = click.option("--draws", type=click.IntRange(min=1, max=1_000_000), defa
 _SEED = click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed of the draws (reproducible).")
 _ALLOW_FAILED = click.option("--allow-failed-draws", type=click.FloatRange(0.0, 1.0), default=0.0, metavar="SHARE",
                              help="Share of draws allowed not to converge (left out of the statistics; default 0).")
+_EXCEL = click.option("--excel", is_flag=True,
+                      help="Also write results.xlsx: every table on its own sheet (needs tradesim[excel]).")
+_FORMAT = click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,
+                       help="File format of the tables; parquet for large runs (needs tradesim[parquet]).")
 _STRICT = click.option("--strict", is_flag=True,
                        help="Refuse implausible magnitudes (a rate above 1, sigma above 20, ...) instead of warning.")
 _WORKERS = click.option("--workers", type=click.IntRange(min=1), default=None,
@@ -190,8 +196,10 @@ _SCHEDULER = click.option("--scheduler", default=None, metavar="ADDRESS",
 @click.option("--cv", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.3, show_default=True,
               help="How far --sensitivity moves each elasticity (0.3 = 30%).")
 @_STRICT
+@_EXCEL
+@_FORMAT
 def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, scheduler, draws, seed,
-        allow_failed_draws, sensitivity, cv, strict):
+        allow_failed_draws, sensitivity, cv, strict, excel, fmt):
     """Solve SCENARIO files, print a summary and write tables and plots."""
     from . import output
     from .summary import run_summary
@@ -206,7 +214,7 @@ def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, sc
     target = out_dir or Path("output") / (results[0].name if len(results) == 1 else "run")
     _write(lambda: output.write_outputs(results, target, plots=not no_plots, wall_time=time.perf_counter() - started,
                                        command_line=_command_line(click.get_current_context()),
-                                       sensitivities=tornadoes), target)
+                                       sensitivities=tornadoes, excel=excel, fmt=fmt), target)
     if not quiet:
         for res in results:
             click.echo(run_summary(res, year, include_domestic))
@@ -228,7 +236,10 @@ def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, sc
 @_SEED
 @_ALLOW_FAILED
 @_STRICT
-def compare(scenarios, out_dir, baseline, year, no_plots, quiet, draws, seed, allow_failed_draws, strict):
+@_EXCEL
+@_FORMAT
+def compare(scenarios, out_dir, baseline, year, no_plots, quiet, draws, seed, allow_failed_draws, strict, excel,
+            fmt):
     """Solve several SCENARIO files and put them side by side: comparison.csv, tables and plots."""
     from . import output
     from .comparison import compare as compare_results
@@ -241,7 +252,8 @@ def compare(scenarios, out_dir, baseline, year, no_plots, quiet, draws, seed, al
     _check_year(comparison, year)
     _write(lambda: output.write_comparison(comparison, out_dir, plots=not no_plots,
                                            wall_time=time.perf_counter() - started,
-                                           command_line=_command_line(click.get_current_context())), out_dir)
+                                           command_line=_command_line(click.get_current_context()),
+                                           excel=excel, fmt=fmt), out_dir)
     if not quiet:
         click.echo(compare_summary(comparison, year))
         click.echo(f"Comparison written to {out_dir}/")

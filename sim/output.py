@@ -20,15 +20,19 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .errors import InputError, Problem
 
 __all__ = ["write_outputs", "write_comparison", "write_sweep", "run_record", "OUTPUT_NAMES"]
 
 #: Every file or folder a run may write into its output folder; a new run replaces them all.
 OUTPUT_NAMES = ("flows.csv", "prices.csv", "welfare.csv", "quotas.csv", "comparison.csv", "run.json",
-                "uncertainty.csv", "sweep.csv", "sensitivity.csv", "plots")
+                "uncertainty.csv", "sweep.csv", "sensitivity.csv", "plots", "results.xlsx", "flows.parquet",
+                "prices.parquet", "welfare.parquet", "quotas.parquet", "comparison.parquet", "uncertainty.parquet",
+                "sensitivity.parquet")
 
 def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_time: float | None = None,
-                  command_line: list[str] | None = None, sensitivities: list | None = None) -> Path:
+                  command_line: list[str] | None = None, sensitivities: list | None = None, excel: bool = False,
+                  fmt: str = "csv") -> Path:
     """Write flows.csv, prices.csv, welfare.csv, run.json and plots/ for one run of several scenarios.
 
     ``command_line`` is recorded in run.json (the CLI passes the command it ran; None from Python).
@@ -41,12 +45,12 @@ def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_t
     from .plots import write_plots
 
     def write(staging: Path) -> None:
-        _write_tables([r.by_scenario for r in results], staging)
-        _write_uncertainty(results, staging)
-        if sensitivities:
-            pd.concat([s.table for s in sensitivities]).to_csv(staging / "sensitivity.csv", index=False,
-                                                               float_format="%.10g")
-        _write_record(results, staging, wall_time, command_line)
+        tables = output_tables([r.by_scenario for r in results], results, sensitivities)
+        _write_table_files(tables, staging, fmt)
+        record = _record(results, wall_time, command_line)
+        _write_json(record, staging)
+        if excel:
+            _write_excel(tables, staging, results, record)
         if plots:
             (staging / "plots").mkdir()
             for res in results:
@@ -63,15 +67,18 @@ def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_t
 
 
 def write_comparison(comparison, out_dir: str | Path, plots: bool = True, wall_time: float | None = None,
-                     command_line: list[str] | None = None) -> Path:
+                     command_line: list[str] | None = None, excel: bool = False, fmt: str = "csv") -> Path:
     """Write the tables (with every scenario), comparison.csv, run.json and plots/ of a comparison."""
     from .plots import write_comparison_plots
 
     def write(staging: Path) -> None:
-        _write_tables([comparison.by_scenario], staging)
-        _write_uncertainty(list(comparison.results.values()), staging)
-        comparison.table.to_csv(staging / "comparison.csv", index=False, float_format="%.10g")
-        _write_record(list(comparison.results.values()), staging, wall_time, command_line, comparison.baseline)
+        results = list(comparison.results.values())
+        tables = output_tables([comparison.by_scenario], results, comparison=comparison)
+        _write_table_files(tables, staging, fmt)
+        record = _record(results, wall_time, command_line, comparison.baseline)
+        _write_json(record, staging)
+        if excel:
+            _write_excel(tables, staging, results, record)
         if plots:
             (staging / "plots").mkdir()
             write_comparison_plots(comparison, staging / "plots")
@@ -117,27 +124,60 @@ def _staged(out_dir, write) -> Path:
     return out_dir
 
 
-def _write_tables(frames: list, folder: Path) -> None:
+def output_tables(frames: list, results: list, sensitivities: list | None = None,
+                  comparison=None) -> dict[str, pd.DataFrame]:
+    """Every table a run writes, name → DataFrame with the file's columns, in file order.
+
+    flows, prices and welfare always; comparison, quotas, uncertainty and sensitivity where the
+    run has them.
+    """
     from .tables import FLOW_COLUMNS, PRICE_COLUMNS, QUOTA_COLUMNS, WELFARE_COLUMNS
 
-    for name, columns in (("flows", FLOW_COLUMNS), ("prices", PRICE_COLUMNS), ("welfare", WELFARE_COLUMNS)):
-        table = pd.concat([getattr(f, name) for f in frames]).reset_index()[columns]
-        table.to_csv(folder / f"{name}.csv", index=False, float_format="%.10g")
+    tables = {name: pd.concat([getattr(f, name) for f in frames]).reset_index()[columns]
+              for name, columns in (("flows", FLOW_COLUMNS), ("prices", PRICE_COLUMNS),
+                                    ("welfare", WELFARE_COLUMNS))}
+    if comparison is not None:
+        tables["comparison"] = comparison.table
     quotas = [f.quotas for f in frames if len(f.quotas)]
-    if quotas:  # only runs with tariff-rate quotas write quotas.csv
-        pd.concat(quotas).reset_index()[QUOTA_COLUMNS].to_csv(folder / "quotas.csv", index=False,
-                                                              float_format="%.10g")
-
-
-def _write_uncertainty(results: list, folder: Path) -> None:
-    """uncertainty.csv with every run's Monte Carlo summary, when any run has one."""
+    if quotas:  # only runs with tariff-rate quotas
+        tables["quotas"] = pd.concat(quotas).reset_index()[QUOTA_COLUMNS]
     summaries = [r.uncertainty.summary for r in results if getattr(r, "uncertainty", None) is not None]
     if summaries:
-        pd.concat(summaries).to_csv(folder / "uncertainty.csv", index=False, float_format="%.10g")
+        tables["uncertainty"] = pd.concat(summaries, ignore_index=True)
+    if sensitivities:
+        tables["sensitivity"] = pd.concat([s.table for s in sensitivities], ignore_index=True)
+    return tables
 
 
-def _write_record(results: list, folder: Path, wall_time: float | None, command_line: list[str] | None,
-                  baseline: str | None = None) -> None:
+#: File formats of the tables: CSV always readable; Parquet for large runs (optional extra tradesim[parquet]).
+FORMATS = ("csv", "parquet")
+
+
+def _write_table_files(tables: dict, folder: Path, fmt: str = "csv") -> None:
+    for name, table in tables.items():
+        if fmt == "parquet":
+            try:
+                table.to_parquet(folder / f"{name}.parquet", index=False)
+            except ImportError:
+                raise InputError([Problem("--format", "", "Parquet output needs pyarrow: pip install "
+                                          "'tradesim[parquet]' (or pip install pyarrow)")]) from None
+        else:
+            table.to_csv(folder / f"{name}.csv", index=False, float_format="%.10g")
+
+
+def _write_excel(tables: dict, folder: Path, results: list, record: dict, name: str = "results.xlsx") -> None:
+    from .excel import write_workbook
+
+    info = results[0].info
+    front = [("scenario" if len(results) == 1 else "scenarios", "; ".join(f"{r.title} [{r.name}]" for r in results)),
+             ("dataset", f"{info.dataset_title} ({info.dataset}, base year {info.base_year})"),
+             ("unit", f"{info.unit}, world prices; *_pct columns in %; welfare columns are changes from base"),
+             ("periods", "; ".join(f"{r.name}: {', '.join(str(y) for y in r.info.years)}" for r in results))]
+    write_workbook(folder / name, tables, front, info.unit, record)
+
+
+def _record(results: list, wall_time: float | None, command_line: list[str] | None,
+            baseline: str | None = None) -> dict:
     record = {
         "tool": "tradesim", "version": __version__,
         "command_line": command_line,
@@ -149,6 +189,10 @@ def _write_record(results: list, folder: Path, wall_time: float | None, command_
     }
     if baseline is not None:
         record["baseline"] = baseline
+    return record
+
+
+def _write_json(record: dict, folder: Path) -> None:
     (folder / "run.json").write_text(json.dumps(record, indent=2, allow_nan=False) + "\n", encoding="utf-8")
 
 

@@ -173,6 +173,19 @@ class Results(Outcome):
     def name(self) -> str:
         return self.info.name
 
+    def to_excel(self, path) -> Path:
+        """Write this run's tables (and its Monte Carlo summary, quotas) to one workbook at ``path``.
+
+        Needs the optional extra ``tradesim[excel]`` (openpyxl); see :mod:`sim.excel`.
+        """
+        from .output import _record, _write_excel, output_tables
+
+        path = Path(path)
+        tables = output_tables([self.by_scenario], [self])
+        record = _record([self], None, None)
+        _write_excel(tables, path.parent, [self], record, name=path.name)
+        return path
+
     def sensitivity(self, cv: float = 0.3, region: str | None = None, year=None):
         """Each sector's sigma, eta and eps moved by ``cv`` one at a time, in one batch (docs/model.md,
         "Sensitivity"): a :class:`~sim.sensitivity.SensitivityResults` with ``table`` and ``plot()``."""

@@ -1,0 +1,102 @@
+"""results.xlsx and Parquet tables: the same numbers as the CSVs, cell by cell (tradesim[excel], tradesim[parquet])."""
+
+import csv
+import math
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import sim
+from sim.cli import main
+
+openpyxl = pytest.importorskip("openpyxl", reason="the test extra installs openpyxl")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def csv_rows(path):
+    with open(path, encoding="utf-8") as fh:
+        return list(csv.reader(fh))
+
+
+def same(csv_value: str, cell):
+    if csv_value == "":
+        return cell is None
+    if csv_value in ("inf", "-inf"):
+        return cell == csv_value
+    try:
+        number = float(csv_value)
+    except ValueError:
+        return str(cell) == csv_value or (csv_value in ("True", "False") and cell == (csv_value == "True"))
+    return isinstance(cell, (int, float)) and math.isclose(float(cell), number, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def test_every_sheet_matches_its_csv_cell_by_cell(tmp_path):
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, ["run", str(ROOT / "scenarios" / "japan_steel_trq_restored.toml"), "--excel",
+                                       "--draws", "20", "--seed", "1", "--out", str(out), "--no-plots"])
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(out / "results.xlsx")
+    assert book.sheetnames == ["about", "flows", "prices", "welfare", "quotas", "uncertainty"]
+    about = {row[0]: row[1] for row in book["about"].iter_rows(min_row=2, values_only=True)}
+    assert "japan_steel_trq_restored" in about["scenario"] and about["unit"].startswith("USD million")
+    assert '"draws": 20' in about["run record"]
+    for name in book.sheetnames[1:]:
+        sheet, rows = book[name], csv_rows(out / f"{name}.csv")
+        assert sheet.freeze_panes == "A2"
+        cells = list(sheet.iter_rows(values_only=True))
+        assert len(cells) == len(rows), name
+        assert [h.split(" [")[0] for h in cells[0]] == rows[0], name  # the CSV's columns, with units added
+        for r, (row, values) in enumerate(zip(rows[1:], cells[1:]), start=2):
+            for c, (text, value) in enumerate(zip(row, values)):
+                assert same(text, value), f"{name} row {r} column {rows[0][c]}: {text!r} vs {value!r}"
+    flows = book["flows"]
+    assert flows["G1"].value == "value [USD million]" and flows["I1"].value == "value_pct [%]"
+    assert flows["F2"].number_format == "#,##0.0" and flows["I2"].number_format == "0.00"
+
+
+def test_res_to_excel_and_compare_excel(tmp_path):
+    res = sim.run(ROOT / "scenarios" / "steel_232_2025.toml")
+    path = res.to_excel(tmp_path / "steel.xlsx")
+    assert openpyxl.load_workbook(path).sheetnames == ["about", "flows", "prices", "welfare"]
+    out = tmp_path / "cmp"
+    result = CliRunner().invoke(main, ["compare", str(ROOT / "scenarios" / "steel_232_2025.toml"),
+                                       str(ROOT / "scenarios" / "steel_50pct_2025.toml"), "--excel", "--out",
+                                       str(out), "--no-plots"])
+    assert result.exit_code == 0, result.output
+    assert "comparison" in openpyxl.load_workbook(out / "results.xlsx").sheetnames
+
+
+def test_a_missing_openpyxl_is_a_clear_message_and_nothing_is_written(tmp_path, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_openpyxl(name, *args, **kwargs):
+        if name.startswith("openpyxl"):
+            raise ImportError("no openpyxl")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_openpyxl)
+    out = tmp_path / "o"
+    result = CliRunner().invoke(main, ["run", str(ROOT / "scenarios" / "steel_232_2025.toml"), "--excel", "--out",
+                                       str(out), "--no-plots"])
+    assert result.exit_code == 2 and "Excel output needs openpyxl: pip install 'tradesim[excel]'" in result.output
+    assert not out.exists() and "Traceback" not in result.output
+
+
+def test_parquet_tables_hold_the_csv_numbers(tmp_path):
+    pytest.importorskip("pyarrow", reason="the test extra installs pyarrow")
+    import pandas as pd
+
+    csv_out, parquet_out = tmp_path / "c", tmp_path / "p"
+    scenario = str(ROOT / "scenarios" / "steel_232_2025.toml")
+    for out, fmt in ((csv_out, "csv"), (parquet_out, "parquet")):
+        result = CliRunner().invoke(main, ["run", scenario, "--format", fmt, "--out", str(out), "--no-plots"])
+        assert result.exit_code == 0, result.output
+    for name in ("flows", "prices", "welfare"):
+        assert not (parquet_out / f"{name}.csv").exists()
+        pd.testing.assert_frame_equal(pd.read_parquet(parquet_out / f"{name}.parquet"),
+                                      pd.read_csv(csv_out / f"{name}.csv", keep_default_na=False).astype(
+                                          pd.read_parquet(parquet_out / f"{name}.parquet").dtypes.to_dict()),
+                                      check_exact=False, rtol=1e-9)
