@@ -317,6 +317,56 @@ def _sweep_summary(result) -> str:
     return "\n".join(lines)
 
 
+@main.group()
+def dataset():
+    """Build datasets from your own data."""
+
+
+@dataset.command("build")
+@click.option("--trade", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="BACI file as CEPII publishes it (t,i,j,k,v,q).")
+@click.option("--countries", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="BACI's country file (country_code,country_name,country_iso2,country_iso3).")
+@click.option("--products", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="hs,sector: HS6 codes or 2-/4-digit prefixes (longest wins).")
+@click.option("--sectors", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="sector,name,sigma,eta,eps,source.")
+@click.option("--regions", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="iso3,region[,region_name]; countries not listed go to ROW.")
+@click.option("--production", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="region,sector,value[,unit,source]: gross output, USD million.")
+@click.option("--tariffs", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="importer,exporter,hs,rate (ISO3; exporter * = MFN).")
+@click.option("--year", type=int, default=None, help="The year to take from the trade file.")
+@click.option("--domestic-share", type=float, default=None,
+              help="Without --production: assumed domestic share of absorption for the diagonal (0.7 = 70%).")
+@click.option("--remainder", default=None, metavar="SECTOR",
+              help="Put HS6 products in no sector into this sector (else they are dropped and counted).")
+@click.option("--name", required=True, help="The dataset's name.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write the dataset into.")
+def dataset_build(trade, countries, products, sectors, regions, production, tariffs, year, domestic_share,
+                  remainder, name, out_dir):
+    """Build a dataset folder from BACI trade data and your concordances (docs/model.md, "Your own data")."""
+    from .baci import build_dataset
+    from .output import _staged
+
+    command = ["python", "run_sim.py", *sys.argv[1:]] if sys.argv and sys.argv[0].endswith("run_sim.py") \
+        else _command_line(click.get_current_context())
+
+    def write(staging):
+        return build_dataset(trade, countries, products, sectors, regions, name, staging, production=production,
+                             tariffs=tariffs, year=year, domestic_share=domestic_share, remainder=remainder,
+                             command=command)
+
+    reports = []
+    _guarded(lambda: _staged(out_dir, lambda staging: reports.append(write(staging))))
+    report = reports[0]
+    click.echo(f"Dataset '{name}' ({report.year}) written to {out_dir}/: {report.rows_used:,} BACI rows used; "
+               f"{len(report.unmapped_products)} HS6 products in no sector, {len(report.unmapped_countries)} "
+               "countries sent to ROW (README.md lists them).")
+
+
 @main.command()
 @_SCENARIO_FILES
 @_STRICT

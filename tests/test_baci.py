@@ -1,0 +1,141 @@
+"""Bring your own data: a dataset built from files in BACI's exact format (tests/data/baci), checked by hand."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import sim
+from sim.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data" / "baci"
+
+
+def build_args(out, **replace):
+    files = {"trade": "baci_2022.csv", "countries": "country_codes.csv", "products": "products.csv",
+             "sectors": "sectors.csv", "regions": "regions.csv", "production": "production.csv",
+             "tariffs": "tariffs.csv"} | replace
+    args = ["dataset", "build"]
+    for option, name in files.items():
+        if name is not None:
+            args += [f"--{option}", str(name if Path(str(name)).is_absolute() else DATA / name)]
+    return args + ["--year", "2022", "--name", "baci_demo", "--out", str(out)]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("baci") / "baci_demo"
+    result = CliRunner().invoke(main, build_args(out))
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_flows_are_baci_values_summed_by_region_and_sector(built):
+    ds = sim.load_dataset(built)
+    assert ds.regions == ("USA", "JPN", "EU", "CHN", "ROW") and ds.sectors == ("steel", "autos")
+    steel, autos, r = ds.sector_index("steel"), ds.sector_index("autos"), ds.region_index
+    assert ds.flows[steel, r("JPN"), r("USA")] == pytest.approx(1.2005)  # 1,200.5 thousand USD
+    assert ds.flows[autos, r("JPN"), r("USA")] == pytest.approx(45.0)
+    assert ds.flows[autos, r("EU"), r("USA")] == pytest.approx(3.0)  # France
+    assert ds.flows[steel, r("ROW"), r("USA")] == pytest.approx(2.5)  # Korea 2.0 + Brazil 0.5, not in a region
+    assert ds.flows[autos, r("USA"), r("EU")] == pytest.approx(0.25)  # HS 870899, mapped as an HS6 code
+    assert ds.flows[steel, r("EU"), r("EU")] == pytest.approx(150 - 0.8)  # output less exports; DEU->FRA stays home
+    assert ds.flows[steel, r("JPN"), r("USA")] + ds.flows[steel, r("JPN"), r("JPN")] == pytest.approx(90.0)
+    assert ds.eps[autos, 0] == float("inf") and ds.sigma[steel] == 2.95
+
+
+def test_tariffs_are_import_weighted_with_preferences_over_mfn(built):
+    ds = sim.load_dataset(built)
+    steel, r = ds.sector_index("steel"), ds.region_index
+    assert ds.tariffs[steel, r("JPN"), r("USA")] == pytest.approx(0.25)  # MFN on the 7208 prefix
+    # ROW: Korea 2,000 at its preferential 0 and Brazil 500 at MFN 25%
+    assert ds.tariffs[steel, r("ROW"), r("USA")] == pytest.approx(0.25 * 500 / 2500)
+    assert ds.tariffs[ds.sector_index("autos"), r("JPN"), r("USA")] == pytest.approx(0.025)
+
+
+def test_readme_lists_counts_assumptions_and_the_command(built):
+    text = (built / "README.md").read_text()
+    assert "rows read: 13; used: 11; other years left out: 1" in text
+    assert "HS6 products in no sector (dropped): 1 (0.1 USD million); largest: 010121 (0.1)" in text
+    assert "countries in no region (sent to ROW): 2 (2.5 USD million); largest: KOR (2.0), BRA (0.5)" in text
+    assert "dataset build --trade" in text and "--name baci_demo" in text
+
+
+def test_validate_and_run_accept_the_built_dataset(built, tmp_path):
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(f'name = "on_baci"\ndataset = "{built}"\n[[tariff]]\nsector = "steel"\nimporter = "USA"\n'
+                        'exporter = "*"\nrate = 0.5\n')
+    assert CliRunner().invoke(main, ["validate", str(scenario)]).exit_code == 0
+    result = CliRunner().invoke(main, ["run", str(scenario), "--out", str(tmp_path / "o"), "--no-plots"])
+    assert result.exit_code == 0, result.output
+    res = sim.run(scenario)
+    assert res.frames.diagnostics["converged"].all()
+    assert res.frames.flows.loc[("long run", "steel", "JPN", "USA"), "value_pct"] < 0
+
+
+def test_without_production_an_assumed_domestic_share_fills_the_diagonal(tmp_path):
+    out = tmp_path / "d"
+    args = build_args(out, production=None) + ["--domestic-share", "0.7"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    ds = sim.load_dataset(out)
+    steel, r = ds.sector_index("steel"), ds.region_index
+    imports = ds.flows[steel, :, r("USA")].sum() - ds.flows[steel, r("USA"), r("USA")]
+    assert ds.flows[steel, r("USA"), r("USA")] == pytest.approx(imports * 0.7 / 0.3)
+    assert "assumed domestic share 70% of absorption" in (out / "flows.csv").read_text()
+
+
+def write_bad(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_bad_inputs_are_all_reported_and_nothing_is_written(tmp_path):
+    trade = write_bad(tmp_path, "trade.csv", "t,i,j,k,v,q\n2022,392,842,720851,abc,1\n2022,999,842,720851,5,1\n"
+                                             "2022,392,842,720851,-3,1\n")
+    products = write_bad(tmp_path, "products.csv", "hs,sector\n72,steel\n72,autos\n8703,cars\n")
+    out = tmp_path / "never"
+    result = CliRunner().invoke(main, build_args(out, trade=trade, products=products))
+    assert result.exit_code == 2 and "Traceback" not in result.output and not out.exists()
+    assert "product 72 is mapped twice (steel and autos)" in result.output
+    assert "line 4: unknown sector 'cars'" in result.output
+    # the trade file's own problems are reported once the concordances are right
+    result = CliRunner().invoke(main, build_args(out, trade=trade))
+    assert result.exit_code == 2 and not out.exists()
+    assert "t, i, j and v must be numbers and k an HS6 code, got 2022,392,842,720851,abc,1" in result.output
+    assert "v must be >= 0, got '-3'" in result.output
+    assert "country code 999 (1 row(s)) is not in the country file" in result.output
+
+
+def test_wrong_columns_and_a_missing_year(tmp_path):
+    trade = write_bad(tmp_path, "trade.csv", "year,i,j,k,v,q\n2022,392,842,720851,5,1\n")
+    result = CliRunner().invoke(main, build_args(tmp_path / "o", trade=trade))
+    assert result.exit_code == 2 and "expected BACI's columns t,i,j,k,v,q; missing ['t'], unknown ['year']" in \
+        result.output
+    args = build_args(tmp_path / "o")
+    args[args.index("--year") + 1] = "2019"
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "year 2019 is not in the file (years: 2021, 2022)" in result.output
+    regions = write_bad(tmp_path, "regions.csv", "iso3,region,colour\nUSA,USA,red\n")
+    result = CliRunner().invoke(main, build_args(tmp_path / "o", regions=regions))
+    assert result.exit_code == 2 and "unknown column 'colour'" in result.output
+
+
+def test_the_readme_example_runs(tmp_path, monkeypatch):
+    """The README's worked example, run from the repository root as written."""
+    import re
+    import shlex
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = [c for c in re.findall(r"```bash\n(.+?)\n```", readme, flags=re.S) if "dataset build" in c]
+    assert len(commands) == 1
+    words = shlex.split(commands[0].replace("\\\n", " "))
+    args = words[words.index("run_sim.py") + 1:]
+    args[args.index("--out") + 1] = str(tmp_path / "baci_demo")
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    shutil.rmtree(tmp_path / "baci_demo")
