@@ -58,3 +58,10 @@ def test_bench_uncertainty_runs_small_and_the_loop_agrees(capsys):
     out = capsys.readouterr().out
     assert "speed-up" in out and "target: at most 2 s" in out
     assert worst < 1e-6  # the batch and the loop give the same numbers
+
+
+def test_bench_baci_runs_small(capsys):
+    bench = load("bench_baci")
+    bench.main(products=60, countries=6, density=0.5)
+    out = capsys.readouterr().out
+    assert "BACI-format file:" in out and "dataset build" in out and "run --no-plots" in out and "peak memory" in out
