@@ -10,9 +10,9 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
-def test_the_four_notebooks_are_there():
+def test_the_five_notebooks_are_there():
     assert [p.stem for p in NOTEBOOKS] == ["01_quickstart", "02_us_japan_2025", "03_scenarios_in_code",
-                                           "04_model_checks"]
+                                           "04_model_checks", "05_ranges_quotas_curves"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
