@@ -216,6 +216,12 @@ def build_dataset(trade, countries, products, sectors, regions, name: str, out: 
     return report
 
 
+def _closing(reader):
+    """The chunks of a pandas reader, closing its file however the loop ends (an error part-way included)."""
+    with reader:
+        yield from reader
+
+
 def _aggregate_trade(path, year, countries, product_map, region_of, regions, sectors, remainder, report):
     """Sum BACI values (thousand USD) by (sector, exporter region, importer region), chunk by chunk."""
     k, n = len(sectors), len(regions)
@@ -229,7 +235,7 @@ def _aggregate_trade(path, year, countries, product_map, region_of, regions, sec
     try:
         reader = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=CHUNK_ROWS)
         first = True
-        for chunk in reader:
+        for chunk in _closing(reader):
             if first:
                 columns = list(chunk.columns)
                 missing = [c for c in BACI_COLUMNS if c not in columns]
@@ -344,7 +350,7 @@ def _aggregate_tariffs(path, trade_path, year, countries, product_map, region_of
     total = 0.0
     region_index = {r: i for i, r in enumerate(regions)}
     sector_index = {s: i for i, s in enumerate(sectors)}
-    for chunk in pd.read_csv(trade_path, dtype=str, keep_default_na=False, chunksize=CHUNK_ROWS):
+    for chunk in _closing(pd.read_csv(trade_path, dtype=str, keep_default_na=False, chunksize=CHUNK_ROWS)):
         t = pd.to_numeric(chunk["t"], errors="coerce")
         chunk = chunk[t == year]
         value = pd.to_numeric(chunk["v"], errors="coerce")
