@@ -115,6 +115,29 @@ def main() -> None:
     entries.append(("Baseline difference: the mill's effect behind the tariff", image,
                     f"{compare_effect}   # plots/welfare_path.png", "bash"))
 
+    mc = sim.run(scenario("steel_tariff_with_investment"), draws=1000, seed=7)
+    mc.write(work / "mc")
+    run_mc = cli("run", "scenarios/steel_tariff_with_investment.toml", "--draws", "1000", "--seed", "7", "--out",
+                 "output/flagship_mc")
+    image = from_cli_output(work / "mc", "welfare.png", "uncertainty_welfare.png")
+    entries.append(("Monte Carlo: 90% intervals on net welfare", image,
+                    f"{run_mc}   # plots/welfare.png; in Python res.plot.welfare(intervals=True)", "bash"))
+    image = from_cli_output(work / "mc", "welfare_path.png", "uncertainty_welfare_path.png")
+    entries.append(("Monte Carlo over time: fan bands", image, f"{run_mc}   # plots/welfare_path.png", "bash"))
+
+    tornado = flagship.sensitivity(cv=0.3)
+    image = drawn("sensitivity_tornado.png", lambda fig: tornado.plot(ax=fig.add_subplot()), size=(10, 4.2))
+    entries.append(("Sensitivity: one elasticity at a time (tornado)", image,
+                    cli("run", "scenarios/steel_tariff_with_investment.toml", "--sensitivity", "--out",
+                        "output/flagship") + "   # plots/sensitivity.png; in Python res.sensitivity().plot()",
+                    "bash"))
+
+    swept = sim.sweep(scenario("steel_232_2025"), tariff=1, rates="0:0.6:13")
+    image = drawn("sweep.png", lambda fig: swept.plot(fig=fig), size=(12, 4.8))
+    entries.append(("Tariff sweep: revenue-maximising and optimal tariff", image,
+                    cli("sweep", "scenarios/steel_232_2025.toml", "--tariff-index", "1", "--rates", "0:0.6:13",
+                        "--out", "output/sweep") + "   # plots/sweep.png", "bash"))
+
     shutil.rmtree(work)
     write_page(entries)
 
