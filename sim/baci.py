@@ -103,9 +103,20 @@ def _numbers(table, column, path, problems, minimum=None, allow_inf=False) -> np
     return values
 
 
-def _hs6(text) -> str:
-    """An HS6 code as six digits (BACI files sometimes lose the leading zero)."""
-    return str(text).strip().zfill(6)
+def _hs6_codes(codes: pd.Series) -> pd.Series:
+    """HS6 codes as six digits (BACI files sometimes lose the leading zero)."""
+    return codes.astype(str).str.strip().str.zfill(6)
+
+
+#: BACI columns read as the C parser's numbers where they are numbers; the product code as text.
+BACI_DTYPES = {"k": str, "q": str}
+
+
+def _numeric(column: pd.Series) -> pd.Series:
+    """A column as numbers; one the parser could not read as numbers is converted cell by cell (NaN if not)."""
+    if pd.api.types.is_numeric_dtype(column):
+        return column.astype(float)
+    return pd.to_numeric(column, errors="coerce")
 
 
 class PrefixMap:
@@ -233,7 +244,7 @@ def _aggregate_trade(path, year, countries, product_map, region_of, regions, sec
     sector_index = {s: i for i, s in enumerate(sectors)}
     unknown_codes: dict[int, int] = {}
     try:
-        reader = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=CHUNK_ROWS)
+        reader = pd.read_csv(path, dtype=BACI_DTYPES, keep_default_na=False, chunksize=CHUNK_ROWS)
         first = True
         for chunk in _closing(reader):
             if first:
@@ -246,10 +257,7 @@ def _aggregate_trade(path, year, countries, product_map, region_of, regions, sec
                 first = False
             offset = report.rows_read + 2
             report.rows_read += len(chunk)
-            t = pd.to_numeric(chunk["t"], errors="coerce")
-            i = pd.to_numeric(chunk["i"], errors="coerce")
-            j = pd.to_numeric(chunk["j"], errors="coerce")
-            v = pd.to_numeric(chunk["v"], errors="coerce")
+            t, i, j, v = (_numeric(chunk[c]) for c in ("t", "i", "j", "v"))
             bad = t.isna() | i.isna() | j.isna() | v.isna() | ~chunk["k"].str.strip().str.isdigit()
             for line in np.flatnonzero(bad.to_numpy())[:20]:
                 row = chunk.iloc[line]
@@ -264,7 +272,7 @@ def _aggregate_trade(path, year, countries, product_map, region_of, regions, sec
                 report.rows_other_years += int((keep & (t != year)).sum())
                 keep &= t == year
             chunk = pd.DataFrame({"i": i[keep].astype(int), "j": j[keep].astype(int),
-                                  "k": chunk.loc[keep, "k"].map(_hs6), "v": v[keep]})
+                                  "k": _hs6_codes(chunk.loc[keep, "k"]), "v": v[keep]})
             exporter = chunk["i"].map(countries)
             importer = chunk["j"].map(countries)
             for code in pd.concat([chunk.loc[exporter.isna(), "i"], chunk.loc[importer.isna(), "j"]]).unique():
@@ -350,13 +358,13 @@ def _aggregate_tariffs(path, trade_path, year, countries, product_map, region_of
     total = 0.0
     region_index = {r: i for i, r in enumerate(regions)}
     sector_index = {s: i for i, s in enumerate(sectors)}
-    for chunk in _closing(pd.read_csv(trade_path, dtype=str, keep_default_na=False, chunksize=CHUNK_ROWS)):
-        t = pd.to_numeric(chunk["t"], errors="coerce")
+    for chunk in _closing(pd.read_csv(trade_path, dtype=BACI_DTYPES, keep_default_na=False, chunksize=CHUNK_ROWS)):
+        t = _numeric(chunk["t"])
         chunk = chunk[t == year]
-        value = pd.to_numeric(chunk["v"], errors="coerce")
-        exporter = pd.to_numeric(chunk["i"], errors="coerce").map(countries)
-        importer = pd.to_numeric(chunk["j"], errors="coerce").map(countries)
-        hs = chunk["k"].map(_hs6)
+        value = _numeric(chunk["v"])
+        exporter = _numeric(chunk["i"]).map(countries)
+        importer = _numeric(chunk["j"]).map(countries)
+        hs = _hs6_codes(chunk["k"])
         sector = product_map.lookup(hs)
         if remainder is not None:
             sector = sector.fillna(remainder)
