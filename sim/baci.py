@@ -137,7 +137,7 @@ class PrefixMap:
 
 
 def build_dataset(trade, countries, products, sectors, regions, name: str, out: Path, production=None,
-                  tariffs=None, year: int | None = None, domestic_share: float | None = None,
+                  tariffs=None, year: int | None = None, domestic_share: float | str | None = None,
                   remainder: str | None = None, command: list[str] | None = None) -> BuildReport:
     """Build the dataset folder ``out`` from BACI-format files; see the module docstring.
 
@@ -152,8 +152,7 @@ def build_dataset(trade, countries, products, sectors, regions, name: str, out: 
     if production is None and domestic_share is None:
         problems.append(_problem("--production", "", "give --production, or --domestic-share to assume a "
                                                      "domestic share of absorption for the diagonal"))
-    if domestic_share is not None and not 0 < domestic_share < 1:
-        problems.append(_problem("--domestic-share", "", f"must be between 0 and 1, got {domestic_share!r}"))
+    shares = _parse_shares(domestic_share, problems)
     country_table = _read_small_csv(paths["countries"], ["country_code", "country_name", "country_iso2",
                                                           "country_iso3"], [], problems)
     sector_table = _read_small_csv(paths["sectors"], ["sector", "name", "sigma", "eta", "eps", "source"], [],
@@ -221,7 +220,11 @@ def build_dataset(trade, countries, products, sectors, regions, name: str, out: 
         tariff_cells = _aggregate_tariffs(Path(tariffs), paths["trade"], year, countries_by_code, product_map,
                                           region_of, region_list, sector_list, remainder, report)
     output = _read_production(Path(production), region_list, sector_list) if production is not None else None
-    cells = _cells(flows, intra, output, domestic_share, region_list, sector_list, report)
+    unknown = sorted(set(shares) - set(sector_list) - {"*"})
+    if unknown:
+        raise InputError([_problem("--domestic-share", "", f"unknown sector '{u}'{closest(u, sector_list)}")
+                          for u in unknown])
+    cells = _cells(flows, intra, output, shares, region_list, sector_list, report)
     _write(out, name, year, cells, tariff_cells, sector_info, region_list, region_names, report, paths,
            production, tariffs, domestic_share, command)
     return report
@@ -422,9 +425,28 @@ def _read_production(path, regions, sectors):
     return out
 
 
-def _cells(flows, intra, output, share, regions, sectors, report):
+def _parse_shares(text, problems) -> dict[str, float]:
+    """``0.7`` (every sector) or ``steel=0.6,autos=0.8`` (``*=`` for the rest) → {sector or "*": share}."""
+    if text is None:
+        return {}
+    out = {}
+    for part in str(text).split(","):
+        sector, _, value = part.rpartition("=")
+        try:
+            share = float(value)
+        except ValueError:
+            share = math.nan
+        if not 0 < share < 1:
+            problems.append(_problem("--domestic-share", "", f"each share must be a number between 0 and 1, got "
+                                                             f"{part.strip()!r}"))
+            continue
+        out[sector.strip() or "*"] = share
+    return out
+
+
+def _cells(flows, intra, output, shares, regions, sectors, report):
     """flows.csv rows: BACI-aggregated trade, and the domestic diagonal from output or an assumed share."""
-    rows = []
+    rows, missing = [], []
     for s, sector in enumerate(sectors):
         for a, exporter in enumerate(regions):
             for b, importer in enumerate(regions):
@@ -444,12 +466,18 @@ def _cells(flows, intra, output, share, regions, sectors, report):
                         report.floored.append(f"{sector} {exporter}")
                     rows.append((sector, exporter, importer, home, "derived", "PRODUCTION", note))
                 else:
-                    s_home = share if share is not None else 0.5
+                    s_home = shares.get(sector, shares.get("*"))
+                    if s_home is None:
+                        missing.append(f"{exporter} {sector}")
+                        continue
                     home = imports * s_home / (1 - s_home)
                     report.assumed_home.append(f"{sector} {exporter}")
                     rows.append((sector, exporter, importer, home, "assumed", "ASSUMED",
                                  f"assumed domestic share {s_home:.0%} of absorption: imports {imports:,.1f} x "
                                  f"{s_home:g} / {1 - s_home:g} (trade within the region: {intra[s, a]:,.1f})"))
+    if missing:
+        raise InputError([_problem("--production", "", f"no output for {', '.join(missing)}, and --domestic-share "
+                                                       "gives no share for them")])
     return rows
 
 
@@ -519,8 +547,8 @@ def _readme(name, year, report, paths, production, tariffs, share, command) -> s
                  f"{HOME_FLOOR:.0%} of output where exports exceed it: "
                  f"{', '.join(report.floored) or 'nowhere'}.\n")
     if report.assumed_home:
-        text += (f"- Domestic shipments assumed from a domestic share of absorption of "
-                 f"{share if share is not None else 0.5:g} (marked `assumed`): {', '.join(report.assumed_home)}.\n")
+        text += (f"- Domestic shipments assumed from a domestic share of absorption (`--domestic-share {share}`, "
+                 f"marked `assumed`): {', '.join(report.assumed_home)}.\n")
     if tariffs is not None:
         coverage = report.tariff_coverage
         text += (f"- Tariffs (`{tariffs}`): applied HS rates averaged over each region pair and sector with "

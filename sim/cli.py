@@ -338,8 +338,9 @@ def dataset():
 @click.option("--tariffs", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="importer,exporter,hs,rate (ISO3; exporter * = MFN).")
 @click.option("--year", type=int, default=None, help="The year to take from the trade file.")
-@click.option("--domestic-share", type=float, default=None,
-              help="Without --production: assumed domestic share of absorption for the diagonal (0.7 = 70%).")
+@click.option("--domestic-share", default=None, metavar="S | SECTOR=S,...",
+              help="Where --production has no value: assumed domestic share of absorption for the diagonal, one for "
+                   "every sector (0.7 = 70%) or per sector (steel=0.6,autos=0.8,*=0.7).")
 @click.option("--remainder", default=None, metavar="SECTOR",
               help="Put HS6 products in no sector into this sector (else they are dropped and counted).")
 @click.option("--name", required=True, help="The dataset's name.")

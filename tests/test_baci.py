@@ -139,3 +139,18 @@ def test_the_readme_example_runs(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     shutil.rmtree(tmp_path / "baci_demo")
+
+
+def test_domestic_shares_per_sector_and_a_gap_in_production(tmp_path):
+    out = tmp_path / "per_sector"
+    result = CliRunner().invoke(main, build_args(out, production=None) + ["--domestic-share", "steel=0.6,autos=0.8"])
+    assert result.exit_code == 0, result.output
+    ds = sim.load_dataset(out)
+    autos, r = ds.sector_index("autos"), ds.region_index
+    imports = ds.flows[autos, :, r("USA")].sum() - ds.flows[autos, r("USA"), r("USA")]
+    assert ds.flows[autos, r("USA"), r("USA")] == pytest.approx(imports * 0.8 / 0.2)
+    production = write_bad(tmp_path, "production.csv", "region,sector,value\nUSA,steel,100\n")
+    result = CliRunner().invoke(main, build_args(tmp_path / "gap", production=production))
+    assert result.exit_code == 2 and "no output for" in result.output and "JPN steel" in result.output
+    result = CliRunner().invoke(main, build_args(tmp_path / "bad", production=None) + ["--domestic-share", "1.5"])
+    assert result.exit_code == 2 and "each share must be a number between 0 and 1, got '1.5'" in result.output
