@@ -15,7 +15,6 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from .results import select_period, sum_welfare_by_region
 from .style import COMPONENTS, MEASURES, WORLD, region_colour, scenario_colour, scenario_hatch, short_name
@@ -117,7 +116,7 @@ def welfare(frames, infos, ax=None, year=None, world=False, components=None, bas
         Default: stacked for up to three scenarios.
     intervals : dict, optional
         Scenario label → 90% intervals of its net welfare from a Monte Carlo (see
-        :func:`net_welfare_intervals`), drawn as error bars on the net welfare.
+        :meth:`~sim.uncertainty.UncertaintyResults.intervals`), drawn as error bars on the net welfare.
     """
     ax = _axes(ax)
     keep = ax.has_data()
@@ -183,17 +182,6 @@ def welfare(frames, infos, ax=None, year=None, world=False, components=None, bas
         _welfare_legend(ax, parts, names, infos, many, _interval_label(intervals) if baseline is None else None)
     ax.grid(axis="y", alpha=0.3)
     return ax
-
-
-def net_welfare_intervals(results) -> pd.DataFrame:
-    """5th and 95th percentiles of net welfare, all sectors, by (year, region) with World, over a run's draws."""
-    draws = results.uncertainty.net_welfare["net_welfare"].unstack("region")
-    draws[WORLD] = draws.sum(axis=1)
-    stacked = draws.stack().rename_axis(["draw", "year", "region"])
-    grouped = stacked.groupby(level=["year", "region"], sort=False)
-    out = pd.DataFrame({"p05": grouped.quantile(0.05), "p95": grouped.quantile(0.95)})
-    out.attrs["draws"] = len(draws.index.unique("draw"))
-    return out
 
 
 def _interval_label(intervals) -> str | None:
@@ -265,7 +253,7 @@ def welfare_path(frames, infos, ax=None, regions=None, scale="linear", baseline=
     fig : Figure, optional
         For several panels: draw into this figure (default: a new pyplot figure).
     intervals : dict, optional
-        Scenario label → 90% intervals from a Monte Carlo (:func:`net_welfare_intervals`),
+        Scenario label → 90% intervals from a Monte Carlo (``results.uncertainty.intervals``),
         drawn as fan bands around one scenario's lines.
 
     Returns
@@ -581,8 +569,8 @@ class Plotter:
         self._infos = outcome.infos
         self._baseline = getattr(outcome, "baseline", None)
         runs = getattr(outcome, "results", None) or {outcome.name: outcome}
-        self._intervals = {name: net_welfare_intervals(res) for name, res in runs.items()
-                           if getattr(res, "uncertainty", None) is not None}
+        self._intervals = {name: res.uncertainty.intervals for name, res in runs.items()
+                           if getattr(res, "uncertainty", None) is not None}  # computed once per Monte Carlo
 
     def welfare(self, ax=None, year=None, world=False, components=None, intervals=False):
         """Welfare change by region, all sectors (see :func:`welfare`); ``intervals``: 90% Monte Carlo intervals."""

@@ -66,6 +66,14 @@ class QuotaArrays:
         """Cells with a quota."""
         return np.isfinite(self.volume)
 
+    def period(self, y: int) -> QuotaArrays:
+        """The quotas of period ``y`` of arrays with a leading period axis."""
+        return QuotaArrays(self.volume[y], self.in_rate[y], self.out_rate[y], self.to_exporter[y])
+
+    def solver_arguments(self) -> dict:
+        """The ``quota_*`` keyword arguments of :func:`sim.solve_equilibrium`."""
+        return {"quota_volume": self.volume, "quota_in": self.in_rate, "quota_out": self.out_rate}
+
     def rent_by_region(self, rent) -> np.ndarray:
         """Rents ``rent`` (..., K, N, N) summed to the region holding each: (..., K, N)."""
         return (np.where(self.to_exporter, rent, 0.0).sum(axis=-1)
@@ -137,6 +145,13 @@ class QuotaCells:
         start[markets, slot] = np.log1p(start_rate[markets, i, j])
         return cls(valid, exporter, importer, log_volume, lower, upper, start)
 
+    def log_fill(self, flows, log_quantity) -> np.ndarray:
+        """``g = ln(V q̂ / Q)`` of each quota's flow, (M, Q): base flows (M, N, N), ``ln q̂`` (M, N, N); 0 in padding."""
+        m_idx = np.arange(len(flows))[:, None]
+        i, j = self.exporter, self.importer
+        log_flow = np.log(np.where(self.valid, flows[m_idx, i, j], 1.0)) + log_quantity[m_idx, i, j]
+        return np.where(self.valid, log_flow - self.log_volume, 0.0)
+
     def satisfied(self, gap, tol) -> np.ndarray:
         """Whether every quota's conditions hold at the start rates, given ``g = ln(flow / volume)`` (M, Q): (M,)."""
         at_lower, at_upper = self.start <= self.lower, self.start >= self.upper
@@ -162,10 +177,7 @@ def _system(markets: model.Markets, cells: QuotaCells, z, y):
     """Residuals ``[F; R]`` (M, N+Q) and, optionally, their Jacobian (M, N+Q, N+Q) at ``(z, y)``."""
     priced = with_quota_rates(markets, cells, y)
     state = model.evaluate(priced, z)
-    m_idx = np.arange(len(z))[:, None]
-    i, j = cells.exporter, cells.importer
-    log_flow = np.log(np.where(cells.valid, markets.flows[m_idx, i, j], 1.0)) + state.log_quantity[m_idx, i, j]
-    gap = np.where(cells.valid, log_flow - cells.log_volume, 0.0)  # g = ln(q / Q)
+    gap = cells.log_fill(markets.flows, state.log_quantity)  # g = ln(q / Q)
     kappa = markets.sigma[:, None]
     candidate = y + gap / kappa
     at_lower = candidate <= cells.lower

@@ -64,9 +64,7 @@ def run(scenario: Case | Scenario | str | Path, dataset=None, client=None, draws
     if case.scenario.method == "gsim-linear":  # tariffs only (checked when the scenario is read)
         solution = solve_linear(ds.flows, ds.tariffs, shocks.new_tariffs, shocks.sigma, shocks.eta, shocks.eps)
     else:
-        quotas = shocks.quotas
-        quota_arrays = {} if quotas is None else {
-            "quota_volume": quotas.volume, "quota_in": quotas.in_rate, "quota_out": quotas.out_rate}
+        quota_arrays = {} if shocks.quotas is None else shocks.quotas.solver_arguments()
         solution = solve_equilibrium(
             ds.flows, ds.tariffs, shocks.new_tariffs, shocks.sigma, shocks.eta, shocks.eps,
             supply_shift=shocks.supply_shift, demand_shift=shocks.demand_shift, client=client, progress=progress,

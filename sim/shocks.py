@@ -124,10 +124,16 @@ def _covered_by_tariffs(scenario, dataset, year) -> np.ndarray:
     covered = np.zeros(dataset.flows.shape, dtype=bool)
     for t in scenario.tariffs:
         if in_force(t.start, t.end, year):
-            covered |= (_mask(t.sector, dataset.sectors)[:, None, None]
-                        & _mask(t.exporter, dataset.regions)[None, :, None]
-                        & _mask(t.importer, dataset.regions)[None, None, :])
+            covered |= tariff_cells(t, dataset)
     return covered
+
+
+def tariff_cells(t, dataset) -> np.ndarray:
+    """The cells (K, N, N) a ``[[tariff]]`` block sets: its sectors, exporters and importers, off the diagonal."""
+    return (_mask(t.sector, dataset.sectors)[:, None, None]
+            & _mask(t.exporter, dataset.regions)[None, :, None]
+            & _mask(t.importer, dataset.regions)[None, None, :]
+            & ~np.eye(len(dataset.regions), dtype=bool))
 
 
 def in_force(start: int | None, end: int | None, year: int | None) -> bool:
@@ -148,15 +154,10 @@ def _tariffs_in(scenario, dataset, year, problems):
     """``t1`` (K, N, N) in force in ``year``: later entries replace earlier ones cell by cell."""
     base = dataset.tariffs
     rates = base.copy()
-    n = len(dataset.regions)
-    off_diagonal = ~np.eye(n, dtype=bool)
     for t in scenario.tariffs:
         if not in_force(t.start, t.end, year):
             continue
-        cells = (_mask(t.sector, dataset.sectors)[:, None, None]
-                 & _mask(t.exporter, dataset.regions)[None, :, None]
-                 & _mask(t.importer, dataset.regions)[None, None, :]
-                 & off_diagonal)
+        cells = tariff_cells(t, dataset)
         if t.rate is not None:
             rates[cells] = t.rate
             continue

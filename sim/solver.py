@@ -384,10 +384,7 @@ def _solve_chunk_quotas(out, where: slice, quota_args: dict, markets: model.Mark
     cells = quotas.QuotaCells.from_arrays(volume, low, high, flows, start)
     extra = np.zeros(len(z))
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        state = model.evaluate(markets, z)
-        m_idx = np.arange(len(z))[:, None]
-        log_flow = np.log(np.where(cells.valid, flows[m_idx, cells.exporter, cells.importer], 1.0))
-        gap = log_flow + state.log_quantity[m_idx, cells.exporter, cells.importer] - cells.log_volume
+        gap = cells.log_fill(flows, model.evaluate(markets, z).log_quantity)
     unsolved = ~cells.satisfied(gap, tol)
     if unsolved.any():
         idx = np.flatnonzero(unsolved)

@@ -101,9 +101,7 @@ def _flat(options: dict) -> list:
 
 def _interval_lines(res, mc, year) -> str:
     """Net welfare, all sectors, with its 90% interval over the draws, by region and World."""
-    from .plots import net_welfare_intervals
-
-    band = net_welfare_intervals(res).xs(year, level="year")
+    band = mc.intervals.xs(year, level="year")
     central, _ = sum_welfare_by_region(res.by_scenario.welfare, res.infos, year, world=True)
     central = central.droplevel("scenario")["net_welfare"]
     table = pd.DataFrame({"net welfare": central, "p05": band["p05"], "p95": band["p95"]}).reindex(central.index)

@@ -20,7 +20,7 @@ from .case import Case, load_scenario, prepare
 from .errors import ConvergenceError, InputError, Problem
 from .linear import solve_linear
 from .scenario import Scenario
-from .shocks import _mask, in_force
+from .shocks import in_force, tariff_cells
 from .solver import solve_equilibrium
 from .style import WORLD
 
@@ -126,10 +126,9 @@ def sweep(scenario, tariff: int, rates, year=None, progress: bool = False) -> Sw
     ds, shocks = case.dataset, case.shocks
     new = np.repeat(shocks.new_tariffs[y][None], len(rates), axis=0)
     new[:, cells] = rates[:, None]
-    extra = {}
-    quotas = shocks.quotas
-    if quotas is not None and case.scenario.method != "gsim-linear":
-        extra = {"quota_volume": quotas.volume[y], "quota_in": quotas.in_rate[y], "quota_out": quotas.out_rate[y]}
+    # the linear GSIM has no quotas (base-year ones stay at their base rates there)
+    quotas = None if shocks.quotas is None or case.scenario.method == "gsim-linear" else shocks.quotas.period(y)
+    extra = {} if quotas is None else quotas.solver_arguments()
     if case.scenario.method == "gsim-linear":
         sol = solve_linear(ds.flows, ds.tariffs, new, shocks.sigma, shocks.eta, shocks.eps)
     else:
@@ -140,7 +139,7 @@ def sweep(scenario, tariff: int, rates, year=None, progress: bool = False) -> Sw
         bad = sorted({float(rates[r]) for r, _ in zip(*np.nonzero(~sol.converged))})
         raise ConvergenceError([f"{case.name}: sweep of tariff[{tariff}] did not converge at rate(s) "
                                 f"{', '.join(f'{b:g}' for b in bad)}"])
-    return _tabulate(case, sol, cells, rates, y, tariff, quotas if extra else None)
+    return _tabulate(case, sol, cells, rates, y, tariff, quotas)
 
 
 def _block(case, index, year, rates):
@@ -168,8 +167,9 @@ def _block(case, index, year, rates):
     if problems:
         raise InputError(problems)
     block = scenario.tariffs[index - 1]
-    importers = [r for r in ds.regions if _mask(block.importer, ds.regions)[ds.regions.index(r)]]
-    sectors = [s for s in ds.sectors if _mask(block.sector, ds.sectors)[ds.sectors.index(s)]]
+    cells = tariff_cells(block, ds)
+    importers = [r for r, on in zip(ds.regions, cells.any(axis=(0, 1))) if on]
+    sectors = [s for s, on in zip(ds.sectors, cells.any(axis=(1, 2))) if on]
     if len(importers) != 1 or len(sectors) != 1:
         raise InputError([Problem(source, f"{block.key}", "a sweep varies one importer's tariff in one sector; "
                                   f"this block covers importers {importers} and sectors {sectors}")])
@@ -177,12 +177,11 @@ def _block(case, index, year, rates):
     if not in_force(block.start, block.end, period):
         raise InputError([Problem(source, f"{block.key}", f"is not in force in {years[y]}: choose a --year "
                                   "within its start and end")])
-    cells = (_mask(block.sector, ds.sectors)[:, None, None] & _mask(block.exporter, ds.regions)[None, :, None]
-             & _mask(block.importer, ds.regions)[None, None, :] & ~np.eye(len(ds.regions), dtype=bool))
     return block, y, cells
 
 
 def _tabulate(case, sol, cells, rates, y, index, quotas) -> SweepResults:
+    """The sweep's table from its solution; ``quotas`` are the period's (None without, or for the linear GSIM)."""
     from .quotas import QuotaArrays, base_split
     from .tables import _revenue_and_rent
 
@@ -190,13 +189,9 @@ def _tabulate(case, sol, cells, rates, y, index, quotas) -> SweepResults:
     k = int(np.nonzero(cells.any(axis=(1, 2)))[0][0])
     j = int(np.nonzero(cells.any(axis=(0, 1)))[0][0])
     exporters = [int(i) for i in np.nonzero(cells[k, :, j])[0]]
-    year_quotas = None
-    if quotas is not None:
-        year_quotas = QuotaArrays(quotas.volume[y], quotas.in_rate[y], quotas.out_rate[y], quotas.to_exporter[y])
-    revenue, rent = _revenue_and_rent(ds, year_quotas, sol)
+    revenue, rent = _revenue_and_rent(ds, quotas, sol)
     net = sol.consumer_surplus + sol.producer_surplus + revenue + rent  # (R, K, N)
-    with_quotas = ds.quotas is not None and year_quotas is not None
-    base_quotas = ds.quotas if with_quotas else QuotaArrays.empty(ds.flows.shape)
+    base_quotas = ds.quotas if (ds.quotas is not None and quotas is not None) else QuotaArrays.empty(ds.flows.shape)
     base_revenue, _ = base_split(ds.flows, ds.tariffs, base_quotas)  # the revenue level of the base year
     by_region = net.sum(axis=1)
     table = pd.DataFrame({

@@ -11,6 +11,7 @@ over draws.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ import pandas as pd
 from .linear import solve_linear
 from .scenario import ALL, Uncertainty
 from .solver import solve_equilibrium
+from .style import WORLD
 
 __all__ = ["UncertaintyResults", "draw_elasticities", "run_draws", "STATISTICS"]
 
@@ -57,6 +59,20 @@ class UncertaintyResults:
     @property
     def failed_share(self) -> float:
         return len(self.failed) / self.draws
+
+    @cached_property
+    def intervals(self) -> pd.DataFrame:
+        """5th and 95th percentiles of net welfare, all sectors, by (year, region) with World, over the draws.
+
+        ``attrs["draws"]`` holds the number of draws they are taken over.
+        """
+        draws = self.net_welfare["net_welfare"].unstack("region")
+        draws[WORLD] = draws.sum(axis=1)
+        stacked = draws.stack().rename_axis(["draw", "year", "region"])
+        grouped = stacked.groupby(level=["year", "region"], sort=False)
+        out = pd.DataFrame({"p05": grouped.quantile(0.05), "p95": grouped.quantile(0.95)})
+        out.attrs["draws"] = len(draws.index.unique("draw"))
+        return out
 
 
 def _coefficients(cvs: dict[str, float], sectors) -> np.ndarray:
@@ -101,8 +117,7 @@ def solve_with_elasticities(case, sigma, eta, eps, progress: bool = False):
         quotas = None
     else:
         quotas = shocks.quotas
-        extra = {} if quotas is None else {"quota_volume": quotas.volume, "quota_in": quotas.in_rate,
-                                           "quota_out": quotas.out_rate}
+        extra = {} if quotas is None else quotas.solver_arguments()
         sol = solve_equilibrium(ds.flows, ds.tariffs, shocks.new_tariffs, sigma, eta, eps,
                                 supply_shift=shocks.supply_shift, demand_shift=shocks.demand_shift,
                                 progress=progress, **extra)

@@ -128,8 +128,6 @@ def test_readme_flagship_interval_matches_a_fresh_monte_carlo():
     us = rows.set_index("region").loc["USA"]
     assert f"interval of USD {money(us.p05)} to {money(us.p95)} million around the central {money(us.central)}" \
         .replace("+", "") in README
-    from sim.plots import net_welfare_intervals
-
-    world = net_welfare_intervals(res).loc[(2030, "World")]
+    world = res.uncertainty.intervals.loc[(2030, "World")]
     assert f"(World {money(world.p05)} to {money(world.p95)})".replace("+", "") in README
     assert "--draws 1000 --seed 7" in README
