@@ -212,13 +212,17 @@ def build_dataset(trade, countries, products, sectors, regions, name: str, out: 
     report = BuildReport()
     region_list = list(dict.fromkeys(list(region_of.values()) + [ROW]))
     sector_list = list(sector_info)
+    schedule = None
+    if tariffs is not None:  # read before the trade file, whose single pass also weighs the tariffs
+        schedule = TariffSchedule.read(Path(tariffs), countries_by_code, (len(sector_list), len(region_list),
+                                                                           len(region_list)))
     flows, intra, report = _aggregate_trade(paths["trade"], year, countries_by_code, product_map, region_of,
-                                            region_list, sector_list, remainder, report)
+                                            region_list, sector_list, remainder, report, schedule)
     year = report.year
     tariff_cells = None
-    if tariffs is not None:
-        tariff_cells = _aggregate_tariffs(Path(tariffs), paths["trade"], year, countries_by_code, product_map,
-                                          region_of, region_list, sector_list, remainder, report)
+    if schedule is not None:
+        tariff_cells = schedule.rates()
+        report.tariff_coverage = schedule.coverage()
     output = _read_production(Path(production), region_list, sector_list) if production is not None else None
     unknown = sorted(set(shares) - set(sector_list) - {"*"})
     if unknown:
@@ -236,8 +240,13 @@ def _closing(reader):
         yield from reader
 
 
-def _aggregate_trade(path, year, countries, product_map, region_of, regions, sectors, remainder, report):
-    """Sum BACI values (thousand USD) by (sector, exporter region, importer region), chunk by chunk."""
+def _aggregate_trade(path, year, countries, product_map, region_of, regions, sectors, remainder, report,
+                     schedule=None):
+    """Sum BACI values (thousand USD) by (sector, exporter region, importer region), chunk by chunk.
+
+    With a :class:`TariffSchedule`, each chunk's rows also go to its import-value weights, so the
+    file is read once.
+    """
     k, n = len(sectors), len(regions)
     flows = np.zeros((k, n, n))
     intra = np.zeros((k, n))  # trade between countries of one region (counted as its domestic trade)
@@ -299,8 +308,10 @@ def _aggregate_trade(path, year, countries, product_map, region_of, regions, sec
                                         ).groupby("iso")["v"].sum().items():
                 report.unmapped_countries[iso] = report.unmapped_countries.get(iso, 0.0) + value
             exp_region, imp_region = exp_region.fillna(ROW), imp_region.fillna(ROW)
-            grouped = chunk["v"].groupby([sector.map(sector_index), exp_region.map(region_index),
-                                          imp_region.map(region_index)]).sum()
+            s_idx, a_idx, b_idx = sector.map(sector_index), exp_region.map(region_index), imp_region.map(region_index)
+            if schedule is not None:
+                schedule.add(exporter, importer, chunk["k"], chunk["v"], s_idx, a_idx, b_idx)
+            grouped = chunk["v"].groupby([s_idx, a_idx, b_idx]).sum()
             for (s, a, b), value in grouped.items():
                 if a == b:
                     intra[s, a] += value
@@ -329,76 +340,75 @@ def _aggregate_trade(path, year, countries, product_map, region_of, regions, sec
     return flows / 1000.0, intra / 1000.0, report  # USD million
 
 
-def _aggregate_tariffs(path, trade_path, year, countries, product_map, region_of, regions, sectors, remainder,
-                       report):
-    """Import-value-weighted applied rates by (sector, exporter region, importer region)."""
-    problems: list[Problem] = []
-    table = _read_small_csv(path, ["importer", "exporter", "hs", "rate"], ["source", "note"], problems)
-    if table is None:
-        raise InputError(problems)
-    rates = _numbers(table, "rate", path, problems, minimum=0)
-    known = set(countries.values())
-    for line, row in enumerate(table.itertuples(index=False), start=2):
-        for column in ("importer", "exporter"):
-            code = getattr(row, column)
-            if code != "*" and code not in known:
-                problems.append(_problem(path, f"line {line}", f"{column} '{code}' is not in the country file"
-                                                               f"{closest(code, sorted(known))}"))
-        if not row.hs.isdigit():
-            problems.append(_problem(path, f"line {line}", f"hs must be an HS code, got {row.hs!r}"))
-    if problems:
-        raise InputError(problems)
-    table = table.assign(rate=rates, hs=table["hs"].map(lambda h: h.zfill(6) if len(h) == 5 else h))
-    mfn = {(r.importer, r.hs): r.rate for r in table.itertuples() if r.exporter == "*"}
-    preferential = {(r.importer, r.exporter, r.hs): r.rate for r in table.itertuples() if r.exporter != "*"}
-    mfn_maps = {imp: PrefixMap({hs: rate for (i2, hs), rate in mfn.items() if i2 == imp}) for imp in
-                {i for i, _ in mfn}}
-    pref_maps = {(imp, exp): PrefixMap({hs: rate for (i2, e2, hs), rate in preferential.items()
-                                        if (i2, e2) == (imp, exp)}) for imp, exp, _ in preferential}
-    k, n = len(sectors), len(regions)
-    weighted, weights = np.zeros((k, n, n)), np.zeros((k, n, n))
-    covered = 0.0
-    total = 0.0
-    region_index = {r: i for i, r in enumerate(regions)}
-    sector_index = {s: i for i, s in enumerate(sectors)}
-    for chunk in _closing(pd.read_csv(trade_path, dtype=BACI_DTYPES, keep_default_na=False, chunksize=CHUNK_ROWS)):
-        t = _numeric(chunk["t"])
-        chunk = chunk[t == year]
-        value = _numeric(chunk["v"])
-        exporter = _numeric(chunk["i"]).map(countries)
-        importer = _numeric(chunk["j"]).map(countries)
-        hs = _hs6_codes(chunk["k"])
-        sector = product_map.lookup(hs)
-        if remainder is not None:
-            sector = sector.fillna(remainder)
-        ok = sector.notna() & exporter.notna() & importer.notna() & value.notna()
-        frame = pd.DataFrame({"exp": exporter[ok], "imp": importer[ok], "hs": hs[ok], "v": value[ok],
-                              "sector": sector[ok]})
+class TariffSchedule:
+    """Applied rates by HS code (preferential over MFN) and their BACI import-value weights by region pair."""
+
+    def __init__(self, mfn: dict, preferential: dict, shape):
+        self.mfn = mfn  # importer -> PrefixMap of MFN rates
+        self.preferential = preferential  # (importer, exporter) -> PrefixMap
+        self.importers = set(mfn) | {i for i, _ in preferential}
+        self.weighted, self.weights = np.zeros(shape), np.zeros(shape)
+        self.covered = self.total = 0.0
+
+    @classmethod
+    def read(cls, path, countries, shape) -> TariffSchedule:
+        """``importer,exporter,hs,rate`` (ISO3, ``*`` = MFN); every problem as :class:`InputError`."""
+        problems: list[Problem] = []
+        table = _read_small_csv(path, ["importer", "exporter", "hs", "rate"], ["source", "note"], problems)
+        if table is None:
+            raise InputError(problems)
+        rates = _numbers(table, "rate", path, problems, minimum=0)
+        known = set(countries.values())
+        for line, row in enumerate(table.itertuples(index=False), start=2):
+            for column in ("importer", "exporter"):
+                code = getattr(row, column)
+                if code != "*" and code not in known:
+                    problems.append(_problem(path, f"line {line}", f"{column} '{code}' is not in the country file"
+                                                                   f"{closest(code, sorted(known))}"))
+            if not row.hs.isdigit():
+                problems.append(_problem(path, f"line {line}", f"hs must be an HS code, got {row.hs!r}"))
+        if problems:
+            raise InputError(problems)
+        table = table.assign(rate=rates, hs=table["hs"].map(lambda h: h.zfill(6) if len(h) == 5 else h))
+        mfn, preferential = {}, {}
+        for r in table.itertuples():
+            if r.exporter == "*":
+                mfn.setdefault(r.importer, {})[r.hs] = r.rate
+            else:
+                preferential.setdefault((r.importer, r.exporter), {})[r.hs] = r.rate
+        return cls({imp: PrefixMap(m) for imp, m in mfn.items()},
+                   {pair: PrefixMap(m) for pair, m in preferential.items()}, shape)
+
+    def add(self, exporter, importer, hs, value, s_idx, a_idx, b_idx) -> None:
+        """Weigh one chunk's flows (ISO3 codes, HS6 codes, thousand USD, sector and region indices)."""
+        frame = pd.DataFrame({"exp": exporter, "imp": importer, "hs": hs, "v": value, "s": s_idx, "a": a_idx,
+                              "b": b_idx})
         frame["rate"] = np.nan
-        for (imp, exp), prefix in pref_maps.items():
+        for (imp, exp), prefix in self.preferential.items():
             rows = (frame["imp"] == imp) & (frame["exp"] == exp)
             if rows.any():
                 frame.loc[rows, "rate"] = prefix.lookup(frame.loc[rows, "hs"]).astype(float)
-        for imp, prefix in mfn_maps.items():
+        for imp, prefix in self.mfn.items():
             rows = (frame["imp"] == imp) & frame["rate"].isna()
             if rows.any():
                 frame.loc[rows, "rate"] = prefix.lookup(frame.loc[rows, "hs"]).astype(float)
-        importers_with_data = frame["imp"].isin(set(mfn_maps) | {i for i, _ in pref_maps})
-        total += float(frame.loc[importers_with_data, "v"].sum())
-        covered += float(frame.loc[importers_with_data & frame["rate"].notna(), "v"].sum())
+        with_data = frame["imp"].isin(self.importers)
+        self.total += float(frame.loc[with_data, "v"].sum())
+        self.covered += float(frame.loc[with_data & frame["rate"].notna(), "v"].sum())
         frame["rate"] = frame["rate"].fillna(0.0)
-        frame = frame[importers_with_data]
-        a = frame["exp"].map(region_of).fillna(ROW).map(region_index)
-        b = frame["imp"].map(region_of).fillna(ROW).map(region_index)
-        s = frame["sector"].map(sector_index)
-        for (si, ai, bi), group in frame.assign(s=s, a=a, b=b).groupby(["s", "a", "b"]):
+        for (si, ai, bi), group in frame[with_data].groupby(["s", "a", "b"]):
             if ai != bi:
-                weighted[si, ai, bi] += (group["v"] * group["rate"]).sum()
-                weights[si, ai, bi] += group["v"].sum()
-    report.tariff_coverage = {"covered_share": covered / total if total else 0.0,
-                              "importers": sorted(set(mfn_maps) | {i for i, _ in pref_maps})}
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(weights > 0, weighted / weights, np.nan)
+                self.weighted[si, ai, bi] += (group["v"] * group["rate"]).sum()
+                self.weights[si, ai, bi] += group["v"].sum()
+
+    def rates(self) -> np.ndarray:
+        """Import-value-weighted rates (K, N, N); NaN where no import carries a weight."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.weights > 0, self.weighted / self.weights, np.nan)
+
+    def coverage(self) -> dict:
+        return {"covered_share": self.covered / self.total if self.total else 0.0,
+                "importers": sorted(self.importers)}
 
 
 def _read_production(path, regions, sectors):
