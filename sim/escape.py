@@ -1,0 +1,62 @@
+"""Text written by tradesim, escaped once per kind of writer (docs/model.md, "Outputs").
+
+Every writer passes the *text* it writes (titles, names, notes, sources, codes shown as
+text) through one of these helpers; numbers are written as numbers and never pass here.
+
+- :func:`toml_string`: a TOML basic string, quotes and backslashes and control characters
+  escaped, so any text reads back unchanged with :mod:`tomllib`.
+- :func:`spreadsheet_text`: a text cell that a spreadsheet would otherwise run as a formula
+  (a leading ``=``, ``+``, ``-``, ``@``, tab or carriage return) gets a leading apostrophe,
+  the convention spreadsheets use for "this is text"; :func:`unspreadsheet_text` undoes it.
+- :func:`plot_text`: text drawn by matplotlib, with ``$`` escaped so that it is never read
+  as mathtext ("US$ 5 bn and US$ 7 bn" stays as written; ``$\\undefined$`` cannot crash).
+"""
+
+from __future__ import annotations
+
+__all__ = ["toml_string", "spreadsheet_text", "unspreadsheet_text", "plot_text", "FORMULA_PREFIXES"]
+
+#: Leading characters that make a spreadsheet read a cell as a formula (OWASP's list).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def toml_string(text: str) -> str:
+    """``text`` as a TOML basic string literal, quotes included.
+
+    >>> toml_string('my "demo"\\n')
+    '"my \\\\"demo\\\\"\\\\n"'
+    """
+    out = []
+    for ch in str(text):
+        code = ord(ch)
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\r":
+            out.append("\\r")
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\u{code:04X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def spreadsheet_text(text: str) -> str:
+    """``text`` safe for a CSV or Excel text cell: a leading formula character gets an apostrophe before it."""
+    text = str(text)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def unspreadsheet_text(text: str) -> str:
+    """The inverse of :func:`spreadsheet_text` (for readers of files tradesim wrote)."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_PREFIXES) else text
+
+
+def plot_text(text: str) -> str:
+    """``text`` for a matplotlib title, label or legend: dollar signs escaped so mathtext never parses it."""
+    return str(text).replace("$", r"\$")
