@@ -143,13 +143,34 @@ def _check_year(outcome, year):
         _fail_input([Problem("--year", "", str(exc))])
 
 
-def _write(write, target):
+def _write(write, target, what: str = "results"):
+    """Run ``write``; an operating-system refusal (disk full, read-only, ...) is one message and exit 2."""
     try:
-        write()
+        return write()
     except OSError as exc:
-        _fail_input([Problem(str(target), "--out", f"cannot write results: {exc.strerror or exc}")])
+        _fail_input([Problem(str(target), "--out", f"cannot write {what}: {exc.strerror or exc}")])
     except InputError as exc:  # an output option that cannot be met (a missing optional package, ...)
         _fail_input(exc.problems)
+
+
+class OutFolder(click.Path):
+    """A folder to write into: an empty value (an unset shell variable) is refused, not read as "here"."""
+
+    def __init__(self):
+        super().__init__(file_okay=False, path_type=Path)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            self.fail("is empty: name the folder to write (an unset shell variable?)", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def _check_out(target, kind: str = "results") -> None:
+    """Refuse a target folder before any work is done (see :func:`sim.folders.check_target`)."""
+    from .folders import check_target
+
+    if target is not None:
+        _guarded(lambda: check_target(target, kind))
 
 
 _SCENARIO_FILES = click.argument("scenarios", nargs=-1, required=True,
@@ -178,7 +199,7 @@ _SCHEDULER = click.option("--scheduler", default=None, metavar="ADDRESS",
 
 @main.command()
 @_SCENARIO_FILES
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--out", "out_dir", type=OutFolder(), default=None,
               help="Folder for flows.csv, prices.csv, welfare.csv, run.json and plots/ "
                    "(default: output/<scenario name>).")
 @_NO_PLOTS
@@ -205,6 +226,7 @@ def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, sc
     from .summary import run_summary
 
     started = time.perf_counter()
+    _check_out(out_dir)
     with _dask_client(workers, scheduler) as client:
         results = _guarded(lambda: _solve_all(scenarios, client, draws, seed, allow_failed_draws,
                                               _show_progress(quiet)), strict)
@@ -225,7 +247,7 @@ def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, sc
 
 @main.command()
 @_SCENARIO_FILES
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+@click.option("--out", "out_dir", type=OutFolder(), required=True,
               help="Folder for the tables, comparison.csv, run.json and plots/.")
 @click.option("--baseline", default=None, metavar="NAME",
               help="Report every other scenario relative to the scenario with this name.")
@@ -246,6 +268,7 @@ def compare(scenarios, out_dir, baseline, year, no_plots, quiet, draws, seed, al
     from .summary import compare_summary
 
     started = time.perf_counter()
+    _check_out(out_dir)
     results = _guarded(lambda: _solve_all(scenarios, None, draws, seed, allow_failed_draws, _show_progress(quiet)),
                        strict)
     comparison = _guarded(lambda: compare_results(results, baseline=baseline))
@@ -266,7 +289,7 @@ def compare(scenarios, out_dir, baseline, year, no_plots, quiet, draws, seed, al
 @click.option("--rates", required=True, metavar="START:STOP:COUNT|R1,R2,...",
               help="The rates to solve, e.g. 0:0.6:13 (ends included) or 0,0.1,0.25 (0.25 = 25%).")
 @_YEAR
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+@click.option("--out", "out_dir", type=OutFolder(), required=True,
               help="Folder for sweep.csv, run.json and plots/sweep.png.")
 @_NO_PLOTS
 @_QUIET
@@ -278,6 +301,7 @@ def sweep(scenario, tariff_index, rates, year, out_dir, no_plots, quiet, strict)
     from .sweeps import sweep as run_sweep
 
     started = time.perf_counter()
+    _check_out(out_dir)
     try:
         grid = parse_rates(rates)
     except ValueError as exc:
@@ -344,13 +368,15 @@ def dataset():
 @click.option("--remainder", default=None, metavar="SECTOR",
               help="Put HS6 products in no sector into this sector (else they are dropped and counted).")
 @click.option("--name", required=True, help="The dataset's name.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to write the dataset into.")
+@click.option("--out", "out_dir", required=True, type=OutFolder(),
+              help="Folder to write the dataset into: new or empty (see --force).")
+@click.option("--force", is_flag=True,
+              help="Replace the dataset that an earlier 'dataset build' wrote into --out (only such a folder).")
 def dataset_build(trade, countries, products, sectors, regions, production, tariffs, year, domestic_share,
-                  remainder, name, out_dir):
+                  remainder, name, out_dir, force):
     """Build a dataset folder from BACI trade data and your concordances (docs/model.md, "Your own data")."""
     from .baci import build_dataset
-    from .output import _staged
+    from .folders import write_folder
 
     command = ["python", "run_sim.py", *sys.argv[1:]] if sys.argv and sys.argv[0].endswith("run_sim.py") \
         else _command_line(click.get_current_context())
@@ -360,9 +386,8 @@ def dataset_build(trade, countries, products, sectors, regions, production, tari
                              tariffs=tariffs, year=year, domestic_share=domestic_share, remainder=remainder,
                              command=command)
 
-    reports = []
-    _guarded(lambda: _staged(out_dir, lambda staging: reports.append(write(staging))))
-    report = reports[0]
+    report = _write(lambda: _guarded(lambda: write_folder(out_dir, write, kind="dataset", force=force)), out_dir,
+                    "the dataset")
     click.echo(f"Dataset '{name}' ({report.year}) written to {out_dir}/: {report.rows_used:,} BACI rows used; "
                f"{len(report.unmapped_products)} HS6 products in no sector, {len(report.unmapped_countries)} "
                "countries sent to ROW (README.md lists them).")

@@ -1,9 +1,8 @@
-"""Writing results: CSV tables, run.json and plots, staged and moved into place atomically.
+"""Writing results: CSV tables, run.json and plots.
 
-Everything is first written into a fresh temporary folder beside the output
-folder; only when every file is complete are they moved into place (each by an
-atomic rename), and the outputs of an earlier run that this one does not produce
-are removed, so runs never mix. A failure leaves the folder as it was (or absent).
+Every writer here hands a function that writes into a staging folder to
+:func:`sim.folders.write_folder`, which swaps the files in whole under a lock and
+never touches a file that a run did not write (see that module).
 """
 
 from __future__ import annotations
@@ -11,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shutil
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,14 +18,10 @@ import pandas as pd
 
 from . import __version__
 from .errors import InputError, Problem
+from .folders import write_folder
 
-__all__ = ["write_outputs", "write_comparison", "write_sweep", "run_record", "OUTPUT_NAMES"]
+__all__ = ["write_outputs", "write_comparison", "write_sweep", "run_record"]
 
-#: Every file or folder a run may write into its output folder; a new run replaces them all.
-OUTPUT_NAMES = ("flows.csv", "prices.csv", "welfare.csv", "quotas.csv", "comparison.csv", "run.json",
-                "uncertainty.csv", "sweep.csv", "sensitivity.csv", "plots", "results.xlsx", "flows.parquet",
-                "prices.parquet", "welfare.parquet", "quotas.parquet", "comparison.parquet", "uncertainty.parquet",
-                "sensitivity.parquet")
 
 def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_time: float | None = None,
                   command_line: list[str] | None = None, sensitivities: list | None = None, excel: bool = False,
@@ -63,7 +56,8 @@ def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_t
                 prefix = f"{sens.table['scenario'].iloc[0]}_" if len(results) > 1 else ""
                 save_png(fig, staging / "plots" / f"{prefix}sensitivity.png")
 
-    return _staged(out_dir, write)
+    write_folder(out_dir, write)
+    return Path(out_dir)
 
 
 def write_comparison(comparison, out_dir: str | Path, plots: bool = True, wall_time: float | None = None,
@@ -83,7 +77,8 @@ def write_comparison(comparison, out_dir: str | Path, plots: bool = True, wall_t
             (staging / "plots").mkdir()
             write_comparison_plots(comparison, staging / "plots")
 
-    return _staged(out_dir, write)
+    write_folder(out_dir, write)
+    return Path(out_dir)
 
 
 def write_sweep(result, out_dir: str | Path, plots: bool = True, wall_time: float | None = None,
@@ -108,20 +103,8 @@ def write_sweep(result, out_dir: str | Path, plots: bool = True, wall_time: floa
             result.plot(fig=fig)
             save_png(fig, staging / "plots" / "sweep.png")
 
-    return _staged(out_dir, write)
-
-
-def _staged(out_dir, write) -> Path:
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tradesim-", dir=out_dir.parent))
-    try:
-        write(staging)
-        out_dir.mkdir(exist_ok=True)
-        _move_into_place(staging, out_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return out_dir
+    write_folder(out_dir, write)
+    return Path(out_dir)
 
 
 def output_tables(frames: list, results: list, sensitivities: list | None = None,
@@ -298,16 +281,3 @@ def _shocks_in_force(res) -> list[dict]:
                               for (s, r), v in rows[column].items() if v != 0]
         out.append(entry)
     return out
-
-
-def _move_into_place(staging: Path, out_dir: Path) -> None:
-    """Rename staged files over the old ones; earlier outputs this run lacks are removed."""
-    for name in OUTPUT_NAMES:
-        old = out_dir / name
-        if old.is_dir() and not old.is_symlink():
-            os.replace(old, staging / f".old-{name}")  # a folder cannot be renamed over; retire it whole
-        elif old.exists() and not (staging / name).exists():
-            old.unlink()
-    for item in staging.iterdir():
-        if not item.name.startswith(".old-"):
-            os.replace(item, out_dir / item.name)

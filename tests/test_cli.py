@@ -27,7 +27,8 @@ def test_run_writes_tables_record_and_plots(tmp_path):
     assert result.exit_code == 0, result.output
     assert "Welfare change by region, all sectors, 2028 (USD million)" in result.output
     assert "Largest changes in traded flows, 2028" in result.output
-    assert sorted(p.name for p in out.iterdir()) == ["flows.csv", "plots", "prices.csv", "run.json", "welfare.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [".tradesim-manifest.json", "flows.csv", "plots", "prices.csv",
+                                                  "run.json", "welfare.csv"]
     flows = pd.read_csv(out / "flows.csv")
     assert list(flows.columns) == FLOW_COLUMNS
     assert list(pd.read_csv(out / "prices.csv").columns) == PRICE_COLUMNS
@@ -51,11 +52,19 @@ def test_run_writes_tables_record_and_plots(tmp_path):
 def test_rerun_replaces_results_and_no_plots_removes_old_ones(tmp_path):
     out = tmp_path / "out"
     assert invoke("run", EXAMPLE, "--out", out, "--quiet").exit_code == 0
-    (out / "plots" / "stale.png").write_bytes(b"old")
     result = invoke("run", EXAMPLE, "--out", out, "--quiet", "--no-plots")
     assert result.exit_code == 0 and result.output == ""
-    assert not (out / "plots").exists()
-    assert not [p for p in out.iterdir() if p.name.startswith(".tradesim")]
+    assert not (out / "plots").exists()  # the folder held only the earlier run's plots
+    assert not [p for p in out.iterdir() if p.name.startswith(".tradesim-staging")]
+
+
+def test_no_plots_removes_the_earlier_plots_but_not_the_analysts_own(tmp_path):
+    out = tmp_path / "out"
+    assert invoke("run", EXAMPLE, "--out", out, "--quiet").exit_code == 0
+    (out / "plots" / "my_figure.png").write_bytes(b"the analyst's own")
+    assert invoke("run", EXAMPLE, "--out", out, "--quiet", "--no-plots").exit_code == 0
+    assert [p.name for p in (out / "plots").iterdir()] == ["my_figure.png"]
+    assert (out / "plots" / "my_figure.png").read_bytes() == b"the analyst's own"
 
 
 def test_bad_input_exits_2_with_every_problem_and_writes_nothing(tmp_path):

@@ -66,7 +66,7 @@ def test_welfare_by_region_checks_the_year_and_adds_the_world(flagship):
 def test_write_is_what_the_cli_writes(flagship, tmp_path):
     flagship.write(tmp_path / "out")
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert names == ["flows.csv", "plots", "prices.csv", "run.json", "welfare.csv"]
+    assert names == [".tradesim-manifest.json", "flows.csv", "plots", "prices.csv", "run.json", "welfare.csv"]
     assert sorted(p.name for p in (tmp_path / "out" / "plots").iterdir()) == [
         "imports_USA.png", "prices.png", "welfare.png", "welfare_path.png"]
 
