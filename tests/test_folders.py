@@ -320,3 +320,45 @@ def test_a_real_run_leaves_unrelated_files_byte_identical(tmp_path):
     for extra in ([], ["--no-plots"], ["--draws", "3", "--seed", "1", "--no-plots"]):
         assert invoke("run", EXAMPLE, "--out", out, "--quiet", *extra).exit_code == 0
         assert {k: v for k, v in snapshot(out).items() if k in files} == files
+
+
+# --- case 8 (output side): dataset build handles every output error -----------------------------------------------
+
+def test_dataset_build_into_a_path_under_a_file(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    result = invoke(*build_args(tmp_path / "afile" / "sub"))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "cannot write the dataset" in result.output and "is a file, not a folder" in result.output
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS, errno.EFBIG])
+def test_dataset_build_reports_a_failing_disk(tmp_path, monkeypatch, code):
+    import builtins
+    import io
+
+    real = io.open
+
+    def failing(file, mode="r", *args, **kwargs):  # the disk refuses every file written into the staging folder
+        if STAGING_PREFIX in str(file) and "w" in mode:
+            raise OSError(code, os.strerror(code))
+        return real(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(io, "open", failing)
+    monkeypatch.setattr(builtins, "open", failing)
+    result = invoke(*build_args(tmp_path / "d"))
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert f"cannot write the dataset: {os.strerror(code)}" in result.output
+    assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.parametrize("command", ["run", "dataset"])
+def test_a_file_size_limit_is_one_message(tmp_path, command):
+    import resource
+
+    args = build_args(tmp_path / "d") if command == "dataset" else \
+        ["run", EXAMPLE, "--out", tmp_path / "d", "--no-plots", "--quiet"]
+    proc = subprocess.run([sys.executable, "run_sim.py", *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000)))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "File too large" in proc.stderr
+    assert not (tmp_path / "d").exists()
