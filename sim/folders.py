@@ -194,10 +194,20 @@ def _read_manifest(target: Path, kind: str) -> dict | None:
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise InputError([Problem(str(path), "", "is not a tradesim manifest that can be read: remove it only if "
                                   "no tradesim output is in this folder")]) from None
+    manifest["files"] = [f for f in files if _inside(target, f)]  # a hand-edited "../x" never names a file of ours
+    manifest["dirs"] = [d for d in manifest.get("dirs", []) if isinstance(d, str) and _inside(target, d)]
     if manifest.get("kind", "results") != kind:
         what = "a dataset" if manifest.get("kind") == "dataset" else "results"
         raise InputError([Problem(str(target), "", f"holds {what} written by tradesim: choose another folder")])
     return manifest
+
+
+def _inside(target: Path, name: str) -> bool:
+    """``name`` is a plain relative path that stays inside ``target`` (symlinks followed)."""
+    parts = Path(name).parts
+    if not parts or Path(name).is_absolute() or ".." in parts:
+        return False
+    return (target / name).resolve().is_relative_to(target.resolve())
 
 
 def _check_dataset_target(target: Path, old: dict | None, kind: str, force: bool, option: str) -> None:

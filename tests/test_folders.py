@@ -362,3 +362,19 @@ def test_a_file_size_limit_is_one_message(tmp_path, command):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert "File too large" in proc.stderr
     assert not (tmp_path / "d").exists()
+
+
+def test_a_hand_edited_manifest_cannot_reach_outside_the_folder(tmp_path):
+    victim, out = tmp_path / "victim.txt", tmp_path / "out"
+    victim.write_text("precious")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "run.json").write_text("precious too")
+    write_folder(out, lambda staging: (staging / "run.json").write_text("{}"))
+    manifest = json.loads((out / MANIFEST).read_text())
+    manifest["files"] += ["../victim.txt", str(victim), "link/run.json"]
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    (out / "link").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    write_folder(out, lambda staging: (staging / "other.csv").write_text("x"))
+    assert victim.read_text() == "precious"
+    assert (tmp_path / "elsewhere" / "run.json").read_text() == "precious too"
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "link", "other.csv"]
