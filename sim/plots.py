@@ -153,8 +153,7 @@ def welfare(frames, infos, ax=None, year=None, world=False, components=None, bas
         if name in intervals and baseline is None:
             band = intervals[name].xs(year, level="year").reindex(regions)
             low, high = band["p05"].to_numpy(), band["p95"].to_numpy()
-            ax.errorbar(pos, net, yerr=[net - low, high - net], fmt="none", ecolor="black", elinewidth=1.1,
-                        capsize=3, zorder=4)
+            _interval_bars(ax, pos, low, high)
             above, below = np.maximum(above, high), np.minimum(below, low)
         ends.append((pos, net, above, below))
         lowest, highest = min(lowest, below.min()), max(highest, above.max())
@@ -182,6 +181,21 @@ def welfare(frames, infos, ax=None, year=None, world=False, components=None, bas
         _welfare_legend(ax, parts, names, infos, many, _interval_label(intervals) if baseline is None else None)
     ax.grid(axis="y", alpha=0.3)
     return ax
+
+
+#: ``gid`` of the line collection that draws Monte Carlo intervals on a welfare plot (for readers and tests).
+INTERVAL_GID = "interval"
+
+
+def _interval_bars(ax, pos, low, high) -> None:
+    """Vertical bars from ``low`` (p05) to ``high`` (p95) at ``pos``, capped at both ends.
+
+    The interval is drawn as it is: the central value it belongs to may lie outside it (a
+    skewed Monte Carlo), which error bars measured from the central value cannot show.
+    """
+    ax.vlines(pos, low, high, colors="black", linewidth=1.1, zorder=4, gid=INTERVAL_GID)
+    ax.plot(np.concatenate([pos, pos]), np.concatenate([low, high]), linestyle="none", marker="_",
+            markersize=7, markeredgewidth=1.1, color="black", zorder=4)
 
 
 def _interval_label(intervals) -> str | None:
