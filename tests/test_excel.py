@@ -100,3 +100,34 @@ def test_parquet_tables_hold_the_csv_numbers(tmp_path):
                                       pd.read_csv(csv_out / f"{name}.csv", keep_default_na=False).astype(
                                           pd.read_parquet(parquet_out / f"{name}.parquet").dtypes.to_dict()),
                                       check_exact=False, rtol=1e-9)
+
+
+def test_a_year_column_of_years_and_long_run_is_text_in_parquet(tmp_path):
+    pytest.importorskip("pyarrow", reason="the test extra installs pyarrow")
+    import pandas as pd
+
+    scenarios = [str(ROOT / "scenarios" / f"{name}.toml") for name in ("steel_232_2025", "steel_tariffs_2025_2030")]
+    csv_out, parquet_out = tmp_path / "c", tmp_path / "p"
+    for out, fmt in ((csv_out, "csv"), (parquet_out, "parquet")):
+        result = CliRunner().invoke(main, ["compare", *scenarios, "--format", fmt, "--out", str(out), "--no-plots"])
+        assert result.exit_code == 0, result.output
+    for name in ("flows", "prices", "welfare", "comparison"):
+        table = pd.read_parquet(parquet_out / f"{name}.parquet")
+        assert {"long run", "2025", "2030"} <= set(table["year"])  # text, as the CSV holds it
+        from_csv = pd.read_csv(csv_out / f"{name}.csv", keep_default_na=False, dtype={"year": str})
+        pd.testing.assert_frame_equal(table, from_csv.astype(table.dtypes.to_dict()), check_exact=False, rtol=1e-9)
+
+
+def test_csv_text_cells_that_a_spreadsheet_would_run_are_escaped_and_numbers_are_not(tmp_path):
+    import pandas as pd
+
+    from sim.output import _write_table_files
+
+    table = pd.DataFrame({"region": ["=HYPERLINK(\"http://x\")", "+1", "-x", "@sum", "USA"],
+                          "year": pd.Series(["long run", 2025, -2026, 2027, 2028], dtype=object),
+                          "value": [-1.5, 2.0, -3.25, 4.0, 5.0]})
+    _write_table_files({"flows": table}, tmp_path)
+    rows = csv_rows(tmp_path / "flows.csv")
+    assert [r[0] for r in rows[1:]] == ["'=HYPERLINK(\"http://x\")", "'+1", "'-x", "'@sum", "USA"]
+    assert [r[1] for r in rows[1:]] == ["long run", "2025", "-2026", "2027", "2028"]  # numbers stay numbers
+    assert [r[2] for r in rows[1:]] == ["-1.5", "2", "-3.25", "4", "5"]
