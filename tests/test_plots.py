@@ -211,3 +211,60 @@ def test_shipped_scenarios_that_crashed_with_draws_write_their_plots(scenario, t
                                        "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert (out / "plots" / "welfare.png").stat().st_size > 10_000 and (out / "uncertainty.csv").is_file()
+
+
+# ------------------------------------------------------------------- user text is drawn as written (issue 16, case 9)
+
+DOLLARS = r"US$ 5 bn and US$ 7 bn, $\undefinedcommand$"
+
+
+@pytest.fixture(scope="module")
+def dollar_runs(tmp_path_factory):
+    """Two runs on a copy of the illustrative dataset whose names, unit and titles hold dollar signs."""
+    import shutil
+
+    from sim.dataset import BUILTIN_DIR
+
+    folder = tmp_path_factory.mktemp("dollars")
+    shutil.copytree(BUILTIN_DIR / "illustrative", folder / "ds")
+    toml = folder / "ds" / "dataset.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('"United States"', r"'US$ land $\undefined$'")
+                    .replace('"Iron and steel (illustrative)"', '"Steel $x$ (illustrative)"')
+                    .replace('unit = "USD million"', 'unit = "US$ million"'), encoding="utf-8")
+    runs = []
+    for name, title, rate in (("dollars", DOLLARS, 0.25), ("more_dollars", "$$ 50% $", 0.5)):
+        path = folder / f"{name}.toml"
+        path.write_text(f"name = '{name}'\ntitle = '{title}'\ndataset = 'ds'\nyears = [2025, 2026]\n[[tariff]]\n"
+                        f"sector = 'steel'\nimporter = 'USA'\nexporter = '*'\nrate = {rate}\nstart = 2026\n",
+                        encoding="utf-8")
+        runs.append(sim.run(path))
+    return runs
+
+
+def test_dollar_signs_in_titles_names_and_units_are_drawn_as_written(dollar_runs, tmp_path):
+    from sim.escape import plot_text
+    from sim.plots import save_png
+
+    res = dollar_runs[0]
+    ax = res.plot.welfare()
+    assert ax.get_title().startswith(plot_text(DOLLARS) + "\n")
+    assert r"US\$ 5 bn and US\$ 7 bn, \$\undefinedcommand\$" in ax.get_title()
+    assert ax.get_ylabel() == r"Change from base (US\$ million)"
+    assert r"Steel \$x\$" in res.plot.prices("steel").get_title()
+    labels = [line.get_label() for line in res.plot.welfare_path().get_lines()]
+    assert r"USA (US\$ land \$\undefined\$)" in labels
+    save_png(ax.figure, tmp_path / "one.png")  # drawing parses every text: mathtext would fail here
+    assert sorted(p.name for p in write_plots(res, tmp_path)) == ["imports_USA.png", "prices.png", "welfare.png",
+                                                                  "welfare_path.png"]
+
+
+def test_dollar_signs_in_a_comparison_and_its_baseline_are_drawn_as_written(dollar_runs, tmp_path):
+    from sim.escape import plot_text
+
+    pair = sim.compare(dollar_runs)
+    ax = pair.plot.welfare()
+    legend = {text.replace("\n", " ") for text in texts(ax.get_legend())}  # long titles are wrapped
+    assert {plot_text(DOLLARS), r"\$\$ 50% \$"} <= legend
+    against = sim.compare(dollar_runs, baseline="dollars")
+    assert against.plot.welfare_path(regions="USA").get_title().endswith(r"relative to 'dollars'")
+    assert len(write_comparison_plots(against, tmp_path)) == 4  # every text drawn
