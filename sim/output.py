@@ -140,12 +140,39 @@ def _write_table_files(tables: dict, folder: Path, fmt: str = "csv") -> None:
     for name, table in tables.items():
         if fmt == "parquet":
             try:
-                table.to_parquet(folder / f"{name}.parquet", index=False)
+                _mixed_as_text(table).to_parquet(folder / f"{name}.parquet", index=False)
             except ImportError:
                 raise InputError([Problem("--format", "", "Parquet output needs pyarrow: pip install "
                                           "'tradesim[parquet]' (or pip install pyarrow)")]) from None
         else:
-            table.to_csv(folder / f"{name}.csv", index=False, float_format="%.10g")
+            _text_escaped(table).to_csv(folder / f"{name}.csv", index=False, float_format="%.10g")
+
+
+def _mixed_as_text(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with every column that mixes text and numbers (``year``: years and "long run") as text.
+
+    A Parquet column has one type; the text is what the CSV holds (``"2025"``, ``"long run"``).
+    """
+    mixed = [c for c in table.columns if table[c].dtype == object
+             and len({isinstance(v, str) for v in table[c].dropna()}) > 1]
+    if not mixed:
+        return table
+    return table.assign(**{c: table[c].where(table[c].isna(), table[c].astype(str)) for c in mixed})
+
+
+def _text_escaped(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with the text cells of its text columns through :func:`~sim.escape.spreadsheet_text`.
+
+    Text columns are those of object or string dtype; numbers, in numeric columns or beside
+    text in a mixed column (``year``), are left as they are.
+    """
+    from .escape import spreadsheet_text
+
+    text = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
+    if not text:
+        return table
+    return table.assign(**{c: table[c].map(lambda v: spreadsheet_text(v) if isinstance(v, str) else v)
+                           for c in text})
 
 
 def _write_excel(tables: dict, folder: Path, results: list, record: dict, name: str = "results.xlsx") -> None:

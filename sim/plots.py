@@ -7,6 +7,11 @@ result is drawn as a comparison of one scenario, so the same functions serve
 when it is None) and returns the Axes it drew on; names and colours come from
 :mod:`sim.style`. :func:`write_plots` and :func:`write_comparison_plots` draw the
 standard set to PNG files without touching pyplot's global state.
+
+Every text that comes from the user — scenario titles and names, region and sector names
+and codes, units, dataset titles, baseline names — is passed through
+:func:`~sim.escape.plot_text` where the label that shows it is built (:func:`_shown` and the
+helpers beside it), so a ``$`` is drawn as written and never parsed as mathtext.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .escape import plot_text
 from .results import select_period, sum_welfare_by_region
 from .style import COMPONENTS, MEASURES, WORLD, region_colour, scenario_colour, scenario_hatch, short_name
 from .tables import LONG_RUN, WELFARE_PARTS
@@ -46,21 +52,42 @@ def _wrap(text: str, width: int = 70) -> str:
     return "\n".join(textwrap.wrap(text, width)) or text
 
 
+def _shown(text, width: int | None = None) -> str:
+    """User-supplied ``text`` as drawn: wrapped to ``width`` (if given), ``$`` escaped (:func:`plot_text`)."""
+    text = str(text)
+    return plot_text(_wrap(text, width) if width else text)
+
+
 def _scenario_label(info, width=38) -> str:
-    return _wrap(info.title or info.name, width)
+    return _shown(info.title or info.name, width)
+
+
+def _against(baseline, separator: str = ", ") -> str:
+    """``", relative to 'name'"`` for a comparison against a baseline, else nothing."""
+    return f"{separator}relative to '{_shown(baseline)}'" if baseline else ""
 
 
 def _title(infos, what: str, baseline: str | None = None) -> str:
-    """Single scenario: its title over what is drawn; several: what is drawn (scenarios are in the legend)."""
+    """Single scenario: its title over what is drawn; several: what is drawn (scenarios are in the legend).
+
+    ``what`` is already drawable text (built from :func:`_shown` pieces).
+    """
     if len(infos) == 1 and baseline is None:
-        return f"{_wrap(next(iter(infos.values())).title)}\n{what}"
-    against = f"\nrelative to '{baseline}'" if baseline else ""  # its own line: a long title would meet the legend
-    return f"{what}{against}"
+        return f"{_shown(next(iter(infos.values())).title, 70)}\n{what}"
+    return f"{what}{_against(baseline, chr(10))}"  # its own line: a long title would meet the legend
 
 
 def _sector_name(infos, sector) -> str:
     info = next(iter(infos.values()))
-    return short_name(info.sector_names.get(sector, sector))
+    return _shown(short_name(info.sector_names.get(sector, sector)))
+
+
+def _unit(infos) -> str:
+    return _shown(next(iter(infos.values())).unit)
+
+
+def _region_labels(regions) -> list[str]:
+    return [_shown(r) for r in regions]
 
 
 def _regions(infos) -> list[str]:
@@ -153,8 +180,7 @@ def welfare(frames, infos, ax=None, year=None, world=False, components=None, bas
         if name in intervals and baseline is None:
             band = intervals[name].xs(year, level="year").reindex(regions)
             low, high = band["p05"].to_numpy(), band["p95"].to_numpy()
-            ax.errorbar(pos, net, yerr=[net - low, high - net], fmt="none", ecolor="black", elinewidth=1.1,
-                        capsize=3, zorder=4)
+            _interval_bars(ax, pos, low, high)
             above, below = np.maximum(above, high), np.minimum(below, low)
         ends.append((pos, net, above, below))
         lowest, highest = min(lowest, below.min()), max(highest, above.max())
@@ -171,9 +197,9 @@ def welfare(frames, infos, ax=None, year=None, world=False, components=None, bas
     ax.axhline(0, color="black", linewidth=0.8)
     if world:
         ax.axvline(len(regions) - 1.5, color="#999999", linewidth=0.8, linestyle="--")
-    ax.set_xticks(x, regions)
+    ax.set_xticks(x, _region_labels(regions))
     ax.yaxis.set_major_formatter(_thousands)
-    unit = next(iter(infos.values())).unit
+    unit = _unit(infos)
     ax.set_ylabel(f"Change from base ({unit})" if baseline is None else f"Difference ({unit})")
     ax.set_xlabel("Region")
     ax.set_title(_title(infos, f"Welfare change by region, all sectors, {year}", baseline),
@@ -182,6 +208,21 @@ def welfare(frames, infos, ax=None, year=None, world=False, components=None, bas
         _welfare_legend(ax, parts, names, infos, many, _interval_label(intervals) if baseline is None else None)
     ax.grid(axis="y", alpha=0.3)
     return ax
+
+
+#: ``gid`` of the line collection that draws Monte Carlo intervals on a welfare plot (for readers and tests).
+INTERVAL_GID = "interval"
+
+
+def _interval_bars(ax, pos, low, high) -> None:
+    """Vertical bars from ``low`` (p05) to ``high`` (p95) at ``pos``, capped at both ends.
+
+    The interval is drawn as it is: the central value it belongs to may lie outside it (a
+    skewed Monte Carlo), which error bars measured from the central value cannot show.
+    """
+    ax.vlines(pos, low, high, colors="black", linewidth=1.1, zorder=4, gid=INTERVAL_GID)
+    ax.plot(np.concatenate([pos, pos]), np.concatenate([low, high]), linestyle="none", marker="_",
+            markersize=7, markeredgewidth=1.1, color="black", zorder=4)
 
 
 def _interval_label(intervals) -> str | None:
@@ -292,7 +333,7 @@ def _path_by_region(ax, path, infos, regions, scale, baseline, band=None):
         world = region == WORLD
         ax.plot(years, path[region], marker="o", markersize=3.5, linewidth=2.4 if world else 1.6,
                 linestyle="--" if world else "-", color=region_colour(region, r),
-                label=WORLD if world else f"{region} ({short_name(info.region_names.get(region, region))})")
+                label=WORLD if world else _shown(f"{region} ({short_name(info.region_names.get(region, region))})"))
         if region in banded:
             rows = band.xs(region, level="region").reindex(years)
             ax.fill_between(years, rows["p05"], rows["p95"], color=region_colour(region, r), alpha=0.18,
@@ -300,10 +341,10 @@ def _path_by_region(ax, path, infos, regions, scale, baseline, band=None):
     if banded:
         from matplotlib.patches import Patch
 
-        label = f"{_interval_label({0: band})}: {' and '.join(banded)}"
+        label = f"{_interval_label({0: band})}: {' and '.join(_region_labels(banded))}"
         ax.add_artist(ax.legend(handles=[Patch(color="#888888", alpha=0.3, label=label)],
                                 loc="lower left", fontsize=8, frameon=False))
-    _finish_path(ax, infos, years, scale, "Net welfare change by region, all sectors", info.unit, baseline)
+    _finish_path(ax, infos, years, scale, "Net welfare change by region, all sectors", _unit(infos), baseline)
     _legend_outside(ax)
 
 
@@ -327,9 +368,8 @@ def _path_by_scenario(ax, path, infos, region, scale, baseline, compact=False):
         else:
             ax.plot(list(series.index), series.to_numpy(), marker="o", markersize=3.5, color=scenario_colour(s),
                     linewidth=1.8, label=label)
-    name = WORLD if region == WORLD else region
-    unit = next(iter(infos.values())).unit
-    _finish_path(ax, infos, years, scale, f"{name}: net welfare, all sectors", unit, baseline, compact)
+    _finish_path(ax, infos, years, scale, f"{_shown(region)}: net welfare, all sectors", _unit(infos), baseline,
+                 compact)
 
 
 def _path_panels(path, infos, regions, scale, baseline, fig):
@@ -349,14 +389,15 @@ def _path_panels(path, infos, regions, scale, baseline, fig):
         ax.set_visible(False)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right upper", fontsize=8, frameon=False)
-    unit = next(iter(infos.values())).unit
-    against = f", relative to '{baseline}'" if baseline else ""
-    fig.suptitle(f"Net welfare change over time, all sectors ({unit}){against}", fontsize=11)
+    fig.suptitle(f"Net welfare change over time, all sectors ({_unit(infos)}){_against(baseline)}", fontsize=11)
     return axes[: len(regions)]
 
 
 def _finish_path(ax, infos, years, scale, what, unit, baseline, compact=False):
-    """Axes, scale, labels, shock dates and title of a welfare-path Axes (``compact``: one of several panels)."""
+    """Axes, scale, labels, shock dates and title of a welfare-path Axes (``compact``: one of several panels).
+
+    ``what`` and ``unit`` are drawable text already (:func:`_shown`).
+    """
     ax.axhline(0, color="black", linewidth=0.8)
     if scale == "symlog":
         values = np.abs(np.concatenate([line.get_ydata() for line in ax.get_lines()]))
@@ -374,8 +415,7 @@ def _finish_path(ax, infos, years, scale, what, unit, baseline, compact=False):
     if compact:
         title = what  # a panel: the figure's title names the comparison and any baseline
     else:
-        title = _title(infos, what, baseline) if len(infos) == 1 else what + (
-            f", relative to '{baseline}'" if baseline else "")
+        title = _title(infos, what, baseline) if len(infos) == 1 else what + _against(baseline)
     ax.set_title(title, fontsize=9 if compact else 10)
     ax.grid(alpha=0.3)
 
@@ -391,7 +431,7 @@ def _mark_events(ax, infos, compact=False):
             events.setdefault(year, []).append(what)
     for year, whats in sorted(events.items()):
         ax.axvline(year, color="#777777", linestyle=":", linewidth=1)
-        ax.annotate("\n".join(dict.fromkeys(whats)), (year, 0.0 if compact else 1.0),
+        ax.annotate("\n".join(_shown(w) for w in dict.fromkeys(whats)), (year, 0.0 if compact else 1.0),
                     xycoords=("data", "axes fraction"), xytext=(2, 3) if compact else (3, -3),
                     textcoords="offset points", va="bottom" if compact else "top", ha="left",
                     rotation=90 if compact else 0, fontsize=6.5 if compact else 7, color="#555555")
@@ -450,12 +490,10 @@ def imports(frames, infos, importer, sector=None, ax=None, year=None, baseline=N
     labels = [_partner_label(frames, names, year, sector, p, importer, infos) for p in order]
     ax.set_yticks(y, labels)
     ax.invert_yaxis()
-    unit = next(iter(infos.values())).unit
-    ax.set_xlabel(f"Change in import value at world prices ({unit})"
-                  + ("" if baseline is None else f", relative to '{baseline}'"))
+    ax.set_xlabel(f"Change in import value at world prices ({_unit(infos)}){_against(baseline)}")
     ax.set_ylabel("Partner (tariff: base → new)" if any("%" in label for label in labels) else "Partner")
     ax.xaxis.set_major_formatter(_thousands)
-    what = f"Imports of {importer} by partner: {_sector_name(infos, sector)}, {year}"
+    what = f"Imports of {_shown(importer)} by partner: {_sector_name(infos, sector)}, {year}"
     ax.set_title(_title(infos, what, baseline), fontsize=10)
     if many and legend:
         _legend_outside(ax, scenario_handles(infos, names))
@@ -473,14 +511,15 @@ def _partner_label(frames, names, year, sector, partner, importer, infos) -> str
         period = LONG_RUN if infos[name].static else year
         key = (name, period, sector, partner, importer)
         if key not in frames.tariffs.index:
-            return partner
+            return _shown(partner)
         row = frames.tariffs.loc[key]
         rates.add((float(row["base_rate"]), float(row["rate"])))
     if len(rates) != 1:
-        return partner
+        return _shown(partner)
     base, new = rates.pop()
     quota = any(key in frames.quotas.index for key in
                 ((name, LONG_RUN if infos[name].static else year, sector, partner, importer) for name in names))
+    partner = _shown(partner)
     label = f"{partner}  {_pct(base)}" if base == new else f"{partner}  {_pct(base)} → {_pct(new)}"
     return label + " (TRQ)" if quota else label
 
@@ -532,7 +571,7 @@ def prices(frames, infos, sector=None, ax=None, year=None, measures=None, baseli
     pad = 0.08 * max(hi - lo, 1e-9)
     _grow_limits(ax, "y", lo - pad, hi + pad, keep)
     ax.axhline(0, color="black", linewidth=0.8)
-    ax.set_xticks(x, regions)
+    ax.set_xticks(x, _region_labels(regions))
     ax.set_ylabel("Change from base (%)" if baseline is None else "Change from baseline (%)")
     ax.set_xlabel("Region")
     what = f"Prices and output: {_sector_name(infos, sector)}, {year}"
@@ -618,15 +657,16 @@ def sweep_plot(result, fig=None):
     left, right = fig.subplots(1, 2)
     t = result.table
     pct = 100 * t["rate"]
+    importer, exporters, unit = _shown(result.importer), _shown(", ".join(result.exporters)), _shown(result.unit)
     left.plot(pct, t["imports"], marker="o", markersize=3, color="#4C72B0",
-              label=f"{result.importer}'s imports from {', '.join(result.exporters)}")
+              label=f"{importer}'s imports from {exporters}")
     left.plot(pct, t["tariff_revenue"], marker="s", markersize=3, color="#DD8452",
-              label=f"{result.importer}'s tariff revenue")
+              label=f"{importer}'s tariff revenue")
     columns = [c for c in t.columns if c.startswith("net_welfare_")]
     for n, column in enumerate(columns):
         region = column.removeprefix("net_welfare_")
         right.plot(pct, t[column], marker="o", markersize=3, linewidth=2.2 if region == WORLD else 1.6,
-                   linestyle="--" if region == WORLD else "-", color=region_colour(region, n), label=region)
+                   linestyle="--" if region == WORLD else "-", color=region_colour(region, n), label=_shown(region))
     last = 100 * float(t["rate"].iloc[-1])
     for ax, (flag, what, colour) in ((left, ("revenue_maximum", "revenue maximum", "#DD8452")),
                                      (right, ("optimal", "optimal tariff", "#2F4F4F"))):
@@ -636,8 +676,7 @@ def sweep_plot(result, fig=None):
         text = f"{what}: {rate:.3g}%" + (" (grid end)" if edge else "")
         ax.annotate(text, (rate, 1), xycoords=("data", "axes fraction"), xytext=(-4 if edge else 4, -12),
                     textcoords="offset points", fontsize=8, color=colour, ha="right" if edge else "left")
-    for ax, what in ((left, f"{result.unit}, world prices"),
-                     (right, f"Net welfare change, all sectors ({result.unit})")):
+    for ax, what in ((left, f"{unit}, world prices"), (right, f"Net welfare change, all sectors ({unit})")):
         ax.axhline(0, color="black", linewidth=0.8)
         ax.set_xlabel("Tariff rate (%)")
         ax.set_ylabel(what)
@@ -646,8 +685,8 @@ def sweep_plot(result, fig=None):
     left.legend(fontsize=8, frameon=False, loc="upper right", bbox_to_anchor=(1.0, 0.92))
     right.legend(fontsize=8, frameon=False, loc="best")
     period = result.year if isinstance(result.year, str) else str(result.year)
-    fig.suptitle(f"{_wrap(result.scenario_title, 100)}\n{result.importer}'s tariff on {result.sector_name} from "
-                 f"{', '.join(result.exporters)} swept, {period}", fontsize=10)
+    fig.suptitle(f"{_shown(result.scenario_title, 100)}\n{importer}'s tariff on {_shown(result.sector_name)} from "
+                 f"{exporters} swept, {period}", fontsize=10)
     return left, right
 
 
@@ -664,11 +703,11 @@ def tornado(result, ax=None):
     t = (table[moving] if moving.any() else table.head(1)).iloc[::-1]
     centre = float(t["net_welfare_central"].iloc[0])
     y = np.arange(len(t))
-    labels = [_signed(f"{row.sector} {row.parameter}  ({row.central})") for row in t.itertuples()]
+    labels = [f"{_shown(row.sector)} {_shown(row.parameter)}  ({_signed(str(row.central))})" for row in t.itertuples()]
     still = table.loc[~moving, ["sector", "parameter"]]
     if len(still):
         ax.annotate(f"No effect ({len(still)}): the parameters of "
-                    f"{', '.join(dict.fromkeys(still['sector']))}", (0, 0), xycoords="axes fraction",
+                    f"{_shown(', '.join(dict.fromkeys(still['sector'])))}", (0, 0), xycoords="axes fraction",
                     xytext=(4, 4), textcoords="offset points", fontsize=7, color="#555555")
     for column, colour, what in (("net_welfare_low", "#4C72B0", f"× (1 − {result.cv:g})"),
                                  ("net_welfare_high", "#DD8452", f"× (1 + {result.cv:g})")):
@@ -680,8 +719,8 @@ def tornado(result, ax=None):
                 xytext=(4, -12), textcoords="offset points", fontsize=8)
     ax.set_yticks(y, labels, fontsize=8)
     ax.xaxis.set_major_formatter(_thousands)
-    ax.set_xlabel(f"{result.region} net welfare change, all sectors, {result.year} ({result.unit})")
-    ax.set_title(f"{_wrap(result.title)}\nOne elasticity at a time, moved by {result.cv:.0%}", fontsize=10)
+    ax.set_xlabel(f"{_shown(result.region)} net welfare change, all sectors, {result.year} ({_shown(result.unit)})")
+    ax.set_title(f"{_shown(result.title, 70)}\nOne elasticity at a time, moved by {result.cv:.0%}", fontsize=10)
     _legend_outside(ax)
     ax.grid(axis="x", alpha=0.3)
     return ax

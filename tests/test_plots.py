@@ -151,3 +151,120 @@ def test_write_comparison_plots(steel_pair, tmp_path):
     paths = write_comparison_plots(steel_pair, tmp_path)
     assert sorted(p.name for p in paths) == ["imports_USA.png", "prices.png", "welfare.png"]
     assert all(p.stat().st_size > 10_000 for p in paths)
+
+
+# --------------------------------------------------------------------------- Monte Carlo intervals (issue 16, case 3)
+
+@pytest.fixture(scope="module")
+def skewed():
+    """Ten draws in which Korea's central net welfare (−58.5 in 2030) lies below its 5–95% band (−55.8 … −32.7)."""
+    return sim.run(SCENARIOS / "japan_defense_3pct.toml", draws=10, seed=3)
+
+
+def interval_ends(ax):
+    """(x, low, high) of every interval bar drawn on ``ax``."""
+    from sim.plots import INTERVAL_GID
+
+    bars = [c for c in ax.collections if c.get_gid() == INTERVAL_GID]
+    return [(seg[0, 0], min(seg[:, 1]), max(seg[:, 1])) for c in bars for seg in c.get_segments()]
+
+
+def test_an_interval_that_misses_its_central_value_is_drawn_from_p05_to_p95(skewed):
+    band = skewed.uncertainty.intervals.xs(2030, level="year")
+    net = skewed.welfare_by_region(2030, world=True)["net_welfare"]
+    assert not band.loc["KOR", "p05"] <= net["KOR"] <= band.loc["KOR", "p95"]  # the case that crashed
+    ax = skewed.plot.welfare(intervals=True, world=True)
+    ends = interval_ends(ax)
+    regions = [t.get_text() for t in ax.get_xticklabels()]
+    assert len(ends) == len(regions) == 9
+    for region, (_, low, high) in zip(regions, ends):
+        assert (low, high) == pytest.approx((band.loc[region, "p05"], band.loc[region, "p95"]), rel=1e-12)
+    low, high = ax.get_ylim()
+    assert low < band["p05"].min() and band["p95"].max() < high
+
+
+def test_comparison_intervals_and_fan_bands_are_the_band_itself(skewed):
+    plan = sim.run(SCENARIOS / "japan_defense_plan_2027.toml", draws=10, seed=3)
+    ax = sim.compare([skewed, plan]).plot.welfare(intervals=True, components=False)
+    ends = interval_ends(ax)
+    assert len(ends) == 2 * 8
+    for res, bars in ((skewed, ends[:8]), (plan, ends[8:])):
+        year = res.info.years[-1]
+        band = res.uncertainty.intervals.xs(year, level="year").reindex(list(res.info.regions))
+        np.testing.assert_allclose([b[1] for b in bars], band["p05"], rtol=1e-12)
+        np.testing.assert_allclose([b[2] for b in bars], band["p95"], rtol=1e-12)
+    ax = skewed.plot.welfare_path(regions=["KOR"])
+    (fan,) = [c for c in ax.collections if c.get_paths() and len(c.get_paths()[0].vertices) > 4]
+    ys = fan.get_paths()[0].vertices[:, 1]
+    band = skewed.uncertainty.intervals.xs("KOR", level="region")
+    assert min(ys) == pytest.approx(band["p05"].min()) and max(ys) == pytest.approx(band["p95"].max())
+
+
+@pytest.mark.parametrize("scenario", ["japan_defense_3pct", "japan_defense_plan_2027"])
+def test_shipped_scenarios_that_crashed_with_draws_write_their_plots(scenario, tmp_path):
+    from click.testing import CliRunner
+
+    from sim.cli import main
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", str(SCENARIOS / f"{scenario}.toml"), "--draws", "10", "--seed", "3",
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "plots" / "welfare.png").stat().st_size > 10_000 and (out / "uncertainty.csv").is_file()
+
+
+# ------------------------------------------------------------------- user text is drawn as written (issue 16, case 9)
+
+DOLLARS = r"US$ 5 bn and US$ 7 bn, $\undefinedcommand$"
+
+
+@pytest.fixture(scope="module")
+def dollar_runs(tmp_path_factory):
+    """Two runs on a copy of the illustrative dataset whose names, unit and titles hold dollar signs."""
+    import shutil
+
+    from sim.dataset import BUILTIN_DIR
+
+    folder = tmp_path_factory.mktemp("dollars")
+    shutil.copytree(BUILTIN_DIR / "illustrative", folder / "ds")
+    toml = folder / "ds" / "dataset.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('"United States"', r"'US$ land $\undefined$'")
+                    .replace('"Iron and steel (illustrative)"', '"Steel $x$ (illustrative)"')
+                    .replace('unit = "USD million"', 'unit = "US$ million"'), encoding="utf-8")
+    runs = []
+    for name, title, rate in (("dollars", DOLLARS, 0.25), ("more_dollars", "$$ 50% $", 0.5)):
+        path = folder / f"{name}.toml"
+        path.write_text(f"name = '{name}'\ntitle = '{title}'\ndataset = 'ds'\nyears = [2025, 2026]\n[[tariff]]\n"
+                        f"sector = 'steel'\nimporter = 'USA'\nexporter = '*'\nrate = {rate}\nstart = 2026\n",
+                        encoding="utf-8")
+        runs.append(sim.run(path))
+    return runs
+
+
+def test_dollar_signs_in_titles_names_and_units_are_drawn_as_written(dollar_runs, tmp_path):
+    from sim.escape import plot_text
+    from sim.plots import save_png
+
+    res = dollar_runs[0]
+    ax = res.plot.welfare()
+    assert ax.get_title().startswith(plot_text(DOLLARS) + "\n")
+    assert r"US\$ 5 bn and US\$ 7 bn, \$\undefinedcommand\$" in ax.get_title()
+    assert ax.get_ylabel() == r"Change from base (US\$ million)"
+    assert r"Steel \$x\$" in res.plot.prices("steel").get_title()
+    labels = [line.get_label() for line in res.plot.welfare_path().get_lines()]
+    assert r"USA (US\$ land \$\undefined\$)" in labels
+    save_png(ax.figure, tmp_path / "one.png")  # drawing parses every text: mathtext would fail here
+    assert sorted(p.name for p in write_plots(res, tmp_path)) == ["imports_USA.png", "prices.png", "welfare.png",
+                                                                  "welfare_path.png"]
+
+
+def test_dollar_signs_in_a_comparison_and_its_baseline_are_drawn_as_written(dollar_runs, tmp_path):
+    from sim.escape import plot_text
+
+    pair = sim.compare(dollar_runs)
+    ax = pair.plot.welfare()
+    legend = {text.replace("\n", " ") for text in texts(ax.get_legend())}  # long titles are wrapped
+    assert {plot_text(DOLLARS), r"\$\$ 50% \$"} <= legend
+    against = sim.compare(dollar_runs, baseline="dollars")
+    assert against.plot.welfare_path(regions="USA").get_title().endswith(r"relative to 'dollars'")
+    assert len(write_comparison_plots(against, tmp_path)) == 4  # every text drawn
