@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .dataset import Dataset
-from .errors import PlausibilityWarning, ProblemList, ScenarioWarning
+from .errors import PlausibilityWarning, ProblemList, ScenarioWarning, number_text
 from .quotas import QuotaArrays
 from .scenario import ALL, Scenario, raise_problems
 
@@ -250,23 +250,23 @@ def _warn_implausible(scenario, dataset, supply):
         for name in ("rate", "add"):
             value = getattr(t, name)
             if value is not None and value > PLAUSIBLE["rate"]:
-                found.append((f"{t.key}.{name}", f"{value:g} means {100 * value:,.0f}%; did you mean "
-                              f"{value / 100:g}? (rates are shares: 0.25 = 25%)"))
+                found.append((f"{t.key}.{name}", f"{value:g} means {number_text(value, percent=True)}; did you "
+                              f"mean {value / 100:g}? (rates are shares: 0.25 = 25%)"))
     for q in scenario.quotas:
         for name in ("in_rate", "out_rate"):
             value = getattr(q, name)
             if np.isfinite(value) and value > PLAUSIBLE["rate"]:
-                found.append((f"{q.key}.{name}", f"{value:g} means {100 * value:,.0f}%; did you mean "
-                              f"{value / 100:g}? (out_rate = inf makes an absolute quota)"))
+                found.append((f"{q.key}.{name}", f"{value:g} means {number_text(value, percent=True)}; did you "
+                              f"mean {value / 100:g}? (out_rate = inf makes an absolute quota)"))
     for d in scenario.demand_shifts:
         if d.change > PLAUSIBLE["shift"]:
-            found.append((f"{d.key}.change", f"{d.change:g} more than doubles demand (+{100 * d.change:,.0f}%); "
+            found.append((f"{d.key}.change", f"{d.change:g} more than doubles demand (+{number_text(d.change, True)}); "
                           f"did you mean {d.change / 100:g}?"))
     for k, r in zip(*np.nonzero(supply.max(axis=0) > PLAUSIBLE["shift"])):
         keys = [inv.key for inv in scenario.investments
                 if inv.sector == dataset.sectors[k] and inv.host == dataset.regions[r]]
         found.append((keys[0] if keys else "investment", f"new capacity raises supply of {dataset.sectors[k]} in "
-                      f"{dataset.regions[r]} by {100 * supply.max(axis=0)[k, r]:,.0f}% of base output: check "
+                      f"{dataset.regions[r]} by {number_text(supply.max(axis=0)[k, r], True)} of base output: check "
                       "capacity (or amount x output_per_amount) and the dataset's unit"))
     for o in scenario.elasticities:
         if o.sigma is not None and o.sigma > PLAUSIBLE["sigma"]:
