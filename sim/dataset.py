@@ -453,7 +453,7 @@ def _read_quotas(path, regions, sectors, flows, tariffs, problems, source_ids):
 def _check_base_state(flow, rate, volume, low, high, key, where, found):
     """The base rate a quota's base flow implies: in-quota below the volume, out-of-quota above, between at it."""
     what = f"{key[0]} {key[1]}->{key[2]}"
-    flow_text, volume_text = number_text(flow), number_text(volume)
+    flow_text, volume_text = number_text(flow, decimals=1), number_text(volume, decimals=1)
     if flow < volume * (1 - FILL_TOLERANCE):
         if rate != low:
             found.add(where, f"base flow {flow_text} is below the quota volume {volume_text} (the quota is slack), "

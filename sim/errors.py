@@ -123,18 +123,19 @@ def closest(name: str, valid: Iterable[str]) -> str:
     return f" (did you mean '{match[0]}'?)" if match else ""
 
 
-def number_text(value, percent: bool = False) -> str:
-    """A number for a message: compact (``1e+300``, not 301 digits), thousands separated below a million.
+def number_text(value, percent: bool = False, decimals: int | None = None) -> str:
+    """A number for a message: compact (``1e+300``, not 301 digits), thousands separated below 1e15.
 
-    With ``percent``, ``value`` is a share shown as a percentage (``0.25`` → ``25%``).
+    With ``percent``, ``value`` is a share shown as a percentage (``0.25`` → ``25%``); ``decimals``
+    fixes the decimals of an ordinary number (``4,413.5``), else six significant digits.
     """
     value = float(value) * (100 if percent else 1)
     suffix = "%" if percent else ""
     if not math.isfinite(value):
         return f"{value}{suffix}"
-    if abs(value) >= 1e6 or (value != 0 and abs(value) < 1e-4):
+    if abs(value) >= 1e15 or (value != 0 and abs(value) < 1e-4):
         return f"{value:.6g}{suffix}"
-    return f"{value:,.6g}{suffix}"
+    return f"{value:,.{decimals}f}{suffix}" if decimals is not None else f"{value:,.6g}{suffix}"
 
 
 def regular_file_problem(path: Path) -> str | None:
