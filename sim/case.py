@@ -128,9 +128,9 @@ def _bind(scenario: Scenario, problems: ProblemList, datasets: dict) -> Case:
     """Load (or reuse) the dataset, check codes once, build shocks; raise every problem found."""
     dataset = datasets.get(None)
     if dataset is None and scenario.dataset:
-        folder = resolve_dataset(scenario.dataset, scenario.base_dir)
-        folder = folder.resolve() if folder is not None else None
         try:
+            folder = resolve_dataset(scenario.dataset, scenario.base_dir, cited_in=scenario.source)
+            folder = folder.resolve() if folder is not None else None
             dataset = datasets.get(folder) or load_dataset(scenario.dataset, scenario.base_dir,
                                                            cited_in=scenario.source)
             datasets[folder] = dataset

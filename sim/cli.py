@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 the solver did not converge, 2 bad input.
 from __future__ import annotations
 
 import contextlib
+import secrets
 import sys
 import time
 import warnings
@@ -15,7 +16,7 @@ import click
 import pandas as pd
 
 from . import __version__
-from .dataset import builtin_datasets, load_dataset
+from .dataset import BUILTIN_DIR, builtin_datasets, load_dataset
 from .errors import ConvergenceError, InputError, PlausibilityWarning, Problem, ScenarioWarning
 
 EXIT_OK, EXIT_NOT_CONVERGED, EXIT_BAD_INPUT = 0, 1, 2
@@ -179,11 +180,29 @@ _YEAR = click.option("--year", type=int, default=None,
                      help="Year to summarise (default: the last; a long-run scenario has no year).")
 _NO_PLOTS = click.option("--no-plots", is_flag=True, help="Do not draw plots.")
 _QUIET = click.option("--quiet", "-q", is_flag=True, help="Print no summary.")
-_DRAWS = click.option("--draws", type=click.IntRange(min=1, max=1_000_000), default=None,
+def _checked(check_name: str, keep_text: bool = False):
+    """An option callback running the Python API's own check (:mod:`sim.arguments`) under the option's name.
+
+    With ``keep_text`` the option keeps the text given (as run.json records it); the API parses it again.
+    """
+    def callback(ctx, param, value):
+        from . import arguments
+
+        try:
+            checked = getattr(arguments, check_name)(value, param.opts[0])
+        except InputError as exc:
+            _fail_input(exc.problems)
+        return value if keep_text else checked
+    return callback
+
+
+_DRAWS = click.option("--draws", type=int, callback=_checked("check_draws"), default=None,
                       help="Monte Carlo over elasticities with this many draws (overrides [uncertainty]'s; without "
                            "it, cv 0.3 for sigma and eta, 0.5 for eps): writes uncertainty.csv.")
-_SEED = click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed of the draws (reproducible).")
-_ALLOW_FAILED = click.option("--allow-failed-draws", type=click.FloatRange(0.0, 1.0), default=0.0, metavar="SHARE",
+_SEED = click.option("--seed", type=int, callback=_checked("check_seed"), default=None,
+                     help="Seed of the draws (reproducible).")
+_ALLOW_FAILED = click.option("--allow-failed-draws", type=float, callback=_checked("check_share"), default=0.0,
+                             metavar="SHARE",
                              help="Share of draws allowed not to converge (left out of the statistics; default 0).")
 _EXCEL = click.option("--excel", is_flag=True,
                       help="Also write results.xlsx: every table on its own sheet (needs tradesim[excel]).")
@@ -269,6 +288,8 @@ def compare(scenarios, out_dir, baseline, year, no_plots, quiet, draws, seed, al
 
     started = time.perf_counter()
     _check_out(out_dir)
+    if draws is not None and seed is None:  # one seed for all, so that draw d is paired across scenarios
+        seed = secrets.randbelow(2**32)
     results = _guarded(lambda: _solve_all(scenarios, None, draws, seed, allow_failed_draws, _show_progress(quiet)),
                        strict)
     comparison = _guarded(lambda: compare_results(results, baseline=baseline))
@@ -284,9 +305,10 @@ def compare(scenarios, out_dir, baseline, year, no_plots, quiet, draws, seed, al
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--tariff-index", "tariff_index", type=click.IntRange(min=1), required=True,
+@click.option("--tariff-index", "tariff_index", type=int, callback=_checked("check_tariff_index"), required=True,
               help="Which [[tariff]] block to vary (1 = the first in the file); it must name one importer.")
-@click.option("--rates", required=True, metavar="START:STOP:COUNT|R1,R2,...",
+@click.option("--rates", required=True, callback=_checked("check_rates", keep_text=True),
+              metavar="START:STOP:COUNT|R1,R2,...",
               help="The rates to solve, e.g. 0:0.6:13 (ends included) or 0,0.1,0.25 (0.25 = 25%).")
 @_YEAR
 @click.option("--out", "out_dir", type=OutFolder(), required=True,
@@ -297,16 +319,12 @@ def compare(scenarios, out_dir, baseline, year, no_plots, quiet, draws, seed, al
 def sweep(scenario, tariff_index, rates, year, out_dir, no_plots, quiet, strict):
     """Vary one [[tariff]]'s rate over a grid (one batch): imports, revenue and welfare, with the optimum."""
     from . import output
-    from .sweeps import parse_rates
     from .sweeps import sweep as run_sweep
 
     started = time.perf_counter()
     _check_out(out_dir)
-    try:
-        grid = parse_rates(rates)
-    except ValueError as exc:
-        _fail_input([Problem("--rates", "", str(exc))])
-    result = _guarded(lambda: run_sweep(scenario, tariff_index, grid, year, progress=_show_progress(quiet)), strict)
+    result = _guarded(lambda: run_sweep(scenario, tariff_index, rates, year, progress=_show_progress(quiet),
+                                        option_names=True), strict)
     _write(lambda: output.write_sweep(result, out_dir, plots=not no_plots, wall_time=time.perf_counter() - started,
                                       command_line=_command_line(click.get_current_context())), out_dir)
     if not quiet:
@@ -408,7 +426,7 @@ def validate(scenarios, strict):
 def datasets():
     """List the built-in datasets."""
     for name in builtin_datasets():
-        ds = _guarded(lambda name=name: load_dataset(name))
+        ds = _guarded(lambda name=name: load_dataset(BUILTIN_DIR / name))  # a path: never a local folder
         click.echo(f"{name:<20} {ds.base_year}  {len(ds.regions)} regions x {len(ds.sectors)} sectors  {ds.title}")
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .errors import InputError, Problem
 from .results import Outcome, Results, default_period
-from .tables import WELFARE_PARTS, Frames, ScenarioInfo
+from .tables import WELFARE_PARTS, Frames, ScenarioInfo, percent_change
 
 __all__ = ["compare", "Comparison", "COMPARISON_COLUMNS"]
 
@@ -62,6 +62,30 @@ class Comparison(Outcome):
             ``year`` is not a year of some timeline scenario.
         """
         return self._welfare_by_region(year, world)[0]
+
+    @cached_property
+    def uncertainty(self) -> dict:
+        """Scenario label → its Monte Carlo (:class:`~sim.uncertainty.UncertaintyResults`), for those with draws.
+
+        With a baseline, every other scenario's draws are relative to the baseline's **draw by draw**
+        (welfare differences, percent changes from the baseline's outcome in the same draw), so
+        ``summary`` describes the same numbers as the tables; draws are solved again for this (the
+        runs keep no per-draw arrays), and the baseline itself is left out, as in the tables.
+        """
+        from .uncertainty import relative_draws
+
+        out = {}
+        for name, res in self.results.items():
+            mc = res.uncertainty
+            if mc is None or name == self.baseline:
+                continue
+            if self.baseline is not None:
+                base = self.results[self.baseline]
+                central = self.by_scenario.map(lambda table, frame, name=name: frame.xs(name, level="scenario")
+                                               if table in ("flows", "prices", "welfare") else frame)
+                mc = relative_draws(res.case, mc.spec, base.case, base.uncertainty.spec, central)
+            out[name] = replace(mc, summary=mc.summary.assign(scenario=name))
+        return out
 
     @cached_property
     def table(self) -> pd.DataFrame:
@@ -119,6 +143,7 @@ def compare(results, baseline: str | None = None) -> Comparison:
         if baseline not in named:
             raise InputError([Problem("compare", "baseline", f"'{baseline}' is not one of the scenarios compared "
                                       f"({', '.join(named)})")])
+        _check_paired_draws(named, baseline)
         frames = {name: _relative_to(f, frames[baseline], infos[name], infos[baseline])
                   for name, f in frames.items() if name != baseline}
         infos = {name: info for name, info in infos.items() if name != baseline}
@@ -165,6 +190,37 @@ def _check_same_shape(named: dict[str, Results]) -> None:
         raise InputError(problems)
 
 
+def _check_paired_draws(named: dict[str, Results], baseline: str) -> None:
+    """Draws can be taken relative to the baseline's only where draw ``d`` of both uses the same random numbers.
+
+    That holds for the same seed and number of draws on datasets with the same sectors and regions
+    in the same order (whatever the coefficients of variation); anything else is refused, saying why.
+    """
+    base = named[baseline]
+    base_mc = base.uncertainty
+    problems = []
+    for name, res in named.items():
+        mc = res.uncertainty
+        if name == baseline or mc is None:
+            continue
+        why = None
+        if base_mc is None:
+            why = f"the baseline '{baseline}' has no draws"
+        elif mc.seed is None or base_mc.seed is None:
+            why = "without a seed the draws are not reproducible, so they cannot be paired"
+        elif (mc.seed, mc.draws) != (base_mc.seed, base_mc.draws):
+            why = (f"'{name}' has {mc.draws:,} draws with seed {mc.seed} and the baseline '{baseline}' "
+                   f"{base_mc.draws:,} with seed {base_mc.seed}")
+        elif (res.info.sectors, res.info.regions) != (base.info.sectors, base.info.regions):
+            why = f"the datasets of '{name}' and '{baseline}' list their sectors or regions in a different order"
+        if why is not None:
+            problems.append(Problem("compare", "baseline", (
+                f"the draws of '{name}' cannot be taken relative to the baseline's draw by draw: {why}. Draw "
+                "every scenario alike: the same --draws and --seed (draws= and seed= in Python)")))
+    if problems:
+        raise InputError(problems)
+
+
 def _relative_to(frames: Frames, base: Frames, info: ScenarioInfo, base_info: ScenarioInfo) -> Frames:
     """One scenario's frames relative to the baseline's, over the periods both have."""
     if info.static != base_info.static or not set(info.years) <= set(base_info.years):
@@ -181,11 +237,11 @@ def _relative_to(frames: Frames, base: Frames, info: ScenarioInfo, base_info: Sc
             out = frame.copy()
             out["base_value"] = ref["value"]
             out["value_change"] = frame["value"] - ref["value"]
-            out["value_pct"] = (frame["value"] / ref["value"] - 1.0) * 100.0
-            out["volume_pct"] = ((1 + frame["volume_pct"] / 100) / (1 + ref["volume_pct"] / 100) - 1.0) * 100.0
+            out["value_pct"] = percent_change(frame["value"], ref["value"])
+            out["volume_pct"] = percent_change(1 + frame["volume_pct"] / 100, 1 + ref["volume_pct"] / 100)
             return out
         if name == "prices":
-            return ((1 + frame / 100) / (1 + ref / 100) - 1.0) * 100.0
+            return percent_change(1 + frame / 100, 1 + ref / 100)
         return frame
 
     return frames.map(relative)

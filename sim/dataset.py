@@ -11,17 +11,28 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError, Problem, ProblemList, closest, read_toml, report_unknown_keys
+from .errors import (
+    InputError,
+    Problem,
+    ProblemList,
+    closest,
+    number_text,
+    read_toml,
+    regular_file_problem,
+    report_unknown_keys,
+)
 from .quotas import QuotaArrays
 
-__all__ = ["Dataset", "load_dataset", "builtin_datasets", "BUILTIN_DIR", "resolve_dataset"]
+__all__ = ["Dataset", "load_dataset", "builtin_datasets", "BUILTIN_DIR", "resolve_dataset", "parse_number"]
 
 BUILTIN_DIR = Path(__file__).parent / "datasets"
 CODE_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -88,13 +99,35 @@ def builtin_datasets() -> list[str]:
     return sorted(p.name for p in BUILTIN_DIR.iterdir() if (p / "dataset.toml").is_file())
 
 
-def resolve_dataset(reference: str, relative_to: Path | None = None) -> Path | None:
-    """Find a dataset folder: a built-in name, or a path relative to ``relative_to``."""
-    if CODE_PATTERN.match(reference) and (BUILTIN_DIR / reference / "dataset.toml").is_file():
-        return BUILTIN_DIR / reference
+def is_path_reference(reference: str) -> bool:
+    """Whether a ``dataset`` value is a folder path: absolute, or with a path separator (``./x``, ``data/x``)."""
+    seps = {"/", "\\"} | {os.sep} | ({os.altsep} if os.altsep else set())
+    return Path(reference).is_absolute() or any(sep in reference for sep in seps) or reference in (".", "..")
+
+
+def resolve_dataset(reference: str, relative_to: Path | None = None, cited_in: str | None = None) -> Path | None:
+    """Find a dataset folder: a built-in name, or a folder path relative to ``relative_to`` (else the working folder).
+
+    A value with a path separator (or an absolute path) is always a path. A bare name that is
+    both a built-in dataset and a folder beside the scenario is refused, naming both.
+
+    Raises
+    ------
+    InputError
+        The bare name is ambiguous.
+    """
     candidate = Path(reference)
     if not candidate.is_absolute() and relative_to is not None:
         candidate = relative_to / candidate
+    builtin = BUILTIN_DIR / reference
+    if not is_path_reference(reference) and CODE_PATTERN.match(reference) and (builtin / "dataset.toml").is_file():
+        if candidate.is_dir() and candidate.resolve() != builtin.resolve():
+            source, key = (cited_in, "dataset") if cited_in else ("dataset", "")
+            raise InputError([Problem(source, key, (
+                f"'{reference}' is both the built-in dataset {builtin} and the folder {candidate}: write "
+                f"\"./{reference}\" for the folder, or the built-in's path {builtin} (or rename the folder) "
+                "for the built-in one"))])
+        return builtin
     return candidate if (candidate / "dataset.toml").is_file() else None
 
 
@@ -116,7 +149,7 @@ def load_dataset(reference: str | Path, relative_to: Path | None = None, cited_i
     InputError
         With every problem found in the folder's files.
     """
-    folder = resolve_dataset(str(reference), relative_to)
+    folder = resolve_dataset(str(reference), relative_to, cited_in)
     if folder is None:
         names = builtin_datasets()
         hint = closest(str(reference), names)
@@ -231,17 +264,28 @@ def _number(value, key, problems, valid, rule, allow_inf=False):
 
 def _read_csv(path: Path, required_columns: list[str], extra_columns: set[str], problems: ProblemList,
               required: bool):
-    """Yield ``(line_number, row)`` from a CSV file, recording header problems."""
-    if not path.is_file():
+    """Yield ``(line_number, row)`` from a CSV file, recording header problems.
+
+    Rows end only at a line break (``\\n``, ``\\r\\n``) outside quotes: the csv module reads the text,
+    so a form feed or a Unicode line separator inside a note stays in its field.
+    """
+    why = regular_file_problem(path)
+    if why == "file not found":
         if required:
             problems.problems.append(Problem(str(path), "", "file is missing"))
         return
+    if why is not None:
+        problems.problems.append(Problem(str(path), "", why))
+        return
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         problems.problems.append(Problem(str(path), "", f"not valid UTF-8 text: {exc}"))
         return
-    reader = csv.DictReader(text.splitlines())
+    except OSError as exc:
+        problems.problems.append(Problem(str(path), "", f"cannot read: {exc.strerror or exc}"))
+        return
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     header = reader.fieldnames or []
     if not header:
         problems.problems.append(Problem(str(path), "", "file is empty (expected a header line)"))
@@ -267,7 +311,7 @@ def _read_cells(path, value_column, regions, sectors, target, problems, required
                 extra_columns, source_ids):
     """Fill ``target[k, i, j]`` from a sector,exporter,importer,<value> CSV."""
     def parse(text):
-        value = _csv_number(text)
+        value = parse_number(text)
         return value if value is not None and math.isfinite(value) and value >= minimum else None
 
     rule = f"{value_column} must be a finite number >= {minimum:g}"
@@ -279,7 +323,7 @@ def _read_cells(path, value_column, regions, sectors, target, problems, required
 
 def _read_supply_elasticities(path, regions, sectors, eps, problems):
     def parse(text):
-        value = _csv_number(text, allow_inf=True)
+        value = parse_number(text, allow_inf=True)
         return value if value is not None and not math.isnan(value) and value >= 0 else None
 
     keys = {"sector": sectors, "region": regions}
@@ -333,14 +377,25 @@ def _check_provenance(row, source_ids, where, found):
             found.add(where, f"source '{sid}' is not in dataset.toml{closest(sid, sorted(source_ids))}")
 
 
-def _csv_number(text, allow_inf=False):
-    try:
-        value = float((text or "").strip())
-    except ValueError:
+#: A plain ASCII decimal or scientific number: no digit separators (``1_0``), no other scripts' digits (``１０``).
+NUMBER_PATTERN = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+INFINITY_WORDS = ("inf", "+inf", "infinity", "+infinity")
+
+
+def parse_number(text, allow_inf: bool = False) -> float | None:
+    """The number a CSV field holds, or None: plain ASCII decimal or scientific notation only.
+
+    ``float()`` alone also reads ``1_0``, full-width ``１０`` and ``nan``; a data file's number is
+    what it looks like or it is refused. ``inf`` (the word, any case) only where ``allow_inf``; a
+    number beyond floating point (``1e400``) is refused everywhere, not read as infinity.
+    """
+    text = (text or "").strip(" \t")
+    if allow_inf and text.lower() in INFINITY_WORDS:
+        return math.inf
+    if not NUMBER_PATTERN.fullmatch(text):
         return None
-    if math.isinf(value) and not allow_inf:
-        return None
-    return value
+    value = float(text)
+    return None if math.isinf(value) else value
 
 
 def _read_quotas(path, regions, sectors, flows, tariffs, problems, source_ids):
@@ -361,9 +416,9 @@ def _read_quotas(path, regions, sectors, flows, tariffs, problems, source_ids):
             if row[column] not in valid:
                 found.add(where, f"unknown {column} '{row[column]}'{closest(row[column], valid)}")
                 ok = False
-        volume = _csv_number(row["volume"])
-        low = _csv_number(row["in_rate"])
-        high = _csv_number(row["out_rate"], allow_inf=True)
+        volume = parse_number(row["volume"])
+        low = parse_number(row["in_rate"])
+        high = parse_number(row["out_rate"], allow_inf=True)
         if volume is None or not math.isfinite(volume) or volume <= 0:
             found.add(where, f"volume must be a number > 0, got {row['volume']!r}")
             ok = False
@@ -398,15 +453,16 @@ def _read_quotas(path, regions, sectors, flows, tariffs, problems, source_ids):
 def _check_base_state(flow, rate, volume, low, high, key, where, found):
     """The base rate a quota's base flow implies: in-quota below the volume, out-of-quota above, between at it."""
     what = f"{key[0]} {key[1]}->{key[2]}"
+    flow_text, volume_text = number_text(flow, decimals=1), number_text(volume, decimals=1)
     if flow < volume * (1 - FILL_TOLERANCE):
         if rate != low:
-            found.add(where, f"base flow {flow:,.1f} is below the quota volume {volume:,.1f} (the quota is slack), "
+            found.add(where, f"base flow {flow_text} is below the quota volume {volume_text} (the quota is slack), "
                       f"so tariffs.csv's rate for {what} must be the in-quota rate {low:g}, got {rate:g}")
     elif flow > volume * (1 + FILL_TOLERANCE):
         if rate != high:
-            found.add(where, f"base flow {flow:,.1f} exceeds the quota volume {volume:,.1f}, so tariffs.csv's rate "
+            found.add(where, f"base flow {flow_text} exceeds the quota volume {volume_text}, so tariffs.csv's rate "
                       f"for {what} must be the out-of-quota rate {high:g}, got {rate:g}")
     elif not low <= rate <= high:
-        found.add(where, f"base flow {flow:,.1f} fills the quota volume {volume:,.1f}, so tariffs.csv's rate for "
+        found.add(where, f"base flow {flow_text} fills the quota volume {volume_text}, so tariffs.csv's rate for "
                   f"{what} must lie between the in-quota rate {low:g} and the out-of-quota rate {high:g}, "
                   f"got {rate:g}")

@@ -9,6 +9,8 @@ inside it, the offending value and, for misspelt names, the closest valid one.
 from __future__ import annotations
 
 import difflib
+import math
+import stat
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,6 +23,8 @@ __all__ = [
     "ConvergenceError",
     "ScenarioWarning",
     "closest",
+    "number_text",
+    "regular_file_problem",
     "read_toml",
     "read_toml_bytes",
     "report_unknown_keys",
@@ -119,6 +123,41 @@ def closest(name: str, valid: Iterable[str]) -> str:
     return f" (did you mean '{match[0]}'?)" if match else ""
 
 
+def number_text(value, percent: bool = False, decimals: int | None = None) -> str:
+    """A number for a message: compact (``1e+300``, not 301 digits), thousands separated below 1e15.
+
+    With ``percent``, ``value`` is a share shown as a percentage (``0.25`` → ``25%``); ``decimals``
+    fixes the decimals of an ordinary number (``4,413.5``), else six significant digits.
+    """
+    value = float(value) * (100 if percent else 1)
+    suffix = "%" if percent else ""
+    if not math.isfinite(value):
+        return f"{value}{suffix}"
+    if abs(value) >= 1e15 or (value != 0 and abs(value) < 1e-4):
+        return f"{value:.6g}{suffix}"
+    return f"{value:,.{decimals}f}{suffix}" if decimals is not None else f"{value:,.6g}{suffix}"
+
+
+def regular_file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be read as an input file, or None for a regular file.
+
+    Checked with ``stat`` before anything opens the file: opening a FIFO blocks until
+    something writes to it, and a device or folder is never a scenario or data file.
+    """
+    try:
+        mode = Path(path).stat().st_mode
+    except FileNotFoundError:
+        return "file not found"
+    except OSError as exc:
+        return f"cannot read: {exc.strerror or exc}"
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+        return f"is {kind}, not a regular file: give the path of a file"
+    return None
+
+
 def read_toml(path: Path, problems: ProblemList) -> dict | None:
     """Parse a TOML file; on failure record one problem saying why and return None."""
     parsed = read_toml_bytes(path, problems)
@@ -126,7 +165,14 @@ def read_toml(path: Path, problems: ProblemList) -> dict | None:
 
 
 def read_toml_bytes(path: Path, problems: ProblemList) -> tuple[dict, bytes] | None:
-    """Parse a TOML file and return it with the bytes read (for hashing what was parsed), or None."""
+    """Parse a TOML file and return it with the bytes read (for hashing what was parsed), or None.
+
+    Anything but a regular file (a FIFO, a device, a folder) is refused before it is opened.
+    """
+    why = regular_file_problem(path)
+    if why is not None:
+        problems.add("", why)
+        return None
     try:
         raw = Path(path).read_bytes()
         return tomllib.loads(raw.decode("utf-8")), raw

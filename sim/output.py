@@ -124,7 +124,10 @@ def output_tables(frames: list, results: list, sensitivities: list | None = None
     quotas = [f.quotas for f in frames if len(f.quotas)]
     if quotas:  # only runs with tariff-rate quotas
         tables["quotas"] = pd.concat(quotas).reset_index()[QUOTA_COLUMNS]
-    summaries = [r.uncertainty.summary for r in results if getattr(r, "uncertainty", None) is not None]
+    # a comparison's draws are relative to its baseline's, as its tables are (sim.Comparison.uncertainty)
+    runs = comparison.uncertainty.values() if comparison is not None else [getattr(r, "uncertainty", None)
+                                                                             for r in results]
+    summaries = [mc.summary for mc in runs if mc is not None]
     if summaries:
         tables["uncertainty"] = pd.concat(summaries, ignore_index=True)
     if sensitivities:

@@ -6,6 +6,7 @@ import dataclasses
 import time
 from pathlib import Path
 
+from .arguments import check_draws, check_seed, check_share
 from .case import Case, load_scenario, prepare
 from .errors import ConvergenceError
 from .linear import solve_linear
@@ -49,10 +50,12 @@ def run(scenario: Case | Scenario | str | Path, dataset=None, client=None, draws
     Raises
     ------
     InputError
-        Bad scenario or dataset.
+        Bad scenario or dataset, or a bad ``draws``, ``seed`` or ``allow_failed_draws``.
     ConvergenceError
         The solver did not converge in some market; names year and sector.
     """
+    draws, seed = check_draws(draws, "draws"), check_seed(seed, "seed")
+    allow_failed_draws = check_share(allow_failed_draws, "allow_failed_draws")
     if isinstance(scenario, Scenario):
         case = prepare(scenario, dataset)
     elif isinstance(scenario, Case):

@@ -30,6 +30,9 @@ ALL = "*"
 METHODS = ("exact", "gsim-linear")
 AVAILABLE_METHODS = METHODS
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: Largest coefficient of variation ``[uncertainty]`` accepts: a lognormal factor whose 5-95% range spans
+#: 0.03 to 34 times the central value, wider than any published elasticity estimate.
+MAX_CV = 10.0
 
 _TOP_KEYS = {"name", "title", "description", "dataset", "years", "method", "tariff", "quota",
              "investment", "demand_shift", "elasticities", "uncertainty"}
@@ -524,7 +527,7 @@ class _Parser:
         """``{ cv = 0.3 }`` for every sector, or ``{ steel = { cv = 0.3 }, "*" = { cv = 0.1 } }``."""
         if raw is None:
             return {}
-        rule = (lambda v: v >= 0, ">= 0 (0.3 = 30%)")
+        rule = (lambda v: 0 <= v <= MAX_CV, f"from 0 to {MAX_CV:g} (0.3 = 30%)")
         if not isinstance(raw, dict):
             self.problems.add(path, f"must be {{ cv = ... }} or a table of sectors, got {raw!r}")
             return {}

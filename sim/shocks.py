@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .dataset import Dataset
-from .errors import PlausibilityWarning, ProblemList, ScenarioWarning
+from .errors import PlausibilityWarning, ProblemList, ScenarioWarning, number_text
 from .quotas import QuotaArrays
 from .scenario import ALL, Scenario, raise_problems
 
@@ -242,6 +242,11 @@ def _warn_never_in_force(scenario, years):
 PLAUSIBLE = {"rate": 1.0, "shift": 1.0, "sigma": 20.0, "eta": 5.0}
 
 
+def _percent(share) -> str:
+    """A share as a percentage for a message: ``2,500%``, or ``1e+302%`` rather than 303 digits."""
+    return number_text(share, percent=True, decimals=0)
+
+
 def _warn_implausible(scenario, dataset, supply):
     """Warn about magnitudes that are valid but probably a mistake (a rate of 25 for 25%, σ = 50, ...)."""
     source = scenario.source
@@ -250,23 +255,23 @@ def _warn_implausible(scenario, dataset, supply):
         for name in ("rate", "add"):
             value = getattr(t, name)
             if value is not None and value > PLAUSIBLE["rate"]:
-                found.append((f"{t.key}.{name}", f"{value:g} means {100 * value:,.0f}%; did you mean "
-                              f"{value / 100:g}? (rates are shares: 0.25 = 25%)"))
+                found.append((f"{t.key}.{name}", f"{value:g} means {_percent(value)}; did you "
+                              f"mean {value / 100:g}? (rates are shares: 0.25 = 25%)"))
     for q in scenario.quotas:
         for name in ("in_rate", "out_rate"):
             value = getattr(q, name)
             if np.isfinite(value) and value > PLAUSIBLE["rate"]:
-                found.append((f"{q.key}.{name}", f"{value:g} means {100 * value:,.0f}%; did you mean "
-                              f"{value / 100:g}? (out_rate = inf makes an absolute quota)"))
+                found.append((f"{q.key}.{name}", f"{value:g} means {_percent(value)}; did you "
+                              f"mean {value / 100:g}? (out_rate = inf makes an absolute quota)"))
     for d in scenario.demand_shifts:
         if d.change > PLAUSIBLE["shift"]:
-            found.append((f"{d.key}.change", f"{d.change:g} more than doubles demand (+{100 * d.change:,.0f}%); "
+            found.append((f"{d.key}.change", f"{d.change:g} more than doubles demand (+{_percent(d.change)}); "
                           f"did you mean {d.change / 100:g}?"))
     for k, r in zip(*np.nonzero(supply.max(axis=0) > PLAUSIBLE["shift"])):
         keys = [inv.key for inv in scenario.investments
                 if inv.sector == dataset.sectors[k] and inv.host == dataset.regions[r]]
         found.append((keys[0] if keys else "investment", f"new capacity raises supply of {dataset.sectors[k]} in "
-                      f"{dataset.regions[r]} by {100 * supply.max(axis=0)[k, r]:,.0f}% of base output: check "
+                      f"{dataset.regions[r]} by {_percent(supply.max(axis=0)[k, r])} of base output: check "
                       "capacity (or amount x output_per_amount) and the dataset's unit"))
     for o in scenario.elasticities:
         if o.sigma is not None and o.sigma > PLAUSIBLE["sigma"]:

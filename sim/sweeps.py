@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .arguments import check_rates, check_tariff_index, check_year, parse_rates
 from .case import Case, load_scenario, prepare
 from .errors import ConvergenceError, InputError, Problem
 from .linear import solve_linear
@@ -71,35 +72,8 @@ class SweepResults:
         return sweep_plot(self, fig=fig)
 
 
-def parse_rates(text: str) -> np.ndarray:
-    """``"0:0.6:13"`` (start:stop:count, ends included) or ``"0,0.1,0.25"`` → rates; ValueError if invalid."""
-    text = text.strip()
-    try:
-        return _rates(text)
-    except ValueError as exc:
-        if str(exc).startswith(("expected", "rates must")):
-            raise
-        raise ValueError(f"expected START:STOP:COUNT such as 0:0.6:13 or rates such as 0,0.1,0.25, got {text!r}") \
-            from None
-
-
-def _rates(text: str) -> np.ndarray:
-    if ":" in text:
-        parts = text.split(":")
-        if len(parts) != 3:
-            raise ValueError(f"expected START:STOP:COUNT such as 0:0.6:13, got {text!r}")
-        start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
-        if count < 2 or stop <= start:
-            raise ValueError(f"expected STOP > START and COUNT >= 2, got {text!r}")
-        rates = np.linspace(start, stop, count)
-    else:
-        rates = np.array([float(x) for x in text.split(",") if x.strip()])
-    if len(rates) == 0 or not np.isfinite(rates).all() or (rates < 0).any():
-        raise ValueError(f"rates must be finite numbers >= 0, got {text!r}")
-    return rates
-
-
-def sweep(scenario, tariff: int, rates, year=None, progress: bool = False) -> SweepResults:
+def sweep(scenario, tariff: int, rates, year=None, progress: bool = False, option_names: bool = False
+          ) -> SweepResults:
     """Solve ``scenario`` with its ``tariff``-th ``[[tariff]]`` (1-based) at each of ``rates``, in one batch.
 
     Parameters
@@ -111,6 +85,8 @@ def sweep(scenario, tariff: int, rates, year=None, progress: bool = False) -> Sw
         Ad valorem rates (0.25 = 25%), or a string for :func:`parse_rates`.
     year : int, optional
         The year of a timeline to sweep (default: the last); a long-run scenario has none.
+    option_names : bool
+        Name the arguments in messages as the command line does (``--rates``, not ``rates``).
 
     Raises
     ------
@@ -119,10 +95,14 @@ def sweep(scenario, tariff: int, rates, year=None, progress: bool = False) -> Sw
     ConvergenceError
         Some rate did not converge (named).
     """
+    names = dict(zip(("tariff", "rates", "year"), ("--tariff-index", "--rates", "--year") if option_names
+                     else ("tariff", "rates", "year")))
+    tariff = check_tariff_index(tariff, names["tariff"])
+    rates = check_rates(rates, names["rates"])
+    year = check_year(year, names["year"])
     case = scenario if isinstance(scenario, Case) else (
         prepare(scenario) if isinstance(scenario, Scenario) else load_scenario(scenario))
-    rates = parse_rates(rates) if isinstance(rates, str) else np.asarray(rates, dtype=float)
-    block, y, cells = _block(case, tariff, year, rates)
+    block, y, cells = _block(case, tariff, year, names)
     ds, shocks = case.dataset, case.shocks
     new = np.repeat(shocks.new_tariffs[y][None], len(rates), axis=0)
     new[:, cells] = rates[:, None]
@@ -142,25 +122,24 @@ def sweep(scenario, tariff: int, rates, year=None, progress: bool = False) -> Sw
     return _tabulate(case, sol, cells, rates, y, tariff, quotas)
 
 
-def _block(case, index, year, rates):
+def _block(case, index, year, names):
     """The tariff block, the period index and the cells (K, N, N) it sets; every problem as InputError."""
     scenario, ds, shocks = case.scenario, case.dataset, case.shocks
     source = scenario.source
     problems = []
     if not 1 <= index <= len(scenario.tariffs):
-        problems.append(Problem(source, "tariff", f"--tariff-index {index}: the scenario has "
+        problems.append(Problem(source, "tariff", f"{names['tariff']} {index}: the scenario has "
                                 f"{len(scenario.tariffs)} [[tariff]] block(s); give 1 to {len(scenario.tariffs)}"))
-    if len(rates) < 2:
-        problems.append(Problem(source, "rates", f"a sweep needs at least two rates, got {list(rates)}"))
     years = list(shocks.years)
     if shocks.static:
         if year is not None:
-            problems.append(Problem(source, "years", f"--year {year}: the scenario is long-run (no years)"))
+            problems.append(Problem(source, "years", f"{names['year']} {year}: the scenario is long-run (no years)"))
         y = 0
     elif year is None:
         y = len(years) - 1
     elif year not in years:
-        problems.append(Problem(source, "years", f"--year {year} is not one of the scenario's years {years}"))
+        problems.append(Problem(source, "years", f"{names['year']} {year} is not one of the scenario's years "
+                                f"{years}"))
         y = 0
     else:
         y = years.index(year)
@@ -175,8 +154,8 @@ def _block(case, index, year, rates):
                                   f"this block covers importers {importers} and sectors {sectors}")])
     period = None if shocks.static else years[y]
     if not in_force(block.start, block.end, period):
-        raise InputError([Problem(source, f"{block.key}", f"is not in force in {years[y]}: choose a --year "
-                                  "within its start and end")])
+        raise InputError([Problem(source, f"{block.key}", f"is not in force in {years[y]}: choose a "
+                                  f"{names['year']} within its start and end")])
     return block, y, cells
 
 

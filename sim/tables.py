@@ -114,6 +114,18 @@ class Frames:
         return Frames(**{f.name: function(f.name, getattr(self, f.name)) for f in fields(Frames)})
 
 
+def percent_change(new, old):
+    """``(new / old − 1) × 100``, NaN (an empty cell in a CSV) where ``old`` is 0: no percent change from nothing.
+
+    Works on arrays, Series and DataFrames alike; never writes ``inf``.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.divide(new, old)
+        change = (ratio - 1.0) * 100.0
+    return change.where(np.isfinite(change)) if hasattr(change, "where") else np.where(np.isfinite(change),
+                                                                                        change, np.nan)
+
+
 def label(case, solution) -> tuple[Frames, ScenarioInfo]:
     """Label every solver array of ``case`` once; return the frames and the scenario's metadata."""
     ds, shocks = case.dataset, case.shocks
@@ -129,8 +141,8 @@ def label(case, solution) -> tuple[Frames, ScenarioInfo]:
     value = sol.flows.ravel()[positive]
     flows = pd.DataFrame({
         "base_value": base, "value": value, "value_change": value - base,
-        "value_pct": (value / base - 1.0) * 100.0,
-        "volume_pct": (sol.quantity.ravel()[positive] - 1.0) * 100.0,
+        "value_pct": percent_change(value, base),
+        "volume_pct": percent_change(sol.quantity.ravel()[positive], 1.0),
     }, index=by_flow[positive])
 
     prices = pd.DataFrame({
@@ -212,13 +224,27 @@ def _quota_frame(quotas, sol, ds, by_flow) -> pd.DataFrame:
     rate = sol.tariffs.ravel()[present]
     low, high = quotas.in_rate.ravel()[present], quotas.out_rate.ravel()[present]
     fill = sold / volume
-    regime = np.where(rate >= high, "over quota", np.where((rate > low) | (fill >= 1 - FILL_TOLERANCE),
-                                                            "binding", "slack"))
     return pd.DataFrame({
-        "volume": volume, "in_rate": low, "out_rate": high, "rate": rate, "fill": fill, "regime": regime,
+        "volume": volume, "in_rate": low, "out_rate": high, "rate": rate, "fill": fill,
+        "regime": quota_regime(rate, low, high, fill),
         "quota_rent": sol.quota_rent.ravel()[present],
         "rent_holder": np.where(quotas.to_exporter.ravel()[present], "exporter", "importer"),
     }, index=by_flow[present])
+
+
+def quota_regime(rate, low, high, fill) -> np.ndarray:
+    """``slack``, ``binding`` or ``over quota`` per quota, from the applied rate and the fill (flow / volume).
+
+    Where the in- and out-of-quota rates differ the applied rate tells the state. Where they are
+    equal every state pays the same rate, so the fill alone tells it: below the volume slack, at it
+    binding, above it over quota.
+    """
+    rate, low, high, fill = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (rate, low, high, fill)))
+    by_rate = np.where(rate >= high, "over quota",
+                       np.where((rate > low) | (fill >= 1 - FILL_TOLERANCE), "binding", "slack"))
+    by_fill = np.where(fill > 1 + FILL_TOLERANCE, "over quota",
+                       np.where(fill >= 1 - FILL_TOLERANCE, "binding", "slack"))
+    return np.where(low == high, by_fill, by_rate)
 
 
 def _product(levels: list[list], names: list[str]) -> pd.MultiIndex:

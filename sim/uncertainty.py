@@ -21,7 +21,7 @@ from .scenario import ALL, Uncertainty
 from .solver import solve_equilibrium
 from .style import WORLD
 
-__all__ = ["UncertaintyResults", "draw_elasticities", "run_draws", "STATISTICS"]
+__all__ = ["UncertaintyResults", "draw_elasticities", "run_draws", "relative_draws", "STATISTICS"]
 
 STATISTICS = ["mean", "p05", "p50", "p95"]
 UNCERTAINTY_COLUMNS = ["scenario", "table", "year", "sector", "region", "exporter", "importer", "quantity",
@@ -129,33 +129,98 @@ def solve_with_elasticities(case, sigma, eta, eps, progress: bool = False):
     return sol, welfare
 
 
-def run_draws(case, u: Uncertainty, central, progress: bool = False) -> UncertaintyResults:
-    """Solve every draw of ``case`` in one batch and summarise it next to the ``central`` frames."""
+@dataclass(frozen=True)
+class DrawValues:
+    """Every quantity of every draw of one scenario, before it is summarised.
+
+    ``welfare`` and ``prices`` map a quantity to an array (D, Y, K, N); ``flows`` maps
+    ``value`` and ``volume_pct`` to (D, Y, F) over the flows with a positive base value
+    (``positive``, (K, N, N)). ``ok`` (D,) marks the draws whose every market converged.
+    """
+
+    ok: np.ndarray
+    welfare: dict
+    prices: dict
+    flows: dict
+    positive: np.ndarray
+    failed: pd.DataFrame
+
+
+def draw_values(case, u: Uncertainty, progress: bool = False) -> DrawValues:
+    """Draw the elasticities of ``u`` around ``case``'s and solve every draw in one batch."""
+    from .tables import percent_change
 
     ds, shocks = case.dataset, case.shocks
     sigma, eta, eps = draw_elasticities(u, ds.sectors, shocks.sigma, shocks.eta, shocks.eps)
     sol, welfare = solve_with_elasticities(case, sigma, eta, eps, progress)
     ok = sol.converged.all(axis=(1, 2))  # a draw counts only if every year and sector converged
-    failed = _failed(sol, ok, sigma, eta, eps, ds)
     with np.errstate(all="ignore"):
-        prices = {"producer_price_pct": (sol.producer_price - 1) * 100,
-                  "consumer_price_pct": (sol.consumer_price - 1) * 100, "output_pct": (sol.output - 1) * 100}
+        prices = {"producer_price_pct": percent_change(sol.producer_price, 1.0),
+                  "consumer_price_pct": percent_change(sol.consumer_price, 1.0),
+                  "output_pct": percent_change(sol.output, 1.0)}
         positive = ds.flows > 0
-        flows = {"value": sol.flows[..., positive], "volume_pct": (sol.quantity[..., positive] - 1) * 100}
-    keep = np.flatnonzero(ok)
+        flows = {"value": sol.flows[..., positive], "volume_pct": percent_change(sol.quantity[..., positive], 1.0)}
+    return DrawValues(ok, welfare, prices, flows, positive, _failed(sol, ok, sigma, eta, eps, ds))
+
+
+def run_draws(case, u: Uncertainty, central, progress: bool = False) -> UncertaintyResults:
+    """Solve every draw of ``case`` in one batch and summarise it next to the ``central`` frames."""
+    return summarise_draws(case, u, draw_values(case, u, progress), central)
+
+
+def summarise_draws(case, u: Uncertainty, values: DrawValues, central) -> UncertaintyResults:
+    """Percentiles of every quantity over the converged draws of ``values``, beside the ``central`` frames."""
+    ds, shocks = case.dataset, case.shocks
+    keep = np.flatnonzero(values.ok)
     years, sectors, regions = list(shocks.years), list(ds.sectors), list(ds.regions)
+    kept = {name: {q: a[keep] for q, a in getattr(values, name).items()} for name in ("welfare", "prices", "flows")}
     parts = [
-        _summarise("welfare", {q: a[keep] for q, a in welfare.items()}, central.welfare, years, sectors, regions),
-        _summarise_all_sectors({q: a[keep] for q, a in welfare.items()}, central.welfare, years, regions),
-        _summarise("prices", {q: a[keep] for q, a in prices.items()}, central.prices, years, sectors, regions),
-        _summarise_flows({q: a[keep] for q, a in flows.items()}, central.flows, years, ds, positive),
+        _summarise("welfare", kept["welfare"], central.welfare, years, sectors, regions),
+        _summarise_all_sectors(kept["welfare"], central.welfare, years, regions),
+        _summarise("prices", kept["prices"], central.prices, years, sectors, regions),
+        _summarise_flows(kept["flows"], central.flows, years, ds, values.positive),
     ]
     summary = pd.concat(parts, ignore_index=True)
     summary.insert(0, "scenario", case.name)
-    net = welfare["net_welfare"][keep].sum(axis=2)  # (D', Y, N)
+    net = kept["welfare"]["net_welfare"].sum(axis=2)  # (D', Y, N)
     index = pd.MultiIndex.from_product([keep, years, regions], names=["draw", "year", "region"])
     net_welfare = pd.DataFrame({"net_welfare": net.ravel()}, index=index)
-    return UncertaintyResults(u.draws, u.seed, u, summary[UNCERTAINTY_COLUMNS], net_welfare, failed)
+    return UncertaintyResults(u.draws, u.seed, u, summary[UNCERTAINTY_COLUMNS], net_welfare, values.failed)
+
+
+def relative_draws(case, u: Uncertainty, base_case, base_u: Uncertainty, central) -> UncertaintyResults:
+    """The draws of ``case`` relative to those of ``base_case``, draw by draw (docs/model.md, "Comparisons").
+
+    Draw ``d`` of both uses the same standard normal numbers (same seed, same number of draws,
+    same sectors and regions in the same order: the caller checks), so the differences are paired.
+    Welfare is the difference, prices, output and volumes the percent change from the baseline's
+    outcome in the same draw; a flow's ``value`` stays the scenario's level, as in flows.csv. A draw
+    counts only where it converged in both; ``central`` are the comparison's relative frames.
+    """
+    from .tables import percent_change
+
+    mine, base = draw_values(case, u), draw_values(base_case, base_u)
+    periods = [list(base_case.shocks.years).index(y) for y in case.shocks.years]
+    welfare = {q: a - base.welfare[q][:, periods] for q, a in mine.welfare.items()}
+    with np.errstate(all="ignore"):
+        prices = {q: percent_change(1 + a / 100, 1 + base.prices[q][:, periods] / 100) for q, a in mine.prices.items()}
+        base_volume = _flows_on(mine.positive, base.positive, base.flows["volume_pct"][:, periods])
+        flows = {"value": mine.flows["value"],
+                 "volume_pct": percent_change(1 + mine.flows["volume_pct"] / 100, 1 + base_volume / 100)}
+    failed = mine.failed
+    if len(base.failed):  # the baseline's failed draws count too, each listed once
+        extra = base.failed[~base.failed["draw"].isin(mine.failed["draw"])] if len(mine.failed) else base.failed
+        failed = pd.concat([mine.failed, extra], ignore_index=True).sort_values("draw", ignore_index=True)
+    values = DrawValues(mine.ok & base.ok, welfare, prices, flows, mine.positive, failed)
+    return summarise_draws(case, u, values, central)
+
+
+def _flows_on(positive, base_positive, base_values):
+    """``base_values`` (D, Y, F_base) over the flows positive in ``positive``; NaN where the baseline has none."""
+    where = np.full(base_positive.size, -1)
+    where[np.flatnonzero(base_positive)] = np.arange(int(base_positive.sum()))
+    index = where[np.flatnonzero(positive)]
+    return np.where(index >= 0, base_values[..., np.maximum(index, 0)], np.nan)
 
 
 def _stats(values: np.ndarray) -> dict:
@@ -163,8 +228,9 @@ def _stats(values: np.ndarray) -> dict:
     if len(values) == 0:
         nan = np.full(values.shape[1:], np.nan)
         return {"mean": nan, "p05": nan, "p50": nan, "p95": nan}
-    p05, p50, p95 = np.percentile(values, [5, 50, 95], axis=0)
-    return {"mean": values.mean(axis=0), "p05": p05, "p50": p50, "p95": p95}
+    with np.errstate(invalid="ignore"):  # a flow the baseline lacks is NaN in every draw, and stays NaN
+        p05, p50, p95 = np.percentile(values, [5, 50, 95], axis=0)
+        return {"mean": values.mean(axis=0), "p05": p05, "p50": p50, "p95": p95}
 
 
 def _summarise(table, arrays, central, years, sectors, regions) -> pd.DataFrame:

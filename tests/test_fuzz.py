@@ -5,10 +5,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import sim
 from sim.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,3 +94,78 @@ def test_mutated_datasets_run_or_say_what_is_wrong(data):
         out = Path(folder) / "out"
         result = run_cli("run", target / "scenario.toml", "--out", out, "--quiet", "--no-plots")
         assert out.exists() == (result.exit_code == 0)
+
+
+# [uncertainty] and [[quota]] blocks, mutated as the whole file is above (issue 16). Whole numbers stay
+# small here so that a mutated `draws` keeps a run fast; other values are those of the scenario fuzz.
+BLOCKS = """name = "fuzzed_blocks"
+dataset = "."
+[[tariff]]
+sector = "steel"
+importer = "AAA"
+exporter = "BBB"
+rate = 0.1
+[[quota]]
+sector = "steel"
+importer = "BBB"
+exporter = "AAA"
+volume = 8
+in_rate = 0.0
+out_rate = 0.3
+rent = "exporter"
+[uncertainty]
+draws = 4
+seed = 3
+sigma = { cv = 0.3 }
+eta = { steel = { cv = 0.2 }, "*" = { cv = 0.1 } }
+eps = { cv = 0.5 }
+"""
+block_values = st.one_of(
+    st.integers(-5, 300).map(str),
+    st.sampled_from(["1e200", "1e-300", "10.0", "10.5", "inf", "-inf", "nan", "{ cv = 1e300 }", "{ cv = -1 }",
+                     '{ steel = { cv = 1e9 } }', '{ AAA = { cv = 0.1 } }', '{ cv = 0.1, x = 1 }', '"importer"',
+                     '"exporter"', '"holder"', '"AAA"', '"BBB"', '"*"', "0.3", "1e20"]),
+    toml_values.filter(lambda v: not v.lstrip("-").isdigit()),
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_mutated_uncertainty_and_quota_blocks_run_or_say_what_is_wrong(data):
+    text = BLOCKS.split("[[quota]]")[0] + mutate_lines("[[quota]]" + BLOCKS.split("[[quota]]")[1], data, block_values)
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "case"
+        shutil.copytree(TINY, target)
+        path = target / "blocks.toml"
+        path.write_bytes(text.encode("utf-8", "surrogatepass"))
+        out = Path(folder) / "out"
+        result = run_cli("run", path, "--out", out, "--quiet", "--no-plots", "--allow-failed-draws", "1")
+        assert out.exists() == (result.exit_code == 0)
+
+
+SWEPT = sim.load_scenario(ROOT / "scenarios" / "example_steel_tariff.toml")
+any_number = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10, 10**6))
+rate_lists = st.one_of(
+    st.lists(st.floats(min_value=0, max_value=3), min_size=0, max_size=5),
+    st.lists(any_number, min_size=0, max_size=5),
+    st.lists(st.one_of(any_number, st.text(max_size=4), st.none(), st.lists(any_number, max_size=2)), max_size=4),
+    st.text(max_size=12),
+    st.sampled_from(["0:0.6:5", "0:1:1", "1:0:3", "0:1:2.5", "0,0.1", "0,,0.2", "-1,2", "0:1:10000001", "inf,0",
+                     "0:1e400:3", "１,２", "1_0,2"]),
+    st.none(), any_number,
+)
+indices = st.one_of(st.integers(-2, 5), st.sampled_from([1, 2, "1", 1.0, True, None, float("nan")]))
+years = st.one_of(st.none(), st.integers(2020, 2032), st.sampled_from(["2026", 2026.0, "long run", True]))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rates=rate_lists, tariff=indices, year=years)
+def test_sweep_arguments_are_swept_or_refused_with_input_error(rates, tariff, year):
+    try:
+        result = sim.sweep(SWEPT, tariff=tariff, rates=rates, year=year)
+    except sim.InputError as exc:
+        assert exc.problems and all(str(p) for p in exc.problems)
+    except sim.ConvergenceError:  # a valid but extreme rate (exit 1 on the command line): reported, not a crash
+        pass
+    else:
+        assert len(result.table) == len(np.atleast_1d(result.table["rate"])) >= 2
