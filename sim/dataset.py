@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import math
 import re
 from dataclasses import dataclass, field
@@ -241,7 +242,7 @@ def _read_csv(path: Path, required_columns: list[str], extra_columns: set[str], 
     except UnicodeDecodeError as exc:
         problems.problems.append(Problem(str(path), "", f"not valid UTF-8 text: {exc}"))
         return
-    reader = csv.DictReader(text.splitlines())
+    reader = csv.DictReader(io.StringIO(text, newline=""))  # rows end at \n only, not at U+2028 or form feed
     header = reader.fieldnames or []
     if not header:
         problems.problems.append(Problem(str(path), "", "file is empty (expected a header line)"))
