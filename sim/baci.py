@@ -76,7 +76,7 @@ def _plain(value) -> str:
     if isinstance(value, str):
         return repr(value)
     number = float(value)
-    return repr(str(int(number)) if number.is_integer() else repr(number))
+    return repr(str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number))
 
 
 def _read_small_csv(path: Path, required: list[str], optional: list[str], problems) -> pd.DataFrame | None:
@@ -93,20 +93,19 @@ def _read_small_csv(path: Path, required: list[str], optional: list[str], proble
     if header is None:
         problems.append(_problem(path, "", f"file is empty (expected the header line {','.join(required)})"))
         return None
-    for column in required:
-        if column not in header:
-            problems.append(_problem(path, "header", f"missing column '{column}'"))
+    header_problems = [f"missing column '{column}'" for column in required if column not in header]
     for column in dict.fromkeys(header):
         if column not in required + optional:
-            hint = closest(column, required + optional)
-            problems.append(_problem(path, "header", f"unknown column '{column}'{hint}"))
+            header_problems.append(f"unknown column '{column}'{closest(column, required + optional)}")
         elif header.count(column) > 1:
-            problems.append(_problem(path, "header", f"column '{column}' appears twice"))
+            header_problems.append(f"column '{column}' appears twice")
+    for message in header_problems:
+        problems.append(_problem(path, "header", message))
     width = len(header)
-    for line, fields in zip(lines, rows):
-        if len(fields) > width:
-            problems.append(_problem(path, f"line {line}", _too_many_fields(len(fields), header)), kind="fields")
-    if any(p.source == str(path) and (p.key == "header" or "fields, expected" in p.message) for p in problems):
+    long_rows = [(line, len(fields)) for line, fields in zip(lines, rows) if len(fields) > width]
+    for line, count in long_rows:
+        problems.append(_problem(path, f"line {line}", _too_many_fields(count, header)), kind="fields")
+    if header_problems or long_rows:
         return None
     rows = [[f.strip() for f in fields] + [""] * (width - len(fields)) for fields in rows]
     return pd.DataFrame(rows, columns=header, index=lines, dtype=object)
@@ -255,19 +254,20 @@ def build_dataset(trade, countries, products, sectors, regions, name: str, out: 
     if tariffs is not None:  # read before the trade file, whose single pass also weighs the tariffs
         schedule = TariffSchedule.read(Path(tariffs), countries_by_code, (len(sector_list), len(region_list),
                                                                            len(region_list)))
-    flows, intra, report = _aggregate_trade(paths["trade"], year, countries_by_code, product_map, region_of,
-                                            region_list, sector_list, remainder, report, schedule)
-    year = report.year
-    tariff_cells = None
-    if schedule is not None:
-        tariff_cells = schedule.rates(Path(tariffs))
-        report.tariff_coverage = schedule.coverage()
-    output = _read_production(Path(production), region_list, sector_list) if production is not None else None
-    unknown = sorted(set(shares) - set(sector_list) - {"*"})
-    if unknown:
-        raise InputError([_problem("--domestic-share", "", f"unknown sector '{u}'{closest(u, sector_list)}")
-                          for u in unknown])
-    cells = _cells(flows, intra, output, shares, region_list, sector_list, report)
+    with np.errstate(over="ignore", invalid="ignore"):  # sums too large for a float are checked, and refused
+        flows, intra, report = _aggregate_trade(paths["trade"], year, countries_by_code, product_map, region_of,
+                                                region_list, sector_list, remainder, report, schedule)
+        year = report.year
+        tariff_cells = None
+        if schedule is not None:
+            tariff_cells = schedule.rates(Path(tariffs))
+            report.tariff_coverage = schedule.coverage()
+        output = _read_production(Path(production), region_list, sector_list) if production is not None else None
+        unknown = sorted(set(shares) - set(sector_list) - {"*"})
+        if unknown:
+            raise InputError([_problem("--domestic-share", "", f"unknown sector '{u}'{closest(u, sector_list)}")
+                              for u in unknown])
+        cells = _cells(flows, intra, output, shares, region_list, sector_list, report)
     _write(out, name, year, cells, tariff_cells, sector_info, region_list, region_names, report, paths,
            production, tariffs, domestic_share, command)
     return report
@@ -389,13 +389,14 @@ def _trade_chunks(path: Path):
         if header is None:
             raise InputError([_problem(path, "", f"file is empty (expected the header line "
                                                  f"{','.join(BACI_COLUMNS)})")])
-        if header != BACI_COLUMNS:
+        if sorted(header) != sorted(BACI_COLUMNS):
             missing = [c for c in BACI_COLUMNS if c not in header]
-            extra = [c for c in header if c not in BACI_COLUMNS]
+            extra = [c for c in header if c not in BACI_COLUMNS or header.count(c) > 1]
             raise InputError([_problem(path, "header", f"expected BACI's columns {','.join(BACI_COLUMNS)}; "
                                                        f"missing {missing}, unknown {extra}")])
         with warnings.catch_warnings():  # pandas warns (and drops data) on extra fields in the first chunk
             warnings.simplefilter("error", pd.errors.ParserWarning)
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)  # mixed columns are converted cell by cell
             reader = pd.read_csv(path, dtype=BACI_DTYPES, keep_default_na=False, chunksize=CHUNK_ROWS,
                                  index_col=False, skip_blank_lines=False, encoding="utf-8-sig")
             yield from _closing(reader)
@@ -406,10 +407,10 @@ def _trade_chunks(path: Path):
 
 
 def _csv_header(path: Path) -> list[str] | None:
-    """The header line of a CSV file as its fields (None if the file is empty)."""
+    """The header line of a CSV file as its fields (None if the file is empty, [] if the line is blank)."""
     with open(path, encoding="utf-8-sig", newline="") as fh:
         header = next(csv.reader(fh), None)
-    return None if not header else [h.strip() for h in header]
+    return None if header is None else [h.strip() for h in header]
 
 
 def _long_rows(path: Path) -> list[Problem]:
@@ -446,19 +447,21 @@ class _BadCells:
     listed: dict = field(default_factory=dict)  # (column, rule) -> [(line, parsed value)]
     counts: dict = field(default_factory=dict)
 
-    def add(self, column, rule, lines, values) -> None:
+    def add(self, column, rule, lines, values, count) -> None:
+        """``count`` more cells break ``rule``; ``lines`` and ``values`` are the first of them."""
         kept = self.listed.setdefault((column, rule), [])
-        kept.extend(zip(lines[:LISTED_ROWS - len(kept)], values[:LISTED_ROWS - len(kept)]))
-        self.counts[(column, rule)] = self.counts.get((column, rule), 0) + len(lines)
+        room = LISTED_ROWS - len(kept)
+        kept.extend(zip(lines[:room], values[:room]))
+        self.counts[(column, rule)] = self.counts.get((column, rule), 0) + count
 
     def problems(self, path: Path) -> list[Problem]:
+        header = _csv_header(path) or []
         raw = _lines_as_fields(path, {line for rows in self.listed.values() for line, _ in rows})
         out = []
         for (column, rule), rows in self.listed.items():
-            position = BACI_COLUMNS.index(column)
             for line, value in sorted(rows):
-                fields = raw.get(line, [])
-                text = repr(fields[position].strip()) if len(fields) > position else _plain(value)
+                fields = dict(zip(header, raw.get(line, [])))
+                text = repr(fields[column].strip()) if column in fields else _plain(value)
                 out.append(_problem(path, f"line {line}", f"{column} {rule}, got {text}"))
             if self.counts[(column, rule)] > len(rows):
                 out.append(more_rows(str(path), self.counts[(column, rule)] - len(rows)))
@@ -468,19 +471,21 @@ class _BadCells:
 def _lines_as_fields(path: Path, lines: set[int]) -> dict[int, list[str]]:
     """The fields of the given lines of a CSV file (for messages: read only when some cells are bad)."""
     out: dict[int, list[str]] = {}
-    if not lines:
-        return out
+    last = max(lines, default=0)
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
         for number, text in enumerate(fh, start=1):
+            if number > last:
+                break
             if number in lines:
                 out[number] = next(csv.reader([text]), [])
-            if number >= max(lines):
-                break
     return out
 
 
-def _check_chunk(chunk: pd.DataFrame, offset: int, bad: _BadCells) -> pd.Series:
-    """Which rows of a chunk are usable; the cells breaking a rule go to ``bad`` (blank lines are skipped)."""
+def _check_chunk(chunk: pd.DataFrame, offset: int, bad: _BadCells) -> tuple[dict[str, pd.Series], pd.Series]:
+    """A chunk's columns parsed (t, i, j, v numbers; k text) and which rows are usable.
+
+    The cells breaking a rule go to ``bad``; blank lines are neither usable nor bad.
+    """
     parsed = {c: _numeric(chunk[c]) for c in ("t", "i", "j", "v")} | {"k": chunk["k"].astype(str)}
     blank = parsed["t"].isna() & parsed["i"].isna() & parsed["j"].isna() & parsed["v"].isna() & \
         (parsed["k"].str.strip() == "") & (chunk["q"].astype(str).str.strip() == "")
@@ -489,9 +494,10 @@ def _check_chunk(chunk: pd.DataFrame, offset: int, bad: _BadCells) -> pd.Series:
         ok = test(parsed).fillna(False).astype(bool) | blank
         rows = np.flatnonzero(~ok.to_numpy())
         if len(rows):
-            bad.add(column, rule, list(offset + rows), list(chunk[column].iloc[rows[:LISTED_ROWS]]))
+            first = rows[:LISTED_ROWS]
+            bad.add(column, rule, list(offset + first), list(chunk[column].iloc[first]), len(rows))
         usable &= ok
-    return usable
+    return parsed, usable
 
 
 def _aggregate_trade(path, year, countries, product_map, region_of, regions, sectors, remainder, report,
@@ -514,21 +520,21 @@ def _aggregate_trade(path, year, countries, product_map, region_of, regions, sec
     for chunk in _trade_chunks(path):
         offset = lines_read + 2
         lines_read += len(chunk)
-        usable = _check_chunk(chunk, offset, bad)
-        t = _numeric(chunk["t"])[usable]
+        parsed, usable = _check_chunk(chunk, offset, bad)
         report.rows_read += int(usable.sum())
-        years_seen.update(int(x) for x in t.unique())
+        t = parsed["t"]
+        years_seen.update(int(x) for x in t[usable].unique())
         keep = usable.copy()
         if year is not None:
-            report.rows_other_years += int((usable & (_numeric(chunk["t"]) != year)).sum())
-            keep &= _numeric(chunk["t"]) == year
-        chunk = pd.DataFrame({"i": _numeric(chunk["i"])[keep].astype(np.int64),
-                              "j": _numeric(chunk["j"])[keep].astype(np.int64),
-                              "k": _hs6_codes(chunk.loc[keep, "k"]), "v": _numeric(chunk["v"])[keep]})
+            report.rows_other_years += int((usable & (t != year)).sum())
+            keep &= t == year
+        chunk = pd.DataFrame({"i": parsed["i"][keep].astype(np.int64), "j": parsed["j"][keep].astype(np.int64),
+                              "k": _hs6_codes(parsed["k"][keep]), "v": parsed["v"][keep]})
         exporter = chunk["i"].map(countries)
         importer = chunk["j"].map(countries)
-        for code in pd.concat([chunk.loc[exporter.isna(), "i"], chunk.loc[importer.isna(), "j"]]).unique():
-            unknown_codes[int(code)] = unknown_codes.get(int(code), 0) + 1
+        for code, count in pd.concat([chunk.loc[exporter.isna(), "i"],
+                                      chunk.loc[importer.isna(), "j"]]).value_counts().items():
+            unknown_codes[int(code)] = unknown_codes.get(int(code), 0) + int(count)
         chunk = chunk[exporter.notna() & importer.notna()]
         exporter, importer = exporter[chunk.index], importer[chunk.index]
         sector = product_map.lookup(chunk["k"])
@@ -678,7 +684,7 @@ class TariffSchedule:
 
         Raises :class:`InputError` naming ``path`` where rates times values overflow a float.
         """
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore"):
             rates = np.where(self.weights > 0, self.weighted / self.weights, np.nan)
         if not np.isfinite(rates[self.weights > 0]).all():
             raise InputError([_problem(path, "rate", "rates times BACI values sum to more than a number can hold: "

@@ -207,10 +207,10 @@ def test_an_empty_name_is_refused(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def refused(tmp_path, **files):
+def refused(tmp_path, *options, **files):
     """Build with the given files replaced; return the error output (the build must fail cleanly)."""
     out = tmp_path / "never"
-    result = CliRunner().invoke(main, build_args(out, **files))
+    result = CliRunner().invoke(main, build_args(out, **files) + list(options))
     assert result.exit_code == 2, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert "Traceback" not in result.output and "np." not in result.output and not out.exists()
@@ -278,3 +278,21 @@ def test_many_rows_with_one_problem_are_listed_once_and_counted(tmp_path):
     products = write_bad(tmp_path, "products.csv", "hs,sector\n" + "72,steel\n" * 400)
     output = refused(tmp_path, products=products)
     assert output.count("is mapped twice") == 20 and "... and 379 more rows with the same problem" in output
+
+
+def test_values_too_large_to_sum_are_an_error_not_inf_flows(tmp_path):
+    trade = write_bad(tmp_path, "trade.csv", "t,i,j,k,v,q\n2022,392,842,720851,1e308,1\n2022,392,842,720851,1e308,1\n")
+    output = refused(tmp_path, trade=trade)
+    assert f"{trade}: v: the values of steel JPN->USA sum to more than a number can hold" in output
+    trade = write_bad(tmp_path, "trade.csv", "t,i,j,k,v,q\n2022,392,842,720851,1e308,1\n")
+    output = refused(tmp_path, "--domestic-share", "0.9999", trade=trade, production=None)
+    assert "--domestic-share: the assumed domestic shipments of steel USA come to more than a number can hold" in \
+        output and output.count("error: ") == 1
+
+
+def test_a_year_a_dataset_cannot_have_is_refused(tmp_path):
+    trade = write_bad(tmp_path, "trade.csv", "t,i,j,k,v,q\n1800,392,842,720851,5,1\n")
+    args = build_args(tmp_path / "o", trade=trade)
+    del args[args.index("--year"):args.index("--year") + 2]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "year 1800 is outside 1900-2200" in result.output
