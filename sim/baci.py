@@ -28,15 +28,19 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 import shlex
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, Problem, closest
+from .dataset import CODE_PATTERN
+from .errors import LISTED_ROWS, CappedProblems, InputError, Problem, closest, more_rows, regular_file_problem
+from .escape import spreadsheet_text, toml_string
 
 __all__ = ["build_dataset", "BuildReport", "HOME_FLOOR"]
 
@@ -67,40 +71,106 @@ def _problem(path, key, message):
     return Problem(str(path), key, message)
 
 
-def _read_small_csv(path: Path, required: list[str], optional: list[str], problems: list) -> pd.DataFrame | None:
-    """A small CSV as text columns; missing or unknown columns are problems."""
-    if not path.is_file():
-        problems.append(_problem(path, "", "file is missing"))
-        return None
+def _plain(value) -> str:
+    """A cell's value for a message: text as written, a number as a plain number (never ``np.int64(-5)``)."""
+    if isinstance(value, str):
+        return repr(value)
+    number = float(value)
+    return repr(str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number))
+
+
+def _read_small_csv(path: Path, required: list[str], optional: list[str], problems) -> pd.DataFrame | None:
+    """A small CSV as stripped text columns indexed by line number, or None (with problems) if unusable.
+
+    Missing or unknown columns and rows with more fields than the header are problems;
+    blank lines are skipped; a short row's missing fields are empty.
+    """
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        problems.append(_problem(path, "", f"cannot be read as CSV: {exc}"))
+        header, rows, lines = _csv_rows(path)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        problems.append(_problem(path, "", _unreadable(exc)))
         return None
-    columns = list(table.columns)
-    for column in required:
-        if column not in columns:
-            problems.append(_problem(path, "header", f"missing column '{column}'"))
-    for column in columns:
+    if header is None:
+        problems.append(_problem(path, "", f"file is empty (expected the header line {','.join(required)})"))
+        return None
+    header_problems = [f"missing column '{column}'" for column in required if column not in header]
+    for column in dict.fromkeys(header):
         if column not in required + optional:
-            problems.append(_problem(path, "header", f"unknown column '{column}'"
-                                                     f"{closest(column, required + optional)}"))
-    if any(p.source == str(path) and p.key == "header" for p in problems):
+            header_problems.append(f"unknown column '{column}'{closest(column, required + optional)}")
+        elif header.count(column) > 1:
+            header_problems.append(f"column '{column}' appears twice")
+    for message in header_problems:
+        problems.append(_problem(path, "header", message))
+    width = len(header)
+    long_rows = [(line, len(fields)) for line, fields in zip(lines, rows) if len(fields) > width]
+    for line, count in long_rows:
+        problems.append(_problem(path, f"line {line}", _too_many_fields(count, header)), kind="fields")
+    if header_problems or long_rows:
         return None
-    return table.apply(lambda s: s.str.strip())
+    rows = [[f.strip() for f in fields] + [""] * (width - len(fields)) for fields in rows]
+    return pd.DataFrame(rows, columns=header, index=lines, dtype=object)
+
+
+def _csv_rows(path: Path) -> tuple[list[str] | None, list[list[str]], list[int]]:
+    """The header (None for an empty file), the non-blank rows and the line each row starts on."""
+    rows, lines = [], []
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        while True:
+            start = reader.line_num + 1
+            fields = next(reader, None)
+            if fields is None:
+                break
+            if any(f.strip() for f in fields):
+                rows.append(fields)
+                lines.append(start)
+    return (None if header is None else [h.strip() for h in header]), rows, lines
+
+
+def _unreadable(exc: Exception) -> str:
+    """Why a file could not be read, in words."""
+    if isinstance(exc, FileNotFoundError):
+        return "file is missing"
+    if isinstance(exc, IsADirectoryError):
+        return "is a folder, not a file"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not valid UTF-8 text: {exc}"
+    if isinstance(exc, OSError):
+        return f"cannot read: {exc.strerror or exc}"
+    return f"cannot be read as CSV: {exc}"
+
+
+def _too_many_fields(count: int, header: list[str]) -> str:
+    return f"{count} fields, expected {len(header)} ({','.join(header)})"
 
 
 def _numbers(table, column, path, problems, minimum=None, allow_inf=False) -> np.ndarray:
     """A numeric column; each non-number (or one below ``minimum``) is a problem naming its line."""
     values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
-    for line in np.flatnonzero(np.isnan(values) | (~np.isfinite(values) & (not allow_inf))):
-        problems.append(_problem(path, f"line {line + 2}", f"{column} must be a number, got "
-                                                           f"{table[column].iloc[line]!r}"))
+    for pos in np.flatnonzero(np.isnan(values) | (~np.isfinite(values) & (not allow_inf))):
+        problems.append(_problem(path, f"line {table.index[pos]}", f"{column} must be a number, got "
+                                                                   f"{table[column].iloc[pos]!r}"), kind=column)
     if minimum is not None:
-        for line in np.flatnonzero(values < minimum):
-            problems.append(_problem(path, f"line {line + 2}", f"{column} must be >= {minimum:g}, got "
-                                                               f"{table[column].iloc[line]!r}"))
+        for pos in np.flatnonzero(values < minimum):
+            problems.append(_problem(path, f"line {table.index[pos]}", f"{column} must be >= {minimum:g}, got "
+                                                                       f"{table[column].iloc[pos]!r}"),
+                            kind=f"{column} minimum")
     return values
+
+
+def _check_code(code: str, column: str, path, line, problems) -> bool:
+    """A region or sector code must be one dataset.toml accepts (:data:`sim.dataset.CODE_PATTERN`)."""
+    if CODE_PATTERN.match(code):
+        return True
+    problems.append(_problem(path, f"line {line}", f"{column} must be a code of letters, digits and _ starting "
+                                                   f"with a letter, got {code!r}"), kind=f"{column} code")
+    return False
+
+
+def _is_hs_code(code: str) -> bool:
+    """An HS code or prefix as a concordance may give it: 2, 4, 5 (an HS6 code that lost its zero) or 6 digits."""
+    return HS_PREFIX.fullmatch(code) is not None
 
 
 def _hs6_codes(codes: pd.Series) -> pd.Series:
@@ -110,6 +180,13 @@ def _hs6_codes(codes: pd.Series) -> pd.Series:
 
 #: BACI columns read as the C parser's numbers where they are numbers; the product code as text.
 BACI_DTYPES = {"k": str, "q": str}
+#: What a concordance's HS code may be; what a BACI product code may be (leading zeros may be lost).
+HS_PREFIX = re.compile(r"[0-9]{2}|[0-9]{4,6}")
+BACI_PRODUCT = r"\s*[0-9]{1,6}\s*"
+#: The years a dataset's ``base_year`` may take (sim/dataset.py checks the same range).
+YEARS = range(1900, 2201)
+#: Country codes are whole numbers in [0, MAX_CODE) (CEPII's are three digits).
+MAX_CODE = 2**31
 
 
 def _numeric(column: pd.Series) -> pd.Series:
@@ -117,6 +194,12 @@ def _numeric(column: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(column):
         return column.astype(float)
     return pd.to_numeric(column, errors="coerce")
+
+
+def _whole(values: pd.Series, low: float, high: float) -> pd.Series:
+    """Which values are whole numbers in [low, high) (NaN, inf and 392.7 are not)."""
+    finite = values.where(np.isfinite(values), -1.0)
+    return np.isfinite(values) & (finite == np.floor(finite)) & (finite >= low) & (finite < high)
 
 
 class PrefixMap:
@@ -146,66 +229,25 @@ def build_dataset(trade, countries, products, sectors, regions, name: str, out: 
     InputError
         Every problem found in the inputs, before anything is written.
     """
-    problems: list[Problem] = []
+    problems = CappedProblems()
     paths = {k: Path(v) for k, v in dict(trade=trade, countries=countries, products=products, sectors=sectors,
                                          regions=regions).items()}
+    _check_texts(name, {**paths, "production": production, "tariffs": tariffs}, problems)
+    unreadable = [_problem(path, "", why) for path in [*paths.values(), production, tariffs] if path is not None
+                  for why in [regular_file_problem(Path(path))] if why is not None]
+    if unreadable:  # a FIFO would block the reader forever; a missing file cannot be read at all
+        raise InputError(unreadable)
     if production is None and domestic_share is None:
         problems.append(_problem("--production", "", "give --production, or --domestic-share to assume a "
                                                      "domestic share of absorption for the diagonal"))
     shares = _parse_shares(domestic_share, problems)
-    country_table = _read_small_csv(paths["countries"], ["country_code", "country_name", "country_iso2",
-                                                          "country_iso3"], [], problems)
-    sector_table = _read_small_csv(paths["sectors"], ["sector", "name", "sigma", "eta", "eps", "source"], [],
-                                   problems)
-    product_table = _read_small_csv(paths["products"], ["hs", "sector"], ["note"], problems)
-    region_table = _read_small_csv(paths["regions"], ["iso3", "region"], ["region_name"], problems)
-    countries_by_code, sector_info, product_map, region_of, region_names = {}, {}, None, {}, {}
-    if country_table is not None:
-        codes = _numbers(country_table, "country_code", paths["countries"], problems)
-        countries_by_code = {int(c): iso for c, iso in zip(codes, country_table["country_iso3"]) if not np.isnan(c)}
-    if sector_table is not None:
-        sigma = _numbers(sector_table, "sigma", paths["sectors"], problems)
-        eta = _numbers(sector_table, "eta", paths["sectors"], problems)
-        eps = _numbers(sector_table, "eps", paths["sectors"], problems, minimum=0, allow_inf=True)
-        for line, row in enumerate(sector_table.itertuples(index=False), start=2):
-            if not np.isnan(sigma[line - 2]) and sigma[line - 2] <= 0:
-                problems.append(_problem(paths["sectors"], f"line {line}", f"sigma must be > 0, got {row.sigma!r}"))
-            if not np.isnan(eta[line - 2]) and eta[line - 2] >= 0:
-                problems.append(_problem(paths["sectors"], f"line {line}", f"eta must be < 0, got {row.eta!r}"))
-            if row.sector in sector_info:
-                problems.append(_problem(paths["sectors"], f"line {line}", f"sector '{row.sector}' appears twice"))
-            sector_info[row.sector] = (row.name, sigma[line - 2], eta[line - 2], eps[line - 2], row.source)
-        if remainder is not None and remainder not in sector_info:
-            problems.append(_problem("--remainder", "", f"'{remainder}' is not a sector of {paths['sectors']}"))
-    if product_table is not None:
-        mapping = {}
-        for line, row in enumerate(product_table.itertuples(index=False), start=2):
-            code = row.hs
-            if not code.isdigit() or len(code) not in (2, 4, 5, 6):
-                problems.append(_problem(paths["products"], f"line {line}", f"hs must be an HS6 code or a 2- or "
-                                                                            f"4-digit prefix, got {code!r}"))
-                continue
-            code = code.zfill(6) if len(code) == 5 else code
-            if sector_info and row.sector not in sector_info:
-                hint = closest(row.sector, list(sector_info))
-                problems.append(_problem(paths["products"], f"line {line}", f"unknown sector '{row.sector}'{hint}"))
-            if code in mapping:
-                problems.append(_problem(paths["products"], f"line {line}", f"product {code} is mapped twice "
-                                                                            f"({mapping[code]} and {row.sector})"))
-            mapping[code] = row.sector
-        product_map = PrefixMap(mapping)
-    if region_table is not None:
-        known = set(countries_by_code.values())
-        has_names = "region_name" in region_table.columns
-        for line, row in enumerate(region_table.itertuples(index=False), start=2):
-            if known and row.iso3 not in known:
-                problems.append(_problem(paths["regions"], f"line {line}", f"'{row.iso3}' is not in the country "
-                                                                           f"file{closest(row.iso3, sorted(known))}"))
-            if row.iso3 in region_of:
-                problems.append(_problem(paths["regions"], f"line {line}", f"country '{row.iso3}' is mapped twice"))
-            region_of[row.iso3] = row.region
-            if has_names and row.region_name:
-                region_names[row.region] = row.region_name
+    countries_by_code = _read_countries(paths["countries"], problems)
+    sector_info = _read_sectors(paths["sectors"], problems)
+    if sector_info and remainder is not None and remainder not in sector_info:
+        problems.append(_problem("--remainder", "", f"'{remainder}' is not a sector of {paths['sectors']}"
+                                                    f"{closest(remainder, list(sector_info))}"))
+    product_map = _read_products(paths["products"], sector_info, problems)
+    region_of, region_names = _read_regions(paths["regions"], countries_by_code, problems)
     if problems:
         raise InputError(problems)
 
@@ -216,28 +258,250 @@ def build_dataset(trade, countries, products, sectors, regions, name: str, out: 
     if tariffs is not None:  # read before the trade file, whose single pass also weighs the tariffs
         schedule = TariffSchedule.read(Path(tariffs), countries_by_code, (len(sector_list), len(region_list),
                                                                            len(region_list)))
-    flows, intra, report = _aggregate_trade(paths["trade"], year, countries_by_code, product_map, region_of,
-                                            region_list, sector_list, remainder, report, schedule)
-    year = report.year
-    tariff_cells = None
-    if schedule is not None:
-        tariff_cells = schedule.rates()
-        report.tariff_coverage = schedule.coverage()
-    output = _read_production(Path(production), region_list, sector_list) if production is not None else None
-    unknown = sorted(set(shares) - set(sector_list) - {"*"})
-    if unknown:
-        raise InputError([_problem("--domestic-share", "", f"unknown sector '{u}'{closest(u, sector_list)}")
-                          for u in unknown])
-    cells = _cells(flows, intra, output, shares, region_list, sector_list, report)
+    with np.errstate(over="ignore", invalid="ignore"):  # sums too large for a float are checked, and refused
+        flows, intra, report = _aggregate_trade(paths["trade"], year, countries_by_code, product_map, region_of,
+                                                region_list, sector_list, remainder, report, schedule)
+        year = report.year
+        tariff_cells = None
+        if schedule is not None:
+            tariff_cells = schedule.rates(Path(tariffs))
+            report.tariff_coverage = schedule.coverage()
+        output = _read_production(Path(production), region_list, sector_list) if production is not None else None
+        unknown = sorted(set(shares) - set(sector_list) - {"*"})
+        if unknown:
+            raise InputError([_problem("--domestic-share", "", f"unknown sector '{u}'{closest(u, sector_list)}")
+                              for u in unknown])
+        cells = _cells(flows, intra, output, shares, region_list, sector_list, report)
     _write(out, name, year, cells, tariff_cells, sector_info, region_list, region_names, report, paths,
            production, tariffs, domestic_share, command)
     return report
+
+
+def _check_texts(name, paths: dict, problems) -> None:
+    """The name is some text, and it and the paths written into dataset.toml can be written as UTF-8."""
+    if not str(name).strip():
+        problems.append(_problem("--name", "", f"must be some text, got {name!r}"))
+    for option, value in [("name", name), *paths.items()]:
+        if value is not None and not _utf8(str(value)):
+            problems.append(_problem(f"--{option}", "", f"is not valid UTF-8 text: {str(value)!r}"))
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _read_countries(path, problems) -> dict[int, str]:
+    """BACI's country file → {CEPII code: ISO3}; a code must be a whole number and name one country."""
+    table = _read_small_csv(path, ["country_code", "country_name", "country_iso2", "country_iso3"], [], problems)
+    if table is None:
+        return {}
+    codes = pd.to_numeric(table["country_code"], errors="coerce")
+    whole = _whole(codes, 0, MAX_CODE)
+    out: dict[int, str] = {}
+    for line, text, ok, code, iso in zip(table.index, table["country_code"], whole, codes, table["country_iso3"]):
+        if not ok:
+            problems.append(_problem(path, f"line {line}", f"country_code must be a CEPII country code (a whole "
+                                                           f"number), got {text!r}"), kind="country_code")
+        elif out.setdefault(int(code), iso) != iso:
+            problems.append(_problem(path, f"line {line}", f"country code {int(code)} is both "
+                                                           f"'{out[int(code)]}' and '{iso}'"), kind="code twice")
+    return out
+
+
+def _read_sectors(path, problems) -> dict[str, tuple]:
+    """``sector,name,sigma,eta,eps,source`` → {code: (name, sigma, eta, eps, source)}."""
+    table = _read_small_csv(path, ["sector", "name", "sigma", "eta", "eps", "source"], [], problems)
+    if table is None:
+        return {}
+    if table.empty:
+        problems.append(_problem(path, "", "no sectors: give at least one row"))
+    sigma = _numbers(table, "sigma", path, problems)
+    eta = _numbers(table, "eta", path, problems)
+    eps = _numbers(table, "eps", path, problems, minimum=0, allow_inf=True)
+    out = {}
+    for pos, (line, row) in enumerate(zip(table.index, table.itertuples(index=False))):
+        where = f"line {line}"
+        if sigma[pos] <= 0:
+            problems.append(_problem(path, where, f"sigma must be > 0, got {row.sigma!r}"), kind="sigma > 0")
+        if eta[pos] >= 0:
+            problems.append(_problem(path, where, f"eta must be < 0, got {row.eta!r}"), kind="eta < 0")
+        if _check_code(row.sector, "sector", path, line, problems) and row.sector in out:
+            problems.append(_problem(path, where, f"sector '{row.sector}' appears twice"), kind="sector twice")
+        out[row.sector] = (row.name, sigma[pos], eta[pos], eps[pos], row.source)
+    return out
+
+
+def _read_products(path, sector_info, problems) -> PrefixMap:
+    """``hs,sector[,note]`` → a :class:`PrefixMap` of sectors; codes and sectors checked line by line."""
+    table = _read_small_csv(path, ["hs", "sector"], ["note"], problems)
+    mapping: dict[str, str] = {}
+    for line, row in ([] if table is None else zip(table.index, table.itertuples(index=False))):
+        where = f"line {line}"
+        if not _is_hs_code(row.hs):
+            problems.append(_problem(path, where, f"hs must be an HS6 code or a 2- or 4-digit prefix, got "
+                                                  f"{row.hs!r}"), kind="hs")
+            continue
+        code = row.hs.zfill(6) if len(row.hs) == 5 else row.hs
+        if sector_info and row.sector not in sector_info:
+            hint = closest(row.sector, list(sector_info))
+            problems.append(_problem(path, where, f"unknown sector '{row.sector}'{hint}"), kind="unknown sector")
+        if code in mapping:
+            problems.append(_problem(path, where, f"product {code} is mapped twice ({mapping[code]} and "
+                                                  f"{row.sector})"), kind="mapped twice")
+        mapping[code] = row.sector
+    return PrefixMap(mapping)
+
+
+def _read_regions(path, countries_by_code, problems) -> tuple[dict[str, str], dict[str, str]]:
+    """``iso3,region[,region_name]`` → ({ISO3: region code}, {region code: display name})."""
+    table = _read_small_csv(path, ["iso3", "region"], ["region_name"], problems)
+    region_of: dict[str, str] = {}
+    region_names: dict[str, str] = {}
+    known = set(countries_by_code.values())
+    for line, row in ([] if table is None else zip(table.index, table.itertuples(index=False))):
+        where = f"line {line}"
+        if known and row.iso3 not in known:
+            problems.append(_problem(path, where, f"'{row.iso3}' is not in the country file"
+                                                  f"{closest(row.iso3, sorted(known))}"), kind="unknown country")
+        if row.iso3 in region_of:
+            problems.append(_problem(path, where, f"country '{row.iso3}' is mapped twice"), kind="mapped twice")
+        _check_code(row.region, "region", path, line, problems)
+        region_of[row.iso3] = row.region
+        if getattr(row, "region_name", ""):
+            region_names[row.region] = row.region_name
+    return region_of, region_names
 
 
 def _closing(reader):
     """The chunks of a pandas reader, closing its file however the loop ends (an error part-way included)."""
     with reader:
         yield from reader
+
+
+def _trade_chunks(path: Path):
+    """The BACI file's chunks (t, i, j, v as numbers where the parser could read them; k and q as text).
+
+    Every line is a row (blank lines too, so that a row's line is its position + 2); a row
+    with more fields than the header, or a file that is not CSV, is one :class:`InputError`.
+    """
+    try:
+        header = _csv_header(path)
+        if header is None:
+            raise InputError([_problem(path, "", f"file is empty (expected the header line "
+                                                 f"{','.join(BACI_COLUMNS)})")])
+        if sorted(header) != sorted(BACI_COLUMNS):
+            missing = [c for c in BACI_COLUMNS if c not in header]
+            extra = [c for c in header if c not in BACI_COLUMNS or header.count(c) > 1]
+            raise InputError([_problem(path, "header", f"expected BACI's columns {','.join(BACI_COLUMNS)}; "
+                                                       f"missing {missing}, unknown {extra}")])
+        with warnings.catch_warnings():  # pandas warns (and drops data) on extra fields in the first chunk
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)  # mixed columns are converted cell by cell
+            reader = pd.read_csv(path, dtype=BACI_DTYPES, keep_default_na=False, chunksize=CHUNK_ROWS,
+                                 index_col=False, skip_blank_lines=False, encoding="utf-8-sig")
+            yield from _closing(reader)
+    except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
+        raise InputError(_long_rows(path) or [_problem(path, "", f"cannot be read as BACI CSV: {exc}")]) from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError([_problem(path, "", _unreadable(exc))]) from None
+
+
+def _csv_header(path: Path) -> list[str] | None:
+    """The header line of a CSV file as its fields (None if the file is empty, [] if the line is blank)."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader(fh), None)
+    return None if header is None else [h.strip() for h in header]
+
+
+def _long_rows(path: Path) -> list[Problem]:
+    """Each row with more fields than the header (read only when the parser has refused the file)."""
+    problems = CappedProblems()
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        for fields in reader:
+            if len(fields) > len(header):
+                problems.append(_problem(path, f"line {reader.line_num}", _too_many_fields(len(fields), header)),
+                                kind="fields")
+    return list(problems)
+
+
+#: The rules a BACI row's cells must meet: column, what the value must be, test on the chunk's parsed columns.
+TRADE_RULES = (
+    ("t", "must be a year (a whole number)", lambda c: _whole(c["t"], 0, 10_000)),
+    ("i", "must be a CEPII country code (a whole number)", lambda c: _whole(c["i"], 0, MAX_CODE)),
+    ("j", "must be a CEPII country code (a whole number)", lambda c: _whole(c["j"], 0, MAX_CODE)),
+    ("k", "must be an HS6 product code (up to six digits)", lambda c: c["k"].str.fullmatch(BACI_PRODUCT)),
+    ("v", "must be a finite number >= 0 (thousand USD)", lambda c: np.isfinite(c["v"]) & (c["v"] >= 0)),
+)
+
+
+@dataclass
+class _BadCells:
+    """Cells of the trade file that break a rule of :data:`TRADE_RULES`: the first few of each rule, all counted.
+
+    The messages quote each cell as written, read back from the file once the pass is over
+    (the parser has turned ``1e400`` into ``inf`` by then).
+    """
+
+    listed: dict = field(default_factory=dict)  # (column, rule) -> [(line, parsed value)]
+    counts: dict = field(default_factory=dict)
+
+    def add(self, column, rule, lines, values, count) -> None:
+        """``count`` more cells break ``rule``; ``lines`` and ``values`` are the first of them."""
+        kept = self.listed.setdefault((column, rule), [])
+        room = LISTED_ROWS - len(kept)
+        kept.extend(zip(lines[:room], values[:room]))
+        self.counts[(column, rule)] = self.counts.get((column, rule), 0) + count
+
+    def problems(self, path: Path) -> list[Problem]:
+        header = _csv_header(path) or []
+        raw = _lines_as_fields(path, {line for rows in self.listed.values() for line, _ in rows})
+        out = []
+        for (column, rule), rows in self.listed.items():
+            for line, value in sorted(rows):
+                fields = dict(zip(header, raw.get(line, [])))
+                text = repr(fields[column].strip()) if column in fields else _plain(value)
+                out.append(_problem(path, f"line {line}", f"{column} {rule}, got {text}"))
+            if self.counts[(column, rule)] > len(rows):
+                out.append(more_rows(str(path), self.counts[(column, rule)] - len(rows)))
+        return out
+
+
+def _lines_as_fields(path: Path, lines: set[int]) -> dict[int, list[str]]:
+    """The fields of the given lines of a CSV file (for messages: read only when some cells are bad)."""
+    out: dict[int, list[str]] = {}
+    last = max(lines, default=0)
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        for number, text in enumerate(fh, start=1):
+            if number > last:
+                break
+            if number in lines:
+                out[number] = next(csv.reader([text]), [])
+    return out
+
+
+def _check_chunk(chunk: pd.DataFrame, offset: int, bad: _BadCells) -> tuple[dict[str, pd.Series], pd.Series]:
+    """A chunk's columns parsed (t, i, j, v numbers; k text) and which rows are usable.
+
+    The cells breaking a rule go to ``bad``; blank lines are neither usable nor bad.
+    """
+    parsed = {c: _numeric(chunk[c]) for c in ("t", "i", "j", "v")} | {"k": chunk["k"].astype(str)}
+    blank = parsed["t"].isna() & parsed["i"].isna() & parsed["j"].isna() & parsed["v"].isna() & \
+        (parsed["k"].str.strip() == "") & (chunk["q"].astype(str).str.strip() == "")
+    usable = ~blank
+    for column, rule, test in TRADE_RULES:
+        ok = test(parsed).fillna(False).astype(bool) | blank
+        rows = np.flatnonzero(~ok.to_numpy())
+        if len(rows):
+            first = rows[:LISTED_ROWS]
+            bad.add(column, rule, list(offset + first), list(chunk[column].iloc[first]), len(rows))
+        usable &= ok
+    return parsed, usable
 
 
 def _aggregate_trade(path, year, countries, product_map, region_of, regions, sectors, remainder, report,
@@ -250,94 +514,104 @@ def _aggregate_trade(path, year, countries, product_map, region_of, regions, sec
     k, n = len(sectors), len(regions)
     flows = np.zeros((k, n, n))
     intra = np.zeros((k, n))  # trade between countries of one region (counted as its domestic trade)
-    problems: list[Problem] = []
+    problems = CappedProblems()
+    bad = _BadCells()
     years_seen = set()
     region_index = {r: i for i, r in enumerate(regions)}
     sector_index = {s: i for i, s in enumerate(sectors)}
     unknown_codes: dict[int, int] = {}
-    try:
-        reader = pd.read_csv(path, dtype=BACI_DTYPES, keep_default_na=False, chunksize=CHUNK_ROWS)
-        first = True
-        for chunk in _closing(reader):
-            if first:
-                columns = list(chunk.columns)
-                missing = [c for c in BACI_COLUMNS if c not in columns]
-                extra = [c for c in columns if c not in BACI_COLUMNS]
-                if missing or extra:
-                    raise InputError([_problem(path, "header", f"expected BACI's columns {','.join(BACI_COLUMNS)}; "
-                                               f"missing {missing}, unknown {extra}")])
-                first = False
-            offset = report.rows_read + 2
-            report.rows_read += len(chunk)
-            t, i, j, v = (_numeric(chunk[c]) for c in ("t", "i", "j", "v"))
-            bad = t.isna() | i.isna() | j.isna() | v.isna() | ~chunk["k"].str.strip().str.isdigit()
-            for line in np.flatnonzero(bad.to_numpy())[:20]:
-                row = chunk.iloc[line]
-                problems.append(_problem(path, f"line {offset + line}", "t, i, j and v must be numbers and k an "
-                                         f"HS6 code, got {','.join(str(row[c]) for c in BACI_COLUMNS)}"))
-            for line in np.flatnonzero((v < 0).to_numpy())[:20]:
-                problems.append(_problem(path, f"line {offset + line}", f"v must be >= 0, got "
-                                                                        f"{chunk['v'].iloc[line]!r}"))
-            years_seen.update(int(x) for x in t.dropna().unique())
-            keep = ~bad & (v >= 0)
-            if year is not None:
-                report.rows_other_years += int((keep & (t != year)).sum())
-                keep &= t == year
-            chunk = pd.DataFrame({"i": i[keep].astype(int), "j": j[keep].astype(int),
-                                  "k": _hs6_codes(chunk.loc[keep, "k"]), "v": v[keep]})
-            exporter = chunk["i"].map(countries)
-            importer = chunk["j"].map(countries)
-            for code in pd.concat([chunk.loc[exporter.isna(), "i"], chunk.loc[importer.isna(), "j"]]).unique():
-                unknown_codes[int(code)] = unknown_codes.get(int(code), 0) + 1
-            chunk = chunk[exporter.notna() & importer.notna()]
-            exporter, importer = exporter[chunk.index], importer[chunk.index]
-            sector = product_map.lookup(chunk["k"])
-            dropped = sector.isna()
-            if remainder is not None:
-                for code, value in chunk.loc[dropped].groupby("k")["v"].sum().items():
-                    report.remainder_products[code] = report.remainder_products.get(code, 0.0) + value
-                sector = sector.fillna(remainder)
+    lines_read = 0
+    for chunk in _trade_chunks(path):
+        offset = lines_read + 2
+        lines_read += len(chunk)
+        parsed, usable = _check_chunk(chunk, offset, bad)
+        report.rows_read += int(usable.sum())
+        t = parsed["t"]
+        years_seen.update(int(x) for x in t[usable].unique())
+        keep = usable.copy()
+        if year is not None:
+            report.rows_other_years += int((usable & (t != year)).sum())
+            keep &= t == year
+        chunk = pd.DataFrame({"i": parsed["i"][keep].astype(np.int64), "j": parsed["j"][keep].astype(np.int64),
+                              "k": _hs6_codes(parsed["k"][keep]), "v": parsed["v"][keep]})
+        exporter = chunk["i"].map(countries)
+        importer = chunk["j"].map(countries)
+        for code, count in pd.concat([chunk.loc[exporter.isna(), "i"],
+                                      chunk.loc[importer.isna(), "j"]]).value_counts().items():
+            unknown_codes[int(code)] = unknown_codes.get(int(code), 0) + int(count)
+        chunk = chunk[exporter.notna() & importer.notna()]
+        exporter, importer = exporter[chunk.index], importer[chunk.index]
+        sector = product_map.lookup(chunk["k"])
+        dropped = sector.isna()
+        if remainder is not None:
+            for code, value in chunk.loc[dropped].groupby("k")["v"].sum().items():
+                report.remainder_products[code] = report.remainder_products.get(code, 0.0) + value
+            sector = sector.fillna(remainder)
+        else:
+            for code, value in chunk.loc[dropped].groupby("k")["v"].sum().items():
+                report.unmapped_products[code] = report.unmapped_products.get(code, 0.0) + value
+            chunk, exporter, importer, sector = (x[~dropped] for x in (chunk, exporter, importer, sector))
+        exp_region = exporter.map(region_of)
+        imp_region = importer.map(region_of)
+        for iso, value in pd.concat([chunk.loc[exp_region.isna(), ["v"]].assign(iso=exporter[exp_region.isna()]),
+                                     chunk.loc[imp_region.isna(), ["v"]].assign(iso=importer[imp_region.isna()])]
+                                    ).groupby("iso")["v"].sum().items():
+            report.unmapped_countries[iso] = report.unmapped_countries.get(iso, 0.0) + value
+        exp_region, imp_region = exp_region.fillna(ROW), imp_region.fillna(ROW)
+        s_idx, a_idx, b_idx = sector.map(sector_index), exp_region.map(region_index), imp_region.map(region_index)
+        if schedule is not None:
+            schedule.add(exporter, importer, chunk["k"], chunk["v"], s_idx, a_idx, b_idx)
+        grouped = chunk["v"].groupby([s_idx, a_idx, b_idx]).sum()
+        for (s, a, b), value in grouped.items():
+            if a == b:
+                intra[s, a] += value
             else:
-                for code, value in chunk.loc[dropped].groupby("k")["v"].sum().items():
-                    report.unmapped_products[code] = report.unmapped_products.get(code, 0.0) + value
-                chunk, exporter, importer, sector = (x[~dropped] for x in (chunk, exporter, importer, sector))
-            exp_region = exporter.map(region_of)
-            imp_region = importer.map(region_of)
-            for iso, value in pd.concat([chunk.loc[exp_region.isna(), ["v"]].assign(iso=exporter[exp_region.isna()]),
-                                         chunk.loc[imp_region.isna(), ["v"]].assign(iso=importer[imp_region.isna()])]
-                                        ).groupby("iso")["v"].sum().items():
-                report.unmapped_countries[iso] = report.unmapped_countries.get(iso, 0.0) + value
-            exp_region, imp_region = exp_region.fillna(ROW), imp_region.fillna(ROW)
-            s_idx, a_idx, b_idx = sector.map(sector_index), exp_region.map(region_index), imp_region.map(region_index)
-            if schedule is not None:
-                schedule.add(exporter, importer, chunk["k"], chunk["v"], s_idx, a_idx, b_idx)
-            grouped = chunk["v"].groupby([s_idx, a_idx, b_idx]).sum()
-            for (s, a, b), value in grouped.items():
-                if a == b:
-                    intra[s, a] += value
-                else:
-                    flows[s, a, b] += value
-            report.rows_used += len(chunk)
-    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise InputError([_problem(path, "", f"cannot be read as BACI CSV: {exc}")]) from None
-    except FileNotFoundError:
-        raise InputError([_problem(path, "", "file is missing")]) from None
+                flows[s, a, b] += value
+        report.rows_used += len(chunk)
+    for problem in bad.problems(path):
+        problems.append(problem)
     for code, count in sorted(unknown_codes.items()):
-        problems.append(_problem(path, "i/j", f"country code {code} ({count} row(s)) is not in the country file"))
-    if year is not None and year not in years_seen:
-        problems.append(_problem(path, "t", f"year {year} is not in the file (years: "
-                                            f"{', '.join(str(y) for y in sorted(years_seen)) or 'none'})"))
-    if year is None:
-        if len(years_seen) > 1:
-            problems.append(_problem(path, "t", f"the file holds several years {sorted(years_seen)}: choose one "
-                                                "with --year"))
-        elif years_seen:
-            report.year = years_seen.pop()
-    else:
-        report.year = year
+        problems.append(_problem(path, "i/j", f"country code {code} ({count} row(s)) is not in the country file"),
+                        kind="unknown country code")
+    _choose_year(path, year, years_seen, bool(bad.counts), report, problems)
+    _check_sums(path, flows, intra, regions, sectors, problems)
     if problems:
         raise InputError(problems)
     return flows / 1000.0, intra / 1000.0, report  # USD million
+
+
+def _choose_year(path, year, years_seen, any_bad, report, problems) -> None:
+    """The year to build: ``--year`` if the file has it, else the file's only year; one a dataset may have."""
+    if not years_seen:
+        if not any_bad:
+            problems.append(_problem(path, "", "no data rows"))
+        return
+    if year is not None and year not in years_seen:
+        problems.append(_problem(path, "t", f"year {year} is not in the file (years: {_years_text(years_seen)})"))
+    elif year is None and len(years_seen) > 1:
+        problems.append(_problem(path, "t", f"the file holds several years ({_years_text(years_seen)}): choose one "
+                                            "with --year"))
+    else:
+        report.year = year if year is not None else next(iter(years_seen))
+        if report.year not in YEARS:
+            problems.append(_problem(path, "t", f"year {report.year} is outside {YEARS[0]}-{YEARS[-1]}, the years a "
+                                                "dataset's base_year may take"))
+
+
+def _years_text(years, shown=10) -> str:
+    years = sorted(years)
+    more = f", ... ({len(years)} years)" if len(years) > shown else ""
+    return ", ".join(str(y) for y in years[:shown]) + more
+
+
+def _check_sums(path, flows, intra, regions, sectors, problems) -> None:
+    """Values whose sum is too large for a float would be ``inf`` flows: one problem naming the first such cell."""
+    for cells, what in ((flows, lambda s, a, b: f"{sectors[s]} {regions[a]}->{regions[b]}"),
+                        (intra, lambda s, a: f"{sectors[s]} within {regions[a]}")):
+        overflowing = np.argwhere(~np.isfinite(cells))
+        if len(overflowing):
+            problems.append(_problem(path, "v", f"the values of {what(*overflowing[0])} sum to more than a number "
+                                                "can hold: check the file's values and unit (thousand USD)"))
 
 
 class TariffSchedule:
@@ -353,20 +627,28 @@ class TariffSchedule:
     @classmethod
     def read(cls, path, countries, shape) -> TariffSchedule:
         """``importer,exporter,hs,rate`` (ISO3, ``*`` = MFN); every problem as :class:`InputError`."""
-        problems: list[Problem] = []
+        problems = CappedProblems()
         table = _read_small_csv(path, ["importer", "exporter", "hs", "rate"], ["source", "note"], problems)
         if table is None:
             raise InputError(problems)
         rates = _numbers(table, "rate", path, problems, minimum=0)
         known = set(countries.values())
-        for line, row in enumerate(table.itertuples(index=False), start=2):
+        seen: dict[tuple, int] = {}
+        for line, row in zip(table.index, table.itertuples(index=False)):
+            where = f"line {line}"
             for column in ("importer", "exporter"):
                 code = getattr(row, column)
                 if code != "*" and code not in known:
-                    problems.append(_problem(path, f"line {line}", f"{column} '{code}' is not in the country file"
-                                                                   f"{closest(code, sorted(known))}"))
-            if not row.hs.isdigit():
-                problems.append(_problem(path, f"line {line}", f"hs must be an HS code, got {row.hs!r}"))
+                    problems.append(_problem(path, where, f"{column} '{code}' is not in the country file"
+                                                          f"{closest(code, sorted(known))}"), kind="unknown country")
+            if not _is_hs_code(row.hs):
+                problems.append(_problem(path, where, f"hs must be an HS6 code or a 2- or 4-digit prefix, got "
+                                                      f"{row.hs!r}"), kind="hs")
+            key = (row.importer, row.exporter, row.hs.zfill(6) if len(row.hs) == 5 else row.hs)
+            if key in seen:
+                problems.append(_problem(path, where, f"a second rate for {key[0]} from {key[1]} on {key[2]} (first "
+                                                      f"on line {seen[key]})"), kind="twice")
+            seen.setdefault(key, line)
         if problems:
             raise InputError(problems)
         table = table.assign(rate=rates, hs=table["hs"].map(lambda h: h.zfill(6) if len(h) == 5 else h))
@@ -401,10 +683,17 @@ class TariffSchedule:
                 self.weighted[si, ai, bi] += (group["v"] * group["rate"]).sum()
                 self.weights[si, ai, bi] += group["v"].sum()
 
-    def rates(self) -> np.ndarray:
-        """Import-value-weighted rates (K, N, N); NaN where no import carries a weight."""
+    def rates(self, path) -> np.ndarray:
+        """Import-value-weighted rates (K, N, N); NaN where no import carries a weight.
+
+        Raises :class:`InputError` naming ``path`` where rates times values overflow a float.
+        """
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(self.weights > 0, self.weighted / self.weights, np.nan)
+            rates = np.where(self.weights > 0, self.weighted / self.weights, np.nan)
+        if not np.isfinite(rates[self.weights > 0]).all():
+            raise InputError([_problem(path, "rate", "rates times BACI values sum to more than a number can hold: "
+                                                     "check the rates (0.25 = 25%)")])
+        return rates
 
     def coverage(self) -> dict:
         return {"covered_share": self.covered / self.total if self.total else 0.0,
@@ -412,24 +701,30 @@ class TariffSchedule:
 
 
 def _read_production(path, regions, sectors):
-    problems: list[Problem] = []
+    """``region,sector,value[,unit,source,note]`` → {(region, sector): (output in USD million, source)}."""
+    problems = CappedProblems()
     table = _read_small_csv(path, ["region", "sector", "value"], ["unit", "source", "note"], problems)
     if table is None:
         raise InputError(problems)
     values = _numbers(table, "value", path, problems, minimum=0)
-    out = {}
-    for line, row in enumerate(table.itertuples(index=False), start=2):
+    out, seen = {}, {}
+    for pos, (line, row) in enumerate(zip(table.index, table.itertuples(index=False))):
+        where = f"line {line}"
         if row.region not in regions:
-            problems.append(_problem(path, f"line {line}", f"unknown region '{row.region}'"
-                                                           f"{closest(row.region, regions)}"))
+            problems.append(_problem(path, where, f"unknown region '{row.region}'{closest(row.region, regions)}"),
+                            kind="unknown region")
         if row.sector not in sectors:
-            problems.append(_problem(path, f"line {line}", f"unknown sector '{row.sector}'"
-                                                           f"{closest(row.sector, sectors)}"))
+            problems.append(_problem(path, where, f"unknown sector '{row.sector}'{closest(row.sector, sectors)}"),
+                            kind="unknown sector")
         unit = getattr(row, "unit", "") or UNIT
         if unit != UNIT:
-            problems.append(_problem(path, f"line {line}", f"unit must be '{UNIT}' (as BACI values here), "
-                                                           f"got {unit!r}"))
-        out[(row.region, row.sector)] = (values[line - 2], getattr(row, "source", "") or "")
+            problems.append(_problem(path, where, f"unit must be '{UNIT}' (as BACI values here), got {unit!r}"),
+                            kind="unit")
+        if (row.region, row.sector) in seen:
+            problems.append(_problem(path, where, f"a second value for {row.region} {row.sector} (first on line "
+                                                  f"{seen[(row.region, row.sector)]})"), kind="twice")
+        seen.setdefault((row.region, row.sector), line)
+        out[(row.region, row.sector)] = (values[pos], getattr(row, "source", "") or "")
     if problems:
         raise InputError(problems)
     return out
@@ -488,17 +783,22 @@ def _cells(flows, intra, output, shares, regions, sectors, report):
     if missing:
         raise InputError([_problem("--production", "", f"no output for {', '.join(missing)}, and --domestic-share "
                                                        "gives no share for them")])
+    for sector, exporter, _, value, *_ in rows:
+        if not math.isfinite(value):
+            raise InputError([_problem("--domestic-share", "", f"the assumed domestic shipments of {sector} "
+                                                               f"{exporter} come to more than a number can hold")])
     return rows
 
 
 def _write(out, name, year, cells, tariff_cells, sector_info, regions, region_names, report, paths, production,
            tariffs, share, command):
+    """The dataset folder's files; every text goes through :mod:`sim.escape` (numbers never do)."""
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "flows.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["sector", "exporter", "importer", "value", "basis", "source", "note"])
         for sector, exporter, importer, value, basis, source, note in cells:
-            w.writerow([sector, exporter, importer, f"{value:.6f}", basis, source, note])
+            w.writerow([sector, exporter, importer, f"{value:.6f}", basis, source, spreadsheet_text(note)])
     sectors = list(sector_info)
     with open(out / "tariffs.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
@@ -512,15 +812,24 @@ def _write(out, name, year, cells, tariff_cells, sector_info, regions, region_na
                             w.writerow([sector, exporter, importer, f"{rate:.6f}", "derived", "TARIFFS",
                                         "import-value-weighted average of applied HS6 rates (preferential over "
                                         "MFN)"])
+    (out / "dataset.toml").write_text(_dataset_toml(name, year, sector_info, regions, region_names, paths,
+                                                    production, tariffs), encoding="utf-8")
+    (out / "README.md").write_text(_readme(name, year, report, paths, production, tariffs, share, command),
+                                   encoding="utf-8", errors="backslashreplace")
+
+
+def _dataset_toml(name, year, sector_info, regions, region_names, paths, production, tariffs) -> str:
+    """dataset.toml's text: codes are checked codes, every other text a :func:`toml_string`, numbers as numbers."""
     lines = ["# Generated by: python run_sim.py dataset build (see README.md for the command)",
-             f'name = "{name}"', f'title = "{name}: built from BACI {year}"', f"base_year = {year}",
-             f'unit = "{UNIT}"', ""]
+             f"name = {toml_string(name)}", f"title = {toml_string(f'{name}: built from BACI {year}')}",
+             f"base_year = {year}", f"unit = {toml_string(UNIT)}", ""]
     for region in regions:
-        lines += ["[[region]]", f'code = "{region}"',
-                  f'name = "{region_names.get(region, "Rest of world" if region == ROW else region)}"', ""]
+        title = region_names.get(region, "Rest of world" if region == ROW else region)
+        lines += ["[[region]]", f"code = {toml_string(region)}", f"name = {toml_string(title)}", ""]
     for sector, (title, sigma, eta, eps, source) in sector_info.items():
-        lines += [f"# elasticities: {source}", "[[sector]]", f'code = "{sector}"', f'name = "{title}"',
-                  f"sigma = {sigma:g}", f"eta = {eta:g}", "eps = inf" if math.isinf(eps) else f"eps = {eps:g}", ""]
+        lines += [f"# elasticities: {toml_string(source)}", "[[sector]]", f"code = {toml_string(sector)}",
+                  f"name = {toml_string(title)}", f"sigma = {float(sigma)!r}",
+                  f"eta = {float(eta)!r}", "eps = inf" if math.isinf(eps) else f"eps = {float(eps)!r}", ""]
     sources = [("BACI", "CEPII BACI: bilateral trade flows at the HS6 level", str(paths["trade"]))]
     sources.append(("ASSUMED", "A stated assumption of this build (the cell's note says what)", ""))
     if production is not None:
@@ -528,10 +837,9 @@ def _write(out, name, year, cells, tariff_cells, sector_info, regions, region_na
     if tariffs is not None:
         sources.append(("TARIFFS", "Applied tariff rates by HS code", str(tariffs)))
     for sid, title, url in sources:
-        lines += ["[[source]]", f'id = "{sid}"', f'title = "{title}"', f'url = "{url}"', ""]
-    (out / "dataset.toml").write_text("\n".join(lines), encoding="utf-8")
-    (out / "README.md").write_text(_readme(name, year, report, paths, production, tariffs, share, command),
-                                   encoding="utf-8")
+        lines += ["[[source]]", f"id = {toml_string(sid)}", f"title = {toml_string(title)}",
+                  f"url = {toml_string(url)}", ""]
+    return "\n".join(lines)
 
 
 def _readme(name, year, report, paths, production, tariffs, share, command) -> str:

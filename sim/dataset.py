@@ -348,11 +348,11 @@ def _read_table(path, keys, value_column, parse, rule, extra_columns, problems, 
         for column, valid in keys.items():
             code = row[column]
             if code not in valid:
-                found.add(where, f"unknown {column} '{code}'{closest(code, valid)}")
+                found.add(where, f"unknown {column} '{code}'{closest(code, valid)}", kind=f"unknown {column}")
                 ok = False
         value = parse(row[value_column])
         if value is None:
-            found.add(where, f"{rule}, got {row[value_column]!r}")
+            found.add(where, f"{rule}, got {row[value_column]!r}", kind="value")
             ok = False
         if source_ids is not None:
             _check_provenance(row, source_ids, where, found)
@@ -360,7 +360,8 @@ def _read_table(path, keys, value_column, parse, rule, extra_columns, problems, 
             continue
         key = tuple(row[column] for column in keys)
         if key in seen:
-            found.add(where, f"duplicate row for {key[0]} {'->'.join(key[1:])} (first on line {seen[key]})")
+            found.add(where, f"duplicate row for {key[0]} {'->'.join(key[1:])} (first on line {seen[key]})",
+                      kind="duplicate row")
             continue
         seen[key] = line
         values[key] = value
@@ -439,7 +440,8 @@ def _read_quotas(path, regions, sectors, flows, tariffs, problems, source_ids):
             continue
         key = (row["sector"], row["exporter"], row["importer"])
         if key in seen:
-            found.add(where, f"duplicate row for {key[0]} {key[1]}->{key[2]} (first on line {seen[key]})")
+            found.add(where, f"duplicate row for {key[0]} {key[1]}->{key[2]} (first on line {seen[key]})",
+                      kind="duplicate row")
             continue
         seen[key] = line
         cell = (sectors.index(key[0]), regions.index(key[1]), regions.index(key[2]))

@@ -22,6 +22,9 @@ __all__ = [
     "InputError",
     "ConvergenceError",
     "ScenarioWarning",
+    "CappedProblems",
+    "LISTED_ROWS",
+    "more_rows",
     "closest",
     "number_text",
     "regular_file_problem",
@@ -97,9 +100,27 @@ class ProblemList:
 
     source: str
     problems: list[Problem] = field(default_factory=list)
+    _counts: dict = field(default_factory=dict, repr=False)
 
-    def add(self, key: str, message: str) -> None:
-        self.problems.append(Problem(self.source, key, message))
+    def add(self, key: str, message: str, kind: str | None = None) -> None:
+        """Record a problem; of each ``kind`` (e.g. "duplicate row") only the first :data:`LISTED_ROWS` are listed.
+
+        The rest are counted in one line, "... and N more rows with the same problem", kept
+        right after the last one listed.
+        """
+        if kind is None:
+            self.problems.append(Problem(self.source, key, message))
+            return
+        count = self._counts.get(kind, (0, None))[0] + 1
+        position = self._counts.get(kind, (0, None))[1]
+        if count <= LISTED_ROWS:
+            self.problems.append(Problem(self.source, key, message))
+        elif position is None:
+            self.problems.append(more_rows(self.source, 1))
+            position = len(self.problems) - 1
+        else:
+            self.problems[position] = more_rows(self.source, count - LISTED_ROWS)
+        self._counts[kind] = (count, position)
 
     def extend(self, other: ProblemList | Iterable[Problem]) -> None:
         items = other.problems if isinstance(other, ProblemList) else other
@@ -111,6 +132,49 @@ class ProblemList:
 
     def __bool__(self) -> bool:
         return bool(self.problems)
+
+
+#: How many rows with one kind of problem are listed before the rest are only counted.
+LISTED_ROWS = 20
+
+
+def more_rows(source: str, count: int) -> Problem:
+    """The line that stands for ``count`` further rows with a problem already listed."""
+    return Problem(source, "", f"... and {count:,} more rows with the same problem")
+
+
+class CappedProblems:
+    """Problems in the order found; of each ``kind`` only the first :data:`LISTED_ROWS` are listed.
+
+    A file with 400,000 duplicate rows gives 20 messages and one line "... and 399,980 more
+    rows with the same problem" (:func:`more_rows`) right after them, not 399,999 lines.
+    Problems added without a kind are always listed. Iterate it, test it for truth, or pass
+    it to :class:`InputError` like a list.
+    """
+
+    def __init__(self, limit: int = LISTED_ROWS):
+        self.limit = limit
+        self._listed: list[tuple[Problem, tuple | None]] = []
+        self._counts: dict[tuple, int] = {}
+
+    def append(self, problem: Problem, kind: str | None = None) -> None:
+        """Add ``problem``; a ``kind`` (e.g. "duplicate row") groups it with others in the same file."""
+        key = None if kind is None else (problem.source, kind)
+        if key is not None:
+            self._counts[key] = self._counts.get(key, 0) + 1
+            if self._counts[key] > self.limit:
+                return
+        self._listed.append((problem, key))
+
+    def __iter__(self):
+        last = {key: pos for pos, (_, key) in enumerate(self._listed) if key is not None}
+        for pos, (problem, key) in enumerate(self._listed):
+            yield problem
+            if key is not None and last[key] == pos and self._counts[key] > self.limit:
+                yield more_rows(problem.source, self._counts[key] - self.limit)
+
+    def __bool__(self) -> bool:
+        return bool(self._listed)
 
 
 def closest(name: str, valid: Iterable[str]) -> str:

@@ -144,9 +144,15 @@ def _make_folder(target: Path) -> list[Path]:
     if not folder.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, f"{folder} is a file, not a folder")
     missing.reverse()
+    created = []
     for path in missing:
-        path.mkdir()
-    return missing
+        try:
+            path.mkdir()
+            created.append(path)
+        except FileExistsError:  # another run made it just now: not ours to remove
+            if not path.is_dir():
+                raise
+    return created
 
 
 @contextlib.contextmanager

@@ -105,8 +105,8 @@ def test_bad_inputs_are_all_reported_and_nothing_is_written(tmp_path):
     # the trade file's own problems are reported once the concordances are right
     result = CliRunner().invoke(main, build_args(out, trade=trade))
     assert result.exit_code == 2 and not out.exists()
-    assert "t, i, j and v must be numbers and k an HS6 code, got 2022,392,842,720851,abc,1" in result.output
-    assert "v must be >= 0, got '-3'" in result.output
+    assert "line 2: v must be a finite number >= 0 (thousand USD), got 'abc'" in result.output
+    assert "line 4: v must be a finite number >= 0 (thousand USD), got '-3'" in result.output
     assert "country code 999 (1 row(s)) is not in the country file" in result.output
 
 
@@ -154,3 +154,145 @@ def test_domestic_shares_per_sector_and_a_gap_in_production(tmp_path):
     assert result.exit_code == 2 and "no output for" in result.output and "JPN steel" in result.output
     result = CliRunner().invoke(main, build_args(tmp_path / "bad", production=None) + ["--domestic-share", "1.5"])
     assert result.exit_code == 2 and "each share must be a number between 0 and 1, got '1.5'" in result.output
+
+
+# --- hostile input (issue 16, case 8): text is escaped, codes are checked, bad files give one clear message each
+
+AWKWARD = ['my "demo"', "a, b; c", "C:\\data\\baci", "Ünïcødé ✓ 日本", "two\nlines", '=HYPERLINK("http://x")',
+           "tab\there", "form\x0cfeed and line\u2028separator", "quote ' and \\\" both"]
+
+
+def copy_with(tmp_path, name, transform):
+    """A copy of one of the test files in ``tmp_path``, its text passed through ``transform``."""
+    path = tmp_path / name
+    path.write_text(transform((DATA / name).read_text(encoding="utf-8")), encoding="utf-8")
+    return path
+
+
+def csv_cell(text):
+    return '"' + text.replace('"', '""') + '"'
+
+
+@pytest.mark.parametrize("text", AWKWARD)
+def test_awkward_text_is_escaped_and_reads_back_unchanged(tmp_path, text):
+    folder = tmp_path / "in\\put"  # a backslash in every input path, as in a Windows path
+    folder.mkdir()
+    trade = folder / "baci_2022.csv"
+    shutil.copy(DATA / "baci_2022.csv", trade)
+    regions = copy_with(folder, "regions.csv", lambda s: s.replace("United States", csv_cell(text)))
+    sectors = copy_with(folder, "sectors.csv", lambda s: s.replace("Iron and steel", csv_cell(text)).replace(
+        "GTAP 10 ESUBD (illustrative here)", csv_cell(text)))
+    production = copy_with(folder, "production.csv", lambda s: s.replace("illustrative", csv_cell(text)))
+    out = tmp_path / "out"
+    args = build_args(out, trade=trade, regions=regions, sectors=sectors, production=production)
+    args[args.index("--name") + 1] = text
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    ds = sim.load_dataset(out)
+    assert ds.name == text and ds.title == f"{text}: built from BACI 2022"
+    assert ds.region_names["USA"] == text and ds.sector_names["steel"] == text
+    assert {s["id"]: s["url"] for s in ds.sources}["BACI"] == str(trade)
+    assert {s["id"]: s["url"] for s in ds.sources}["PRODUCTION"] == str(production)
+    import csv
+    with open(out / "flows.csv", encoding="utf-8", newline="") as fh:
+        notes = [row["note"] for row in csv.DictReader(fh)]
+    assert f"output 100.0 ({text}) less exports" in " ".join(notes)
+
+
+def test_an_empty_name_is_refused(tmp_path):
+    args = build_args(tmp_path / "o")
+    args[args.index("--name") + 1] = " "
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "--name: must be some text, got ' '" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def refused(tmp_path, *options, **files):
+    """Build with the given files replaced; return the error output (the build must fail cleanly)."""
+    out = tmp_path / "never"
+    result = CliRunner().invoke(main, build_args(out, **files) + list(options))
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output and "np." not in result.output and not out.exists()
+    return result.output
+
+
+def test_region_and_sector_codes_must_be_codes(tmp_path):
+    regions = write_bad(tmp_path, "regions.csv", 'iso3,region\nUSA,"=HYPERLINK(""http://x"")"\nJPN,JPN\n')
+    output = refused(tmp_path, regions=regions)
+    assert (f"{regions}: line 2: region must be a code of letters, digits and _ starting with a letter, got "
+            "'=HYPERLINK(\"http://x\")'") in output
+    sectors = copy_with(tmp_path, "sectors.csv", lambda s: s.replace("steel,", "steel metal,"))
+    products = copy_with(tmp_path, "products.csv", lambda s: s.replace("steel", "steel metal"))
+    output = refused(tmp_path, sectors=sectors, products=products)
+    assert (f"{sectors}: line 2: sector must be a code of letters, digits and _ starting with a letter, got "
+            "'steel metal'") in output
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "1e400", "-5", "-inf", "NA", ""])
+def test_a_bad_baci_value_names_file_line_and_value(tmp_path, value):
+    trade = write_bad(tmp_path, "trade.csv", f"t,i,j,k,v,q\n2022,392,842,720851,5,1\n2022,392,842,720851,{value},1\n")
+    output = refused(tmp_path, trade=trade)
+    assert f"{trade}: line 3: v must be a finite number >= 0 (thousand USD), got {value!r}" in output
+    assert output.count("error: ") == 1
+
+
+@pytest.mark.parametrize("code, message", [
+    ("inf", "i must be a CEPII country code (a whole number), got 'inf'"),
+    ("392.7", "i must be a CEPII country code (a whole number), got '392.7'"),
+    ("-5", "i must be a CEPII country code (a whole number), got '-5'"),
+    ("JPN", "i must be a CEPII country code (a whole number), got 'JPN'"),
+])
+def test_a_bad_country_code_names_file_line_and_value(tmp_path, code, message):
+    trade = write_bad(tmp_path, "trade.csv", f"t,i,j,k,v,q\n2022,392,842,720851,5,1\n2022,{code},842,720851,5,1\n")
+    output = refused(tmp_path, trade=trade)
+    assert f"{trade}: line 3: {message}" in output and output.count("error: ") == 1
+
+
+def test_an_empty_trade_file_says_so(tmp_path):
+    trade = write_bad(tmp_path, "trade.csv", "")
+    assert f"{trade}: file is empty (expected the header line t,i,j,k,v,q)" in refused(tmp_path, trade=trade)
+    trade = write_bad(tmp_path, "trade.csv", "t,i,j,k,v,q\n")
+    assert f"{trade}: no data rows" in refused(tmp_path, trade=trade)
+
+
+@pytest.mark.parametrize("row", [2, 3])
+def test_a_row_with_an_extra_field_names_its_line(tmp_path, row):
+    lines = ["t,i,j,k,v,q"] + ["2022,392,842,720851,5,1"] * 3
+    lines[row - 1] += ",7"
+    trade = write_bad(tmp_path, "trade.csv", "\n".join(lines) + "\n")
+    output = refused(tmp_path, trade=trade)
+    assert f"{trade}: line {row}: 7 fields, expected 6 (t,i,j,k,v,q)" in output and output.count("error: ") == 1
+
+
+def test_a_small_file_with_an_extra_field_names_its_line(tmp_path):
+    regions = write_bad(tmp_path, "regions.csv", "iso3,region\nUSA,USA\nJPN,JPN,Japan\n")
+    assert f"{regions}: line 3: 3 fields, expected 2 (iso3,region)" in refused(tmp_path, regions=regions)
+
+
+def test_many_rows_with_one_problem_are_listed_once_and_counted(tmp_path):
+    trade = write_bad(tmp_path, "trade.csv", "t,i,j,k,v,q\n" + "2022,392,842,720851,-1,1\n" * 400)
+    output = refused(tmp_path, trade=trade)
+    assert output.count("v must be a finite number >= 0") == 20
+    assert f"{trade}: ... and 380 more rows with the same problem" in output
+    products = write_bad(tmp_path, "products.csv", "hs,sector\n" + "72,steel\n" * 400)
+    output = refused(tmp_path, products=products)
+    assert output.count("is mapped twice") == 20 and "... and 379 more rows with the same problem" in output
+
+
+def test_values_too_large_to_sum_are_an_error_not_inf_flows(tmp_path):
+    trade = write_bad(tmp_path, "trade.csv", "t,i,j,k,v,q\n2022,392,842,720851,1e308,1\n2022,392,842,720851,1e308,1\n")
+    output = refused(tmp_path, trade=trade)
+    assert f"{trade}: v: the values of steel JPN->USA sum to more than a number can hold" in output
+    trade = write_bad(tmp_path, "trade.csv", "t,i,j,k,v,q\n2022,392,842,720851,1e308,1\n")
+    output = refused(tmp_path, "--domestic-share", "0.9999", trade=trade, production=None)
+    assert "--domestic-share: the assumed domestic shipments of steel USA come to more than a number can hold" in \
+        output and output.count("error: ") == 1
+
+
+def test_a_year_a_dataset_cannot_have_is_refused(tmp_path):
+    trade = write_bad(tmp_path, "trade.csv", "t,i,j,k,v,q\n1800,392,842,720851,5,1\n")
+    args = build_args(tmp_path / "o", trade=trade)
+    del args[args.index("--year"):args.index("--year") + 2]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "year 1800 is outside 1900-2200" in result.output

@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -169,3 +170,84 @@ def test_sweep_arguments_are_swept_or_refused_with_input_error(rates, tariff, ye
         pass
     else:
         assert len(result.table) == len(np.atleast_1d(result.table["rate"])) >= 2
+
+
+# --- the BACI builder (issue 16): hostile trade, country, product, sector, region, production and tariff files
+
+BACI = ROOT / "tests" / "data" / "baci"
+BACI_FILES = {"trade": "baci_2022.csv", "countries": "country_codes.csv", "products": "products.csv",
+              "sectors": "sectors.csv", "regions": "regions.csv", "production": "production.csv",
+              "tariffs": "tariffs.csv"}
+hostile_cells = st.one_of(
+    st.sampled_from(["", " ", "inf", "-inf", "nan", "NA", "1e400", "-5", "0", "392.7", "1e308", "2022.0", "1_0",
+                     "１０", "0x10", "-0", "999", "392", "842", "2022", "1800", "72", "720851", "7208510", "²",
+                     "USA", "JPN", "ROW", "steel", "autos", "steel metal", '=HYPERLINK("http://x")', "+1", "@x",
+                     'a "quoted" cell', "C:\\data\\x", "two\nlines", "tab\there", "\u2028", "\x0c", "\x00", "é",
+                     "USD million", "*", '"', '","', "\ufeff"]),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-10**20, 10**20).map(str),
+    st.text(max_size=8),
+)
+
+
+def mutate_csv(text, data):
+    """A CSV file's text with one to four hostile edits: cells, fields, rows, blank or garbage lines, truncation."""
+    rows = [line.split(",") for line in text.splitlines()]
+    for _ in range(data.draw(st.integers(1, 4))):
+        r = data.draw(st.integers(0, len(rows) - 1)) if rows else 0
+        kind = data.draw(st.sampled_from(["cell", "cell", "cell", "extra field", "drop field", "delete row",
+                                          "repeat row", "blank line", "garbage line", "truncate"]))
+        if kind == "cell" and rows and rows[r]:
+            c = data.draw(st.integers(0, len(rows[r]) - 1))
+            rows[r][c] = data.draw(hostile_cells)
+        elif kind == "extra field" and rows:
+            rows[r].append(data.draw(hostile_cells))
+        elif kind == "drop field" and rows and rows[r]:
+            rows[r].pop()
+        elif kind == "delete row" and rows:
+            del rows[r]
+        elif kind == "repeat row" and rows:
+            rows[r:r] = [list(rows[r]) for _ in range(data.draw(st.integers(1, 30)))]
+        elif kind == "blank line":
+            rows.insert(r, [""])
+        elif kind == "garbage line":
+            rows.insert(r, [data.draw(st.text(max_size=20))])
+        elif kind == "truncate":
+            joined = "\n".join(",".join(row) for row in rows)
+            rows = [line.split(",") for line in joined[:data.draw(st.integers(0, len(joined)))].splitlines()]
+    return "\n".join(",".join(row) for row in rows) + ("\n" if rows else "")
+
+
+@pytest.mark.parametrize("first", sorted(BACI_FILES))
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_hostile_baci_inputs_build_a_dataset_that_loads_or_say_what_is_wrong(first, data):
+    """Every outcome is a dataset that loads (exit 0) or messages naming the problems (exit 2).
+
+    Each run edits the ``first`` file and maybe another one or two; 8 runs per file keep it to seconds.
+    """
+    from sim import load_dataset
+
+    with tempfile.TemporaryDirectory() as folder:
+        files = {option: BACI / name for option, name in BACI_FILES.items()}
+        others = data.draw(st.lists(st.sampled_from(sorted(BACI_FILES)), max_size=2, unique=True))
+        for option in dict.fromkeys([first, *others]):
+            path = Path(folder) / BACI_FILES[option]
+            text = mutate_csv(files[option].read_text(encoding="utf-8"), data)
+            encoded = text.encode("utf-8", "surrogatepass")
+            if data.draw(st.integers(0, 9)) == 0:
+                encoded = data.draw(st.sampled_from([b"", b"\xff\xfe", b"\xef\xbb\xbf" + encoded, encoded + b"\xff"]))
+            path.write_bytes(encoded)
+            files[option] = path
+        name = data.draw(st.one_of(st.just("fuzzed"), hostile_cells))
+        out = Path(folder) / "out"
+        args = ["dataset", "build", *(a for option, path in files.items() for a in (f"--{option}", path)),
+                "--name", name, "--out", out]
+        year = data.draw(st.sampled_from(["2022", "2022", "2022", "2021", "1800", None]))
+        args += [] if year is None else ["--year", year]
+        result = run_cli(*args)
+        assert result.exit_code in (0, 2), result.output
+        assert out.exists() == (result.exit_code == 0)
+        if result.exit_code == 0:
+            dataset = load_dataset(out)
+            assert np.isfinite(dataset.flows).all() and dataset.name == name

@@ -290,3 +290,33 @@ def test_the_same_seed_draws_the_same_factors_whatever_the_central_elasticities(
     np.testing.assert_allclose(a[1] / [-0.5, -1.0], b[1] / [-2.0, -0.3], rtol=1e-15)
     finite = np.isfinite(eps_b) & (eps_b > 0)
     np.testing.assert_allclose((a[2] / eps_a)[:, finite], (b[2][:, finite] / eps_b[finite]), rtol=1e-15)
+
+
+def test_many_duplicate_rows_in_a_dataset_file_are_listed_once_and_counted(tmp_path):
+    folder = tmp_path / "dup"
+    shutil.copytree(Path(sim.__file__).parent / "datasets" / "illustrative", folder)
+    lines = (folder / "flows.csv").read_text().splitlines()
+    (folder / "flows.csv").write_text("\n".join(lines + [lines[1]] * 5000) + "\n")
+    with pytest.raises(sim.InputError) as caught:
+        sim.load_dataset(folder)
+    messages = [str(p) for p in caught.value.problems]
+    assert len(messages) == 21, messages[-3:]
+    assert sum("duplicate row" in m for m in messages) == 20
+    assert messages[-1].endswith("... and 4,980 more rows with the same problem")
+
+
+def test_a_fifo_given_to_dataset_build_is_refused_not_waited_on(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    data = root / "tests" / "data" / "baci"
+    fifo = tmp_path / "trade.csv"
+    os.mkfifo(fifo)
+    args = ["dataset", "build", "--trade", fifo, "--countries", data / "country_codes.csv", "--products",
+            data / "products.csv", "--sectors", data / "sectors.csv", "--regions", data / "regions.csv",
+            "--production", data / "production.csv", "--name", "x", "--out", tmp_path / "out"]
+    proc = subprocess.run([sys.executable, "run_sim.py", *map(str, args)], cwd=root, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2 and "is a FIFO (named pipe), not a regular file" in proc.stderr, proc.stderr
+    assert not (tmp_path / "out").exists()

@@ -29,6 +29,18 @@ def test_rebuild_from_the_facts_is_identical(tmp_path):
         assert (tmp_path / name).read_text() == (SHIPPED / name).read_text(), f"{name} differs: rebuild the dataset"
 
 
+
+def test_dataset_toml_escapes_source_text():
+    """Source titles and notes with quotes, backslashes and newlines read back unchanged (issue 16, case 8)."""
+    import tomllib
+
+    build = load_build()
+    awkward = 'a "quoted" title, C:\\data\\facts.csv\nand a second line\ttab'
+    sigma = {code: build.Fact(2.5, "", "X1", "") for code in build.SECTOR_PARAMETERS}
+    text = build._dataset_toml([{"id": "X1", "title": awkward, "url": awkward, "note": awkward}], sigma)
+    source = tomllib.loads(text)["source"][-1]
+    assert source == {"id": "X1", "title": awkward, "url": awkward, "note": awkward}
+
 def test_shape_and_every_cell_documented():
     ds = load_dataset("us_japan_2024")
     assert ds.regions == ("USA", "JPN", "CHN", "KOR", "EU", "CAN", "MEX", "ROW")
