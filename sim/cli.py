@@ -17,6 +17,7 @@ import pandas as pd
 from . import __version__
 from .dataset import builtin_datasets, load_dataset
 from .errors import ConvergenceError, InputError, PlausibilityWarning, Problem, ScenarioWarning
+from .resources import NotEnoughMemory
 
 EXIT_OK, EXIT_NOT_CONVERGED, EXIT_BAD_INPUT = 0, 1, 2
 SHIPPED_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -41,7 +42,7 @@ def _guarded(action, strict: bool = False):
             outcome = action()
         except InputError as exc:
             _echo_warnings(caught, strict)
-            _fail_input(_strict_problems(caught, strict) + list(exc.problems))
+            _fail_input(_strict_problems(caught, strict) + _command_line_problems(exc))
         except ConvergenceError as exc:
             _echo_warnings(caught)
             click.echo(f"error: {exc}", err=True)
@@ -51,6 +52,11 @@ def _guarded(action, strict: bool = False):
     if _strict_problems(caught, strict):
         _fail_input(_strict_problems(caught, strict))
     return outcome
+
+
+def _command_line_problems(exc: InputError) -> list:
+    """The problems of ``exc`` as the command line words them (``--draws`` rather than ``draws=``)."""
+    return list(exc.command_line().problems if isinstance(exc, NotEnoughMemory) else exc.problems)
 
 
 def _show_progress(quiet: bool) -> bool:
@@ -280,6 +286,8 @@ def sweep(scenario, tariff_index, rates, year, out_dir, no_plots, quiet, strict)
     started = time.perf_counter()
     try:
         grid = parse_rates(rates)
+    except InputError as exc:  # the grid alone would not fit in memory
+        _fail_input(_command_line_problems(exc))
     except ValueError as exc:
         _fail_input([Problem("--rates", "", str(exc))])
     result = _guarded(lambda: run_sweep(scenario, tariff_index, grid, year, progress=_show_progress(quiet)), strict)

@@ -19,6 +19,7 @@ import pandas as pd
 from .case import Case, load_scenario, prepare
 from .errors import ConvergenceError, InputError, Problem
 from .linear import solve_linear
+from .resources import batch_estimate, check_memory, largest_fitting
 from .scenario import Scenario
 from .shocks import in_force, tariff_cells
 from .solver import solve_equilibrium
@@ -72,10 +73,15 @@ class SweepResults:
 
 
 def parse_rates(text: str) -> np.ndarray:
-    """``"0:0.6:13"`` (start:stop:count, ends included) or ``"0,0.1,0.25"`` → rates; ValueError if invalid."""
+    """``"0:0.6:13"`` (start:stop:count, ends included) or ``"0,0.1,0.25"`` → rates; ValueError if invalid.
+
+    A grid too large for the memory available raises :class:`sim.resources.NotEnoughMemory` before it is built.
+    """
     text = text.strip()
     try:
         return _rates(text)
+    except InputError:  # the grid would not fit in memory: said as such
+        raise
     except ValueError as exc:
         if str(exc).startswith(("expected", "rates must")):
             raise
@@ -91,6 +97,9 @@ def _rates(text: str) -> np.ndarray:
         start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
         if count < 2 or stop <= start:
             raise ValueError(f"expected STOP > START and COUNT >= 2, got {text!r}")
+        # the grid itself must fit before it is built (the sweep checks the rest once it knows the scenario)
+        check_memory(8 * count, f"a grid of {count:,} rates", ("sim.sweep", "rates", "the number of rates="),
+                     ("--rates", "", "the COUNT of --rates"))
         rates = np.linspace(start, stop, count)
     else:
         rates = np.array([float(x) for x in text.split(",") if x.strip()])
@@ -115,7 +124,8 @@ def sweep(scenario, tariff: int, rates, year=None, progress: bool = False) -> Sw
     Raises
     ------
     InputError
-        No such block, several importers, a rate or year that does not exist.
+        No such block, several importers, a rate or year that does not exist; or
+        (:class:`sim.resources.NotEnoughMemory`) more rates than fit in the memory available.
     ConvergenceError
         Some rate did not converge (named).
     """
@@ -123,6 +133,7 @@ def sweep(scenario, tariff: int, rates, year=None, progress: bool = False) -> Sw
         prepare(scenario) if isinstance(scenario, Scenario) else load_scenario(scenario))
     rates = parse_rates(rates) if isinstance(rates, str) else np.asarray(rates, dtype=float)
     block, y, cells = _block(case, tariff, year, rates)
+    _check_memory(case, len(rates))  # before the rates' tariffs are built
     ds, shocks = case.dataset, case.shocks
     new = np.repeat(shocks.new_tariffs[y][None], len(rates), axis=0)
     new[:, cells] = rates[:, None]
@@ -140,6 +151,21 @@ def sweep(scenario, tariff: int, rates, year=None, progress: bool = False) -> Sw
         raise ConvergenceError([f"{case.name}: sweep of tariff[{tariff}] did not converge at rate(s) "
                                 f"{', '.join(f'{b:g}' for b in bad)}"])
     return _tabulate(case, sol, cells, rates, y, tariff, quotas)
+
+
+def memory_needed(case, rates: int) -> int:
+    """Peak bytes of sweeping ``rates`` rates of ``case``: their tariffs, the batch and the table."""
+    sectors, regions = case.dataset.flows.shape[:2]
+    quotas = case.shocks.quotas is not None and case.scenario.method != "gsim-linear"
+    return batch_estimate(rates * sectors, regions, quotas, input_flow_arrays=1) + 64 * rates * regions
+
+
+def _check_memory(case, rates: int) -> None:
+    sectors, regions = case.dataset.flows.shape[:2]
+    check_memory(memory_needed(case, rates), f"a sweep of {rates:,} rates of '{case.name}' ({sectors} sector(s) of "
+                 f"{regions} regions each)", ("sim.sweep", "rates", "the number of rates="),
+                 ("--rates", "", "the COUNT of --rates"),
+                 largest=lambda available: largest_fitting(lambda n: memory_needed(case, n), available, rates))
 
 
 def _block(case, index, year, rates):
