@@ -24,7 +24,8 @@ DEFAULT_CV = {"sigma": 0.3, "eta": 0.3, "eps": 0.5}
 
 
 def run(scenario: Case | Scenario | str | Path, dataset=None, client=None, draws: int | None = None,
-        seed: int | None = None, allow_failed_draws: float = 0.0, progress: bool = False) -> Results:
+        seed: int | None = None, allow_failed_draws: float = 0.0, progress: bool = False,
+        timeout: float | None = None) -> Results:
     """Solve every year of a scenario in one batch and return labelled :class:`Results`.
 
     Parameters
@@ -46,6 +47,9 @@ def run(scenario: Case | Scenario | str | Path, dataset=None, client=None, draws
     client : dask.distributed.Client, optional
         Solve on a Dask cluster (see :func:`sim.solve_equilibrium`); the results are the same.
         (The scenario's ``method = "gsim-linear"`` is solved here, in one linear solve per market.)
+    timeout : float, optional
+        With ``client``: seconds to wait for the cluster's answer to each call and each part of the
+        batch (see :func:`sim.solve_equilibrium`); None waits as long as it takes.
 
     Raises
     ------
@@ -54,6 +58,8 @@ def run(scenario: Case | Scenario | str | Path, dataset=None, client=None, draws
         would need more memory than is available, checked before anything large is allocated.
     ConvergenceError
         The solver did not converge in some market; names year and sector.
+    sim.cluster.ClusterError
+        With ``client`` and ``timeout``: the cluster did not answer in time.
     """
     if isinstance(scenario, Scenario):
         case = prepare(scenario, dataset)
@@ -71,7 +77,8 @@ def run(scenario: Case | Scenario | str | Path, dataset=None, client=None, draws
         quota_arrays = {} if shocks.quotas is None else shocks.quotas.solver_arguments()
         solution = solve_equilibrium(
             ds.flows, ds.tariffs, shocks.new_tariffs, shocks.sigma, shocks.eta, shocks.eps,
-            supply_shift=shocks.supply_shift, demand_shift=shocks.demand_shift, client=client, progress=progress,
+            supply_shift=shocks.supply_shift, demand_shift=shocks.demand_shift, client=client, timeout=timeout,
+            progress=progress,
             **quota_arrays,
         )
     if not solution.all_converged:

@@ -122,6 +122,7 @@ def solve_equilibrium(
     tol: float = TOLERANCE,
     max_iterations: int = MAX_ITERATIONS,
     client=None,
+    timeout: float | None = None,
     progress: bool = False,
 ) -> Solution:
     """Solve the exact Armington partial equilibrium of docs/model.md, "Equations".
@@ -156,6 +157,9 @@ def solve_equilibrium(
         Markets are independent, so the answer is the same as solving here; a task
         lost with a worker is rerun by Dask. Pays when there are many markets
         (draws × sectors × years) and several machines; see docs/model.md, "Solver".
+    timeout : float, optional
+        With ``client``: seconds to wait for each call to the cluster and for each part's result;
+        past it, :class:`sim.cluster.ClusterError`. None (the default) waits as long as it takes.
     progress : bool
         Show a progress bar (markets solved) on standard error while more than one chunk is
         solved; the caller decides (the CLI: on a terminal and without ``--quiet``).
@@ -173,12 +177,14 @@ def solve_equilibrium(
         (an :class:`~sim.errors.InputError`) The batch would need more memory than is available
         (:func:`memory_estimate` against :func:`sim.resources.available_memory`); checked before its
         outputs are allocated.
+    sim.cluster.ClusterError
+        With ``client`` and ``timeout``: the cluster did not answer in time, or was lost.
     """
     batch = _as_batch(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, demand_shift,
                       quota_volume, quota_in, quota_out)
     _check_memory(batch)
     if client is not None:
-        return _solve_on_cluster(batch, client, tol, max_iterations)
+        return _solve_on_cluster(batch, client, tol, max_iterations, timeout)
     out = _Outputs(batch.lead, batch.n, batch.has_quotas)
     step = chunk_size(batch.n)
     chunks = [(start, min(start + step, batch.size)) for start in range(0, batch.size, step)]
@@ -220,9 +226,18 @@ def _progress_bar(total: int):
     return tqdm(total=total, unit=" markets", desc="solving", file=sys.stderr, leave=False, mininterval=0.2)
 
 
-def _solve_on_cluster(batch: _Batch, client, tol: float, max_iterations: int) -> Solution:
-    """Ranges of markets solved as Dask tasks (a few per worker), gathered in order into one Solution."""
-    workers = max(1, len(client.scheduler_info().get("workers", {})))
+def _solve_on_cluster(batch: _Batch, client, tol: float, max_iterations: int, timeout: float | None) -> Solution:
+    """Ranges of markets solved as Dask tasks (a few per worker), gathered in order into one Solution.
+
+    With ``timeout``, every call to the cluster has a deadline: :class:`sim.cluster.ClusterError` past it.
+    """
+    from .cluster import ClusterError, call_with_deadline
+
+    if timeout is None:
+        info = client.scheduler_info()
+    else:
+        info = call_with_deadline(client.scheduler_info, timeout, "asking the Dask scheduler for its workers")
+    workers = max(1, len(info.get("workers", {})))
     part = max(chunk_size(batch.n), -(-batch.size // (4 * workers)))
     ranges = [(start, min(start + part, batch.size)) for start in range(0, batch.size, part)]
     # Each task carries its own inputs, so the scheduler can rerun it on another worker if its worker dies
@@ -233,7 +248,13 @@ def _solve_on_cluster(batch: _Batch, client, tol: float, max_iterations: int) ->
                    for start, stop in ranges]
     out = _Outputs(batch.lead, batch.n, batch.has_quotas)
     for (start, stop), future in zip(ranges, futures):
-        out.put(slice(start, stop), future.result())
+        try:
+            out.put(slice(start, stop), future.result(timeout=timeout))
+        except TimeoutError:
+            raise ClusterError(f"the Dask cluster returned no result for markets {start:,} to {stop:,} of "
+                               f"{batch.size:,} within {timeout:g} s") from None
+        except OSError as exc:  # the scheduler went away (distributed's CommClosedError is an OSError)
+            raise ClusterError(f"lost the Dask cluster while solving: {type(exc).__name__}: {exc}") from None
     return out.solution()
 
 
