@@ -147,9 +147,13 @@ def tcp_server(answer: bytes | None):
     try:
         yield f"tcp://127.0.0.1:{listener.getsockname()[1]}"
     finally:
+        with contextlib.suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() (close alone does not)
         listener.close()
+        thread.join(timeout=10)
         for conn in held:
             conn.close()
+    assert not thread.is_alive()
 
 
 def no_workers():
