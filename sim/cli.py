@@ -1,6 +1,8 @@
 """Command line (docs/model.md, "Command line"): parse options, call the API, print, set exit codes.
 
-Exit codes: 0 ok, 1 the solver did not converge, 2 bad input.
+Exit codes: 0 ok, 1 the solver did not converge, 2 bad input, 3 the Dask cluster (``--scheduler``,
+``--workers``) could not be reached, is not a Dask scheduler, has no worker, or did not answer within
+``--timeout``. Each ends with one message on standard error and nothing written.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ import click
 import pandas as pd
 
 from . import __version__
+from .cluster import DEFAULT_TIMEOUT, GATHER_FACTOR, ClusterError
 from .dataset import BUILTIN_DIR, builtin_datasets, load_dataset
 from .errors import ConvergenceError, InputError, PlausibilityWarning, Problem, ScenarioWarning
+from .resources import NotEnoughMemory
 
-EXIT_OK, EXIT_NOT_CONVERGED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_NOT_CONVERGED, EXIT_BAD_INPUT, EXIT_CLUSTER = 0, 1, 2, 3
 SHIPPED_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 
@@ -31,8 +35,14 @@ def _fail_input(problems) -> None:
     sys.exit(EXIT_BAD_INPUT)
 
 
+def _fail_cluster(exc: ClusterError) -> None:
+    click.echo(f"error: {exc}", err=True)
+    click.echo("Nothing was written.", err=True)
+    sys.exit(EXIT_CLUSTER)
+
+
 def _guarded(action, strict: bool = False):
-    """Run ``action``; turn input errors and non-convergence into messages and exit codes.
+    """Run ``action``; turn input errors, non-convergence and an unreachable cluster into messages and exit codes.
 
     With ``strict``, implausible magnitudes (:class:`PlausibilityWarning`) are input errors.
     """
@@ -42,16 +52,24 @@ def _guarded(action, strict: bool = False):
             outcome = action()
         except InputError as exc:
             _echo_warnings(caught, strict)
-            _fail_input(_strict_problems(caught, strict) + list(exc.problems))
+            _fail_input(_strict_problems(caught, strict) + _command_line_problems(exc))
         except ConvergenceError as exc:
             _echo_warnings(caught)
             click.echo(f"error: {exc}", err=True)
             click.echo("Nothing was written.", err=True)
             sys.exit(EXIT_NOT_CONVERGED)
+        except ClusterError as exc:
+            _echo_warnings(caught)
+            _fail_cluster(exc)
     _echo_warnings(caught, strict)
     if _strict_problems(caught, strict):
         _fail_input(_strict_problems(caught, strict))
     return outcome
+
+
+def _command_line_problems(exc: InputError) -> list:
+    """The problems of ``exc`` as the command line words them (``--draws`` rather than ``draws=``)."""
+    return list(exc.command_line().problems if isinstance(exc, NotEnoughMemory) else exc.problems)
 
 
 def _show_progress(quiet: bool) -> bool:
@@ -77,7 +95,7 @@ def main():
     """tradesim: trade-policy scenarios in a multi-region Armington partial-equilibrium model."""
 
 
-def _solve_all(paths, client=None, draws=None, seed=None, allow_failed_draws=0.0, progress=False):
+def _solve_all(paths, client=None, draws=None, seed=None, allow_failed_draws=0.0, progress=False, timeout=None):
     """Validate every file (all problems at once), refuse duplicate names, solve each."""
     from . import runner
     from .case import validate as validate_files
@@ -89,12 +107,15 @@ def _solve_all(paths, client=None, draws=None, seed=None, allow_failed_draws=0.0
         raise InputError([Problem(str(c.scenario.path), "name", f"'{c.name}' is used by more than one scenario in "
                                   "this run") for c in cases if c.name in duplicates])
     return [runner.run(case, client=client, draws=draws, seed=seed, allow_failed_draws=allow_failed_draws,
-                       progress=progress) for case in cases]
+                       progress=progress, timeout=timeout) for case in cases]
 
 
 @contextlib.contextmanager
-def _dask_client(workers, scheduler):
-    """A Dask client for ``--workers N`` (a local cluster of N processes) or ``--scheduler ADDRESS``; else None."""
+def _dask_client(workers, scheduler, timeout=DEFAULT_TIMEOUT):
+    """A Dask client for ``--workers N`` (a local cluster of N processes) or ``--scheduler ADDRESS``; else None.
+
+    Connecting and waiting for a worker each end within ``timeout`` seconds, or exit code 3 with one message.
+    """
     if workers is None and scheduler is None:
         yield None
         return
@@ -103,20 +124,27 @@ def _dask_client(workers, scheduler):
         _fail_input([Problem("--workers", "", "give --workers (a local cluster) or --scheduler (an existing one), "
                              "not both")])
     try:
-        from distributed import Client, LocalCluster
+        import distributed  # noqa: F401
     except ImportError:
         _fail_input([Problem(option, "", "solving on a Dask cluster needs the optional extra: "
                              "pip install 'tradesim[distributed]'")])
+    from .cluster import connect, local_cluster, wait_for_workers
+
     if scheduler is not None:
         try:
-            client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError, ValueError) as exc:
-            _fail_input([Problem("--scheduler", "", f"cannot connect to {scheduler!r}: {exc}")])
+            client = connect(scheduler, timeout)
+        except ClusterError as exc:
+            _fail_cluster(exc)
         with client:
             yield client
         return
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    from distributed import Client
+
+    with local_cluster(workers) as cluster, Client(cluster) as client:
+        try:
+            wait_for_workers(client, timeout, "the local Dask cluster")
+        except ClusterError as exc:
+            _fail_cluster(exc)
         yield client
 
 
@@ -214,6 +242,10 @@ _WORKERS = click.option("--workers", type=click.IntRange(min=1), default=None,
                         help="Solve on a local Dask cluster of this many processes (tradesim[distributed]).")
 _SCHEDULER = click.option("--scheduler", default=None, metavar="ADDRESS",
                           help="Solve on the Dask cluster at this scheduler address (tradesim[distributed]).")
+_TIMEOUT = click.option("--timeout", type=click.FloatRange(min=0.1), default=DEFAULT_TIMEOUT, show_default=True,
+                        metavar="SECONDS",
+                        help=f"With --workers or --scheduler: seconds to connect and for a worker to join; each part "
+                             f"of the batch is waited for {GATHER_FACTOR} times as long. Past it: exit code 3.")
 
 
 @main.command()
@@ -227,6 +259,7 @@ _SCHEDULER = click.option("--scheduler", default=None, metavar="ADDRESS",
 @_QUIET
 @_WORKERS
 @_SCHEDULER
+@_TIMEOUT
 @_DRAWS
 @_SEED
 @_ALLOW_FAILED
@@ -238,7 +271,7 @@ _SCHEDULER = click.option("--scheduler", default=None, metavar="ADDRESS",
 @_STRICT
 @_EXCEL
 @_FORMAT
-def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, scheduler, draws, seed,
+def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, scheduler, timeout, draws, seed,
         allow_failed_draws, sensitivity, cv, strict, excel, fmt):
     """Solve SCENARIO files, print a summary and write tables and plots."""
     from . import output
@@ -246,9 +279,9 @@ def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, sc
 
     started = time.perf_counter()
     _check_out(out_dir)
-    with _dask_client(workers, scheduler) as client:
+    with _dask_client(workers, scheduler, timeout) as client:
         results = _guarded(lambda: _solve_all(scenarios, client, draws, seed, allow_failed_draws,
-                                              _show_progress(quiet)), strict)
+                                              _show_progress(quiet), GATHER_FACTOR * timeout), strict)
     for res in results:
         _check_year(res, year)
     tornadoes = _guarded(lambda: [res.sensitivity(cv=cv, year=year) for res in results]) if sensitivity else []

@@ -10,11 +10,12 @@ from .arguments import check_draws, check_seed, check_share
 from .case import Case, load_scenario, prepare
 from .errors import ConvergenceError
 from .linear import solve_linear
+from .resources import check_memory, largest_fitting, tables_estimate
 from .results import Results
 from .scenario import Scenario, Uncertainty
 from .solver import solve_equilibrium
 from .tables import label
-from .uncertainty import run_draws
+from .uncertainty import memory_needed, run_draws
 
 __all__ = ["run"]
 
@@ -24,7 +25,8 @@ DEFAULT_CV = {"sigma": 0.3, "eta": 0.3, "eps": 0.5}
 
 
 def run(scenario: Case | Scenario | str | Path, dataset=None, client=None, draws: int | None = None,
-        seed: int | None = None, allow_failed_draws: float = 0.0, progress: bool = False) -> Results:
+        seed: int | None = None, allow_failed_draws: float = 0.0, progress: bool = False,
+        timeout: float | None = None) -> Results:
     """Solve every year of a scenario in one batch and return labelled :class:`Results`.
 
     Parameters
@@ -46,13 +48,20 @@ def run(scenario: Case | Scenario | str | Path, dataset=None, client=None, draws
     client : dask.distributed.Client, optional
         Solve on a Dask cluster (see :func:`sim.solve_equilibrium`); the results are the same.
         (The scenario's ``method = "gsim-linear"`` is solved here, in one linear solve per market.)
+    timeout : float, optional
+        With ``client``: seconds to wait for the cluster's answer to each call and each part of the
+        batch (see :func:`sim.solve_equilibrium`); None waits as long as it takes.
 
     Raises
     ------
     InputError
-        Bad scenario or dataset, or a bad ``draws``, ``seed`` or ``allow_failed_draws``.
+        Bad scenario or dataset, or a bad ``draws``, ``seed`` or ``allow_failed_draws``; or
+        (:class:`sim.resources.NotEnoughMemory`) the run and its draws would need more memory than is
+        available, checked before anything large is allocated.
     ConvergenceError
         The solver did not converge in some market; names year and sector.
+    sim.cluster.ClusterError
+        With ``client`` and ``timeout``: the cluster did not answer in time.
     """
     draws, seed = check_draws(draws, "draws"), check_seed(seed, "seed")
     allow_failed_draws = check_share(allow_failed_draws, "allow_failed_draws")
@@ -63,6 +72,8 @@ def run(scenario: Case | Scenario | str | Path, dataset=None, client=None, draws
     else:
         case = load_scenario(scenario)
     started = time.perf_counter()
+    spec = _uncertainty(case.scenario, draws, seed)
+    _check_memory(case, spec, from_argument=draws is not None)  # before the central solve and the draws
     shocks, ds = case.shocks, case.dataset
     if case.scenario.method == "gsim-linear":  # tariffs only (checked when the scenario is read)
         solution = solve_linear(ds.flows, ds.tariffs, shocks.new_tariffs, shocks.sigma, shocks.eta, shocks.eps)
@@ -70,20 +81,45 @@ def run(scenario: Case | Scenario | str | Path, dataset=None, client=None, draws
         quota_arrays = {} if shocks.quotas is None else shocks.quotas.solver_arguments()
         solution = solve_equilibrium(
             ds.flows, ds.tariffs, shocks.new_tariffs, shocks.sigma, shocks.eta, shocks.eps,
-            supply_shift=shocks.supply_shift, demand_shift=shocks.demand_shift, client=client, progress=progress,
+            supply_shift=shocks.supply_shift, demand_shift=shocks.demand_shift, client=client, timeout=timeout,
+            progress=progress,
             **quota_arrays,
         )
     if not solution.all_converged:
         failed = zip(*(~solution.converged).nonzero())
         raise ConvergenceError([_failure(case, solution, y, k) for y, k in failed])
     frames, info = label(case, solution)
-    spec = _uncertainty(case.scenario, draws, seed)
     monte_carlo = None
     if spec is not None:
         monte_carlo = run_draws(case, spec, frames, progress=progress)
         if monte_carlo.failed_share > allow_failed_draws:
             raise ConvergenceError([_failed_draws(case, monte_carlo, allow_failed_draws)])
     return Results(frames, info, case, solution, time.perf_counter() - started, monte_carlo)
+
+
+def _check_memory(case: Case, spec: Uncertainty | None, from_argument: bool) -> None:
+    """Refuse (NotEnoughMemory) a run whose central solve and tables, with its draws, would not fit in memory."""
+    years, sectors, regions = case.shocks.new_tariffs.shape[:3]
+    quotas = case.shocks.quotas is not None and case.scenario.method != "gsim-linear"
+    central = tables_estimate(years * sectors, regions, quotas)
+    size = f"{years} period(s) x {sectors} sector(s) of {regions} regions"
+    if spec is None:
+        lower = "the number of years, or use a dataset with fewer sectors or regions"
+        check_memory(central, f"'{case.name}' ({size})", (str(case.scenario.source), "years", lower),
+                     (str(case.scenario.source), "years", lower))
+        return
+    if from_argument:
+        api, cli = ("sim.run", "draws", "draws="), ("--draws", "", "--draws")
+    else:
+        where = (str(case.scenario.source), "uncertainty.draws")
+        api, cli = (*where, "draws in [uncertainty] (or pass draws=)"), (*where, "draws in [uncertainty] (or give "
+                                                                                  "--draws)")
+
+    def needed(n):
+        return central + memory_needed(case, n)
+
+    check_memory(needed(spec.draws), f"{spec.draws:,} draws of '{case.name}' ({size} each)", api, cli,
+                 largest=lambda available: largest_fitting(needed, available, spec.draws))
 
 
 def _uncertainty(scenario: Scenario, draws, seed) -> Uncertainty | None:

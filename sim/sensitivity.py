@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConvergenceError, InputError, Problem
+from .resources import check_memory
 from .uncertainty import solve_with_elasticities
 
 __all__ = ["SensitivityResults", "sensitivity", "DEFAULT_CV"]
@@ -57,6 +58,15 @@ def _describe(values: np.ndarray) -> str:
     return text + (" (inf kept)" if len(finite) < len(values) else "")
 
 
+def _check_memory(case) -> None:
+    from .uncertainty import memory_needed
+
+    variants = 6 * len(case.dataset.sectors)
+    lower = "the number of years or sectors (every sector's sigma, eta and eps is moved down and up in every year)"
+    check_memory(memory_needed(case, variants), f"the sensitivity of '{case.name}' ({variants} variants)",
+                 ("sensitivity", "", lower), ("--sensitivity", "", lower))
+
+
 def sensitivity(res, cv: float = DEFAULT_CV, region: str | None = None, year=None) -> SensitivityResults:
     """Move each sector's sigma, eta and eps by ``cv`` one at a time (one batch) for ``res`` (a Results).
 
@@ -78,6 +88,7 @@ def sensitivity(res, cv: float = DEFAULT_CV, region: str | None = None, year=Non
     if problems:
         raise InputError(problems)
     k = len(ds.sectors)
+    _check_memory(case)  # before the variants' elasticities are built
     variants = [(s, p, f) for s in range(k) for p in PARAMETERS for f in (1 - cv, 1 + cv)]
     sigma = np.repeat(shocks.sigma[None], len(variants), axis=0)
     eta = np.repeat(shocks.eta[None], len(variants), axis=0)

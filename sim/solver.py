@@ -46,6 +46,8 @@ LM_DAMPING = 10.0 ** np.arange(-6, 7)  # Levenberg-Marquardt damping, relative t
 CHUNK_CELLS = 2**18
 #: Chunks solved at the same time, one per core (each is independent; results do not depend on it).
 THREADS = max(1, min(os.cpu_count() or 1, 8))
+#: Arrays of chunk × N × N a chunk in flight works with (measured with tracemalloc; quotas add their own solve).
+WORKING_ARRAYS = {False: 20, True: 28}
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,7 @@ def solve_equilibrium(
     tol: float = TOLERANCE,
     max_iterations: int = MAX_ITERATIONS,
     client=None,
+    timeout: float | None = None,
     progress: bool = False,
 ) -> Solution:
     """Solve the exact Armington partial equilibrium of docs/model.md, "Equations".
@@ -154,6 +157,9 @@ def solve_equilibrium(
         Markets are independent, so the answer is the same as solving here; a task
         lost with a worker is rerun by Dask. Pays when there are many markets
         (draws × sectors × years) and several machines; see docs/model.md, "Solver".
+    timeout : float, optional
+        With ``client``: seconds to wait for each call to the cluster and for each part's result;
+        past it, :class:`sim.cluster.ClusterError`. None (the default) waits as long as it takes.
     progress : bool
         Show a progress bar (markets solved) on standard error while more than one chunk is
         solved; the caller decides (the CLI: on a terminal and without ``--quiet``).
@@ -164,11 +170,21 @@ def solve_equilibrium(
     Returns
     -------
     Solution
+
+    Raises
+    ------
+    sim.resources.NotEnoughMemory
+        (an :class:`~sim.errors.InputError`) The batch would need more memory than is available
+        (:func:`memory_estimate` against :func:`sim.resources.available_memory`); checked before its
+        outputs are allocated.
+    sim.cluster.ClusterError
+        With ``client`` and ``timeout``: the cluster did not answer in time, or was lost.
     """
     batch = _as_batch(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, demand_shift,
                       quota_volume, quota_in, quota_out)
+    _check_memory(batch)
     if client is not None:
-        return _solve_on_cluster(batch, client, tol, max_iterations)
+        return _solve_on_cluster(batch, client, tol, max_iterations, timeout)
     out = _Outputs(batch.lead, batch.n, batch.has_quotas)
     step = chunk_size(batch.n)
     chunks = [(start, min(start + step, batch.size)) for start in range(0, batch.size, step)]
@@ -210,9 +226,18 @@ def _progress_bar(total: int):
     return tqdm(total=total, unit=" markets", desc="solving", file=sys.stderr, leave=False, mininterval=0.2)
 
 
-def _solve_on_cluster(batch: _Batch, client, tol: float, max_iterations: int) -> Solution:
-    """Ranges of markets solved as Dask tasks (a few per worker), gathered in order into one Solution."""
-    workers = max(1, len(client.scheduler_info().get("workers", {})))
+def _solve_on_cluster(batch: _Batch, client, tol: float, max_iterations: int, timeout: float | None) -> Solution:
+    """Ranges of markets solved as Dask tasks (a few per worker), gathered in order into one Solution.
+
+    With ``timeout``, every call to the cluster has a deadline: :class:`sim.cluster.ClusterError` past it.
+    """
+    from .cluster import ClusterError, call_with_deadline
+
+    if timeout is None:
+        info = client.scheduler_info()
+    else:
+        info = call_with_deadline(client.scheduler_info, timeout, "asking the Dask scheduler for its workers")
+    workers = max(1, len(info.get("workers", {})))
     part = max(chunk_size(batch.n), -(-batch.size // (4 * workers)))
     ranges = [(start, min(start + part, batch.size)) for start in range(0, batch.size, part)]
     # Each task carries its own inputs, so the scheduler can rerun it on another worker if its worker dies
@@ -223,7 +248,13 @@ def _solve_on_cluster(batch: _Batch, client, tol: float, max_iterations: int) ->
                    for start, stop in ranges]
     out = _Outputs(batch.lead, batch.n, batch.has_quotas)
     for (start, stop), future in zip(ranges, futures):
-        out.put(slice(start, stop), future.result())
+        try:
+            out.put(slice(start, stop), future.result(timeout=timeout))
+        except TimeoutError:
+            raise ClusterError(f"the Dask cluster returned no result for markets {start:,} to {stop:,} of "
+                               f"{batch.size:,} within {timeout:g} s") from None
+        except OSError as exc:  # the scheduler went away (distributed's CommClosedError is an OSError)
+            raise ClusterError(f"lost the Dask cluster while solving: {type(exc).__name__}: {exc}") from None
     return out.solution()
 
 
@@ -232,19 +263,36 @@ def _solve_part(arguments: dict, tol: float, max_iterations: int) -> Solution:
     return solve_equilibrium(**arguments, tol=tol, max_iterations=max_iterations)
 
 
-def memory_estimate(markets: int, regions: int) -> int:
-    """Bytes a solve allocates beyond its inputs: outputs plus one chunk's working set.
+def memory_estimate(markets: int, regions: int, quotas: bool = False) -> int:
+    """Bytes a solve allocates beyond its inputs: outputs plus the working sets of the chunks in flight.
 
-    ``markets`` is sectors × years × draws. Outputs: two arrays of markets × N × N
-    (new flows, volumes) and twelve of markets × N (prices, output, welfare,
-    diagnostics); working set: about fifteen arrays of chunk × N × N per chunk in
-    flight (one per thread). For 5000 markets of 50 regions on 2 cores that is about
-    0.27 GiB.
+    ``markets`` is sectors × years × draws. Outputs: two arrays of markets × N × N (new
+    flows, volumes; four with ``quotas``: also the rates applied and the rents) and twelve
+    of markets × N (prices, output, welfare, diagnostics); working set: about
+    :data:`WORKING_ARRAYS` arrays of chunk × N × N per chunk in flight (one per thread),
+    counting the chunk's copies of its inputs and its arrays of chunk × N. For 5000 markets
+    of 50 regions on 2 cores that is about 0.3 GiB. The callers add what they allocate
+    around a solve (:mod:`sim.resources`).
     """
-    cells = markets * regions * regions
     chunk = min(chunk_size(regions), markets)
-    at_once = min(THREADS, -(-markets // chunk))  # chunks in flight together, one per thread
-    return 8 * (2 * cells + 12 * markets * regions + 15 * at_once * chunk * regions * regions)
+    at_once = min(THREADS, -(-markets // chunk)) if markets else 0  # chunks in flight together, one per thread
+    working = WORKING_ARRAYS[bool(quotas)]
+    return output_bytes(markets, regions, quotas) + 8 * working * at_once * chunk * regions * regions
+
+
+def output_bytes(markets: int, regions: int, quotas: bool = False) -> int:
+    """Bytes of a :class:`Solution` of ``markets`` markets: what a solve returns and its caller holds."""
+    outputs = 4 if quotas else 2
+    return 8 * (outputs * markets * regions * regions + 12 * markets * regions)
+
+
+def _check_memory(batch: _Batch) -> None:
+    """Refuse a batch whose solve would not fit in the memory available (before its outputs are allocated)."""
+    from .resources import check_memory
+
+    what = f"solving {batch.size:,} markets of {batch.n} regions"
+    where = ("solve_equilibrium", "flows", "the number of markets (the leading dimensions of the arguments)")
+    check_memory(memory_estimate(batch.size, batch.n, batch.has_quotas), what, where, where)
 
 
 def chunk_size(regions: int) -> int:

@@ -20,6 +20,7 @@ from .arguments import check_rates, check_tariff_index, check_year, parse_rates
 from .case import Case, load_scenario, prepare
 from .errors import ConvergenceError, InputError, Problem
 from .linear import solve_linear
+from .resources import batch_estimate, check_memory, largest_fitting
 from .scenario import Scenario
 from .shocks import in_force, tariff_cells
 from .solver import solve_equilibrium
@@ -91,7 +92,8 @@ def sweep(scenario, tariff: int, rates, year=None, progress: bool = False, optio
     Raises
     ------
     InputError
-        No such block, several importers, a rate or year that does not exist.
+        No such block, several importers, a rate or year that does not exist; or
+        (:class:`sim.resources.NotEnoughMemory`) more rates than fit in the memory available.
     ConvergenceError
         Some rate did not converge (named).
     """
@@ -103,6 +105,7 @@ def sweep(scenario, tariff: int, rates, year=None, progress: bool = False, optio
     case = scenario if isinstance(scenario, Case) else (
         prepare(scenario) if isinstance(scenario, Scenario) else load_scenario(scenario))
     block, y, cells = _block(case, tariff, year, names)
+    _check_memory(case, len(rates))  # before the rates' tariffs are built
     ds, shocks = case.dataset, case.shocks
     new = np.repeat(shocks.new_tariffs[y][None], len(rates), axis=0)
     new[:, cells] = rates[:, None]
@@ -120,6 +123,21 @@ def sweep(scenario, tariff: int, rates, year=None, progress: bool = False, optio
         raise ConvergenceError([f"{case.name}: sweep of tariff[{tariff}] did not converge at rate(s) "
                                 f"{', '.join(f'{b:g}' for b in bad)}"])
     return _tabulate(case, sol, cells, rates, y, tariff, quotas)
+
+
+def memory_needed(case, rates: int) -> int:
+    """Peak bytes of sweeping ``rates`` rates of ``case``: their tariffs, the batch and the table."""
+    sectors, regions = case.dataset.flows.shape[:2]
+    quotas = case.shocks.quotas is not None and case.scenario.method != "gsim-linear"
+    return batch_estimate(rates * sectors, regions, quotas, input_flow_arrays=1) + 64 * rates * regions
+
+
+def _check_memory(case, rates: int) -> None:
+    sectors, regions = case.dataset.flows.shape[:2]
+    check_memory(memory_needed(case, rates), f"a sweep of {rates:,} rates of '{case.name}' ({sectors} sector(s) of "
+                 f"{regions} regions each)", ("sim.sweep", "rates", "the number of rates="),
+                 ("--rates", "", "the COUNT of --rates"),
+                 largest=lambda available: largest_fitting(lambda n: memory_needed(case, n), available, rates))
 
 
 def _block(case, index, year, names):

@@ -21,7 +21,8 @@ from .scenario import ALL, Uncertainty
 from .solver import solve_equilibrium
 from .style import WORLD
 
-__all__ = ["UncertaintyResults", "draw_elasticities", "run_draws", "relative_draws", "STATISTICS"]
+__all__ = ["UncertaintyResults", "draw_elasticities", "run_draws", "relative_draws", "memory_needed",
+           "STATISTICS"]
 
 STATISTICS = ["mean", "p05", "p50", "p95"]
 UNCERTAINTY_COLUMNS = ["scenario", "table", "year", "sector", "region", "exporter", "importer", "quantity",
@@ -73,6 +74,15 @@ class UncertaintyResults:
         out = pd.DataFrame({"p05": grouped.quantile(0.05), "p95": grouped.quantile(0.95)})
         out.attrs["draws"] = len(draws.index.unique("draw"))
         return out
+
+
+def memory_needed(case, draws: int) -> int:
+    """Peak bytes of :func:`run_draws` for ``draws`` draws of ``case``: the draws, their batch and its summaries."""
+    from .resources import batch_estimate
+
+    years, sectors, regions = case.shocks.new_tariffs.shape[:3]
+    quotas = case.shocks.quotas is not None and case.scenario.method != "gsim-linear"
+    return batch_estimate(draws * years * sectors, regions, quotas, draw_rows=draws * years * regions)
 
 
 def _coefficients(cvs: dict[str, float], sectors) -> np.ndarray:

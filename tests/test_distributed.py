@@ -1,7 +1,9 @@
 """The optional Dask path: the same Solution as a local solve, and a worker lost mid-run is survived."""
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -23,7 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    # the dashboard on a free port: dashboard_address=None would still bind 8787
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address="127.0.0.1:0") as cluster:
         with distributed.Client(cluster) as c:
             yield c
 
@@ -110,3 +114,99 @@ def test_cli_workers_and_scheduler_together_is_bad_input(tmp_path):
                           timeout=120)
     assert done.returncode == 2 and "--workers: give --workers" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "o").exists()
+
+
+# A cluster that cannot be reached or does not answer ends within --timeout, with exit code 3 and one message
+# (issue 16, case 6). Local sockets on 127.0.0.1 only; the hard subprocess timeout turns a hang into a failure.
+TIMEOUT = 2
+
+
+@contextlib.contextmanager
+def tcp_server(answer: bytes | None):
+    """A server on 127.0.0.1 that accepts and never answers (``answer`` None) or sends ``answer`` and closes."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            if answer is None:
+                held.append(conn)
+                continue
+            with conn:
+                with contextlib.suppress(OSError):
+                    conn.settimeout(1.0)
+                    conn.recv(65536)
+                    conn.sendall(answer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        with contextlib.suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() (close alone does not)
+        listener.close()
+        thread.join(timeout=10)
+        for conn in held:
+            conn.close()
+    assert not thread.is_alive()
+
+
+def no_workers():
+    """A Dask scheduler on 127.0.0.1 (TCP) with no worker."""
+    return distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp://", host="127.0.0.1",
+                                    dashboard_address="127.0.0.1:0")
+
+
+def run_on(scheduler, tmp_path):
+    scenario = ROOT / "scenarios" / "example_steel_tariff.toml"
+    return subprocess.run([sys.executable, str(ROOT / "run_sim.py"), "run", str(scenario), "--no-plots", "--quiet",
+                           "--out", str(tmp_path / "o"), "--scheduler", scheduler, "--timeout", str(TIMEOUT)],
+                          capture_output=True, text=True, timeout=90)
+
+
+def assert_cluster_failure(done, tmp_path, expected):
+    lines = done.stderr.splitlines()
+    assert done.returncode == 3, done.stderr
+    assert len(lines) == 2 and lines[0].startswith("error: ") and expected in lines[0], done.stderr
+    assert lines[1] == "Nothing was written."
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_a_scheduler_without_workers_exits_3(tmp_path):
+    with no_workers() as cluster:
+        done = run_on(cluster.scheduler_address, tmp_path)
+    assert_cluster_failure(done, tmp_path, f"has no worker: none joined within {TIMEOUT} s")
+
+
+def test_cli_a_server_that_never_answers_exits_3(tmp_path):
+    with tcp_server(None) as address:
+        done = run_on(address, tmp_path)
+    assert_cluster_failure(done, tmp_path, f"connecting to the Dask scheduler at '{address}': no answer within "
+                                           f"{TIMEOUT} s")
+
+
+def test_cli_an_http_server_is_not_a_dask_scheduler_exits_3(tmp_path):
+    with tcp_server(b"HTTP/1.1 400 Bad Request\r\n\r\n") as address:
+        done = run_on(address, tmp_path)
+    assert_cluster_failure(done, tmp_path, f"'{address}' is not a Dask scheduler")
+
+
+def test_cli_nothing_listening_exits_3(tmp_path):
+    with tcp_server(None) as address:
+        pass  # closed: the port refuses connections now
+    done = run_on(address, tmp_path)
+    assert_cluster_failure(done, tmp_path, f"the Dask scheduler at '{address}'")
+
+
+def test_a_part_not_returned_in_time_is_a_cluster_error():
+    from sim.cluster import ClusterError
+
+    with no_workers() as cluster, distributed.Client(cluster) as c:
+        flows, base, new, sigma, eta, eps, supply = random_batch(4, 20, 4)
+        with pytest.raises(ClusterError, match="returned no result for markets 0 to 20 of 20 within 0.5 s"):
+            solve_equilibrium(flows, base, new, sigma, eta, eps, client=c, timeout=0.5)
