@@ -10,7 +10,8 @@ every residual), interleaved, ``--repeat`` times; min and median times are
 printed with their ratio, and the answers are compared. Peak memory is the
 largest amount of memory numpy and Python held during one solve above what was
 held before it (``tracemalloc``, measured in a separate call so it does not slow
-the timed ones), next to ``sim.solver.memory_estimate`` and the inputs' size. Targets (issue 8, this 2-core machine):
+the timed ones), next to ``sim.engine.exact.memory_estimate`` and the inputs' size.
+Targets (issue 8, this 2-core machine):
 5000 x 50 at most 1.5 s and 1 GiB; 1000 x 100 at most 1.5 s; 2000 x 8 no slower.
 """
 
@@ -26,7 +27,7 @@ from bench_solver import random_markets
 from reference_solver import reference_solve
 
 from sim import solve_equilibrium
-from sim.solver import chunk_size, memory_estimate
+from sim.engine.exact import chunk_size, memory_estimate
 
 GIB = 2.0**30
 TARGETS = [(5000, 50, 1.5, 1.0), (1000, 100, 1.5, None), (2000, 8, None, None)]

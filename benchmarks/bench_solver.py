@@ -18,7 +18,7 @@ What makes it fair:
   answer with ``xtol = 1e-13`` (inside the timing). Afterwards every answer of every
   method is checked against the 1e-10 residual rule and the counts are printed.
 - The same set-up outside the timing: the per-market inputs (scipy's
-  ``sim.model.Markets`` and the per-market argument slices) are built before the clock starts.
+  ``sim.engine.equations.Markets`` and the per-market argument slices) are built before the clock starts.
 - The same repetitions, interleaved (batched, scipy, per-market, batched, ...), with
   the minimum and the median of each printed.
 - With ``--sample S`` the per-market methods solve only the first S markets and
@@ -35,8 +35,8 @@ import time
 import numpy as np
 from scipy.optimize import root
 
-from sim import model
-from sim.solver import TOLERANCE, _as_markets, solve_equilibrium
+from sim.engine import equations as model
+from sim.engine.exact import TOLERANCE, as_batch, solve_equilibrium
 
 
 def random_markets(rng, m, n):
@@ -60,8 +60,8 @@ def per_market_slices(args, count):
 
 
 def scipy_markets(args, count):
-    """One ``sim.model.Markets`` per market, built before timing."""
-    return [_as_markets(*one)[0] for one in per_market_slices(args, count)]
+    """One ``sim.engine.equations.Markets`` per market, built before timing."""
+    return [as_batch(*one).markets(0, 1) for one in per_market_slices(args, count)]
 
 
 def _residual(z, market):

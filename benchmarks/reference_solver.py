@@ -3,7 +3,7 @@
 Every market of the batch at once, the full-size term-by-term evaluation (two
 exponentials over every market x exporter x importer per residual), converged
 markets frozen by copying the whole state. Only ``benchmarks/`` uses it; it shares
-``sim.model``'s exact evaluation (:func:`sim.model.evaluate`, :func:`sim.model.jacobian`),
+``sim.engine.equations``'s exact evaluation (``evaluate``, ``jacobian``),
 which the new solver keeps for flagged markets and which the tests pin.
 
 Original description:
@@ -24,8 +24,8 @@ from dataclasses import fields
 
 import numpy as np
 
-from sim import model
-from sim.solver import Solution
+from sim.engine import equations as model
+from sim.engine.exact import Solution
 
 __all__ = ["reference_solve"]
 
@@ -81,12 +81,12 @@ def reference_solve(
     -------
     Solution
     """
-    markets, lead = _as_markets(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, demand_shift)
+    markets, lead = as_markets(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, demand_shift)
     state, iterations, residual = _newton(markets, tol, max_iterations)
     return _solution(markets, state, iterations, residual, tol, lead)
 
 
-def _as_markets(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, demand_shift):
+def as_markets(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, demand_shift):
     """Validate, broadcast and flatten the arguments into a :class:`model.Markets`."""
     flows = np.asarray(flows, dtype=float)
     if flows.ndim < 3 or flows.shape[-1] != flows.shape[-2]:

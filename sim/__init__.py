@@ -14,13 +14,12 @@ documented in ``docs/model.md``. Heavy modules (pandas, matplotlib) are
 imported only when first needed.
 """
 
-__version__ = "0.2.0"
-
 from .case import Case, load_scenario, prepare, validate  # noqa: E402
 from .dataset import Dataset, builtin_datasets, load_dataset  # noqa: E402
+from .engine import Solution, solve_equilibrium  # noqa: E402
 from .errors import ConvergenceError, InputError, ScenarioWarning  # noqa: E402
 from .scenario import DemandShift, ElasticityOverride, Investment, Quota, Scenario, Tariff, Uncertainty  # noqa: E402
-from .solver import Solution, solve_equilibrium  # noqa: E402
+from .version import __version__  # noqa: E402
 
 __all__ = [
     "__version__", "load_scenario", "prepare", "validate", "run", "compare", "Case", "Results", "Comparison",

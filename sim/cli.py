@@ -17,11 +17,11 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from . import __version__
 from .cluster import DEFAULT_TIMEOUT, GATHER_FACTOR, ClusterError
 from .dataset import BUILTIN_DIR, builtin_datasets, load_dataset
 from .errors import ConvergenceError, InputError, PlausibilityWarning, Problem, ScenarioWarning
 from .resources import NotEnoughMemory
+from .version import __version__
 
 EXIT_OK, EXIT_NOT_CONVERGED, EXIT_BAD_INPUT, EXIT_CLUSTER = 0, 1, 2, 3
 SHIPPED_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -164,7 +164,7 @@ def _command_line(ctx) -> list[str]:
 
 def _check_year(outcome, year):
     """An unknown ``--year`` is bad input, found before anything is written."""
-    from .results import select_period
+    from .statistics import select_period
 
     try:
         select_period(outcome.by_scenario.welfare, outcome.infos, year)

@@ -16,7 +16,9 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import InputError, Problem
-from .results import Outcome, Results, default_period
+from .escape import html_text
+from .results import Outcome, Results
+from .statistics import default_period
 from .tables import WELFARE_PARTS, Frames, ScenarioInfo, percent_change
 
 __all__ = ["compare", "Comparison", "COMPARISON_COLUMNS"]
@@ -109,9 +111,8 @@ class Comparison(Outcome):
         return f"<Comparison of {len(self.infos)} scenarios{against}\n" + "\n".join(lines) + ">"
 
     def _repr_html_(self) -> str:
-        from .results import _escape
 
-        against = f" relative to <code>{_escape(self.baseline)}</code>" if self.baseline else ""
+        against = f" relative to <code>{html_text(self.baseline)}</code>" if self.baseline else ""
         return f"<b>Comparison of {len(self.infos)} scenarios</b>{against}<br>" + self._headline_html()
 
 

@@ -8,13 +8,17 @@ text) through one of these helpers; numbers are written as numbers and never pas
 - :func:`spreadsheet_text`: a text cell that a spreadsheet would otherwise run as a formula
   (a leading ``=``, ``+``, ``-``, ``@``, tab or carriage return) gets a leading apostrophe,
   the convention spreadsheets use for "this is text"; :func:`unspreadsheet_text` undoes it.
+- :func:`html_text`: text in HTML (a notebook's display of results), ``<``, ``>``, ``&`` and
+  quotes escaped.
 - :func:`plot_text`: text drawn by matplotlib, with ``$`` escaped so that it is never read
   as mathtext ("US$ 5 bn and US$ 7 bn" stays as written; ``$\\undefined$`` cannot crash).
 """
 
 from __future__ import annotations
 
-__all__ = ["toml_string", "spreadsheet_text", "unspreadsheet_text", "plot_text", "FORMULA_PREFIXES"]
+import html
+
+__all__ = ["toml_string", "spreadsheet_text", "unspreadsheet_text", "html_text", "plot_text", "FORMULA_PREFIXES"]
 
 #: Leading characters that make a spreadsheet read a cell as a formula (OWASP's list).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -55,6 +59,11 @@ def spreadsheet_text(text: str) -> str:
 def unspreadsheet_text(text: str) -> str:
     """The inverse of :func:`spreadsheet_text` (for readers of files tradesim wrote)."""
     return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_PREFIXES) else text
+
+
+def html_text(text: str) -> str:
+    """``text`` for HTML: ``&``, ``<``, ``>`` and quotes escaped."""
+    return html.escape(str(text))
 
 
 def plot_text(text: str) -> str:

@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import __version__
 from .errors import InputError, Problem
 from .folders import write_folder
+from .version import __version__
 
-__all__ = ["write_outputs", "write_comparison", "write_sweep", "run_record"]
+__all__ = ["write_outputs", "write_comparison", "write_sweep", "run_record", "build_record", "write_excel",
+           "output_tables"]
 
 
 def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_time: float | None = None,
@@ -40,18 +41,18 @@ def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_t
     def write(staging: Path) -> None:
         tables = output_tables([r.by_scenario for r in results], results, sensitivities)
         _write_table_files(tables, staging, fmt)
-        record = _record(results, wall_time, command_line)
+        record = build_record(results, wall_time, command_line)
         _write_json(record, staging)
         if excel:
-            _write_excel(tables, staging, results, record)
+            write_excel(tables, staging, results, record)
         if plots:
             (staging / "plots").mkdir()
             for res in results:
                 write_plots(res, staging / "plots", prefix=f"{res.name}_" if len(results) > 1 else "")
             for sens in sensitivities or []:
-                from .plots import _figure, save_png
+                from .plots import new_figure, save_png
 
-                fig = _figure(10, 1.2 + 0.55 * max(1, int((sens.table["swing"] > 1e-6).sum())) + 1.2)
+                fig = new_figure(10, 1.2 + 0.55 * max(1, int((sens.table["swing"] > 1e-6).sum())) + 1.2)
                 sens.plot(ax=fig.add_subplot())
                 prefix = f"{sens.table['scenario'].iloc[0]}_" if len(results) > 1 else ""
                 save_png(fig, staging / "plots" / f"{prefix}sensitivity.png")
@@ -69,10 +70,10 @@ def write_comparison(comparison, out_dir: str | Path, plots: bool = True, wall_t
         results = list(comparison.results.values())
         tables = output_tables([comparison.by_scenario], results, comparison=comparison)
         _write_table_files(tables, staging, fmt)
-        record = _record(results, wall_time, command_line, comparison.baseline)
+        record = build_record(results, wall_time, command_line, comparison.baseline)
         _write_json(record, staging)
         if excel:
-            _write_excel(tables, staging, results, record)
+            write_excel(tables, staging, results, record)
         if plots:
             (staging / "plots").mkdir()
             write_comparison_plots(comparison, staging / "plots")
@@ -96,10 +97,10 @@ def write_sweep(result, out_dir: str | Path, plots: bool = True, wall_time: floa
                       "optimal_rate": result.optimal_rate}}
         (staging / "run.json").write_text(json.dumps(record, indent=2, allow_nan=False) + "\n", encoding="utf-8")
         if plots:
-            from .plots import _figure, save_png
+            from .plots import new_figure, save_png
 
             (staging / "plots").mkdir()
-            fig = _figure(12, 4.8)
+            fig = new_figure(12, 4.8)
             result.plot(fig=fig)
             save_png(fig, staging / "plots" / "sweep.png")
 
@@ -135,8 +136,6 @@ def output_tables(frames: list, results: list, sensitivities: list | None = None
     return tables
 
 
-#: File formats of the tables: CSV always readable; Parquet for large runs (optional extra tradesim[parquet]).
-FORMATS = ("csv", "parquet")
 
 
 def _write_table_files(tables: dict, folder: Path, fmt: str = "csv") -> None:
@@ -178,7 +177,7 @@ def _text_escaped(table: pd.DataFrame) -> pd.DataFrame:
                            for c in text})
 
 
-def _write_excel(tables: dict, folder: Path, results: list, record: dict, name: str = "results.xlsx") -> None:
+def write_excel(tables: dict, folder: Path, results: list, record: dict, name: str = "results.xlsx") -> None:
     from .excel import write_workbook
 
     info = results[0].info
@@ -189,7 +188,7 @@ def _write_excel(tables: dict, folder: Path, results: list, record: dict, name: 
     write_workbook(folder / name, tables, front, info.unit, record)
 
 
-def _record(results: list, wall_time: float | None, command_line: list[str] | None,
+def build_record(results: list, wall_time: float | None, command_line: list[str] | None,
             baseline: str | None = None) -> dict:
     record = {
         "tool": "tradesim", "version": __version__,

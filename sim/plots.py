@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .escape import plot_text
-from .results import select_period, sum_welfare_by_region
+from .statistics import select_period, sum_welfare_by_region
 from .style import COMPONENTS, MEASURES, WORLD, region_colour, scenario_colour, scenario_hatch, short_name
 from .tables import LONG_RUN, WELFARE_PARTS
 
@@ -728,7 +728,7 @@ def tornado(result, ax=None):
 
 # --------------------------------------------------------------------------- files
 
-def _figure(width, height):
+def new_figure(width, height):
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), layout="constrained")
@@ -779,7 +779,7 @@ def _dominated(frames) -> bool:
 
 def _draw_standard_set(plot, frames, infos, folder, prefix, written, comparison):
     regions = _regions(infos)
-    fig = _figure(10, 5.2)
+    fig = new_figure(10, 5.2)
     plot.welfare(ax=fig.add_subplot(), world=True, intervals=bool(plot._intervals) and plot._baseline is None)
     _save(fig, folder, f"{prefix}welfare", written)
 
@@ -789,7 +789,7 @@ def _draw_standard_set(plot, frames, infos, folder, prefix, written, comparison)
         moving = {sector: _moving(_import_changes(frames, infos, importer, sector).reindex(columns=list(infos)), infos)
                   for sector in sectors}
         heights = [1.4 + 0.28 * (len(regions) - 1) * len(moving[s]) for s in sectors]
-        fig = _figure(10, sum(heights))
+        fig = new_figure(10, sum(heights))
         for s, ax in enumerate(fig.subplots(len(sectors), 1, squeeze=False, height_ratios=heights)[:, 0]):
             plot.imports(importer, sector=sectors[s], ax=ax, legend=not comparison)
         if comparison:
@@ -799,14 +799,14 @@ def _draw_standard_set(plot, frames, infos, folder, prefix, written, comparison)
 
     sectors = _changed_sectors(frames) or [next(iter(infos.values())).sectors[0]]
     if comparison:
-        fig = _figure(15, 3.6 * len(sectors) + 0.4)
+        fig = new_figure(15, 3.6 * len(sectors) + 0.4)
         for s, sector in enumerate(sectors):
             for m, measure in enumerate(MEASURES):
                 plot.prices(sector, ax=fig.add_subplot(len(sectors), len(MEASURES), s * len(MEASURES) + m + 1),
                             measures=[measure], legend=False)
         fig.legend(handles=scenario_handles(infos), loc="outside right upper", fontsize=8, frameon=False)
     else:
-        fig = _figure(10, 3.4 * len(sectors) + 0.4)
+        fig = new_figure(10, 3.4 * len(sectors) + 0.4)
         for s, sector in enumerate(sectors):
             plot.prices(sector, ax=fig.add_subplot(len(sectors), 1, s + 1))
     _save(fig, folder, f"{prefix}prices", written)
@@ -815,11 +815,11 @@ def _draw_standard_set(plot, frames, infos, folder, prefix, written, comparison)
     if timeline:
         scale = "symlog" if _dominated(frames) else "linear"
         if comparison:
-            fig = _figure(10, 5)
+            fig = new_figure(10, 5)
             plot.welfare_path(scale=scale, fig=fig)
             _save(fig, folder, f"{prefix}welfare_path", written)
         else:
-            fig = _figure(10, 5)
+            fig = new_figure(10, 5)
             plot.welfare_path(ax=fig.add_subplot(), scale=scale)
             _save(fig, folder, f"{prefix}welfare_path", written)
 

@@ -16,72 +16,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from .escape import html_text
 from .shocks import describe_periods
-from .tables import FLOW_COLUMNS, LONG_RUN, PRICE_COLUMNS, WELFARE_COLUMNS, WELFARE_PARTS, Frames, ScenarioInfo
+from .statistics import default_period, sum_welfare_by_region
+from .tables import FLOW_COLUMNS, PRICE_COLUMNS, WELFARE_COLUMNS, Frames, ScenarioInfo
 
-__all__ = ["Results", "Outcome", "select_period", "default_period", "sum_welfare_by_region"]
-
-
-def default_period(infos: dict[str, ScenarioInfo]):
-    """The last year every timeline scenario has, or ``"long run"`` when all are static.
-
-    Raises
-    ------
-    ValueError
-        The timeline scenarios have no year in common.
-    """
-    timelines = [set(i.years) for i in infos.values() if not i.static]
-    if not timelines:
-        return LONG_RUN
-    common = set.intersection(*timelines)
-    if not common:
-        raise ValueError("these scenarios have no year in common; pass year=")
-    return max(common)
-
-
-def select_period(frame: pd.DataFrame, infos: dict[str, ScenarioInfo], year=None) -> tuple[pd.DataFrame, object]:
-    """Rows of ``frame`` (with a ``scenario`` level) for one period, with the ``year`` level dropped.
-
-    A scenario without ``years`` contributes its long-run result to any year.
-    ``year`` defaults to the last year every timeline scenario has (or ``"long run"``).
-
-    Raises
-    ------
-    ValueError
-        ``year`` is not a period of some scenario in ``frame``.
-    """
-    timelines = {n: set(i.years) for n, i in infos.items() if not i.static}
-    year = default_period(infos) if year is None else year
-    for name, years in timelines.items():
-        if year not in years:
-            listed = ", ".join(str(y) for y in sorted(years))
-            raise ValueError(f"year {year} is not in the results of '{name}' (years: {listed})")
-    if not timelines and year != LONG_RUN:
-        raise ValueError(f"year {year} is not in the results: they are for the long run (year=None)")
-    parts = []
-    for name in frame.index.unique("scenario"):
-        period = LONG_RUN if infos[name].static else year
-        rows = frame.xs((name, period), level=("scenario", "year"), drop_level=True)
-        parts.append(pd.concat({name: rows}, names=["scenario"]))
-    return pd.concat(parts), year
-
-
-def sum_welfare_by_region(welfare: pd.DataFrame, infos: dict[str, ScenarioInfo], year=None,
-                          world: bool = False) -> tuple[pd.DataFrame, object]:
-    """Welfare summed over sectors for one period: index ``(scenario, region)``, and the period chosen.
-
-    ``welfare`` has a ``scenario`` level (see :func:`select_period` for ``year``); with
-    ``world``, each scenario gets a ``World`` row, the sum over its regions.
-    """
-    rows, year = select_period(welfare, infos, year)
-    table = rows.groupby(level=["scenario", "region"], sort=False)[WELFARE_PARTS + ["net_welfare"]].sum()
-    if world:
-        from .style import WORLD
-
-        total = table.groupby(level="scenario", sort=False).sum()
-        total.index = pd.MultiIndex.from_product([total.index, [WORLD]], names=["scenario", "region"])
-        table = pd.concat([table, total]).sort_index(level="scenario", sort_remaining=False)
-    return table, year
+__all__ = ["Results", "Outcome"]
 
 
 class Outcome:
@@ -178,12 +118,12 @@ class Results(Outcome):
 
         Needs the optional extra ``tradesim[excel]`` (openpyxl); see :mod:`sim.excel`.
         """
-        from .output import _record, _write_excel, output_tables
+        from .output import build_record, output_tables, write_excel
 
         path = Path(path)
         tables = output_tables([self.by_scenario], [self])
-        record = _record([self], None, None)
-        _write_excel(tables, path.parent, [self], record, name=path.name)
+        record = build_record([self], None, None)
+        write_excel(tables, path.parent, [self], record, name=path.name)
         return path
 
     def sensitivity(self, cv: float = 0.3, region: str | None = None, year=None):
@@ -274,13 +214,7 @@ class Results(Outcome):
                 f"  net welfare {when}, all sectors ({self.unit}): {parts}>")
 
     def _repr_html_(self) -> str:
-        head = (f"<b>{_escape(self.title)}</b> <code>{_escape(self.name)}</code><br>"
-                f"dataset <code>{_escape(self.info.dataset)}</code>, "
+        head = (f"<b>{html_text(self.title)}</b> <code>{html_text(self.name)}</code><br>"
+                f"dataset <code>{html_text(self.info.dataset)}</code>, "
                 f"{'long run' if self.static else ', '.join(str(y) for y in self.years)}<br>")
         return head + self._headline_html()
-
-
-def _escape(text: str) -> str:
-    import html
-
-    return html.escape(str(text))

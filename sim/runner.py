@@ -8,12 +8,13 @@ from pathlib import Path
 
 from .arguments import check_draws, check_seed, check_share
 from .case import Case, load_scenario, prepare
+from .engine import solve, solves_quotas
+from .engine.memory import tables_estimate
 from .errors import ConvergenceError
-from .linear import solve_linear
-from .resources import check_memory, largest_fitting, tables_estimate
+from .resources import check_memory, largest_fitting
 from .results import Results
 from .scenario import Scenario, Uncertainty
-from .solver import solve_equilibrium
+from .shocks import LONG_RUN
 from .tables import label
 from .uncertainty import memory_needed, run_draws
 
@@ -47,7 +48,7 @@ def run(scenario: Case | Scenario | str | Path, dataset=None, client=None, draws
         Show a progress bar on standard error while a large batch is solved.
     client : dask.distributed.Client, optional
         Solve on a Dask cluster (see :func:`sim.solve_equilibrium`); the results are the same.
-        (The scenario's ``method = "gsim-linear"`` is solved here, in one linear solve per market.)
+        (A method that does not iterate, ``gsim-linear``, is solved here.)
     timeout : float, optional
         With ``client``: seconds to wait for the cluster's answer to each call and each part of the
         batch (see :func:`sim.solve_equilibrium`); None waits as long as it takes.
@@ -74,24 +75,14 @@ def run(scenario: Case | Scenario | str | Path, dataset=None, client=None, draws
     started = time.perf_counter()
     spec = _uncertainty(case.scenario, draws, seed)
     _check_memory(case, spec, from_argument=draws is not None)  # before the central solve and the draws
-    shocks, ds = case.shocks, case.dataset
-    if case.scenario.method == "gsim-linear":  # tariffs only (checked when the scenario is read)
-        solution = solve_linear(ds.flows, ds.tariffs, shocks.new_tariffs, shocks.sigma, shocks.eta, shocks.eps)
-    else:
-        quota_arrays = {} if shocks.quotas is None else shocks.quotas.solver_arguments()
-        solution = solve_equilibrium(
-            ds.flows, ds.tariffs, shocks.new_tariffs, shocks.sigma, shocks.eta, shocks.eps,
-            supply_shift=shocks.supply_shift, demand_shift=shocks.demand_shift, client=client, timeout=timeout,
-            progress=progress,
-            **quota_arrays,
-        )
+    solution = solve(case, client=client, progress=progress, timeout=timeout)
     if not solution.all_converged:
         failed = zip(*(~solution.converged).nonzero())
         raise ConvergenceError([_failure(case, solution, y, k) for y, k in failed])
     frames, info = label(case, solution)
     monte_carlo = None
     if spec is not None:
-        monte_carlo = run_draws(case, spec, frames, progress=progress)
+        monte_carlo = run_draws(case, spec, frames, progress=progress, client=client, timeout=timeout)
         if monte_carlo.failed_share > allow_failed_draws:
             raise ConvergenceError([_failed_draws(case, monte_carlo, allow_failed_draws)])
     return Results(frames, info, case, solution, time.perf_counter() - started, monte_carlo)
@@ -100,7 +91,7 @@ def run(scenario: Case | Scenario | str | Path, dataset=None, client=None, draws
 def _check_memory(case: Case, spec: Uncertainty | None, from_argument: bool) -> None:
     """Refuse (NotEnoughMemory) a run whose central solve and tables, with its draws, would not fit in memory."""
     years, sectors, regions = case.shocks.new_tariffs.shape[:3]
-    quotas = case.shocks.quotas is not None and case.scenario.method != "gsim-linear"
+    quotas = solves_quotas(case)
     central = tables_estimate(years * sectors, regions, quotas)
     size = f"{years} period(s) x {sectors} sector(s) of {regions} regions"
     if spec is None:
@@ -146,7 +137,7 @@ def _failed_draws(case, mc, allowed) -> str:
 
 
 def _failure(case, solution, y, k) -> str:
-    period = "long run" if case.shocks.static else f"year {case.shocks.years[y]}"
+    period = LONG_RUN if case.shocks.static else f"year {case.shocks.years[y]}"
     where = f"{case.name}: {period}, sector {case.dataset.sectors[k]}"
     if not solution.finite[y, k]:
         return f"{where}: the equilibrium lies beyond floating-point range (a price or surplus overflows)"

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .engine.methods import METHOD_SPECS, unsupported
 from .errors import InputError, ProblemList, closest, read_toml_bytes, report_unknown_keys
 
 __all__ = [
@@ -27,8 +28,7 @@ __all__ = [
 ]
 
 ALL = "*"
-METHODS = ("exact", "gsim-linear")
-AVAILABLE_METHODS = METHODS
+METHODS = tuple(METHOD_SPECS)
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 #: Largest coefficient of variation ``[uncertainty]`` accepts: a lognormal factor whose 5-95% range spans
 #: 0.03 to 34 times the central value, wider than any published elasticity estimate.
@@ -310,11 +310,9 @@ def _parse(data: dict, path: Path | None, problems: ProblemList) -> Scenario:
     quotas = tuple(p.each(data, "quota", _QUOTA_KEYS, p.quota))
     investments = tuple(p.each(data, "investment", _INVESTMENT_KEYS, p.investment))
     demand = tuple(p.each(data, "demand_shift", _DEMAND_KEYS, p.demand_shift))
-    if method == "gsim-linear":
-        for key, blocks in (("quota", quotas), ("investment", investments), ("demand_shift", demand)):
-            if blocks:
-                problems.add("method", f"\"gsim-linear\" (Francois and Hall's linear GSIM) models tariff changes "
-                             f"only; this file has [[{key}]] blocks: use method = \"exact\"")
+    for message in unsupported(method, {"quota": len(quotas), "investment": len(investments),
+                                        "demand_shift": len(demand)}):
+        problems.add("method", message)
     overrides = []
     table = data.get("elasticities", {})
     if not isinstance(table, dict):

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .errors import ConvergenceError, InputError, Problem
 from .resources import check_memory
-from .uncertainty import solve_with_elasticities
+from .uncertainty import memory_needed, solve_with_elasticities
 
 __all__ = ["SensitivityResults", "sensitivity", "DEFAULT_CV"]
 
@@ -59,7 +59,7 @@ def _describe(values: np.ndarray) -> str:
 
 
 def _check_memory(case) -> None:
-    from .uncertainty import memory_needed
+
 
     variants = 6 * len(case.dataset.sectors)
     lower = "the number of years or sectors (every sector's sigma, eta and eps is moved down and up in every year)"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .results import select_period, sum_welfare_by_region
+from .statistics import select_period, sum_welfare_by_region
 from .style import COMPONENTS, WORLD
 from .tables import WELFARE_PARTS
 

@@ -18,13 +18,15 @@ import pandas as pd
 
 from .arguments import check_rates, check_tariff_index, check_year, parse_rates
 from .case import Case, load_scenario, prepare
+from .engine import Vary, solve, solves_quotas
+from .engine.accounting import base_split
+from .engine.memory import batch_estimate
 from .errors import ConvergenceError, InputError, Problem
-from .linear import solve_linear
-from .resources import batch_estimate, check_memory, largest_fitting
+from .quotas import QuotaArrays
+from .resources import check_memory, largest_fitting
 from .scenario import Scenario
 from .shocks import in_force, tariff_cells
-from .solver import solve_equilibrium
-from .style import WORLD
+from .style import WORLD, short_name
 
 __all__ = ["SweepResults", "sweep", "parse_rates"]
 
@@ -73,8 +75,8 @@ class SweepResults:
         return sweep_plot(self, fig=fig)
 
 
-def sweep(scenario, tariff: int, rates, year=None, progress: bool = False, option_names: bool = False
-          ) -> SweepResults:
+def sweep(scenario, tariff: int, rates, year=None, progress: bool = False, option_names: bool = False,
+          client=None, timeout: float | None = None) -> SweepResults:
     """Solve ``scenario`` with its ``tariff``-th ``[[tariff]]`` (1-based) at each of ``rates``, in one batch.
 
     Parameters
@@ -88,6 +90,8 @@ def sweep(scenario, tariff: int, rates, year=None, progress: bool = False, optio
         The year of a timeline to sweep (default: the last); a long-run scenario has none.
     option_names : bool
         Name the arguments in messages as the command line does (``--rates``, not ``rates``).
+    client : dask.distributed.Client, optional
+        Solve the rates on a Dask cluster (see :func:`sim.engine.solve`); ``timeout`` as there.
 
     Raises
     ------
@@ -106,18 +110,12 @@ def sweep(scenario, tariff: int, rates, year=None, progress: bool = False, optio
         prepare(scenario) if isinstance(scenario, Scenario) else load_scenario(scenario))
     block, y, cells = _block(case, tariff, year, names)
     _check_memory(case, len(rates))  # before the rates' tariffs are built
-    ds, shocks = case.dataset, case.shocks
+    shocks = case.shocks
     new = np.repeat(shocks.new_tariffs[y][None], len(rates), axis=0)
     new[:, cells] = rates[:, None]
+    sol = solve(case, vary=Vary(new_tariffs=new, period=y), client=client, progress=progress, timeout=timeout)
     # the linear GSIM has no quotas (base-year ones stay at their base rates there)
-    quotas = None if shocks.quotas is None or case.scenario.method == "gsim-linear" else shocks.quotas.period(y)
-    extra = {} if quotas is None else quotas.solver_arguments()
-    if case.scenario.method == "gsim-linear":
-        sol = solve_linear(ds.flows, ds.tariffs, new, shocks.sigma, shocks.eta, shocks.eps)
-    else:
-        sol = solve_equilibrium(ds.flows, ds.tariffs, new, shocks.sigma, shocks.eta, shocks.eps,
-                                supply_shift=shocks.supply_shift[y], demand_shift=shocks.demand_shift[y],
-                                progress=progress, **extra)
+    quotas = shocks.quotas.period(y) if solves_quotas(case) else None
     if not sol.all_converged:
         bad = sorted({float(rates[r]) for r, _ in zip(*np.nonzero(~sol.converged))})
         raise ConvergenceError([f"{case.name}: sweep of tariff[{tariff}] did not converge at rate(s) "
@@ -128,7 +126,7 @@ def sweep(scenario, tariff: int, rates, year=None, progress: bool = False, optio
 def memory_needed(case, rates: int) -> int:
     """Peak bytes of sweeping ``rates`` rates of ``case``: their tariffs, the batch and the table."""
     sectors, regions = case.dataset.flows.shape[:2]
-    quotas = case.shocks.quotas is not None and case.scenario.method != "gsim-linear"
+    quotas = solves_quotas(case)
     return batch_estimate(rates * sectors, regions, quotas, input_flow_arrays=1) + 64 * rates * regions
 
 
@@ -179,14 +177,12 @@ def _block(case, index, year, names):
 
 def _tabulate(case, sol, cells, rates, y, index, quotas) -> SweepResults:
     """The sweep's table from its solution; ``quotas`` are the period's (None without, or for the linear GSIM)."""
-    from .quotas import QuotaArrays, base_split
-    from .tables import _revenue_and_rent
 
     ds, shocks = case.dataset, case.shocks
     k = int(np.nonzero(cells.any(axis=(1, 2)))[0][0])
     j = int(np.nonzero(cells.any(axis=(0, 1)))[0][0])
     exporters = [int(i) for i in np.nonzero(cells[k, :, j])[0]]
-    revenue, rent = _revenue_and_rent(ds, quotas, sol)
+    revenue, rent = sol.tariff_revenue, sol.quota_rent_change
     net = sol.consumer_surplus + sol.producer_surplus + revenue + rent  # (R, K, N)
     base_quotas = ds.quotas if (ds.quotas is not None and quotas is not None) else QuotaArrays.empty(ds.flows.shape)
     base_revenue, _ = base_split(ds.flows, ds.tariffs, base_quotas)  # the revenue level of the base year
@@ -202,7 +198,7 @@ def _tabulate(case, sol, cells, rates, y, index, quotas) -> SweepResults:
     table["revenue_maximum"] = np.arange(len(rates)) == int(np.argmax(table["tariff_revenue"]))
     table["optimal"] = np.arange(len(rates)) == int(np.argmax(table[f"net_welfare_{ds.regions[j]}"]))
     year = shocks.years[y]
-    from .style import short_name
+
 
     return SweepResults(table, ds.regions[j], tuple(ds.regions[i] for i in exporters), ds.sectors[k], year, ds.unit,
                         case.name, f"{case.title}: tariff[{index}] swept",

@@ -1,6 +1,6 @@
 """The output border: solver arrays labelled once as pandas frames with named index levels.
 
-:func:`label` turns a :class:`~sim.case.Case` and its :class:`~sim.solver.Solution`
+:func:`label` turns a :class:`~sim.case.Case` and its :class:`~sim.engine.exact.Solution`
 into :class:`Frames`: flows indexed by ``(year, sector, exporter, importer)``,
 prices and welfare by ``(year, sector, region)``, plus the shocks in force and the
 solver diagnostics. Everything downstream — tidy tables, CSV files, summaries,
@@ -19,7 +19,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
-from .quotas import QuotaArrays, base_split, split_revenue
+from .engine.accounting import account
+from .quotas import QuotaArrays
 from .shocks import LONG_RUN
 
 __all__ = ["Frames", "ScenarioInfo", "label", "FLOW_COLUMNS", "PRICE_COLUMNS", "WELFARE_COLUMNS",
@@ -151,7 +152,9 @@ def label(case, solution) -> tuple[Frames, ScenarioInfo]:
         "output_pct": (sol.output.ravel() - 1.0) * 100.0,
     }, index=by_region)
 
-    revenue, quota_rent = _revenue_and_rent(ds, quotas, sol)
+    if sol.quota_rent_change is None:  # a kernel solution, not through sim.engine.solve: account for it here
+        sol = account(ds, quotas, sol)
+    revenue, quota_rent = sol.tariff_revenue, sol.quota_rent_change
     welfare = pd.DataFrame({
         "consumer_surplus": sol.consumer_surplus.ravel(), "producer_surplus": sol.producer_surplus.ravel(),
         "tariff_revenue": revenue.ravel(), "quota_rent": quota_rent.ravel(),
@@ -193,23 +196,6 @@ def label(case, solution) -> tuple[Frames, ScenarioInfo]:
 
 #: A quota counts as binding when its flow is within this relative distance of the volume.
 FILL_TOLERANCE = 1e-8
-
-
-def _revenue_and_rent(ds, quotas, sol):
-    """Changes in tariff revenue and quota rent by region (Y, K, N), docs/model.md, "Tariff-rate quotas".
-
-    With quotas (the dataset's base-year ones or the scenario's), both years are split the same
-    way — in-quota volume at the in-quota rate, the rest at the out rate, the wedge above the
-    in-quota rate as rent to its holder — so that an unchanged market changes by exactly 0.
-    """
-    if quotas is None:
-        return sol.tariff_revenue, np.zeros(sol.tariff_revenue.shape)
-    base_quotas = ds.quotas if ds.quotas is not None else QuotaArrays.empty(ds.flows.shape)
-    base_revenue, base_rent = base_split(ds.flows, ds.tariffs, base_quotas)
-    revenue, rent = split_revenue(np.broadcast_to(ds.flows, sol.quantity.shape), sol.quantity, sol.producer_price,
-                                  1.0 + sol.tariffs, 1.0 + quotas.in_rate, 1.0 + quotas.out_rate, quotas.volume)
-    return (revenue.sum(axis=-2) - base_revenue.sum(axis=-2),
-            quotas.rent_by_region(rent) - base_quotas.rent_by_region(base_rent))
 
 
 def _quota_frame(quotas, sol, ds, by_flow) -> pd.DataFrame:

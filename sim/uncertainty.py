@@ -16,10 +16,11 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from .linear import solve_linear
+from .engine import Vary, solve, solves_quotas
+from .engine.memory import batch_estimate
 from .scenario import ALL, Uncertainty
-from .solver import solve_equilibrium
 from .style import WORLD
+from .tables import percent_change
 
 __all__ = ["UncertaintyResults", "draw_elasticities", "run_draws", "relative_draws", "memory_needed",
            "STATISTICS"]
@@ -27,8 +28,6 @@ __all__ = ["UncertaintyResults", "draw_elasticities", "run_draws", "relative_dra
 STATISTICS = ["mean", "p05", "p50", "p95"]
 UNCERTAINTY_COLUMNS = ["scenario", "table", "year", "sector", "region", "exporter", "importer", "quantity",
                        "central", *STATISTICS]
-WELFARE_QUANTITIES = ["consumer_surplus", "producer_surplus", "tariff_revenue", "quota_rent", "net_welfare"]
-PRICE_QUANTITIES = ["producer_price_pct", "consumer_price_pct", "output_pct"]
 
 
 @dataclass(frozen=True)
@@ -78,10 +77,9 @@ class UncertaintyResults:
 
 def memory_needed(case, draws: int) -> int:
     """Peak bytes of :func:`run_draws` for ``draws`` draws of ``case``: the draws, their batch and its summaries."""
-    from .resources import batch_estimate
 
     years, sectors, regions = case.shocks.new_tariffs.shape[:3]
-    quotas = case.shocks.quotas is not None and case.scenario.method != "gsim-linear"
+    quotas = solves_quotas(case)
     return batch_estimate(draws * years * sectors, regions, quotas, draw_rows=draws * years * regions)
 
 
@@ -112,29 +110,17 @@ def draw_elasticities(u: Uncertainty, sectors, sigma, eta, eps):
     return sigma_d, eta_d, eps_d
 
 
-def solve_with_elasticities(case, sigma, eta, eps, progress: bool = False):
+def solve_with_elasticities(case, sigma, eta, eps, progress: bool = False, client=None, timeout=None):
     """Solve ``case`` for every set of elasticities at once: ``sigma``, ``eta`` (V, K), ``eps`` (V, K, N).
 
     One set holds for every year. Returns the solution, leading shape (V, Y, K), and its welfare
-    by measure (arrays (V, Y, K, N), quota rents and base-year quotas accounted as in the tables).
+    by measure (arrays (V, Y, K, N)) from the engine's accounting. ``client`` solves the batch on
+    a Dask cluster.
     """
-    from .tables import _revenue_and_rent
-
-    ds, shocks = case.dataset, case.shocks
-    sigma, eta, eps = sigma[:, None], eta[:, None], eps[:, None]  # (V, 1, K...): the same set in every year
-    if case.scenario.method == "gsim-linear":
-        sol = solve_linear(ds.flows, ds.tariffs, shocks.new_tariffs, sigma, eta, eps)
-        quotas = None
-    else:
-        quotas = shocks.quotas
-        extra = {} if quotas is None else quotas.solver_arguments()
-        sol = solve_equilibrium(ds.flows, ds.tariffs, shocks.new_tariffs, sigma, eta, eps,
-                                supply_shift=shocks.supply_shift, demand_shift=shocks.demand_shift,
-                                progress=progress, **extra)
+    sol = solve(case, vary=Vary(sigma=sigma, eta=eta, eps=eps), client=client, progress=progress, timeout=timeout)
     with np.errstate(all="ignore"):
-        revenue, rent = _revenue_and_rent(ds, quotas, sol)
         welfare = {"consumer_surplus": sol.consumer_surplus, "producer_surplus": sol.producer_surplus,
-                   "tariff_revenue": revenue, "quota_rent": rent}
+                   "tariff_revenue": sol.tariff_revenue, "quota_rent": sol.quota_rent_change}
         welfare["net_welfare"] = sum(welfare.values())
     return sol, welfare
 
@@ -156,13 +142,13 @@ class DrawValues:
     failed: pd.DataFrame
 
 
-def draw_values(case, u: Uncertainty, progress: bool = False) -> DrawValues:
-    """Draw the elasticities of ``u`` around ``case``'s and solve every draw in one batch."""
-    from .tables import percent_change
+def draw_values(case, u: Uncertainty, progress: bool = False, client=None, timeout=None) -> DrawValues:
+    """Draw the elasticities of ``u`` around ``case``'s and solve every draw in one batch (on ``client`` if given)."""
+
 
     ds, shocks = case.dataset, case.shocks
     sigma, eta, eps = draw_elasticities(u, ds.sectors, shocks.sigma, shocks.eta, shocks.eps)
-    sol, welfare = solve_with_elasticities(case, sigma, eta, eps, progress)
+    sol, welfare = solve_with_elasticities(case, sigma, eta, eps, progress, client, timeout)
     ok = sol.converged.all(axis=(1, 2))  # a draw counts only if every year and sector converged
     with np.errstate(all="ignore"):
         prices = {"producer_price_pct": percent_change(sol.producer_price, 1.0),
@@ -173,9 +159,9 @@ def draw_values(case, u: Uncertainty, progress: bool = False) -> DrawValues:
     return DrawValues(ok, welfare, prices, flows, positive, _failed(sol, ok, sigma, eta, eps, ds))
 
 
-def run_draws(case, u: Uncertainty, central, progress: bool = False) -> UncertaintyResults:
-    """Solve every draw of ``case`` in one batch and summarise it next to the ``central`` frames."""
-    return summarise_draws(case, u, draw_values(case, u, progress), central)
+def run_draws(case, u: Uncertainty, central, progress: bool = False, client=None, timeout=None) -> UncertaintyResults:
+    """Solve every draw of ``case`` in one batch (on ``client`` if given) and summarise it beside ``central``."""
+    return summarise_draws(case, u, draw_values(case, u, progress, client, timeout), central)
 
 
 def summarise_draws(case, u: Uncertainty, values: DrawValues, central) -> UncertaintyResults:
@@ -207,7 +193,7 @@ def relative_draws(case, u: Uncertainty, base_case, base_u: Uncertainty, central
     outcome in the same draw; a flow's ``value`` stays the scenario's level, as in flows.csv. A draw
     counts only where it converged in both; ``central`` are the comparison's relative frames.
     """
-    from .tables import percent_change
+
 
     mine, base = draw_values(case, u), draw_values(base_case, base_u)
     periods = [list(base_case.shocks.years).index(y) for y in case.shocks.years]

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+import sim.engine
 import sim.runner
 from sim.cli import main
 from sim.tables import FLOW_COLUMNS, PRICE_COLUMNS, WELFARE_COLUMNS
@@ -91,8 +92,8 @@ def test_validate_reports_all_files_at_once(tmp_path):
 
 
 def test_non_convergence_exits_1_and_names_the_market(tmp_path, monkeypatch):
-    real = sim.runner.solve_equilibrium
-    monkeypatch.setattr(sim.runner, "solve_equilibrium", lambda *a, **k: real(*a, **k, max_iterations=1))
+    real = sim.engine.solve_equilibrium
+    monkeypatch.setattr(sim.engine, "solve_equilibrium", lambda *a, **k: real(*a, **k, max_iterations=1))
     out = tmp_path / "out"
     result = invoke("run", EXAMPLE, "--out", out)
     assert result.exit_code == 1

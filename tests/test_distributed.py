@@ -210,3 +210,28 @@ def test_a_part_not_returned_in_time_is_a_cluster_error():
         flows, base, new, sigma, eta, eps, supply = random_batch(4, 20, 4)
         with pytest.raises(ClusterError, match="returned no result for markets 0 to 20 of 20 within 0.5 s"):
             solve_equilibrium(flows, base, new, sigma, eta, eps, client=c, timeout=0.5)
+
+
+def test_draws_and_sweeps_are_solved_on_the_cluster(client, monkeypatch):
+    """Every batch of a run, the draws' too, and a sweep's rates go to the workers; the numbers are the same."""
+    import sim
+    import sim.engine.exact as exact
+
+    real, sizes = exact._solve_on_cluster, []
+
+    def recording(batch, *args, **kwargs):
+        sizes.append(batch.size)
+        return real(batch, *args, **kwargs)
+
+    monkeypatch.setattr(exact, "_solve_on_cluster", recording)
+    case = sim.load_scenario(ROOT / "scenarios" / "japan_steel_trq_restored.toml")  # with a binding quota
+    years, sectors = case.shocks.new_tariffs.shape[:2]
+    remote = sim.run(case, client=client, draws=30, seed=4)
+    assert sizes == [years * sectors, 30 * years * sectors]  # the central markets, then every draw's
+    local = sim.run(case, draws=30, seed=4)
+    pd.testing.assert_frame_equal(remote.welfare, local.welfare, rtol=1e-12)
+    pd.testing.assert_frame_equal(remote.uncertainty.summary, local.uncertainty.summary, rtol=1e-12)
+    sizes.clear()
+    swept = sim.sweep(case, tariff=1, rates=[0.0, 0.25, 0.5], client=client)
+    assert sizes == [3 * sectors]
+    pd.testing.assert_frame_equal(swept.table, sim.sweep(case, tariff=1, rates=[0.0, 0.25, 0.5]).table, rtol=1e-12)

@@ -70,8 +70,8 @@ def test_a_stiff_market_that_plain_newton_could_not_solve():
     """
     from scipy.optimize import root
 
-    from sim import model
-    from sim.solver import _as_markets
+    from sim.engine import equations as model
+    from sim.engine.exact import as_batch
 
     flows = np.array([
         [0.0, 3.7035847798335549e-06, 5.3933469888610877e+06, 3.1345640548618841e+08, 1.6103780972260922e+04,
@@ -92,7 +92,8 @@ def test_a_stiff_market_that_plain_newton_could_not_solve():
             [[2, -0.9, 0, 0, 0, 0]])
     sol = solve_equilibrium(*args)
     assert sol.all_converged
-    markets, _ = _as_markets(*args)
+    batch = as_batch(*args)
+    markets = batch.markets(0, batch.size)
     with np.errstate(all="ignore"):  # lm with the analytic Jacobian, which keeps fixed-price regions fixed
         check = root(lambda z: model.evaluate(markets, z[None]).residual[0], np.zeros(6), method="lm", tol=1e-14,
                      jac=lambda z: model.jacobian(markets, model.evaluate(markets, z[None]))[0])

@@ -30,7 +30,7 @@ def test_shipped_scenario_matches_its_golden_result(path):
 
 
 def levels_residual(prices, flows, t0, t1, sigma, eta, eps, s, d):
-    """Market clearing written in levels, straight from docs/model.md "Equations", independent of sim.model."""
+    """Market clearing written in levels, from docs/model.md "Equations", independent of sim.engine."""
     n = len(prices)
     spend = (1 + t0) * flows
     expenditure = spend.sum(axis=0)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.linear import solve_linear
+from sim.engine.linear import solve_linear
 
 V = np.array([[[100.0, 20.0, 10.0], [30.0, 80.0, 5.0], [15.0, 10.0, 60.0]]])
 T0 = np.zeros_like(V)

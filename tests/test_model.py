@@ -5,7 +5,8 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.integrate import quad
 
-from sim import model, solve_equilibrium
+from sim import solve_equilibrium
+from sim.engine import equations as model
 
 from .conftest import random_market
 

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 import sim
+import sim.engine
 from sim import resources, sweeps, uncertainty
+from sim.engine import memory
 from sim.errors import InputError
 from sim.resources import GIB, NotEnoughMemory, available_memory
 
@@ -99,7 +101,7 @@ def test_the_estimate_of_a_run_with_draws_bounds_its_measured_peak_within_a_fact
     case = sim.load_scenario(FLAGSHIP)
     sim.run(case, draws=5, seed=1)  # lazy imports and caches out of the measurement
     years, sectors, regions = case.shocks.new_tariffs.shape[:3]
-    estimate = resources.tables_estimate(years * sectors, regions, True) + uncertainty.memory_needed(case, 1000)
+    estimate = memory.tables_estimate(years * sectors, regions, True) + uncertainty.memory_needed(case, 1000)
     peak = measured_peak(lambda: sim.run(case, draws=1000, seed=1).uncertainty.intervals)
     assert 0.4 * estimate <= peak <= estimate, (peak / GIB, estimate / GIB)
 
@@ -120,7 +122,7 @@ def test_too_many_draws_are_refused_before_any_draw_is_made(monkeypatch):
         raise AssertionError("allocated before the memory check")
 
     monkeypatch.setattr(uncertainty, "draw_elasticities", must_not_run)
-    monkeypatch.setattr(sim.runner, "solve_equilibrium", must_not_run)
+    monkeypatch.setattr(sim.engine, "solve_equilibrium", must_not_run)
     with pytest.raises(NotEnoughMemory) as caught:
         sim.run(case, draws=1_000_000, seed=1)
     message = str(caught.value)

@@ -176,3 +176,20 @@ def test_dataset_file_hashes_are_recorded():
     ds = sim.load_dataset("illustrative")
     present = {name for name in sim.dataset.DATASET_FILES if (ds.path / name).is_file()}
     assert set(ds.file_hashes) == present and {"dataset.toml", "flows.csv", "tariffs.csv"} <= present
+
+
+def test_the_solution_and_the_welfare_tables_tell_one_revenue():
+    """With no shock on a dataset with base-year quotas, revenue and rent change by 0 in the solution too.
+
+    (The kernel alone counts the base year's quota flows at the full base rate; the engine's accounting
+    splits them as the welfare tables do, so res.solution and res.welfare cannot disagree.)
+    """
+    quiet = sim.Scenario(name="quiet", dataset="us_japan_2024")
+    res = sim.run(quiet)
+    assert np.abs(res.solution.tariff_revenue).max() < 1e-9
+    assert np.abs(res.solution.quota_rent_change).max() < 1e-9
+    flagship = sim.run(ROOT / "scenarios" / "steel_tariff_with_investment.toml")
+    welfare = flagship.welfare.set_index(["year", "sector", "region"])
+    for column, array in (("tariff_revenue", flagship.solution.tariff_revenue),
+                          ("quota_rent", flagship.solution.quota_rent_change)):
+        np.testing.assert_allclose(welfare[column].to_numpy(), array.ravel(), rtol=0, atol=1e-9)

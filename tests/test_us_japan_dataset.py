@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sim import load_dataset
-from sim.quotas import base_split
+from sim.engine.accounting import base_split
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "sim" / "datasets" / "us_japan_2024"

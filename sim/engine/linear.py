@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .solver import TOLERANCE, Solution, _as_batch
+from .exact import TOLERANCE, Solution, as_batch
 
 __all__ = ["solve_linear"]
 
@@ -49,7 +49,7 @@ def solve_linear(flows, base_tariffs, new_tariffs, sigma, eta, eps, *, tol: floa
         below −100%: that is the linearisation, reported as it is), welfare by the paper's
         formulas; ``iterations`` is 1.
     """
-    batch = _as_batch(flows, base_tariffs, new_tariffs, sigma, eta, eps, None, None)
+    batch = as_batch(flows, base_tariffs, new_tariffs, sigma, eta, eps, None, None)
     v = batch.arguments(0, batch.size)
     result = _linear(v["flows"], 1.0 + v["base_tariffs"], 1.0 + v["new_tariffs"], v["sigma"], v["eta"], v["eps"],
                      tol)

@@ -3,13 +3,13 @@
 All markets of a run (sectors × years × draws × ...) are solved together as
 one batch, in chunks of markets sized from the number of regions so that each
 chunk's working arrays stay in cache (:func:`chunk_size`). Each Newton iteration
-evaluates a chunk's markets with :func:`sim.model.fast_evaluate` (two
+evaluates a chunk's markets with :func:`sim.equations.fast_evaluate` (two
 matrix–vector products per market) and solves the ``(m, N, N)`` linear systems in
 one ``numpy.linalg.solve`` call; a backtracking line search on the residual norm
 safeguards large shocks, and markets that have converged leave the iteration.
 The final results of each chunk come from the exact term-by-term evaluation
-(:func:`sim.model.evaluate`), so the reported residual is the exact one. The
-convergence rule and fallbacks are described in docs/model.md, "Solver".
+(:func:`sim.equations.evaluate`), so the reported residual is the exact one. The
+convergence rule and fallbacks are described in docs/equations.md, "Solver".
 
 Chunks are independent, so they are solved on every core at once (threads: numpy
 releases the GIL in its array loops; BLAS is held to one thread per chunk).
@@ -26,22 +26,21 @@ from __future__ import annotations
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
-from . import model, quotas
+from ..cluster import ClusterError, call_with_deadline
+from ..resources import check_memory
+from . import equations, quotas
+from .accounting import split_revenue
+from .newton import newton
 
 __all__ = ["Solution", "solve_equilibrium", "TOLERANCE"]
 
 #: Converged means max |ln demand − ln supply| <= TOLERANCE in every market.
 TOLERANCE = 1e-10
 MAX_ITERATIONS = 100
-MAX_LOG_STEP = 10.0  # largest change of ln p̂ in one Newton step
-MAX_HALVINGS = 40
-ARMIJO = 1e-4
-SHORT_STEP_HALVINGS = 5  # a Newton step accepted only at 1/32 or shorter also gets a Levenberg-Marquardt try
-LM_DAMPING = 10.0 ** np.arange(-6, 7)  # Levenberg-Marquardt damping, relative to the mean diagonal of J'J
 #: A chunk holds about this many market × exporter × importer cells (2 MiB per float array).
 CHUNK_CELLS = 2**18
 #: Chunks solved at the same time, one per core (each is independent; results do not depend on it).
@@ -83,6 +82,12 @@ class Solution:
     quota_rent : ndarray, shape (..., K, N, N), or None
         With quotas: the rent on each quota flow, ``(τ − in_rate) × p × in-quota volume``;
         ``tariff_revenue`` then counts in-quota volume at the in-quota rate.
+    quota_rent_change : ndarray, shape (..., K, N), or None
+        Set by the engine's accounting (:func:`sim.engine.solve`): the change in quota rent
+        by the region holding it. Through :func:`sim.engine.solve`, ``tariff_revenue`` and
+        ``base_tariff_revenue`` follow the same accounting (the base year's quotas split as the
+        scenario's), so they equal the welfare tables'; the kernel alone does not know the
+        base year's quotas and counts the base revenue at the full base rate.
     """
 
     producer_price: np.ndarray
@@ -100,6 +105,7 @@ class Solution:
     converged: np.ndarray
     tariffs: np.ndarray | None = None
     quota_rent: np.ndarray | None = None
+    quota_rent_change: np.ndarray | None = None
 
     @property
     def all_converged(self) -> bool:
@@ -125,7 +131,7 @@ def solve_equilibrium(
     timeout: float | None = None,
     progress: bool = False,
 ) -> Solution:
-    """Solve the exact Armington partial equilibrium of docs/model.md, "Equations".
+    """Solve the exact Armington partial equilibrium of docs/equations.md, "Equations".
 
     Parameters
     ----------
@@ -147,7 +153,7 @@ def solve_equilibrium(
         Convergence tolerance on ``|ln demand − ln supply|``.
     max_iterations : int
     quota_volume, quota_in, quota_out : array_like, shape (..., K, N, N), optional
-        Tariff-rate quotas (docs/model.md, "Tariff-rate quotas"): on each flow whose
+        Tariff-rate quotas (docs/equations.md, "Tariff-rate quotas"): on each flow whose
         ``quota_volume`` is finite (base-price units, ``> 0``), the rate applied is solved for,
         between ``quota_in`` and ``quota_out`` (``inf``: an absolute quota), and ``new_tariffs``
         there is not used. Give all three or none.
@@ -156,7 +162,7 @@ def solve_equilibrium(
         ``tradesim[distributed]``) and gather them into the same :class:`Solution`.
         Markets are independent, so the answer is the same as solving here; a task
         lost with a worker is rerun by Dask. Pays when there are many markets
-        (draws × sectors × years) and several machines; see docs/model.md, "Solver".
+        (draws × sectors × years) and several machines; see docs/equations.md, "Solver".
     timeout : float, optional
         With ``client``: seconds to wait for each call to the cluster and for each part's result;
         past it, :class:`sim.cluster.ClusterError`. None (the default) waits as long as it takes.
@@ -180,7 +186,7 @@ def solve_equilibrium(
     sim.cluster.ClusterError
         With ``client`` and ``timeout``: the cluster did not answer in time, or was lost.
     """
-    batch = _as_batch(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, demand_shift,
+    batch = as_batch(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, demand_shift,
                       quota_volume, quota_in, quota_out)
     _check_memory(batch)
     if client is not None:
@@ -194,7 +200,7 @@ def solve_equilibrium(
     def solve_chunk(bounds):
         start, stop = bounds
         markets = batch.markets(start, stop)
-        z, iterations = _newton(markets, tol, max_iterations)
+        z, iterations = newton(markets, tol, max_iterations)
         if batch.has_quotas:
             _solve_chunk_quotas(out, slice(start, stop), batch.quota_arguments(start, stop), markets, z, iterations,
                                 tol)
@@ -231,7 +237,6 @@ def _solve_on_cluster(batch: _Batch, client, tol: float, max_iterations: int, ti
 
     With ``timeout``, every call to the cluster has a deadline: :class:`sim.cluster.ClusterError` past it.
     """
-    from .cluster import ClusterError, call_with_deadline
 
     if timeout is None:
         info = client.scheduler_info()
@@ -288,7 +293,6 @@ def output_bytes(markets: int, regions: int, quotas: bool = False) -> int:
 
 def _check_memory(batch: _Batch) -> None:
     """Refuse a batch whose solve would not fit in the memory available (before its outputs are allocated)."""
-    from .resources import check_memory
 
     what = f"solving {batch.size:,} markets of {batch.n} regions"
     where = ("solve_equilibrium", "flows", "the number of markets (the leading dimensions of the arguments)")
@@ -329,26 +333,20 @@ class _Batch:
         index = np.unravel_index(np.arange(start, stop), self.lead)
         return {name: np.ascontiguousarray(view[index]) for name, view in self.views.items()}
 
-    def markets(self, start: int, stop: int) -> model.Markets:
+    def markets(self, start: int, stop: int) -> equations.Markets:
         """The markets ``start:stop`` of the flattened leading dimensions, copied into contiguous arrays."""
         v = self.arguments(start, stop)
         new_tariffs = v["new_tariffs"]
         if self.has_quotas:  # quota flows start at their new tariff within the quota's rates (see QuotaCells)
             new_tariffs = _quota_start(v["quota_volume"], v["quota_in"], v["quota_out"], new_tariffs)
-        return model.Markets.build(
+        return equations.Markets.build(
             flows=v["flows"], base_tariff_factor=1.0 + v["base_tariffs"], new_tariff_factor=1.0 + new_tariffs,
             sigma=v["sigma"], eta=v["eta"], eps=v["eps"], supply_shift=v["supply_shift"],
             demand_shift=v["demand_shift"],
         )
 
 
-def _as_markets(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, demand_shift):
-    """Validate and flatten the arguments into one :class:`model.Markets` and the leading shape (for tests)."""
-    batch = _as_batch(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, demand_shift)
-    return batch.markets(0, batch.size), batch.lead
-
-
-def _as_batch(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, demand_shift,
+def as_batch(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, demand_shift,
               quota_volume=None, quota_in=None, quota_out=None) -> _Batch:
     """Validate the arguments and broadcast their leading dimensions (without copying)."""
     flows = np.asarray(flows, dtype=float)
@@ -419,8 +417,8 @@ def _quota_start(volume, low, high, rates):
     return np.where(np.isfinite(volume), np.clip(rates, low, high), rates)
 
 
-def _solve_chunk_quotas(out, where: slice, quota_args: dict, markets: model.Markets, z, iterations, tol) -> None:
-    """Solve the quota flows of a chunk (docs/model.md, "Tariff-rate quotas") and store its results.
+def _solve_chunk_quotas(out, where: slice, quota_args: dict, markets: equations.Markets, z, iterations, tol) -> None:
+    """Solve the quota flows of a chunk (docs/equations.md, "Tariff-rate quotas") and store its results.
 
     Markets whose quotas' conditions already hold at the start rates (the new tariffs clipped to
     each quota's rates) are solved: a slack quota at its in-quota rate, an unchanged base-year
@@ -432,7 +430,7 @@ def _solve_chunk_quotas(out, where: slice, quota_args: dict, markets: model.Mark
     cells = quotas.QuotaCells.from_arrays(volume, low, high, flows, start)
     extra = np.zeros(len(z))
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        gap = cells.log_fill(flows, model.evaluate(markets, z).log_quantity)
+        gap = cells.log_fill(flows, equations.evaluate(markets, z).log_quantity)
     unsolved = ~cells.satisfied(gap, tol)
     if unsolved.any():
         idx = np.flatnonzero(unsolved)
@@ -450,7 +448,7 @@ def _solve_chunk_quotas(out, where: slice, quota_args: dict, markets: model.Mark
         # at a bound, the bound's factor exactly (1 + in_rate or 1 + out_rate)
         factor[cell] = np.where(at_lower[m, q], 1.0 + low[cell],
                                 np.where(at_upper[m, q], 1.0 + high[cell], np.exp(qy[m, q])))
-        markets = model.Markets.build(markets.flows, markets.base_tariff_factor, factor, markets.sigma, markets.eta,
+        markets = equations.Markets.build(markets.flows, markets.base_tariff_factor, factor, markets.sigma, markets.eta,
                                       markets.eps, markets.supply_shift, markets.demand_shift)
     out.store(where, markets, z, iterations, tol, quota=(volume, low, high, quota_args["new_tariffs"]),
               quota_residual=extra)
@@ -461,152 +459,7 @@ def _check(ok, message):
         raise ValueError(message)
 
 
-def _newton(markets: model.Markets, tol: float, max_iterations: int):
-    """Damped Newton on ``z = ln p̂``; returns ``z`` (M, N) and the iterations per market (M,).
-
-    Only markets not yet converged take part in an iteration. Arithmetic that overflows (absurd
-    elasticities, prices beyond floating point) is not an error here: a step that is not finite is
-    not taken, a trial point that is not finite is rejected, and a market that ends non-finite or
-    unconverged is reported by the results (``finite``, ``converged``).
-    """
-    m, n = markets.eps.shape
-    iterations = np.zeros(m, dtype=int)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        state = _evaluate_trial(markets, np.zeros((m, n)))
-        for _ in range(max_iterations):
-            active = np.abs(state.residual).max(axis=1) > tol
-            if not active.any():
-                break
-            idx = np.flatnonzero(active)
-            sub = markets if len(idx) == m else markets.take(idx)
-            sub_state = state if len(idx) == m else state.take(idx)
-            step = _newton_step(sub, sub_state)
-            new_state = _line_search(sub, sub_state, step, tol)
-            state = new_state if len(idx) == m else _put_state(state, idx, new_state)
-            iterations[idx] += 1
-    return state.log_producer_price, iterations
-
-
-def _solve(matrices, rhs):
-    """``x`` with ``matrices @ x = rhs`` for a batch, (M, N, N) and (M, N) → (M, N); where some matrix in
-    the batch is singular, the least-squares (pseudo-inverse) solution for every one."""
-    try:
-        return np.linalg.solve(matrices, rhs[:, :, None])[:, :, 0]
-    except np.linalg.LinAlgError:
-        pass
-    with np.errstate(invalid="ignore", over="ignore"):
-        try:
-            return (np.linalg.pinv(matrices) @ rhs[:, :, None])[:, :, 0]
-        except np.linalg.LinAlgError:  # not even an SVD (non-finite entries): no step; the market is reported
-            return np.zeros_like(rhs)
-
-
-def _newton_step(markets, state):
-    jac = model.fast_jacobian(markets, state)
-    step = _solve(jac, -state.residual)
-    # a market whose step is not a number (an extreme Jacobian) takes none; the line search then tries
-    # Levenberg-Marquardt steps for it, and the iteration limit reports it if nothing helps
-    step = np.where(np.isfinite(step).all(axis=1, keepdims=True), step, 0.0)
-    largest = np.abs(step).max(axis=1, keepdims=True)
-    scale = np.minimum(1.0, MAX_LOG_STEP / np.maximum(largest, MAX_LOG_STEP * 1e-300))
-    return step * scale
-
-
-def _line_search(markets, state, step, tol):
-    """Backtracking on ||residual||: accept the first ``lam`` in 1, 1/2, ... that lowers it enough.
-
-    Markets whose Newton step failed, or was accepted only after SHORT_STEP_HALVINGS
-    halvings, also try Levenberg-Marquardt steps and keep whichever is better. A market
-    that nothing improves keeps the smallest step tried; the iteration limit then
-    reports it as not converged.
-    """
-    z = state.log_producer_price
-    norm = _norm(state.residual)
-    trial = _evaluate_trial(markets, z + step)
-    accepted = _acceptable(trial, norm, 1.0, tol)
-    if accepted.all():  # the usual case: the full Newton step
-        return trial
-    best = trial
-    lam = 1.0
-    shortened = np.zeros(len(z), dtype=bool)  # accepted only after many halvings
-    for halving in range(1, MAX_HALVINGS + 1):
-        lam /= 2
-        pending = np.flatnonzero(~accepted)
-        sub = markets.take(pending)
-        retry = _evaluate_trial(sub, z[pending] + lam * step[pending])
-        best = _put_state(best, pending, retry)
-        now = _acceptable(retry, norm[pending], lam, tol)
-        accepted[pending] = now
-        shortened[pending[now]] = halving >= SHORT_STEP_HALVINGS
-        if accepted.all():
-            break
-    # Where Newton's direction failed or crept (a badly scaled or near-singular Jacobian
-    # far from the solution), also try Levenberg-Marquardt steps and keep the better.
-    weak = np.flatnonzero(~accepted | shortened)
-    if len(weak):
-        lm, improved = _levenberg_marquardt(markets.take(weak), state.take(weak), _norm(best.residual[weak]))
-        if improved.any():
-            best = _put_state(best, weak[improved], lm.take(np.flatnonzero(improved)))
-    return best
-
-
-def _levenberg_marquardt(markets, state, target):
-    """Levenberg-Marquardt steps from ``state``: per market, the least damping whose residual norm beats ``target``.
-
-    Returns the states reached (``state`` itself where no damping helps) and which markets improved.
-    """
-    jac = model.fast_jacobian(markets, state)
-    jt = jac.transpose(0, 2, 1)
-    normal = jt @ jac
-    gradient = (jt @ state.residual[:, :, None])[:, :, 0]
-    scale = np.trace(normal, axis1=1, axis2=2)[:, None, None] / normal.shape[-1]
-    eye = np.eye(normal.shape[-1])
-    result = state
-    improved = np.zeros(len(target), dtype=bool)
-    for damping in LM_DAMPING:
-        idx = np.flatnonzero(~improved)
-        step = _solve(normal[idx] + damping * scale[idx] * eye, -gradient[idx])
-        trial = _evaluate_trial(markets.take(idx), state.log_producer_price[idx] + step)
-        better = _norm(trial.residual) < target[idx]
-        if better.any():
-            result = _put_state(result, idx[better], trial.take(np.flatnonzero(better)))
-            improved[idx[better]] = True
-        if improved.all():
-            break
-    return result, improved
-
-
-def _evaluate_trial(markets, z):
-    """Evaluate a trial point; one that overflows gets a non-finite residual and is rejected."""
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        state = model.fast_evaluate(markets, z)
-    finite = np.isfinite(state.residual).all(axis=1) & np.isfinite(state.log_consumer_price).all(axis=1)
-    if not finite.all():
-        state.residual[~finite] = np.inf
-    return state
-
-
-def _acceptable(state, old_norm, lam, tol):
-    new_norm = _norm(state.residual)
-    return (new_norm <= (1.0 - ARMIJO * lam) * old_norm) | (new_norm <= tol)
-
-
-def _norm(residual):
-    with np.errstate(over="ignore", invalid="ignore"):
-        return np.sqrt((residual**2).sum(axis=1))
-
-
-def _put_state(state: model.FastState, idx, part: model.FastState) -> model.FastState:
-    """A copy of ``state`` (arrays of markets × regions, small) with the markets ``idx`` replaced by ``part``."""
-    merged = {}
-    for f in fields(state):
-        whole = getattr(state, f.name).copy()
-        whole[idx] = getattr(part, f.name)
-        merged[f.name] = whole
-    return model.FastState(**merged)
-
-
-def _results(markets: model.Markets, z, log_consumer_price, quantity, residual, guard_zero_flows=True) -> dict:
+def _results(markets: equations.Markets, z, log_consumer_price, quantity, residual, guard_zero_flows=True) -> dict:
     """Prices, volumes, flows, output, welfare and diagnostics of markets at their equilibrium ``z`` (M, N).
 
     Computed quietly: an extreme equilibrium can lie beyond floating point (a price up
@@ -622,12 +475,12 @@ def _results(markets: model.Markets, z, log_consumer_price, quantity, residual, 
         sales = np.where(flows > 0, sales, 0.0)
     new_flows = sales * producer[:, :, None]
     base_output = markets.output
-    sold = model.matvec(sales, np.ones(base_output.shape))  # summed as base output is
+    sold = equations.matvec(sales, np.ones(base_output.shape))  # summed as base output is
     output = np.divide(sold, base_output, out=np.ones_like(base_output), where=base_output > 0)
-    cs = model.consumer_surplus_change(markets.expenditure, log_consumer_price, markets.eta, markets.demand_shift)
-    ps = model.producer_surplus_change(base_output, z, markets.eps, markets.supply_shift)
-    base_tr = model.tariff_revenue(markets.base_tariff_factor, flows)
-    new_tr = model.tariff_revenue(markets.new_tariff_factor, new_flows)
+    cs = equations.consumer_surplus_change(markets.expenditure, log_consumer_price, markets.eta, markets.demand_shift)
+    ps = equations.producer_surplus_change(base_output, z, markets.eps, markets.supply_shift)
+    base_tr = equations.tariff_revenue(markets.base_tariff_factor, flows)
+    new_tr = equations.tariff_revenue(markets.new_tariff_factor, new_flows)
     consumer = np.exp(log_consumer_price)
     revenue = new_tr - base_tr
     max_residual = np.abs(residual).max(axis=1)
@@ -652,18 +505,18 @@ class _Outputs:
         self.by_market = {"iterations": np.empty(m, dtype=int), "max_residual": np.empty(m),
                           "finite": np.empty(m, dtype=bool), "converged": np.empty(m, dtype=bool)}
 
-    def store(self, where: slice, markets: model.Markets, z, iterations, tol, quota=None,
+    def store(self, where: slice, markets: equations.Markets, z, iterations, tol, quota=None,
               quota_residual=None) -> None:
         """Compute every result of the chunk's equilibrium ``z`` and store it.
 
         Volumes come from the fast path's constants, ``q̂ = T̂^(−σ) p̂[i]^(−σ) (1+d[j]) P̂[j]^(η+σ)``;
         markets flagged for exact evaluation, or whose results overflow there, are computed
-        term by term in logs (:func:`sim.model.evaluate`). With ``quota`` (volume, in and out
+        term by term in logs (:func:`sim.equations.evaluate`). With ``quota`` (volume, in and out
         rates, each (m, N, N)), ``markets`` carries the effective rates, tariff revenue on quota
         flows is split from the quota rent, and ``quota_residual`` (m,) joins the convergence test.
         """
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            state = model.fast_evaluate(markets, z)
+            state = equations.fast_evaluate(markets, z)
             sigma, eta = markets.sigma[:, None], markets.eta[:, None]
             exporter_term = np.exp(-sigma * z)
             importer_term = (1.0 + markets.demand_shift) * np.exp((eta + sigma) * state.log_consumer_price)
@@ -675,7 +528,7 @@ class _Outputs:
             idx = np.flatnonzero(exact)
             sub = markets.take(idx)
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                exact_state = model.evaluate(sub, z[idx])
+                exact_state = equations.evaluate(sub, z[idx])
                 exact_results = _results(sub, z[idx], exact_state.log_consumer_price,
                                          np.exp(exact_state.log_quantity), exact_state.residual)
             for name, value in exact_results.items():
@@ -684,7 +537,7 @@ class _Outputs:
             volume, low, high, rates = quota
             factor = markets.new_tariff_factor
             with np.errstate(over="ignore", invalid="ignore"):  # a market beyond floating point is reported
-                revenue, rent = quotas.split_revenue(markets.flows, results["quantity"], results["producer_price"],
+                revenue, rent = split_revenue(markets.flows, results["quantity"], results["producer_price"],
                                                      factor, 1.0 + low, 1.0 + high, volume)
                 results["tariff_revenue"] = revenue.sum(axis=1) - results["base_tariff_revenue"]
             results["quota_rent"] = rent

@@ -1,0 +1,82 @@
+"""Tariff revenue and quota rent, computed once from a solution (docs/model.md, "Welfare").
+
+One base rule: every revenue and rent reported is a change from the base year's, and the
+base year's is what the dataset's own tariffs and quotas collect at base prices
+(:func:`base_split`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ..quotas import QuotaArrays
+
+__all__ = ["account", "revenue_and_rent", "split_revenue", "base_split"]
+
+
+def account(dataset, quotas: QuotaArrays | None, solution):
+    """``solution`` with its revenue stated by the one base rule, and the quota rent by holder.
+
+    ``tariff_revenue`` becomes :func:`revenue_and_rent`'s change in revenue by importer,
+    ``base_tariff_revenue`` the base year's revenue by importer under the dataset's quotas, and
+    ``quota_rent_change`` the change in quota rent by the region holding it; the per-flow
+    ``quota_rent`` (the rent earned on each quota flow) is unchanged. Without quotas the
+    kernel's numbers already follow the rule and only ``quota_rent_change`` (zeros) is added.
+    """
+    with np.errstate(all="ignore"):  # a market beyond floating point is reported by ``finite``
+        revenue, rent = revenue_and_rent(dataset, quotas, solution)
+    if quotas is None:
+        return dataclasses.replace(solution, quota_rent_change=rent)
+    base_quotas = dataset.quotas if dataset.quotas is not None else QuotaArrays.empty(dataset.flows.shape)
+    base_revenue, _ = base_split(dataset.flows, dataset.tariffs, base_quotas)
+    base = np.broadcast_to(base_revenue.sum(axis=-2), revenue.shape)
+    return dataclasses.replace(solution, tariff_revenue=revenue, base_tariff_revenue=base, quota_rent_change=rent)
+
+
+def revenue_and_rent(dataset, quotas: QuotaArrays | None, solution):
+    """Changes in tariff revenue and quota rent by region (..., K, N), docs/model.md, "Tariff-rate quotas".
+
+    With quotas (the dataset's base-year ones or the scenario's), both years are split the same
+    way — in-quota volume at the in-quota rate, the rest at the out rate, the wedge above the
+    in-quota rate as rent to its holder — so that an unchanged market changes by exactly 0.
+    """
+    if quotas is None:
+        return solution.tariff_revenue, np.zeros(solution.tariff_revenue.shape)
+    base_quotas = dataset.quotas if dataset.quotas is not None else QuotaArrays.empty(dataset.flows.shape)
+    base_revenue, base_rent = base_split(dataset.flows, dataset.tariffs, base_quotas)
+    revenue, rent = split_revenue(np.broadcast_to(dataset.flows, solution.quantity.shape), solution.quantity,
+                                  solution.producer_price, 1.0 + solution.tariffs, 1.0 + quotas.in_rate,
+                                  1.0 + quotas.out_rate, quotas.volume)
+    return (revenue.sum(axis=-2) - base_revenue.sum(axis=-2),
+            quotas.rent_by_region(rent) - base_quotas.rent_by_region(base_rent))
+
+
+def split_revenue(flows, quantity, producer_price, factor, low_factor, high_factor, volume):
+    """Tariff revenue and quota rent on every flow (M, N, N each), docs/model.md, "Tariff-rate quotas".
+
+    ``factor`` is the tariff factor applied (``1 + τ``), ``low_factor`` and ``high_factor``
+    the quota's ``1 + in_rate`` and ``1 + out_rate`` (``volume`` is ``inf`` where there is no
+    quota). In-quota volume pays ``in_rate`` and over-quota volume ``out_rate``; the rent
+    ``(τ − in_rate) × p × in-quota volume`` goes to the holder, so revenue plus rent is
+    ``τ × value``, what a plain tariff ``τ`` collects — exactly so where the quota is slack
+    and on flows without a quota.
+    """
+    value = flows * quantity * producer_price[..., None]
+    quota = np.isfinite(volume) & (flows > 0)
+    over_filled = quota & (factor >= high_factor)
+    inside = np.where(over_filled, np.minimum(flows * quantity, np.where(quota, volume, 0.0)), flows * quantity)
+    earning = quota & (factor > low_factor)  # binding or over quota: the wedge above the in-quota rate is rent
+    rent = np.where(earning, (factor - low_factor) * inside * producer_price[..., None], 0.0)
+    revenue = (factor - 1.0) * value - rent
+    return revenue, rent
+
+
+def base_split(flows, base_tariffs, quotas: QuotaArrays):
+    """Base-year tariff revenue and quota rent per cell (K, N, N each) under the dataset's quotas.
+
+    At base prices the flow is ``V`` and the producer price 1; see :func:`split_revenue`.
+    """
+    return split_revenue(flows, np.ones(flows.shape), np.ones(flows.shape[:-1]), 1.0 + base_tariffs,
+                         1.0 + quotas.in_rate, 1.0 + quotas.out_rate, quotas.volume)
