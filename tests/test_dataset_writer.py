@@ -2,14 +2,18 @@
 
 import csv
 import math
+import shutil
 import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim
+from sim.cli import main
 from sim.dataset import write_dataset
 from sim.escape import unspreadsheet_text
 
@@ -147,3 +151,21 @@ def test_any_text_reads_back_unchanged(tmp_path_factory, first, rest):
         assert [unspreadsheet_text(row["note"]) for row in csv.DictReader(fh)] == texts[:8]
     assert np.isclose(ds.flows.sum(), sum(row[3] for row in flow_rows(texts)))
 
+
+def test_the_baci_builder_writes_through_it(tmp_path):
+    """A production source with a lone carriage return: the note's row stays whole and the dataset loads."""
+    data = Path(__file__).resolve().parent / "data" / "baci"
+    inputs = shutil.copytree(data, tmp_path / "in")
+    text = (data / "production.csv").read_text(encoding="utf-8")
+    (inputs / "production.csv").write_bytes(text.replace("illustrative", '"illus\rtrative"', 1).encode())
+    args = ["dataset", "build", "--year", "2022", "--name", "baci_demo", "--out", str(tmp_path / "out")]
+    for option in ("trade=baci_2022", "countries=country_codes", "products", "sectors", "regions", "production",
+                   "tariffs"):
+        key, _, name = option.partition("=")
+        args += [f"--{key}", str(inputs / f"{name or key}.csv")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    ds = sim.load_dataset(tmp_path / "out")
+    assert ds.flows[ds.sector_index("steel"), ds.region_index("USA"), ds.region_index("USA")] == 100.0
+    with open(tmp_path / "out" / "flows.csv", encoding="utf-8", newline="") as fh:
+        assert csv.DictReader(fh).__next__()["note"] == 'output 100.0 (illus\rtrative) less exports 0.0'
