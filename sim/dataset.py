@@ -4,7 +4,8 @@ A dataset is a folder with ``dataset.toml`` (regions, sectors with default
 elasticities, sources), ``flows.csv`` and optionally ``tariffs.csv`` and
 ``supply_elasticities.csv``. Built-in datasets live in ``sim/datasets/<name>``
 and are found by name. Every problem in every file is collected and reported
-together (see :mod:`sim.errors`).
+together (see :mod:`sim.errors`). The one writer of the format, :func:`write_dataset`,
+lives in :mod:`sim.dataset_writer` and is exported here, beside the reader.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .dataset_writer import write_dataset
 from .errors import (
     InputError,
     Problem,
@@ -32,7 +34,8 @@ from .errors import (
 )
 from .quotas import QuotaArrays
 
-__all__ = ["Dataset", "load_dataset", "builtin_datasets", "BUILTIN_DIR", "resolve_dataset", "parse_number"]
+__all__ = ["Dataset", "load_dataset", "write_dataset", "builtin_datasets", "BUILTIN_DIR", "resolve_dataset",
+           "parse_number"]
 
 BUILTIN_DIR = Path(__file__).parent / "datasets"
 CODE_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")

@@ -5,6 +5,8 @@ text) through one of these helpers; numbers are written as numbers and never pas
 
 - :func:`toml_string`: a TOML basic string, quotes and backslashes and control characters
   escaped, so any text reads back unchanged with :mod:`tomllib`.
+- :func:`toml_comment`: a TOML comment line; control characters (line breaks among them)
+  are escaped as in :func:`toml_string`, so the comment stays one line and the file parses.
 - :func:`spreadsheet_text`: a text cell that a spreadsheet would otherwise run as a formula
   (a leading ``=``, ``+``, ``-``, ``@``, tab or carriage return) gets a leading apostrophe,
   the convention spreadsheets use for "this is text"; :func:`unspreadsheet_text` undoes it.
@@ -18,7 +20,8 @@ from __future__ import annotations
 
 import html
 
-__all__ = ["toml_string", "spreadsheet_text", "unspreadsheet_text", "html_text", "plot_text", "FORMULA_PREFIXES"]
+__all__ = ["toml_string", "toml_comment", "spreadsheet_text", "unspreadsheet_text", "html_text", "plot_text",
+           "FORMULA_PREFIXES"]
 
 #: Leading characters that make a spreadsheet read a cell as a formula (OWASP's list).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -48,6 +51,20 @@ def toml_string(text: str) -> str:
         else:
             out.append(ch)
     return '"' + "".join(out) + '"'
+
+
+def toml_comment(text: str) -> str:
+    """``text`` as one TOML comment line, ``# `` included; characters a comment may not hold are escaped.
+
+    >>> toml_comment("two\\nlines")
+    '# two\\\\nlines'
+    """
+    return "# " + "".join(toml_string(ch)[1:-1] if _control(ch) else ch for ch in str(text))
+
+
+def _control(ch: str) -> bool:
+    """A character TOML allows in no comment: a control character other than tab."""
+    return (ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F
 
 
 def spreadsheet_text(text: str) -> str:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from sim import load_dataset
+from sim.dataset import write_dataset
 from sim.engine.accounting import base_split
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,14 +31,16 @@ def test_rebuild_from_the_facts_is_identical(tmp_path):
 
 
 
-def test_dataset_toml_escapes_source_text():
+def test_dataset_toml_escapes_source_text(tmp_path):
     """Source titles and notes with quotes, backslashes and newlines read back unchanged (issue 16, case 8)."""
     import tomllib
 
     build = load_build()
     awkward = 'a "quoted" title, C:\\data\\facts.csv\nand a second line\ttab'
     sigma = {code: build.Fact(2.5, "", "X1", "") for code in build.SECTOR_PARAMETERS}
-    text = build._dataset_toml([{"id": "X1", "title": awkward, "url": awkward, "note": awkward}], sigma)
+    write_dataset(tmp_path, build._metadata([{"id": "X1", "title": awkward, "url": awkward, "note": awkward}], sigma),
+                  [])
+    text = (tmp_path / "dataset.toml").read_text(encoding="utf-8")
     source = tomllib.loads(text)["source"][-1]
     assert source == {"id": "X1", "title": awkward, "url": awkward, "note": awkward}
 
