@@ -250,6 +250,7 @@ def run_record(res) -> dict:
     ds, shocks = case.dataset, case.shocks
     diag = res.frames.diagnostics.groupby(level="year", sort=False)
     solver = [{"year": _year(year), "iterations": int(g["iterations"].max()),
+               "function_evaluations": int(g["nfev"].sum()),
                "max_residual": float(g["max_residual"].max()), "converged": bool(g["converged"].all())}
               for year, g in diag]
     elasticities = {

@@ -84,7 +84,7 @@ class Frames:
     shifts : DataFrame, index (year, sector, region)
         ``supply_shift, demand_shift`` (shares of base) where either is non-zero in some year.
     diagnostics : DataFrame, index (year, sector)
-        ``iterations, max_residual, converged`` per market.
+        ``iterations, nfev, max_residual, converged`` per market (``nfev``: evaluations of the system).
     quotas : DataFrame, index (year, sector, exporter, importer)
         One row per tariff-rate quota in force: ``volume`` (base prices, dataset units),
         ``in_rate, out_rate, rate`` (the effective rate), ``fill`` (the flow's volume over the
@@ -180,7 +180,7 @@ def label(case, solution) -> tuple[Frames, ScenarioInfo]:
                            "demand_shift": shocks.demand_shift.ravel()[shifted]}, index=by_region[shifted])
 
     diagnostics = pd.DataFrame({
-        "iterations": sol.iterations.ravel(), "max_residual": sol.max_residual.ravel(),
+        "iterations": sol.iterations.ravel(), "nfev": sol.nfev.ravel(), "max_residual": sol.max_residual.ravel(),
         "converged": sol.converged.ravel(),
     }, index=_product([years, sectors], ["year", "sector"]))
 

@@ -1,6 +1,7 @@
 """The optional Dask path: the same Solution as a local solve, and a worker lost mid-run is survived."""
 
 import contextlib
+import errno
 import os
 import signal
 import socket
@@ -105,6 +106,38 @@ def test_cli_run_on_two_local_workers_writes_the_same_results(tmp_path):
     assert done.returncode == 0, done.stderr
     here, there = (pd.read_csv(tmp_path / d / "welfare.csv") for d in ("here", "dask"))
     pd.testing.assert_frame_equal(here, there, rtol=1e-12)
+
+
+@contextlib.contextmanager
+def port_taken(port: int):
+    """Port ``port`` of 127.0.0.1 held, as by a Dask dashboard already open: bound here, or held by someone else."""
+    try:
+        held = socket.create_server(("127.0.0.1", port))
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        held = None  # something else holds it: the same condition
+    try:
+        yield
+    finally:
+        if held is not None:
+            held.close()
+
+
+def test_cli_run_on_a_local_cluster_while_port_8787_is_taken(tmp_path):
+    """Dask's default dashboard port in use (another cluster's dashboard) must not matter to ``run --workers``.
+
+    ``dashboard_address=None`` still binds 8787 and warns when it is taken; with warnings as errors
+    (``-W error``, as the test run has them) the cluster then fails to start.
+    """
+    scenario = ROOT / "scenarios" / "example_steel_tariff.toml"
+    with port_taken(8787):
+        done = subprocess.run([sys.executable, "-W", "error", str(ROOT / "run_sim.py"), "run", str(scenario),
+                               "--no-plots", "--quiet", "--out", str(tmp_path / "o"), "--workers", "1"],
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "8787" not in done.stderr and "already in use" not in done.stderr, done.stderr
+    assert (tmp_path / "o" / "welfare.csv").is_file()
 
 
 def test_cli_workers_and_scheduler_together_is_bad_input(tmp_path):

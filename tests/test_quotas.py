@@ -111,19 +111,20 @@ def test_several_quotas_with_tariffs_and_shifts_add_up():
     assert world == pytest.approx(world_plain, rel=1e-8)
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.integers(0, 2**32 - 1), st.integers(2, 5))
-def test_extreme_markets_with_quotas_converge_or_say_so(seed, n):
-    rng = np.random.default_rng(seed)
-    flows, base, new, sigma, eta, eps, supply, demand = extreme(rng, n)
-    k = flows.shape[0]
+def extreme_quotas(rng, n, flows):
+    """Quotas on about 30% of the off-diagonal flows of extreme markets: volumes from 1e-3 to 10 times the flow,
+    in-quota rates 0 or 5%, out-of-quota rates 20 or 100 points above, or absolute; ``inf`` where there is none."""
+    k = flows.shape[-3]
     volume = np.where(rng.random((k, n, n)) < 0.3, flows * 10 ** rng.uniform(-3, 1, (k, n, n)), np.inf)
-    volume[:, np.arange(n), np.arange(n)] = np.inf
+    volume[..., np.arange(n), np.arange(n)] = np.inf
     volume[volume <= 0] = np.inf
     low = rng.choice([0.0, 0.05], (k, n, n))
     high = low + rng.choice([0.2, 1.0, np.inf], (k, n, n))
-    sol = solve_equilibrium(flows, base, new, sigma, eta, eps, supply, demand, quota_volume=volume,
-                            quota_in=low, quota_out=high)
+    return volume, low, high
+
+
+def assert_quota_conditions(sol, flows, volume, low, high):
+    """Every converged market (all arrays flattened to (M, N, N)) meets the conditions of "Tariff-rate quotas"."""
     ok = sol.converged
     assert (sol.max_residual[ok] <= 1e-10).all()
     has = np.isfinite(volume) & (flows > 0)
@@ -137,6 +138,17 @@ def test_extreme_markets_with_quotas_converge_or_say_so(seed, n):
         inner = ~slack & ~over
         np.testing.assert_allclose(sold[inner], vol[inner], rtol=1e-8)
         assert np.isfinite(sol.quota_rent[m]).all() and (sol.quota_rent[m] >= -1e-9 * np.abs(sol.flows[m]).max()).all()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 5))
+def test_extreme_markets_with_quotas_converge_or_say_so(seed, n):
+    rng = np.random.default_rng(seed)
+    flows, base, new, sigma, eta, eps, supply, demand = extreme(rng, n)
+    volume, low, high = extreme_quotas(rng, n, flows)
+    sol = solve_equilibrium(flows, base, new, sigma, eta, eps, supply, demand, quota_volume=volume,
+                            quota_in=low, quota_out=high)
+    assert_quota_conditions(sol, flows, volume, low, high)
 
 
 def test_a_scenario_with_a_quota_reports_rents_to_the_holder(tmp_path):
@@ -245,3 +257,15 @@ def test_no_shock_with_base_year_quotas_changes_nothing_exactly(tmp_path):
     res = sim.run(path)
     assert (res.frames.welfare == 0.0).all().all() and (res.frames.prices == 0.0).all().all()
     assert set(res.frames.quotas["regime"]) == {"slack", "over quota"}  # Japan, Korea slack; the EU over
+
+
+def test_max_iterations_holds_for_the_quota_solve_too():
+    """A binding quota needs several iterations: with max_iterations=1 it is reported, never called converged."""
+    full = solve_equilibrium(V, ZERO, ZERO, SIGMA, ETA, EPS, **quota(10.0))
+    assert full.all_converged and full.iterations[0] > 2 and full.nfev[0] > full.iterations[0]
+    for limit in (1, 2):
+        capped = solve_equilibrium(V, ZERO, ZERO, SIGMA, ETA, EPS, max_iterations=limit, **quota(10.0))
+        assert capped.iterations[0] <= limit
+        assert not capped.converged[0] and capped.max_residual[0] > 1e-10
+    exact = solve_equilibrium(V, ZERO, ZERO, SIGMA, ETA, EPS, max_iterations=int(full.iterations[0]), **quota(10.0))
+    assert exact.all_converged and exact.iterations[0] == full.iterations[0] and exact.nfev[0] == full.nfev[0]

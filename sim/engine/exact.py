@@ -3,13 +3,18 @@
 All markets of a run (sectors × years × draws × ...) are solved together as
 one batch, in chunks of markets sized from the number of regions so that each
 chunk's working arrays stay in cache (:func:`chunk_size`). Each Newton iteration
-evaluates a chunk's markets with :func:`sim.equations.fast_evaluate` (two
+evaluates a chunk's markets with :func:`sim.engine.equations.fast_evaluate` (two
 matrix–vector products per market) and solves the ``(m, N, N)`` linear systems in
 one ``numpy.linalg.solve`` call; a backtracking line search on the residual norm
 safeguards large shocks, and markets that have converged leave the iteration.
-The final results of each chunk come from the exact term-by-term evaluation
-(:func:`sim.equations.evaluate`), so the reported residual is the exact one. The
-convergence rule and fallbacks are described in docs/equations.md, "Solver".
+The iterations run in :mod:`sim.engine.newton`. The results of each chunk are computed
+from the fast path's constants at the solution, and term by term
+(:func:`sim.engine.equations.evaluate`) for markets flagged for exact evaluation or whose
+results overflow there; the reported residual (``max_residual``) is the one of that
+evaluation. The two evaluations are the same algebra and differ by rounding only (below
+1e-12 on the extreme test batches, tests/test_extreme_batches.py re-checks every converged
+market against market clearing written independently). The convergence rule and fallbacks
+are described in docs/model.md, "Solver".
 
 Chunks are independent, so they are solved on every core at once (threads: numpy
 releases the GIL in its array loops; BLAS is held to one thread per chunk).
@@ -34,13 +39,13 @@ from ..cluster import ClusterError, call_with_deadline
 from ..resources import check_memory
 from . import equations, quotas
 from .accounting import split_revenue
-from .newton import newton
+from .newton import Options, newton
 
 __all__ = ["Solution", "solve_equilibrium", "TOLERANCE"]
 
-#: Converged means max |ln demand − ln supply| <= TOLERANCE in every market.
-TOLERANCE = 1e-10
-MAX_ITERATIONS = 100
+#: Converged means max |ln demand − ln supply| <= TOLERANCE in every market (the Newton options' default).
+TOLERANCE = Options.tol
+MAX_ITERATIONS = Options.max_iterations
 #: A chunk holds about this many market × exporter × importer cells (2 MiB per float array).
 CHUNK_CELLS = 2**18
 #: Chunks solved at the same time, one per core (each is independent; results do not depend on it).
@@ -69,7 +74,10 @@ class Solution:
         Changes from base, dataset units.
     base_tariff_revenue : ndarray, shape (..., K, N)
     iterations : ndarray of int, shape (..., K)
-        Newton iterations per market.
+        Newton iterations per market (quota iterations included).
+    nfev : ndarray of int, shape (..., K)
+        Evaluations of the market's system (residual) per market: the start, every line-search
+        and Levenberg–Marquardt trial, and the quota solve's.
     max_residual : ndarray, shape (..., K)
         ``max_i |ln demand[i] − ln supply[i]|`` at the returned prices.
     finite : ndarray of bool, shape (..., K)
@@ -100,6 +108,7 @@ class Solution:
     tariff_revenue: np.ndarray
     base_tariff_revenue: np.ndarray
     iterations: np.ndarray
+    nfev: np.ndarray
     max_residual: np.ndarray
     finite: np.ndarray
     converged: np.ndarray
@@ -131,7 +140,7 @@ def solve_equilibrium(
     timeout: float | None = None,
     progress: bool = False,
 ) -> Solution:
-    """Solve the exact Armington partial equilibrium of docs/equations.md, "Equations".
+    """Solve the exact Armington partial equilibrium of docs/model.md, "Equations".
 
     Parameters
     ----------
@@ -153,7 +162,7 @@ def solve_equilibrium(
         Convergence tolerance on ``|ln demand − ln supply|``.
     max_iterations : int
     quota_volume, quota_in, quota_out : array_like, shape (..., K, N, N), optional
-        Tariff-rate quotas (docs/equations.md, "Tariff-rate quotas"): on each flow whose
+        Tariff-rate quotas (docs/model.md, "Tariff-rate quotas"): on each flow whose
         ``quota_volume`` is finite (base-price units, ``> 0``), the rate applied is solved for,
         between ``quota_in`` and ``quota_out`` (``inf``: an absolute quota), and ``new_tariffs``
         there is not used. Give all three or none.
@@ -162,7 +171,7 @@ def solve_equilibrium(
         ``tradesim[distributed]``) and gather them into the same :class:`Solution`.
         Markets are independent, so the answer is the same as solving here; a task
         lost with a worker is rerun by Dask. Pays when there are many markets
-        (draws × sectors × years) and several machines; see docs/equations.md, "Solver".
+        (draws × sectors × years) and several machines; see docs/model.md, "Solver".
     timeout : float, optional
         With ``client``: seconds to wait for each call to the cluster and for each part's result;
         past it, :class:`sim.cluster.ClusterError`. None (the default) waits as long as it takes.
@@ -191,6 +200,7 @@ def solve_equilibrium(
     _check_memory(batch)
     if client is not None:
         return _solve_on_cluster(batch, client, tol, max_iterations, timeout)
+    options = Options(tol=tol, max_iterations=max_iterations)
     out = _Outputs(batch.lead, batch.n, batch.has_quotas)
     step = chunk_size(batch.n)
     chunks = [(start, min(start + step, batch.size)) for start in range(0, batch.size, step)]
@@ -200,12 +210,12 @@ def solve_equilibrium(
     def solve_chunk(bounds):
         start, stop = bounds
         markets = batch.markets(start, stop)
-        z, iterations = newton(markets, tol, max_iterations)
+        z, iterations, nfev = newton(markets, options)
         if batch.has_quotas:
             _solve_chunk_quotas(out, slice(start, stop), batch.quota_arguments(start, stop), markets, z, iterations,
-                                tol)
+                                nfev, options)
         else:
-            out.store(slice(start, stop), markets, z, iterations, tol)  # disjoint slices: safe from any thread
+            out.store(slice(start, stop), markets, z, iterations, nfev, options.tol)  # disjoint slices: thread-safe
         if bar is not None:
             bar.update(stop - start)  # tqdm's counter is thread-safe
 
@@ -417,8 +427,9 @@ def _quota_start(volume, low, high, rates):
     return np.where(np.isfinite(volume), np.clip(rates, low, high), rates)
 
 
-def _solve_chunk_quotas(out, where: slice, quota_args: dict, markets: equations.Markets, z, iterations, tol) -> None:
-    """Solve the quota flows of a chunk (docs/equations.md, "Tariff-rate quotas") and store its results.
+def _solve_chunk_quotas(out, where: slice, quota_args: dict, markets: equations.Markets, z, iterations, nfev,
+                        options: Options) -> None:
+    """Solve the quota flows of a chunk (docs/model.md, "Tariff-rate quotas") and store its results.
 
     Markets whose quotas' conditions already hold at the start rates (the new tariffs clipped to
     each quota's rates) are solved: a slack quota at its in-quota rate, an unchanged base-year
@@ -431,15 +442,16 @@ def _solve_chunk_quotas(out, where: slice, quota_args: dict, markets: equations.
     extra = np.zeros(len(z))
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         gap = cells.log_fill(flows, equations.evaluate(markets, z).log_quantity)
-    unsolved = ~cells.satisfied(gap, tol)
+    unsolved = ~cells.satisfied(gap, options.tol)
     if unsolved.any():
         idx = np.flatnonzero(unsolved)
-        qz, qy, qit, residual, at_lower, at_upper = quotas.solve_quota_markets(markets.take(idx), cells.take(idx),
-                                                                              z[idx], tol)
+        qz, qy, qit, qfev, residual, at_lower, at_upper = quotas.solve_quota_markets(
+            markets.take(idx), cells.take(idx), z[idx], options, iterations[idx])
         z = z.copy()
         z[idx] = qz
-        iterations = iterations.copy()
+        iterations, nfev = iterations.copy(), nfev.copy()
         iterations[idx] += qit
+        nfev[idx] += qfev
         extra[idx] = np.abs(residual[:, z.shape[1]:]).max(axis=1)
         factor = markets.new_tariff_factor.copy()
         sub = cells.take(idx)
@@ -450,7 +462,7 @@ def _solve_chunk_quotas(out, where: slice, quota_args: dict, markets: equations.
                                 np.where(at_upper[m, q], 1.0 + high[cell], np.exp(qy[m, q])))
         markets = equations.Markets.build(markets.flows, markets.base_tariff_factor, factor, markets.sigma, markets.eta,
                                       markets.eps, markets.supply_shift, markets.demand_shift)
-    out.store(where, markets, z, iterations, tol, quota=(volume, low, high, quota_args["new_tariffs"]),
+    out.store(where, markets, z, iterations, nfev, options.tol, quota=(volume, low, high, quota_args["new_tariffs"]),
               quota_residual=extra)
 
 
@@ -502,16 +514,17 @@ class _Outputs:
             "tariff_revenue", "base_tariff_revenue")}
         flow_arrays = ("quantity", "flows") + (("tariffs", "quota_rent") if quotas else ())
         self.by_flow = {name: np.empty((m, n, n)) for name in flow_arrays}
-        self.by_market = {"iterations": np.empty(m, dtype=int), "max_residual": np.empty(m),
+        self.by_market = {"iterations": np.empty(m, dtype=int), "nfev": np.empty(m, dtype=int),
+                          "max_residual": np.empty(m),
                           "finite": np.empty(m, dtype=bool), "converged": np.empty(m, dtype=bool)}
 
-    def store(self, where: slice, markets: equations.Markets, z, iterations, tol, quota=None,
+    def store(self, where: slice, markets: equations.Markets, z, iterations, nfev, tol, quota=None,
               quota_residual=None) -> None:
         """Compute every result of the chunk's equilibrium ``z`` and store it.
 
         Volumes come from the fast path's constants, ``q̂ = T̂^(−σ) p̂[i]^(−σ) (1+d[j]) P̂[j]^(η+σ)``;
         markets flagged for exact evaluation, or whose results overflow there, are computed
-        term by term in logs (:func:`sim.equations.evaluate`). With ``quota`` (volume, in and out
+        term by term in logs (:func:`sim.engine.equations.evaluate`). With ``quota`` (volume, in and out
         rates, each (m, N, N)), ``markets`` carries the effective rates, tariff revenue on quota
         flows is split from the quota rent, and ``quota_residual`` (m,) joins the convergence test.
         """
@@ -552,6 +565,7 @@ class _Outputs:
         for name in self.by_flow:
             self.by_flow[name][where] = results[name]
         self.by_market["iterations"][where] = iterations
+        self.by_market["nfev"][where] = nfev
         self.by_market["max_residual"][where] = results["max_residual"]
         self.by_market["finite"][where] = results["finite"]
         self.by_market["converged"][where] = (results["max_residual"] <= tol) & results["finite"]

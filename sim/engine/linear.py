@@ -47,7 +47,7 @@ def solve_linear(flows, base_tariffs, new_tariffs, sigma, eta, eps, *, tol: floa
         ``producer_price = 1 + x``, ``consumer_price = 1 + P̂'``, ``quantity = 1 + M̂``,
         ``flows = V (1 + M̂)(1 + x)`` (negative where a large shock carries the linear volume
         below −100%: that is the linearisation, reported as it is), welfare by the paper's
-        formulas; ``iterations`` is 1.
+        formulas; ``iterations`` and ``nfev`` are 1.
     """
     batch = as_batch(flows, base_tariffs, new_tariffs, sigma, eta, eps, None, None)
     v = batch.arguments(0, batch.size)
@@ -56,7 +56,8 @@ def solve_linear(flows, base_tariffs, new_tariffs, sigma, eta, eps, *, tol: floa
     n, lead = batch.n, batch.lead
     shapes = {"producer_price": (n,), "consumer_price": (n,), "output": (n,), "consumer_surplus": (n,),
               "producer_surplus": (n,), "tariff_revenue": (n,), "base_tariff_revenue": (n,), "quantity": (n, n),
-              "flows": (n, n), "iterations": (), "max_residual": (), "finite": (), "converged": ()}
+              "flows": (n, n), "iterations": (), "nfev": (), "max_residual": (), "finite": (),
+              "converged": ()}
     return Solution(**{name: result[name].reshape(lead + tail) for name, tail in shapes.items()})
 
 
@@ -109,5 +110,5 @@ def _linear(flows, base_factor, new_factor, sigma, eta, eps, tol) -> dict:
     return {"producer_price": 1.0 + x, "consumer_price": 1.0 + consumer, "output": output_change,
             "consumer_surplus": cs, "producer_surplus": ps, "tariff_revenue": revenue,
             "base_tariff_revenue": base_revenue, "quantity": 1.0 + volume, "flows": new_flows,
-            "iterations": np.ones(m, dtype=int), "max_residual": residual / scale,
+            "iterations": np.ones(m, dtype=int), "nfev": np.ones(m, dtype=int), "max_residual": residual / scale,
             "finite": finite, "converged": finite & (residual <= tol * scale)}

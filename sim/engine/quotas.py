@@ -1,4 +1,4 @@
-"""Tariff-rate quotas solved inside the batched Newton (docs/equations.md, "Tariff-rate quotas").
+"""Tariff-rate quotas solved inside the batched Newton (docs/model.md, "Tariff-rate quotas").
 
 A quota on the flow ``i → j`` has a volume ``Q`` (base-price units), an in-quota rate
 and an out-of-quota rate. Its effective rate ``τ`` is one more unknown of the
@@ -29,14 +29,10 @@ import dataclasses
 import numpy as np
 
 from . import equations
-from .newton import norm, solve_batch
+from .newton import Options, norm, solve_batch
 
 __all__ = ["QuotaCells", "solve_quota_markets"]
 
-MAX_ITERATIONS = 100
-MAX_HALVINGS = 40
-ARMIJO = 1e-4
-MAX_LOG_STEP = 10.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,46 +171,52 @@ def _jacobian(markets, cells, priced, state, binding):
     return jac
 
 
-def solve_quota_markets(markets: equations.Markets, cells: QuotaCells, z0, tol: float):
+def solve_quota_markets(markets: equations.Markets, cells: QuotaCells, z0, options: Options, used=None):
     """Semismooth Newton on ``(z, y)`` for markets whose quotas do not all fit at the in-quota rates.
 
-    Returns the log producer prices ``z`` (M, N), the log tariff factors ``y`` (M, Q) of the
-    quota flows, the iterations per market, the final residuals (M, N+Q), and which quotas end
-    at their in-quota and at their out-of-quota rate (M, Q each; there the rate is the bound
-    itself, ``y`` within the tolerance of it).
+    ``used`` (M,) counts the iterations each market has taken already (the market Newton's):
+    together they stay within ``options.max_iterations``. Returns the log producer prices ``z``
+    (M, N), the log tariff factors ``y`` (M, Q) of the quota flows, the iterations and the
+    function evaluations per market, the final residuals (M, N+Q), and which quotas end at their
+    in-quota and at their out-of-quota rate (M, Q each; there the rate is the bound itself, ``y``
+    within the tolerance of it).
     """
-
+    tol = options.tol
     m, n = z0.shape
     z = z0.copy()
     y = np.where(cells.valid, cells.start, 0.0)
     iterations = np.zeros(m, dtype=int)
+    budget = options.max_iterations - (np.zeros(m, dtype=int) if used is None else np.asarray(used))
+    nfev = np.ones(m, dtype=int)  # the evaluation at the start
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         residual, parts = _system(markets, cells, z, y)
-        for _ in range(MAX_ITERATIONS):
-            active = ~(np.abs(residual).max(axis=1) <= tol)
+        for _ in range(options.max_iterations):
+            active = ~(np.abs(residual).max(axis=1) <= tol) & (iterations < budget)
             if not active.any():
                 break
             idx = np.flatnonzero(active)
             sub, sub_cells = markets.take(idx), cells.take(idx)
             _, (priced, state, binding, _, _) = _system(sub, sub_cells, z[idx], y[idx])
+            nfev[idx] += 1
             jac = _jacobian(sub, sub_cells, priced, state, binding)
             step = solve_batch(jac, -residual[idx])
             step = np.where(np.isfinite(step).all(axis=1, keepdims=True), step, 0.0)
             largest = np.abs(step).max(axis=1, keepdims=True)
-            step *= np.minimum(1.0, MAX_LOG_STEP / np.maximum(largest, 1e-300))
+            step *= np.minimum(1.0, options.max_log_step / np.maximum(largest, 1e-300))
             old_norm = norm(residual[idx])
             lam = np.ones(len(idx))
             pending = np.ones(len(idx), dtype=bool)
             new_z, new_y, new_r = z[idx].copy(), y[idx].copy(), residual[idx].copy()
-            for _halving in range(MAX_HALVINGS + 1):
+            for _halving in range(options.max_halvings + 1):
                 p = np.flatnonzero(pending)
                 trial_z = z[idx[p]] + lam[p, None] * step[p, :n]
                 trial_y = y[idx[p]] + lam[p, None] * step[p, n:]
                 trial_r, _ = _system(sub.take(p), sub_cells.take(p), trial_z, trial_y)
+                nfev[idx[p]] += 1
                 ok = np.isfinite(trial_r).all(axis=1)
                 trial_norm = np.where(ok, norm(np.where(ok[:, None], trial_r, 0.0)), np.inf)
-                good = (trial_norm <= (1 - ARMIJO * lam[p]) * old_norm[p]) | (trial_norm <= tol)
-                last = _halving == MAX_HALVINGS
+                good = (trial_norm <= (1 - options.armijo * lam[p]) * old_norm[p]) | (trial_norm <= tol)
+                last = _halving == options.max_halvings
                 keep = good | (last & ok)
                 new_z[p[keep]], new_y[p[keep]], new_r[p[keep]] = trial_z[keep], trial_y[keep], trial_r[keep]
                 pending[p[good | last]] = False
@@ -224,4 +226,4 @@ def solve_quota_markets(markets: equations.Markets, cells: QuotaCells, z0, tol: 
             z[idx], y[idx], residual[idx] = new_z, new_y, new_r
             iterations[idx] += 1
         residual, (_, _, _, at_lower, at_upper) = _system(markets, cells, z, y)
-    return z, y, iterations, residual, at_lower, at_upper
+    return z, y, iterations, nfev + 1, residual, at_lower, at_upper

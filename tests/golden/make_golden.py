@@ -19,11 +19,16 @@ def golden_table(results):
     return welfare.merge(prices, on=["year", "sector", "region"])
 
 
+def write_golden(table, out: Path) -> None:
+    """Write a golden table as the golden files are written (12 significant digits), expected or actual."""
+    table.to_csv(out, index=False, float_format="%.12g")
+
+
 def main():
     for path in sorted((ROOT / "scenarios").glob("*.toml")):
         table = golden_table(sim.run(path))
         out = GOLDEN / f"{path.stem}.csv"
-        table.to_csv(out, index=False, float_format="%.12g")
+        write_golden(table, out)
         print(f"wrote {out.relative_to(ROOT)} ({len(table)} rows)")
 
 
