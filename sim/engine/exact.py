@@ -75,9 +75,10 @@ class Solution:
     base_tariff_revenue : ndarray, shape (..., K, N)
     iterations : ndarray of int, shape (..., K)
         Newton iterations per market (quota iterations included).
-    nfev : ndarray of int, shape (..., K)
+    nfev : ndarray of int, shape (..., K), or None
         Evaluations of the market's system (residual) per market: the start, every line-search
-        and Levenberg–Marquardt trial, and the quota solve's.
+        and Levenberg–Marquardt trial, and the quota solve's (None from a solver that does not
+        count them, such as the frozen reference in benchmarks/).
     max_residual : ndarray, shape (..., K)
         ``max_i |ln demand[i] − ln supply[i]|`` at the returned prices.
     finite : ndarray of bool, shape (..., K)
@@ -108,13 +109,13 @@ class Solution:
     tariff_revenue: np.ndarray
     base_tariff_revenue: np.ndarray
     iterations: np.ndarray
-    nfev: np.ndarray
     max_residual: np.ndarray
     finite: np.ndarray
     converged: np.ndarray
     tariffs: np.ndarray | None = None
     quota_rent: np.ndarray | None = None
     quota_rent_change: np.ndarray | None = None
+    nfev: np.ndarray | None = None
 
     @property
     def all_converged(self) -> bool:
