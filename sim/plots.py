@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .escape import plot_text
-from .statistics import select_period, sum_welfare_by_region
+from .statistics import net_welfare_path, select_period, shocked_importers, sum_welfare_by_region
 from .style import COMPONENTS, MEASURES, WORLD, region_colour, scenario_colour, scenario_hatch, short_name
 from .tables import LONG_RUN, WELFARE_PARTS
 
@@ -303,9 +303,7 @@ def welfare_path(frames, infos, ax=None, regions=None, scale="linear", baseline=
     """
     if all(i.static for i in infos.values()):
         return welfare(frames, infos, ax=ax, components=False, world=True, baseline=baseline, intervals=intervals)
-    path = frames.welfare.groupby(level=["scenario", "year", "region"], sort=False)["net_welfare"].sum()
-    path = path.unstack("region")
-    path[WORLD] = path.sum(axis=1)
+    path = net_welfare_path(frames.welfare)
     if isinstance(regions, str):
         regions = [regions]
     if ax is None and fig is not None and (len(infos) == 1 or (regions is not None and len(regions) == 1)):
@@ -629,10 +627,10 @@ class Plotter:
     def imports(self, importer=None, sector=None, ax=None, year=None, legend=True):
         """Imports of ``importer`` by partner (default: the first region whose tariffs change)."""
         if importer is None:
-            shocked = list(self._frames.tariffs.index.unique("importer"))
+            shocked = shocked_importers(self._frames.tariffs, _regions(self._infos))
             if not shocked:
                 raise ValueError("no importer's tariffs change in these results; name one with importer=")
-            importer = [r for r in _regions(self._infos) if r in shocked][0]
+            importer = shocked[0]
         return imports(self._frames, self._infos, importer, sector=sector, ax=ax, year=year,
                        baseline=self._baseline, legend=legend)
 
@@ -772,8 +770,7 @@ def _import_sectors(frames, importer) -> list[str]:
 
 def _dominated(frames) -> bool:
     """One region's net welfare is over ten times the next largest: a linear scale would flatten the rest."""
-    path = frames.welfare.groupby(level=["year", "region"])["net_welfare"].sum().abs().groupby(level="region").max()
-    top = path.sort_values(ascending=False).to_numpy()
+    top = net_welfare_path(frames.welfare, world=False).abs().max().sort_values(ascending=False).to_numpy()
     return len(top) > 1 and top[1] > 0 and top[0] > 10 * top[1]
 
 
@@ -783,7 +780,7 @@ def _draw_standard_set(plot, frames, infos, folder, prefix, written, comparison)
     plot.welfare(ax=fig.add_subplot(), world=True, intervals=bool(plot._intervals) and plot._baseline is None)
     _save(fig, folder, f"{prefix}welfare", written)
 
-    importers = [r for r in regions if r in set(frames.tariffs.index.unique("importer"))]
+    importers = shocked_importers(frames.tariffs, regions)
     for importer in importers:
         sectors = _import_sectors(frames, importer)
         moving = {sector: _moving(_import_changes(frames, infos, importer, sector).reindex(columns=list(infos)), infos)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .escape import html_text
 from .shocks import describe_periods
-from .statistics import default_period, sum_welfare_by_region
+from .statistics import Statistics, default_period, sum_welfare_by_region
 from .tables import FLOW_COLUMNS, PRICE_COLUMNS, WELFARE_COLUMNS, Frames, ScenarioInfo
 
 __all__ = ["Results", "Outcome"]
@@ -55,6 +55,11 @@ class Outcome:
 
     def _welfare_by_region(self, year=None, world: bool = False) -> tuple[pd.DataFrame, object]:
         return sum_welfare_by_region(self.by_scenario.welfare, self.infos, year, world)
+
+    @property
+    def statistics(self) -> Statistics:
+        """Sums over the results, one way each: ``statistics.net_welfare(groupby="region", world=True)``, ..."""
+        return Statistics(self.by_scenario, self.infos)
 
     @property
     def plot(self):
@@ -191,8 +196,7 @@ class Results(Outcome):
     @property
     def shocked_importers(self) -> list[str]:
         """Regions whose tariffs on some partner change in some year."""
-        changed = set(self.frames.tariffs.index.unique("importer"))
-        return [r for r in self.info.regions if r in changed]
+        return self.statistics.shocked_importers()
 
     def write(self, out_dir: str | Path, plots: bool = True) -> Path:
         """Write flows.csv, prices.csv, welfare.csv, run.json and plots/ into ``out_dir``: what ``run`` writes."""

@@ -77,7 +77,7 @@ def sensitivity(res, cv: float = DEFAULT_CV, region: str | None = None, year=Non
     problems = []
     if not 0 <= cv < 1:
         problems.append(Problem("--cv", "", f"must be at least 0 and below 1 (0.3 = 30%), got {cv!r}"))
-    shocked = [r for r in ds.regions if r in set(res.frames.tariffs.index.unique("importer"))]
+    shocked = res.statistics.shocked_importers()
     region = region or (shocked[0] if shocked else ds.regions[0])
     if region not in ds.regions:
         problems.append(Problem("region", "", f"'{region}' is not a region of {ds.name}: {', '.join(ds.regions)}"))
@@ -107,7 +107,7 @@ def sensitivity(res, cv: float = DEFAULT_CV, region: str | None = None, year=Non
         raise ConvergenceError([f"{case.name}: sensitivity variant {ds.sectors[s]} {p} x {f:g} did not converge"
                                 for s, p, f in bad])
     outcome = welfare["net_welfare"][:, y, :, r].sum(axis=1)  # (V,)
-    central = float(res.frames.welfare.xs((year, region), level=("year", "region"))["net_welfare"].sum())
+    central = float(res.statistics.net_welfare(groupby="region", year=year).xs(region, level="region").iloc[0])
     rows = []
     for s in range(k):
         for p_index, parameter in enumerate(PARAMETERS):

@@ -11,7 +11,8 @@ import pandas as pd
 from .style import WORLD
 from .tables import LONG_RUN, WELFARE_PARTS, ScenarioInfo
 
-__all__ = ["default_period", "select_period", "sum_welfare_by_region"]
+__all__ = ["Statistics", "default_period", "select_period", "sum_welfare_by_region", "net_welfare_path",
+           "shocked_importers"]
 
 
 def default_period(infos: dict[str, ScenarioInfo]):
@@ -72,3 +73,69 @@ def sum_welfare_by_region(welfare: pd.DataFrame, infos: dict[str, ScenarioInfo],
         total.index = pd.MultiIndex.from_product([total.index, [WORLD]], names=["scenario", "region"])
         table = pd.concat([table, total]).sort_index(level="scenario", sort_remaining=False)
     return table, year
+
+
+def net_welfare_path(welfare: pd.DataFrame, world: bool = True, measure: str = "net_welfare") -> pd.DataFrame:
+    """``measure`` summed over sectors for every period: rows ``(scenario, year)``, columns regions (and World).
+
+    ``welfare`` has levels ``scenario, year, sector, region``.
+    """
+    path = welfare.groupby(level=["scenario", "year", "region"], sort=False)[measure].sum().unstack("region")
+    if world:
+        path[WORLD] = path.sum(axis=1)
+    return path
+
+
+def shocked_importers(tariffs: pd.DataFrame, regions) -> list[str]:
+    """Regions (in ``regions``' order) whose tariff on some partner changes in some period of ``tariffs``."""
+    changed = set(tariffs.index.unique("importer"))
+    return [r for r in regions if r in changed]
+
+
+class Statistics:
+    """Sums over a result's labelled frames, each worked out one way (``res.statistics``).
+
+    In the spirit of PyPSA's ``n.statistics``: ``res.statistics.net_welfare(groupby="region",
+    world=True)`` is the net welfare of one period summed over sectors, with a World row.
+    """
+
+    def __init__(self, by_scenario, infos: dict[str, ScenarioInfo]):
+        self._frames, self._infos = by_scenario, infos
+
+    def welfare(self, groupby: str = "region", year=None, world: bool = False) -> pd.DataFrame:
+        """Every welfare component and net welfare, summed as ``groupby`` says.
+
+        Parameters
+        ----------
+        groupby : {"region", "sector", "year"}
+            ``"region"``: one period (``year``, default the last), summed over sectors, rows
+            ``(scenario, region)`` (with ``world``, a World row per scenario); ``"sector"``: one
+            period summed over regions, rows ``(scenario, sector)``; ``"year"``: every period,
+            summed over sectors, rows ``(scenario, year, region)`` (with ``world``, the World rows
+            after them).
+        """
+        welfare = self._frames.welfare
+        columns = WELFARE_PARTS + ["net_welfare"]
+        if groupby == "region":
+            return sum_welfare_by_region(welfare, self._infos, year, world)[0]
+        if groupby == "sector":
+            rows, _ = select_period(welfare, self._infos, year)
+            return rows.groupby(level=["scenario", "sector"], sort=False)[columns].sum()
+        if groupby == "year":
+            table = welfare.groupby(level=["scenario", "year", "region"], sort=False)[columns].sum()
+            if world:
+                total = table.groupby(level=["scenario", "year"], sort=False).sum()
+                total.index = pd.MultiIndex.from_tuples([(*key, WORLD) for key in total.index],
+                                                        names=["scenario", "year", "region"])
+                table = pd.concat([table, total])
+            return table
+        raise ValueError(f"groupby must be 'region', 'sector' or 'year', got {groupby!r}")
+
+    def net_welfare(self, groupby: str = "region", year=None, world: bool = False) -> pd.Series:
+        """Net welfare summed as :meth:`welfare` says (a Series)."""
+        return self.welfare(groupby, year, world)["net_welfare"]
+
+    def shocked_importers(self) -> list[str]:
+        """Regions whose tariff on some partner changes in some period, in the dataset's order."""
+        regions = next(iter(self._infos.values())).regions
+        return shocked_importers(self._frames.tariffs, regions)

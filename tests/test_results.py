@@ -193,3 +193,23 @@ def test_the_solution_and_the_welfare_tables_tell_one_revenue():
     for column, array in (("tariff_revenue", flagship.solution.tariff_revenue),
                           ("quota_rent", flagship.solution.quota_rent_change)):
         np.testing.assert_allclose(welfare[column].to_numpy(), array.ravel(), rtol=0, atol=1e-9)
+
+
+def test_statistics_sum_one_way(flagship):
+    """res.statistics is the one place sums are made; it agrees with the tables summed by hand."""
+    stats = flagship.statistics
+    by_region = stats.net_welfare(groupby="region", world=True)
+    last = flagship.years[-1]
+    rows = flagship.welfare[flagship.welfare["year"] == last]
+    hand = rows.groupby("region", sort=False)["net_welfare"].sum()
+    np.testing.assert_allclose(by_region.droplevel("scenario").reindex(hand.index), hand, rtol=1e-12)
+    assert by_region.xs("World", level="region").iloc[0] == pytest.approx(hand.sum(), rel=1e-12)
+    by_sector = stats.net_welfare(groupby="sector")
+    np.testing.assert_allclose(by_sector.sum(), hand.sum(), rtol=1e-12)
+    path = stats.welfare(groupby="year", world=True)
+    assert len(path) == len(flagship.years) * (len(flagship.info.regions) + 1)
+    world_last = path.xs(("World",), level=("region",)).xs(last, level="year")["net_welfare"].iloc[0]
+    assert world_last == pytest.approx(hand.sum(), rel=1e-12)
+    assert stats.shocked_importers() == flagship.shocked_importers == ["USA"]
+    with pytest.raises(ValueError, match="groupby must be"):
+        stats.welfare(groupby="exporter")
