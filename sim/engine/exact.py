@@ -458,11 +458,13 @@ def _solve_chunk_quotas(out, where: slice, quota_args: dict, markets: equations.
         sub = cells.take(idx)
         m, q = np.nonzero(sub.valid)
         cell = (idx[m], sub.exporter[m, q], sub.importer[m, q])
-        # at a bound, the bound's factor exactly (1 + in_rate or 1 + out_rate)
-        factor[cell] = np.where(at_lower[m, q], 1.0 + low[cell],
-                                np.where(at_upper[m, q], 1.0 + high[cell], np.exp(qy[m, q])))
-        markets = equations.Markets.build(markets.flows, markets.base_tariff_factor, factor, markets.sigma, markets.eta,
-                                      markets.eps, markets.supply_shift, markets.demand_shift)
+        # at a bound, the bound's factor exactly (1 + in_rate or 1 + out_rate); a rate beyond floating
+        # point (a market that did not converge) is reported by the results, not raised here
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            factor[cell] = np.where(at_lower[m, q], 1.0 + low[cell],
+                                    np.where(at_upper[m, q], 1.0 + high[cell], np.exp(qy[m, q])))
+            markets = equations.Markets.build(markets.flows, markets.base_tariff_factor, factor, markets.sigma,
+                                              markets.eta, markets.eps, markets.supply_shift, markets.demand_shift)
     out.store(where, markets, z, iterations, nfev, options.tol, quota=(volume, low, high, quota_args["new_tariffs"]),
               quota_residual=extra)
 

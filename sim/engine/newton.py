@@ -19,7 +19,7 @@ import numpy as np
 
 from . import equations
 
-__all__ = ["Options", "newton", "solve_batch", "norm", "evaluate_trial", "put_state"]
+__all__ = ["Options", "MarketSystem", "drive", "newton", "solve_batch", "norm", "evaluate_trial", "put_state"]
 
 
 @dataclass(frozen=True)
@@ -53,32 +53,79 @@ class Options:
     lm_damping: tuple = tuple(10.0 ** np.arange(-6, 7))
 
 
-def newton(markets: equations.Markets, options: Options):
-    """Damped Newton on ``z = ln p̂``; returns ``z`` (M, N), the iterations and the function evaluations (M,).
+class MarketSystem:
+    """The clearing conditions of a batch of markets in ``x = z = ln p̂``, by the fast evaluation.
 
-    Only markets not yet converged take part in an iteration. Arithmetic that overflows (absurd
-    elasticities, prices beyond floating point) is not an error here: a step that is not finite is
-    not taken, a trial point that is not finite is rejected, and a market that ends non-finite or
-    unconverged is reported by the results (``finite``, ``converged``).
+    A system for :func:`drive` has ``subset(idx)``, ``evaluate(x, select=None)`` (the state at
+    ``x`` of the markets ``select`` of the system, every one by default; a point that overflows
+    gets an infinite residual), ``jacobian(state)`` (the Jacobian and how many evaluations of the
+    system it took) and ``point(state)``.
     """
-    m, n = markets.eps.shape
+
+    def __init__(self, markets: equations.Markets):
+        self.markets = markets
+
+    def subset(self, idx) -> MarketSystem:
+        return MarketSystem(self.markets.take(idx))
+
+    def evaluate(self, x, select=None):
+        return evaluate_trial(self.markets if select is None else self.markets.take(select), x)
+
+    def jacobian(self, state):
+        return equations.fast_jacobian(self.markets, state), 0
+
+    @staticmethod
+    def point(state):
+        return state.log_producer_price
+
+
+def drive(system, x0, options: Options, used=None):
+    """Damped Newton on ``system`` from ``x0`` (M, n): the one Newton loop of the engine.
+
+    Only markets above the tolerance and within their iteration budget take part in an
+    iteration (``used`` (M,): iterations a market has taken already, counted against
+    ``options.max_iterations``). Each takes a Newton step (capped at ``options.max_log_step``
+    per component; a step that is not a number is not taken), backtracks on the residual norm
+    (:func:`_line_search`) and, where the step fails or creeps, tries Levenberg–Marquardt steps.
+    Arithmetic that overflows is not an error here: a point that overflows is rejected like a
+    worse one, and a market that ends non-finite or unconverged is reported by the results.
+
+    Returns
+    -------
+    state
+        The system's state at the last point of every market (its ``residual`` is (M, n)).
+    iterations, nfev : ndarray of int, shape (M,)
+        Iterations taken here and evaluations of the system (the start included).
+    """
+    m = len(x0)
     iterations = np.zeros(m, dtype=int)
     nfev = np.ones(m, dtype=int)  # the evaluation at the start
+    budget = options.max_iterations - (0 if used is None else np.asarray(used))
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        state = evaluate_trial(markets, np.zeros((m, n)))
+        state = system.evaluate(x0)
         for _ in range(options.max_iterations):
-            active = np.abs(state.residual).max(axis=1) > options.tol
+            active = ~(np.abs(state.residual).max(axis=1) <= options.tol) & (iterations < budget)
             if not active.any():
                 break
             idx = np.flatnonzero(active)
-            sub = markets if len(idx) == m else markets.take(idx)
-            sub_state = state if len(idx) == m else state.take(idx)
-            step = _newton_step(sub, sub_state, options)
+            whole = len(idx) == m
+            sub = system if whole else system.subset(idx)
+            sub_state = state if whole else state.take(idx)
             counted = np.zeros(len(idx), dtype=int)
+            jacobian, extra = sub.jacobian(sub_state)
+            counted += extra
+            step = _newton_step(jacobian, sub_state.residual, options)
             new_state = _line_search(sub, sub_state, step, options, counted)
-            state = new_state if len(idx) == m else put_state(state, idx, new_state)
+            state = new_state if whole else put_state(state, idx, new_state)
             iterations[idx] += 1
             nfev[idx] += counted
+    return state, iterations, nfev
+
+
+def newton(markets: equations.Markets, options: Options):
+    """Damped Newton on ``z = ln p̂`` of ``markets`` (:func:`drive`); returns ``z`` (M, N), iterations, nfev (M,)."""
+    m, n = markets.eps.shape
+    state, iterations, nfev = drive(MarketSystem(markets), np.zeros((m, n)), options)
     return state.log_producer_price, iterations, nfev
 
 
@@ -96,9 +143,8 @@ def solve_batch(matrices, rhs):
             return np.zeros_like(rhs)
 
 
-def _newton_step(markets, state, options: Options):
-    jac = equations.fast_jacobian(markets, state)
-    step = solve_batch(jac, -state.residual)
+def _newton_step(jacobian, residual, options: Options):
+    step = solve_batch(jacobian, -residual)
     # a market whose step is not a number (an extreme Jacobian) takes none; the line search then tries
     # Levenberg-Marquardt steps for it, and the iteration limit reports it if nothing helps
     step = np.where(np.isfinite(step).all(axis=1, keepdims=True), step, 0.0)
@@ -107,7 +153,7 @@ def _newton_step(markets, state, options: Options):
     return step * scale
 
 
-def _line_search(markets, state, step, options: Options, nfev):
+def _line_search(system, state, step, options: Options, nfev):
     """Backtracking on ||residual||: accept the first ``lam`` in 1, 1/2, ... that lowers it enough.
 
     Markets whose Newton step failed, or was accepted only after ``short_step_halvings``
@@ -115,9 +161,9 @@ def _line_search(markets, state, step, options: Options, nfev):
     that nothing improves keeps the smallest step tried; the iteration limit then
     reports it as not converged. ``nfev`` (M,) counts the evaluations of each market.
     """
-    z = state.log_producer_price
+    z = system.point(state)
     old_norm = norm(state.residual)
-    trial = evaluate_trial(markets, z + step)
+    trial = system.evaluate(z + step)
     nfev += 1
     accepted = _acceptable(trial, old_norm, 1.0, options)
     if accepted.all():  # the usual case: the full Newton step
@@ -128,8 +174,7 @@ def _line_search(markets, state, step, options: Options, nfev):
     for halving in range(1, options.max_halvings + 1):
         lam /= 2
         pending = np.flatnonzero(~accepted)
-        sub = markets.take(pending)
-        retry = evaluate_trial(sub, z[pending] + lam * step[pending])
+        retry = system.evaluate(z[pending] + lam * step[pending], select=pending)
         nfev[pending] += 1
         best = put_state(best, pending, retry)
         now = _acceptable(retry, old_norm[pending], lam, options)
@@ -141,20 +186,21 @@ def _line_search(markets, state, step, options: Options, nfev):
     # far from the solution), also try Levenberg-Marquardt steps and keep the better.
     weak = np.flatnonzero(~accepted | shortened)
     if len(weak):
-        lm, improved = _levenberg_marquardt(markets.take(weak), state.take(weak), norm(best.residual[weak]),
+        lm, improved = _levenberg_marquardt(system.subset(weak), state.take(weak), norm(best.residual[weak]),
                                             options, nfev, weak)
         if improved.any():
             best = put_state(best, weak[improved], lm.take(np.flatnonzero(improved)))
     return best
 
 
-def _levenberg_marquardt(markets, state, target, options: Options, nfev, where):
+def _levenberg_marquardt(system, state, target, options: Options, nfev, where):
     """Levenberg-Marquardt steps from ``state``: per market, the least damping whose residual norm beats ``target``.
 
     Returns the states reached (``state`` itself where no damping helps) and which markets improved;
     ``nfev[where]`` counts the evaluations.
     """
-    jac = equations.fast_jacobian(markets, state)
+    jac, extra = system.jacobian(state)
+    nfev[where] += extra
     jt = jac.transpose(0, 2, 1)
     normal = jt @ jac
     gradient = (jt @ state.residual[:, :, None])[:, :, 0]
@@ -165,7 +211,7 @@ def _levenberg_marquardt(markets, state, target, options: Options, nfev, where):
     for damping in options.lm_damping:
         idx = np.flatnonzero(~improved)
         step = solve_batch(normal[idx] + damping * scale[idx] * eye, -gradient[idx])
-        trial = evaluate_trial(markets.take(idx), state.log_producer_price[idx] + step)
+        trial = system.evaluate(system.point(state)[idx] + step, select=idx)
         nfev[where[idx]] += 1
         better = norm(trial.residual) < target[idx]
         if better.any():
@@ -196,11 +242,11 @@ def norm(residual):
         return np.sqrt((residual**2).sum(axis=1))
 
 
-def put_state(state: equations.FastState, idx, part: equations.FastState) -> equations.FastState:
-    """A copy of ``state`` (arrays of markets × regions, small) with the markets ``idx`` replaced by ``part``."""
+def put_state(state, idx, part):
+    """A copy of ``state`` (a dataclass of arrays by market, small) with the markets ``idx`` replaced by ``part``."""
     merged = {}
     for f in fields(state):
         whole = getattr(state, f.name).copy()
         whole[idx] = getattr(part, f.name)
         merged[f.name] = whole
-    return equations.FastState(**merged)
+    return type(state)(**merged)

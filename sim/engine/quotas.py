@@ -29,9 +29,9 @@ import dataclasses
 import numpy as np
 
 from . import equations
-from .newton import Options, norm, solve_batch
+from .newton import Options, drive
 
-__all__ = ["QuotaCells", "solve_quota_markets"]
+__all__ = ["QuotaCells", "QuotaSystem", "solve_quota_markets"]
 
 
 
@@ -171,59 +171,65 @@ def _jacobian(markets, cells, priced, state, binding):
     return jac
 
 
+@dataclasses.dataclass(frozen=True)
+class QuotaState:
+    """A point ``x = [z, y]`` (M, N+Q) of the quota system and its residuals ``[F; R]`` (M, N+Q)."""
+
+    x: np.ndarray
+    residual: np.ndarray
+
+    def take(self, idx) -> QuotaState:
+        return QuotaState(self.x[idx], self.residual[idx])
+
+
+class QuotaSystem:
+    """Prices and quota rates of markets together, ``x = [ln p̂, ln(1 + τ)]``, for :func:`~sim.engine.newton.drive`.
+
+    Evaluated term by term (:func:`equations.evaluate`: the quota flows' rates move, so the fast
+    path's constants would need rebuilding); the Jacobian is the semismooth one of the active
+    pieces, evaluated at the state's point (one more evaluation of the system, counted).
+    """
+
+    def __init__(self, markets: equations.Markets, cells: QuotaCells):
+        self.markets, self.cells = markets, cells
+        self.n = markets.eps.shape[1]
+
+    def subset(self, idx) -> QuotaSystem:
+        return QuotaSystem(self.markets.take(idx), self.cells.take(idx))
+
+    def evaluate(self, x, select=None) -> QuotaState:
+        markets, cells = (self.markets, self.cells) if select is None else (self.markets.take(select),
+                                                                            self.cells.take(select))
+        residual, _ = _system(markets, cells, x[:, :self.n], x[:, self.n:])
+        residual = np.where(np.isfinite(residual).all(axis=1, keepdims=True), residual, np.inf)
+        return QuotaState(x, residual)
+
+    def jacobian(self, state: QuotaState):
+        _, (priced, market_state, binding, _, _) = _system(self.markets, self.cells, state.x[:, :self.n],
+                                                           state.x[:, self.n:])
+        return _jacobian(self.markets, self.cells, priced, market_state, binding), 1
+
+    @staticmethod
+    def point(state: QuotaState):
+        return state.x
+
+
 def solve_quota_markets(markets: equations.Markets, cells: QuotaCells, z0, options: Options, used=None):
     """Semismooth Newton on ``(z, y)`` for markets whose quotas do not all fit at the in-quota rates.
 
-    ``used`` (M,) counts the iterations each market has taken already (the market Newton's):
-    together they stay within ``options.max_iterations``. Returns the log producer prices ``z``
-    (M, N), the log tariff factors ``y`` (M, Q) of the quota flows, the iterations and the
-    function evaluations per market, the final residuals (M, N+Q), and which quotas end at their
-    in-quota and at their out-of-quota rate (M, Q each; there the rate is the bound itself, ``y``
-    within the tolerance of it).
+    The engine's one Newton loop (:func:`~sim.engine.newton.drive`) on a :class:`QuotaSystem`,
+    with the market solve's :class:`~sim.engine.newton.Options`; ``used`` (M,) counts the
+    iterations each market has taken already, so that together they stay within
+    ``options.max_iterations``. Returns the log producer prices ``z`` (M, N), the log tariff
+    factors ``y`` (M, Q) of the quota flows, the iterations and the function evaluations per
+    market, the final residuals (M, N+Q), and which quotas end at their in-quota and at their
+    out-of-quota rate (M, Q each; there the rate is the bound itself, ``y`` within the tolerance
+    of it).
     """
-    tol = options.tol
-    m, n = z0.shape
-    z = z0.copy()
-    y = np.where(cells.valid, cells.start, 0.0)
-    iterations = np.zeros(m, dtype=int)
-    budget = options.max_iterations - (np.zeros(m, dtype=int) if used is None else np.asarray(used))
-    nfev = np.ones(m, dtype=int)  # the evaluation at the start
+    n = z0.shape[1]
+    x0 = np.concatenate([z0, np.where(cells.valid, cells.start, 0.0)], axis=1)
+    state, iterations, nfev = drive(QuotaSystem(markets, cells), x0, options, used)
+    z, y = state.x[:, :n], state.x[:, n:]
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        residual, parts = _system(markets, cells, z, y)
-        for _ in range(options.max_iterations):
-            active = ~(np.abs(residual).max(axis=1) <= tol) & (iterations < budget)
-            if not active.any():
-                break
-            idx = np.flatnonzero(active)
-            sub, sub_cells = markets.take(idx), cells.take(idx)
-            _, (priced, state, binding, _, _) = _system(sub, sub_cells, z[idx], y[idx])
-            nfev[idx] += 1
-            jac = _jacobian(sub, sub_cells, priced, state, binding)
-            step = solve_batch(jac, -residual[idx])
-            step = np.where(np.isfinite(step).all(axis=1, keepdims=True), step, 0.0)
-            largest = np.abs(step).max(axis=1, keepdims=True)
-            step *= np.minimum(1.0, options.max_log_step / np.maximum(largest, 1e-300))
-            old_norm = norm(residual[idx])
-            lam = np.ones(len(idx))
-            pending = np.ones(len(idx), dtype=bool)
-            new_z, new_y, new_r = z[idx].copy(), y[idx].copy(), residual[idx].copy()
-            for _halving in range(options.max_halvings + 1):
-                p = np.flatnonzero(pending)
-                trial_z = z[idx[p]] + lam[p, None] * step[p, :n]
-                trial_y = y[idx[p]] + lam[p, None] * step[p, n:]
-                trial_r, _ = _system(sub.take(p), sub_cells.take(p), trial_z, trial_y)
-                nfev[idx[p]] += 1
-                ok = np.isfinite(trial_r).all(axis=1)
-                trial_norm = np.where(ok, norm(np.where(ok[:, None], trial_r, 0.0)), np.inf)
-                good = (trial_norm <= (1 - options.armijo * lam[p]) * old_norm[p]) | (trial_norm <= tol)
-                last = _halving == options.max_halvings
-                keep = good | (last & ok)
-                new_z[p[keep]], new_y[p[keep]], new_r[p[keep]] = trial_z[keep], trial_y[keep], trial_r[keep]
-                pending[p[good | last]] = False
-                if not pending.any():
-                    break
-                lam[pending] /= 2
-            z[idx], y[idx], residual[idx] = new_z, new_y, new_r
-            iterations[idx] += 1
         residual, (_, _, _, at_lower, at_upper) = _system(markets, cells, z, y)
     return z, y, iterations, nfev + 1, residual, at_lower, at_upper
