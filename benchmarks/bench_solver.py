@@ -36,7 +36,8 @@ import numpy as np
 from scipy.optimize import root
 
 from sim.engine import equations as model
-from sim.engine.exact import TOLERANCE, as_batch, solve_equilibrium
+from sim.engine.batch import as_batch
+from sim.engine.exact import TOLERANCE, solve_equilibrium
 
 
 def random_markets(rng, m, n):

@@ -25,7 +25,7 @@ from dataclasses import fields
 import numpy as np
 
 from sim.engine import equations as model
-from sim.engine.exact import Solution
+from sim.engine.solution import Solution
 
 __all__ = ["reference_solve"]
 

@@ -71,7 +71,7 @@ def test_a_stiff_market_that_plain_newton_could_not_solve():
     from scipy.optimize import root
 
     from sim.engine import equations as model
-    from sim.engine.exact import as_batch
+    from sim.engine.batch import as_batch
 
     flows = np.array([
         [0.0, 3.7035847798335549e-06, 5.3933469888610877e+06, 3.1345640548618841e+08, 1.6103780972260922e+04,

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .exact import TOLERANCE, Solution, as_batch
+from .batch import as_batch
+from .exact import TOLERANCE
+from .solution import Solution
 
 __all__ = ["solve_linear"]
 

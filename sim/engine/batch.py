@@ -1,0 +1,129 @@
+"""The arguments of a solve, checked once and broadcast without copying (docs/model.md, "Solver").
+
+:func:`as_batch` validates the kernel's arguments (shapes, signs, the quota arrays) and
+returns a :class:`Batch`: views broadcast to the batch's leading shape, from which the
+solver builds the markets of any range (a chunk, a task for a cluster) as contiguous arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import equations
+
+__all__ = ["Batch", "as_batch", "quota_start"]
+
+
+class Batch:
+    """The validated arguments, broadcast (as views) to ``lead + tail``; builds the markets of any chunk."""
+
+    QUOTA_ARRAYS = ("quota_volume", "quota_in", "quota_out")
+
+    def __init__(self, lead, n, **arrays):
+        self.lead, self.n = lead, n
+        self.size = int(np.prod(lead))
+        tails = {"flows": (n, n), "base_tariffs": (n, n), "new_tariffs": (n, n), "sigma": (), "eta": (),
+                 "eps": (n,), "supply_shift": (n,), "demand_shift": (n,), "quota_volume": (n, n),
+                 "quota_in": (n, n), "quota_out": (n, n)}
+        self.views = {name: np.broadcast_to(arr, lead + tails[name]) for name, arr in arrays.items()
+                      if arr is not None}
+        self.has_quotas = "quota_volume" in self.views
+
+    def quota_arguments(self, start: int, stop: int) -> dict:
+        """Quota volumes and rates of markets ``start:stop`` (each (m, N, N)), with base flows and new tariffs."""
+        index = np.unravel_index(np.arange(start, stop), self.lead)
+        names = self.QUOTA_ARRAYS + ("flows", "new_tariffs")
+        return {name: np.ascontiguousarray(self.views[name][index]) for name in names}
+
+    def arguments(self, start: int, stop: int) -> dict:
+        """The arguments of :func:`solve_equilibrium` for markets ``start:stop``, one leading dimension."""
+        index = np.unravel_index(np.arange(start, stop), self.lead)
+        return {name: np.ascontiguousarray(view[index]) for name, view in self.views.items()}
+
+    def markets(self, start: int, stop: int) -> equations.Markets:
+        """The markets ``start:stop`` of the flattened leading dimensions, copied into contiguous arrays."""
+        v = self.arguments(start, stop)
+        new_tariffs = v["new_tariffs"]
+        if self.has_quotas:  # quota flows start at their new tariff within the quota's rates (see QuotaCells)
+            new_tariffs = quota_start(v["quota_volume"], v["quota_in"], v["quota_out"], new_tariffs)
+        return equations.Markets.build(
+            flows=v["flows"], base_tariff_factor=1.0 + v["base_tariffs"], new_tariff_factor=1.0 + new_tariffs,
+            sigma=v["sigma"], eta=v["eta"], eps=v["eps"], supply_shift=v["supply_shift"],
+            demand_shift=v["demand_shift"],
+        )
+
+
+def as_batch(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, demand_shift,
+              quota_volume=None, quota_in=None, quota_out=None) -> Batch:
+    """Validate the arguments and broadcast their leading dimensions (without copying)."""
+    flows = np.asarray(flows, dtype=float)
+    if flows.ndim < 3 or flows.shape[-1] != flows.shape[-2]:
+        raise ValueError(f"flows must have shape (..., K, N, N); got {flows.shape}")
+    n = flows.shape[-1]
+    base_tariffs = np.asarray(base_tariffs, dtype=float)
+    new_tariffs = np.asarray(new_tariffs, dtype=float)
+    sigma = np.asarray(sigma, dtype=float)
+    eta = np.asarray(eta, dtype=float)
+    eps = np.asarray(eps, dtype=float)
+    supply_shift = np.zeros(n) if supply_shift is None else np.asarray(supply_shift, dtype=float)
+    demand_shift = np.zeros(n) if demand_shift is None else np.asarray(demand_shift, dtype=float)
+
+    for name, arr in (("base_tariffs", base_tariffs), ("new_tariffs", new_tariffs)):
+        if arr.ndim < 2 or arr.shape[-2:] != (n, n):
+            raise ValueError(f"{name} must have shape (..., K, {n}, {n}); got {arr.shape}")
+    for name, arr in (("eps", eps), ("supply_shift", supply_shift), ("demand_shift", demand_shift)):
+        if arr.ndim < 1 or arr.shape[-1] != n:
+            raise ValueError(f"{name} must have shape (..., K, {n}); got {arr.shape}")
+
+    _check(np.isfinite(flows) & (flows >= 0), "flows must be finite and >= 0")
+    for name, arr in (("base_tariffs", base_tariffs), ("new_tariffs", new_tariffs)):
+        _check(np.isfinite(arr) & (arr > -1), f"{name} must be finite and > -1")
+    _check(np.isfinite(sigma) & (sigma > 0), "sigma must be finite and > 0")
+    _check(np.isfinite(eta) & (eta < 0), "eta must be finite and < 0")
+    _check(eps >= 0, "eps must be >= 0 (inf allowed)")  # NaN fails this too
+    for name, arr in (("supply_shift", supply_shift), ("demand_shift", demand_shift)):
+        _check(np.isfinite(arr) & (arr > -1), f"{name} must be finite and > -1")
+
+    quota = _check_quotas(n, quota_volume, quota_in, quota_out)
+    try:
+        lead = np.broadcast_shapes(
+            flows.shape[:-2], base_tariffs.shape[:-2], new_tariffs.shape[:-2],
+            sigma.shape, eta.shape, eps.shape[:-1], supply_shift.shape[:-1], demand_shift.shape[:-1],
+            *(a.shape[:-2] for a in quota.values()),
+        )
+    except ValueError as exc:
+        raise ValueError(f"leading dimensions do not broadcast: {exc}") from None
+    if len(lead) == 0:
+        raise ValueError("arguments need at least a sector dimension K")
+    return Batch(lead, n, flows=flows, base_tariffs=base_tariffs, new_tariffs=new_tariffs, sigma=sigma, eta=eta,
+                  eps=eps, supply_shift=supply_shift, demand_shift=demand_shift, **quota)
+
+
+def _check_quotas(n, volume, in_rate, out_rate) -> dict:
+    """Validate the quota arrays: all three or none; volume > 0 or inf (none); 0 <= in <= out (inf allowed)."""
+    given = [a is not None for a in (volume, in_rate, out_rate)]
+    if not any(given):
+        return {}
+    if not all(given):
+        raise ValueError("quota_volume, quota_in and quota_out go together: give all three or none")
+    arrays = {"quota_volume": np.asarray(volume, dtype=float), "quota_in": np.asarray(in_rate, dtype=float),
+              "quota_out": np.asarray(out_rate, dtype=float)}
+    for name, arr in arrays.items():
+        if arr.ndim < 2 or arr.shape[-2:] != (n, n):
+            raise ValueError(f"{name} must have shape (..., K, {n}, {n}); got {arr.shape}")
+    volume, low, high = np.broadcast_arrays(*arrays.values())
+    has = np.isfinite(volume)
+    _check(~has | (volume > 0), "quota_volume must be > 0 where there is a quota (inf where there is none)")
+    _check(~has | (np.isfinite(low) & (low >= 0) & (high >= low)),
+           "quota_in must be finite and >= 0, and quota_out >= quota_in, where there is a quota")
+    return arrays
+
+
+def quota_start(volume, low, high, rates):
+    """The rate a quota flow is first solved at: its new tariff clipped to ``[in_rate, out_rate]``."""
+    return np.where(np.isfinite(volume), np.clip(rates, low, high), rates)
+
+
+def _check(ok, message):
+    if not np.all(ok):
+        raise ValueError(message)
