@@ -14,9 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .engine import Vary, solve
+from .engine.memory import labelled_welfare_bytes
 from .errors import ConvergenceError, InputError, Problem
 from .resources import check_memory
-from .uncertainty import memory_needed, solve_with_elasticities
+from .statistics import by_variant_and_region
+from .tables import label_welfare
+from .uncertainty import memory_needed
 
 __all__ = ["SensitivityResults", "sensitivity", "DEFAULT_CV"]
 
@@ -59,11 +63,11 @@ def _describe(values: np.ndarray) -> str:
 
 
 def _check_memory(case) -> None:
-
-
     variants = 6 * len(case.dataset.sectors)
+    years, sectors, regions = case.shocks.new_tariffs.shape[:3]
     lower = "the number of years or sectors (every sector's sigma, eta and eps is moved down and up in every year)"
-    check_memory(memory_needed(case, variants), f"the sensitivity of '{case.name}' ({variants} variants)",
+    needed = memory_needed(case, variants) + labelled_welfare_bytes(variants * years * sectors, regions)
+    check_memory(needed, f"the sensitivity of '{case.name}' ({variants} variants)",
                  ("sensitivity", "", lower), ("--sensitivity", "", lower))
 
 
@@ -100,13 +104,14 @@ def sensitivity(res, cv: float = DEFAULT_CV, region: str | None = None, year=Non
             eta[v, s] *= factor
         else:
             eps[v, s] = np.where(np.isinf(eps[v, s]), eps[v, s], eps[v, s] * factor)
-    sol, welfare = solve_with_elasticities(case, sigma, eta, eps)
-    y, r = years.index(year), ds.regions.index(region)
+    sol = solve(case, vary=Vary(sigma=sigma, eta=eta, eps=eps))
+    y = years.index(year)
     if not sol.converged[:, y].all():
         bad = [variants[v] for v in np.flatnonzero(~sol.converged[:, y].all(axis=1))]
         raise ConvergenceError([f"{case.name}: sensitivity variant {ds.sectors[s]} {p} x {f:g} did not converge"
                                 for s, p, f in bad])
-    outcome = welfare["net_welfare"][:, y, :, r].sum(axis=1)  # (V,)
+    welfare = label_welfare(case, sol, "variant", range(len(variants)))
+    outcome = by_variant_and_region(welfare.xs(year, level="year", drop_level=False), "variant")[region].to_numpy()
     central = float(res.statistics.net_welfare(groupby="region", year=year).xs(region, level="region").iloc[0])
     rows = []
     for s in range(k):

@@ -12,7 +12,7 @@ from .style import WORLD
 from .tables import LONG_RUN, WELFARE_PARTS, ScenarioInfo
 
 __all__ = ["Statistics", "default_period", "select_period", "sum_welfare_by_region", "net_welfare_path",
-           "shocked_importers"]
+           "by_variant_and_region", "shocked_importers"]
 
 
 def default_period(infos: dict[str, ScenarioInfo]):
@@ -84,6 +84,19 @@ def net_welfare_path(welfare: pd.DataFrame, world: bool = True, measure: str = "
     if world:
         path[WORLD] = path.sum(axis=1)
     return path
+
+
+def by_variant_and_region(welfare: pd.DataFrame, level: str, measure: str = "net_welfare",
+                          world: bool = False) -> pd.DataFrame:
+    """``measure`` of labelled variants (:func:`sim.tables.label_welfare`) summed over sectors and periods.
+
+    Rows the variants (``level``), columns the regions in the frame's order (and World).
+    """
+    table = welfare.groupby(level=[level, "region"], sort=False)[measure].sum().unstack("region")
+    table = table.reindex(columns=welfare.index.unique("region"))
+    if world:
+        table[WORLD] = table.sum(axis=1)
+    return table
 
 
 def shocked_importers(tariffs: pd.DataFrame, regions) -> list[str]:

@@ -20,13 +20,15 @@ from .arguments import check_rates, check_tariff_index, check_year, parse_rates
 from .case import Case, load_scenario, prepare
 from .engine import Vary, solve, solves_quotas
 from .engine.accounting import base_split
-from .engine.memory import batch_estimate
+from .engine.memory import batch_estimate, labelled_welfare_bytes
 from .errors import ConvergenceError, InputError, Problem
 from .quotas import QuotaArrays
 from .resources import check_memory, largest_fitting
 from .scenario import Scenario
 from .shocks import in_force, tariff_cells
+from .statistics import by_variant_and_region
 from .style import WORLD, short_name
+from .tables import label_welfare
 
 __all__ = ["SweepResults", "sweep", "parse_rates"]
 
@@ -127,7 +129,8 @@ def memory_needed(case, rates: int) -> int:
     """Peak bytes of sweeping ``rates`` rates of ``case``: their tariffs, the batch and the table."""
     sectors, regions = case.dataset.flows.shape[:2]
     quotas = solves_quotas(case)
-    return batch_estimate(rates * sectors, regions, quotas, input_flow_arrays=1) + 64 * rates * regions
+    return (batch_estimate(rates * sectors, regions, quotas, input_flow_arrays=1) + 64 * rates * regions
+            + labelled_welfare_bytes(rates * sectors, regions))
 
 
 def _check_memory(case, rates: int) -> None:
@@ -177,29 +180,29 @@ def _block(case, index, year, names):
 
 def _tabulate(case, sol, cells, rates, y, index, quotas) -> SweepResults:
     """The sweep's table from its solution; ``quotas`` are the period's (None without, or for the linear GSIM)."""
-
     ds, shocks = case.dataset, case.shocks
-    k = int(np.nonzero(cells.any(axis=(1, 2)))[0][0])
-    j = int(np.nonzero(cells.any(axis=(0, 1)))[0][0])
-    exporters = [int(i) for i in np.nonzero(cells[k, :, j])[0]]
-    revenue, rent = sol.tariff_revenue, sol.quota_rent_change
-    net = sol.consumer_surplus + sol.producer_surplus + revenue + rent  # (R, K, N)
+    sector = ds.sectors[int(np.nonzero(cells.any(axis=(1, 2)))[0][0])]
+    importer = ds.regions[int(np.nonzero(cells.any(axis=(0, 1)))[0][0])]
+    k, j = ds.sectors.index(sector), ds.regions.index(importer)
+    exporters = [ds.regions[i] for i in np.nonzero(cells[k, :, j])[0]]
+    welfare = label_welfare(case, sol, "rate", range(len(rates)), period=y)
+    by_region = by_variant_and_region(welfare, "rate", world=True)
     base_quotas = ds.quotas if (ds.quotas is not None and quotas is not None) else QuotaArrays.empty(ds.flows.shape)
     base_revenue, _ = base_split(ds.flows, ds.tariffs, base_quotas)  # the revenue level of the base year
-    by_region = net.sum(axis=1)
+    revenue = welfare["tariff_revenue"].xs((sector, importer), level=("sector", "region")).to_numpy()
+    sold = [ds.regions.index(e) for e in exporters]
     table = pd.DataFrame({
         "rate": rates,
-        "imports": sol.flows[:, k, exporters, j].sum(axis=1),
-        "tariff_revenue": revenue[:, k, j] + base_revenue[k, :, j].sum(),
+        "imports": sol.flows[:, k, sold, j].sum(axis=1),
+        "tariff_revenue": revenue + base_revenue[k, :, j].sum(),
     })
-    for r in [j] + exporters:
-        table[f"net_welfare_{ds.regions[r]}"] = by_region[:, r]
-    table[f"net_welfare_{WORLD}"] = by_region.sum(axis=1)
+    for region in [importer] + exporters:
+        table[f"net_welfare_{region}"] = by_region[region].to_numpy()
+    table[f"net_welfare_{WORLD}"] = by_region[WORLD].to_numpy()
     table["revenue_maximum"] = np.arange(len(rates)) == int(np.argmax(table["tariff_revenue"]))
-    table["optimal"] = np.arange(len(rates)) == int(np.argmax(table[f"net_welfare_{ds.regions[j]}"]))
+    table["optimal"] = np.arange(len(rates)) == int(np.argmax(table[f"net_welfare_{importer}"]))
     year = shocks.years[y]
 
 
-    return SweepResults(table, ds.regions[j], tuple(ds.regions[i] for i in exporters), ds.sectors[k], year, ds.unit,
-                        case.name, f"{case.title}: tariff[{index}] swept",
-                        short_name(ds.sector_names.get(ds.sectors[k], ds.sectors[k])).lower())
+    return SweepResults(table, importer, tuple(exporters), sector, year, ds.unit, case.name,
+                        f"{case.title}: tariff[{index}] swept", short_name(ds.sector_names.get(sector, sector)).lower())

@@ -23,7 +23,7 @@ from .engine.accounting import account
 from .quotas import QuotaArrays
 from .shocks import LONG_RUN
 
-__all__ = ["Frames", "ScenarioInfo", "label", "FLOW_COLUMNS", "PRICE_COLUMNS", "WELFARE_COLUMNS",
+__all__ = ["label_welfare", "Frames", "ScenarioInfo", "label", "FLOW_COLUMNS", "PRICE_COLUMNS", "WELFARE_COLUMNS",
            "WELFARE_PARTS", "LONG_RUN"]
 
 FLOW_COLUMNS = ["scenario", "year", "sector", "exporter", "importer", "base_value", "value",
@@ -231,6 +231,38 @@ def quota_regime(rate, low, high, fill) -> np.ndarray:
     by_fill = np.where(fill > 1 + FILL_TOLERANCE, "over quota",
                        np.where(fill >= 1 - FILL_TOLERANCE, "binding", "slack"))
     return np.where(low == high, by_fill, by_rate)
+
+
+def label_welfare(case, solution, level: str, labels, period: int | None = None) -> pd.DataFrame:
+    """The welfare of a solution with a leading variant axis (draws, rates, variants), labelled once.
+
+    Parameters
+    ----------
+    case : Case
+    solution : Solution
+        From :func:`sim.engine.solve` with a :class:`~sim.engine.Vary`: leading shape (V, Y, K),
+        or (V, K) when the variants fix one ``period``.
+    level, labels
+        The name of the variant level and its V labels (``"rate"`` and the rates swept, ...).
+    period : int, optional
+        The period index the variants were solved for (then ``year`` is that period).
+
+    Returns
+    -------
+    DataFrame
+        Index ``(level, year, sector, region)``; columns the welfare components and ``net_welfare``
+        (changes from base, dataset units), from the engine's accounting.
+    """
+    ds, shocks = case.dataset, case.shocks
+    years = list(shocks.years) if period is None else [shocks.years[period]]
+    index = _product([list(labels), years, list(ds.sectors), list(ds.regions)], [level, *REGION_LEVELS])
+    if solution.quota_rent_change is None:
+        raise ValueError("label_welfare labels a solution from sim.engine.solve (its revenue and rent accounted)")
+    parts = {"consumer_surplus": solution.consumer_surplus, "producer_surplus": solution.producer_surplus,
+             "tariff_revenue": solution.tariff_revenue, "quota_rent": solution.quota_rent_change}
+    welfare = pd.DataFrame({name: np.asarray(array).ravel() for name, array in parts.items()}, index=index)
+    welfare["net_welfare"] = welfare[WELFARE_PARTS].sum(axis=1)
+    return welfare
 
 
 def _product(levels: list[list], names: list[str]) -> pd.MultiIndex:

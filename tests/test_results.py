@@ -213,3 +213,22 @@ def test_statistics_sum_one_way(flagship):
     assert stats.shocked_importers() == flagship.shocked_importers == ["USA"]
     with pytest.raises(ValueError, match="groupby must be"):
         stats.welfare(groupby="exporter")
+
+
+def test_a_variant_axis_is_labelled_once_and_matches_the_central_tables(flagship):
+    """label_welfare on a batch of variants: a variant equal to the central case gives the central welfare."""
+    from sim.engine import Vary, solve
+    from sim.tables import label_welfare
+
+    case, shocks = flagship.case, flagship.case.shocks
+    twice = Vary(sigma=np.stack([shocks.sigma, 2 * shocks.sigma]), eta=np.stack([shocks.eta, shocks.eta]),
+                 eps=np.stack([shocks.eps, shocks.eps]))
+    welfare = label_welfare(case, solve(case, vary=twice), "variant", ["central", "sigma x 2"])
+    assert welfare.index.names == ["variant", "year", "sector", "region"]
+    central = flagship.frames.welfare
+    np.testing.assert_allclose(welfare.xs("central", level="variant")[central.columns].to_numpy(),
+                               central.to_numpy(), rtol=1e-12, atol=1e-9)
+    assert not np.allclose(welfare.xs("sigma x 2", level="variant")["net_welfare"], central["net_welfare"])
+    with pytest.raises(ValueError, match="accounted"):
+        label_welfare(case, sim.solve_equilibrium(case.dataset.flows, case.dataset.tariffs, shocks.new_tariffs,
+                                                  shocks.sigma, shocks.eta, shocks.eps), "variant", [0])

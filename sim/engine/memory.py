@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .exact import memory_estimate, output_bytes
 
-__all__ = ["batch_estimate", "tables_estimate"]
+__all__ = ["batch_estimate", "tables_estimate", "labelled_welfare_bytes"]
 
 FLOAT = 8
 #: Arrays of markets × regions × regions alive at the peak of tabulating a batch, beyond the solver's
@@ -59,3 +59,13 @@ def batch_estimate(markets: int, regions: int, quotas: bool, draw_rows: int = 0,
 def tables_estimate(markets: int, regions: int, quotas: bool) -> int:
     """Peak bytes of a run without draws: its solve, its labelled tables and writing them."""
     return batch_estimate(markets, regions, quotas) + TABLE_CELL_BYTES * markets * regions * regions
+
+
+#: Bytes per row of a labelled welfare frame (:func:`sim.tables.label_welfare`): five float columns and
+#: four index levels' codes, with pandas' temporaries while the frame is built and grouped.
+LABELLED_WELFARE_ROW_BYTES = 160
+
+
+def labelled_welfare_bytes(markets: int, regions: int) -> int:
+    """Peak bytes of labelling the welfare of ``markets`` markets (variants × periods × sectors) by region."""
+    return LABELLED_WELFARE_ROW_BYTES * markets * regions
