@@ -23,8 +23,8 @@ from .engine.accounting import account
 from .quotas import QuotaArrays
 from .shocks import LONG_RUN
 
-__all__ = ["label_welfare", "Frames", "ScenarioInfo", "label", "FLOW_COLUMNS", "PRICE_COLUMNS", "WELFARE_COLUMNS",
-           "WELFARE_PARTS", "LONG_RUN"]
+__all__ = ["Frames", "ScenarioInfo", "label", "label_welfare", "axes_index", "FLOW_COLUMNS", "PRICE_COLUMNS",
+           "WELFARE_COLUMNS", "WELFARE_PARTS", "LONG_RUN"]
 
 FLOW_COLUMNS = ["scenario", "year", "sector", "exporter", "importer", "base_value", "value",
                 "value_change", "value_pct", "volume_pct"]
@@ -263,6 +263,15 @@ def label_welfare(case, solution, level: str, labels, period: int | None = None)
     welfare = pd.DataFrame({name: np.asarray(array).ravel() for name, array in parts.items()}, index=index)
     welfare["net_welfare"] = welfare[WELFARE_PARTS].sum(axis=1)
     return welfare
+
+
+def axes_index(levels: list[list], names: list[str]) -> pd.MultiIndex:
+    """The labels of an array's axes (``levels``, each in the dataset's order), C-ordered to match ``ravel()``.
+
+    The one way tradesim turns array axes into labels: the central frames, the Monte Carlo
+    summaries and the labelled variants all build their index here.
+    """
+    return _product(levels, names)
 
 
 def _product(levels: list[list], names: list[str]) -> pd.MultiIndex:

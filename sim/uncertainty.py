@@ -20,7 +20,7 @@ from .engine import Vary, solve, solves_quotas
 from .engine.memory import batch_estimate
 from .scenario import ALL, Uncertainty
 from .style import WORLD
-from .tables import percent_change
+from .tables import axes_index, percent_change
 
 __all__ = ["UncertaintyResults", "draw_elasticities", "run_draws", "relative_draws", "memory_needed",
            "STATISTICS"]
@@ -231,7 +231,7 @@ def _stats(values: np.ndarray) -> dict:
 
 def _summarise(table, arrays, central, years, sectors, regions) -> pd.DataFrame:
     """Rows of a (year, sector, region) table: arrays (D, Y, K, N) per quantity."""
-    index = pd.MultiIndex.from_product([years, sectors, regions], names=["year", "sector", "region"])
+    index = axes_index([years, sectors, regions], ["year", "sector", "region"])
     frames = []
     for quantity, values in arrays.items():
         stats = {k: v.ravel() for k, v in _stats(values).items()}
@@ -242,7 +242,7 @@ def _summarise(table, arrays, central, years, sectors, regions) -> pd.DataFrame:
 
 def _summarise_all_sectors(arrays, central, years, regions) -> pd.DataFrame:
     """Welfare summed over sectors draw by draw (so its percentiles are of the sum, not sums of percentiles)."""
-    index = pd.MultiIndex.from_product([years, regions], names=["year", "region"])
+    index = axes_index([years, regions], ["year", "region"])
     totals = central.groupby(level=["year", "region"], sort=False).sum()
     frames = []
     for quantity, values in arrays.items():
@@ -254,15 +254,13 @@ def _summarise_all_sectors(arrays, central, years, regions) -> pd.DataFrame:
 
 def _summarise_flows(arrays, central, years, ds, positive) -> pd.DataFrame:
     """Rows per flow with a positive base value: arrays (D, Y, F) per quantity."""
-    k, i, j = np.nonzero(positive)
-    keys = pd.DataFrame({"sector": np.array(ds.sectors)[k], "exporter": np.array(ds.regions)[i],
-                         "importer": np.array(ds.regions)[j]})
     frames = []
     for y, year in enumerate(years):
+        idx = axes_index([[year], list(ds.sectors), list(ds.regions), list(ds.regions)],
+                         ["year", "sector", "exporter", "importer"])[positive.ravel()]
+        keys = idx.droplevel("year").to_frame(index=False)
         for quantity, values in arrays.items():
             stats = _stats(values[:, y])
-            idx = pd.MultiIndex.from_arrays([[year] * len(keys), keys.sector, keys.exporter, keys.importer],
-                                            names=["year", "sector", "exporter", "importer"])
             frame = keys.assign(year=year, quantity=quantity, central=central[quantity].reindex(idx).to_numpy(),
                                 **stats)
             frames.append(frame)
