@@ -173,13 +173,25 @@ def _jacobian(markets, cells, priced, state, binding):
 
 @dataclasses.dataclass(frozen=True)
 class QuotaState:
-    """A point ``x = [z, y]`` (M, N+Q) of the quota system and its residuals ``[F; R]`` (M, N+Q)."""
+    """A point ``x = [z, y]`` (M, N+Q) of the quota system, its residuals ``[F; R]`` (M, N+Q), and what the
+    Jacobian there needs (the markets' state at the point and which quotas bind), so that an accepted
+    point is never evaluated again for its Jacobian."""
 
     x: np.ndarray
     residual: np.ndarray
+    log_consumer_price: np.ndarray
+    log_quantity: np.ndarray
+    sales: np.ndarray
+    price_weights: np.ndarray
+    market_residual: np.ndarray
+    binding: np.ndarray
 
     def take(self, idx) -> QuotaState:
-        return QuotaState(self.x[idx], self.residual[idx])
+        return QuotaState(**{f.name: getattr(self, f.name)[idx] for f in dataclasses.fields(self)})
+
+    def market_state(self, n: int) -> equations.MarketState:
+        return equations.MarketState(self.x[:, :n], self.log_consumer_price, self.log_quantity, self.sales,
+                                     self.price_weights, self.market_residual)
 
 
 class QuotaSystem:
@@ -187,7 +199,7 @@ class QuotaSystem:
 
     Evaluated term by term (:func:`equations.evaluate`: the quota flows' rates move, so the fast
     path's constants would need rebuilding); the Jacobian is the semismooth one of the active
-    pieces, evaluated at the state's point (one more evaluation of the system, counted).
+    pieces, from the parts the state keeps (no evaluation of its own).
     """
 
     def __init__(self, markets: equations.Markets, cells: QuotaCells):
@@ -200,14 +212,14 @@ class QuotaSystem:
     def evaluate(self, x, select=None) -> QuotaState:
         markets, cells = (self.markets, self.cells) if select is None else (self.markets.take(select),
                                                                             self.cells.take(select))
-        residual, _ = _system(markets, cells, x[:, :self.n], x[:, self.n:])
+        residual, (_, state, binding, _, _) = _system(markets, cells, x[:, :self.n], x[:, self.n:])
         residual = np.where(np.isfinite(residual).all(axis=1, keepdims=True), residual, np.inf)
-        return QuotaState(x, residual)
+        return QuotaState(x, residual, state.log_consumer_price, state.log_quantity, state.sales,
+                          state.price_weights, state.residual, binding)
 
     def jacobian(self, state: QuotaState):
-        _, (priced, market_state, binding, _, _) = _system(self.markets, self.cells, state.x[:, :self.n],
-                                                           state.x[:, self.n:])
-        return _jacobian(self.markets, self.cells, priced, market_state, binding), 1
+        priced = with_quota_rates(self.markets, self.cells, state.x[:, self.n:])
+        return _jacobian(self.markets, self.cells, priced, state.market_state(self.n), state.binding), 0
 
     @staticmethod
     def point(state: QuotaState):
