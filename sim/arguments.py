@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from .dataset import parse_number
 from .errors import InputError, Problem
 
 __all__ = ["MAX_DRAWS", "MAX_RATES", "check_draws", "check_seed", "check_share", "check_rates",
@@ -107,7 +108,6 @@ def _short(value) -> str:
 
 def parse_rates(text: str) -> np.ndarray:
     """``"0:0.6:13"`` (start:stop:count, ends included) or ``"0,0.1,0.25"`` → rates; ValueError if invalid."""
-    from .dataset import parse_number
 
     text = text.strip()
     example = "expected START:STOP:COUNT such as 0:0.6:13 or rates such as 0,0.1,0.25"

@@ -17,9 +17,11 @@ import pandas as pd
 
 from .errors import InputError, Problem
 from .escape import html_text
+from .output import write_comparison
 from .results import Outcome, Results
 from .statistics import default_period
 from .tables import WELFARE_PARTS, Frames, ScenarioInfo, percent_change
+from .uncertainty import relative_draws
 
 __all__ = ["compare", "Comparison", "COMPARISON_COLUMNS"]
 
@@ -74,7 +76,6 @@ class Comparison(Outcome):
         ``summary`` describes the same numbers as the tables; draws are solved again for this (the
         runs keep no per-draw arrays), and the baseline itself is left out, as in the tables.
         """
-        from .uncertainty import relative_draws
 
         out = {}
         for name, res in self.results.items():
@@ -98,7 +99,6 @@ class Comparison(Outcome):
 
     def write(self, out_dir: str | Path, plots: bool = True) -> Path:
         """Write the tables, comparison.csv, run.json and plots/ into ``out_dir``: what ``compare`` writes."""
-        from .output import write_comparison
 
         return write_comparison(self, out_dir, plots=plots)
 

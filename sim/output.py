@@ -17,7 +17,12 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, Problem
+from .escape import spreadsheet_text
+from .excel import write_workbook
 from .folders import write_folder
+from .plots import new_figure, save_png, write_comparison_plots, write_plots
+from .scenario import scenario_table
+from .tables import FLOW_COLUMNS, PRICE_COLUMNS, QUOTA_COLUMNS, WELFARE_COLUMNS
 from .version import __version__
 
 __all__ = ["write_outputs", "write_comparison", "write_sweep", "run_record", "build_record", "write_excel",
@@ -36,7 +41,6 @@ def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_t
     OSError
         The folder cannot be created or written.
     """
-    from .plots import write_plots
 
     def write(staging: Path) -> None:
         tables = output_tables([r.by_scenario for r in results], results, sensitivities)
@@ -50,7 +54,6 @@ def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_t
             for res in results:
                 write_plots(res, staging / "plots", prefix=f"{res.name}_" if len(results) > 1 else "")
             for sens in sensitivities or []:
-                from .plots import new_figure, save_png
 
                 fig = new_figure(10, 1.2 + 0.55 * max(1, int((sens.table["swing"] > 1e-6).sum())) + 1.2)
                 sens.plot(ax=fig.add_subplot())
@@ -64,7 +67,6 @@ def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_t
 def write_comparison(comparison, out_dir: str | Path, plots: bool = True, wall_time: float | None = None,
                      command_line: list[str] | None = None, excel: bool = False, fmt: str = "csv") -> Path:
     """Write the tables (with every scenario), comparison.csv, run.json and plots/ of a comparison."""
-    from .plots import write_comparison_plots
 
     def write(staging: Path) -> None:
         results = list(comparison.results.values())
@@ -97,7 +99,6 @@ def write_sweep(result, out_dir: str | Path, plots: bool = True, wall_time: floa
                       "optimal_rate": result.optimal_rate}}
         (staging / "run.json").write_text(json.dumps(record, indent=2, allow_nan=False) + "\n", encoding="utf-8")
         if plots:
-            from .plots import new_figure, save_png
 
             (staging / "plots").mkdir()
             fig = new_figure(12, 4.8)
@@ -115,7 +116,6 @@ def output_tables(frames: list, results: list, sensitivities: list | None = None
     flows, prices and welfare always; comparison, quotas, uncertainty and sensitivity where the
     run has them.
     """
-    from .tables import FLOW_COLUMNS, PRICE_COLUMNS, QUOTA_COLUMNS, WELFARE_COLUMNS
 
     tables = {name: pd.concat([getattr(f, name) for f in frames]).reset_index()[columns]
               for name, columns in (("flows", FLOW_COLUMNS), ("prices", PRICE_COLUMNS),
@@ -168,7 +168,6 @@ def _text_escaped(table: pd.DataFrame) -> pd.DataFrame:
     Text columns are those of object or string dtype; numbers, in numeric columns or beside
     text in a mixed column (``year``), are left as they are.
     """
-    from .escape import spreadsheet_text
 
     text = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
     if not text:
@@ -178,7 +177,6 @@ def _text_escaped(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_excel(tables: dict, folder: Path, results: list, record: dict, name: str = "results.xlsx") -> None:
-    from .excel import write_workbook
 
     info = results[0].info
     front = [("scenario" if len(results) == 1 else "scenarios", "; ".join(f"{r.title} [{r.name}]" for r in results)),
@@ -244,7 +242,6 @@ def _jsonable(value):
 
 def run_record(res) -> dict:
     """What reproduces one scenario's run: inputs with hashes, elasticities, shocks per year, diagnostics."""
-    from .scenario import scenario_table
 
     case, info = res.case, res.info
     ds, shocks = case.dataset, case.shocks

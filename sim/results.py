@@ -17,6 +17,9 @@ from pathlib import Path
 import pandas as pd
 
 from .escape import html_text
+from .output import build_record, output_tables, write_excel, write_outputs
+from .plots import Plotter
+from .sensitivity import sensitivity
 from .shocks import describe_periods
 from .statistics import Statistics, default_period, sum_welfare_by_region
 from .tables import FLOW_COLUMNS, PRICE_COLUMNS, WELFARE_COLUMNS, Frames, ScenarioInfo
@@ -64,7 +67,6 @@ class Outcome:
     @property
     def plot(self):
         """Plot methods (:class:`sim.plots.Plotter`): ``welfare``, ``welfare_path``, ``imports``, ``prices``."""
-        from .plots import Plotter
 
         return Plotter(self)
 
@@ -123,7 +125,6 @@ class Results(Outcome):
 
         Needs the optional extra ``tradesim[excel]`` (openpyxl); see :mod:`sim.excel`.
         """
-        from .output import build_record, output_tables, write_excel
 
         path = Path(path)
         tables = output_tables([self.by_scenario], [self])
@@ -134,7 +135,6 @@ class Results(Outcome):
     def sensitivity(self, cv: float = 0.3, region: str | None = None, year=None):
         """Each sector's sigma, eta and eps moved by ``cv`` one at a time, in one batch (docs/model.md,
         "Sensitivity"): a :class:`~sim.sensitivity.SensitivityResults` with ``table`` and ``plot()``."""
-        from .sensitivity import sensitivity
 
         return sensitivity(self, cv=cv, region=region, year=year)
 
@@ -200,7 +200,6 @@ class Results(Outcome):
 
     def write(self, out_dir: str | Path, plots: bool = True) -> Path:
         """Write flows.csv, prices.csv, welfare.csv, run.json and plots/ into ``out_dir``: what ``run`` writes."""
-        from .output import write_outputs
 
         return write_outputs([self], out_dir, plots=plots)
 

@@ -17,6 +17,7 @@ import pandas as pd
 from .engine import Vary, solve
 from .engine.memory import labelled_welfare_bytes
 from .errors import ConvergenceError, InputError, Problem
+from .plots import tornado
 from .resources import check_memory
 from .statistics import by_variant_and_region
 from .tables import label_welfare
@@ -48,7 +49,6 @@ class SensitivityResults:
     title: str
 
     def plot(self, ax=None):
-        from .plots import tornado
 
         return tornado(self, ax=ax)
 

@@ -22,6 +22,7 @@ from .engine import Vary, solve, solves_quotas
 from .engine.accounting import base_split
 from .engine.memory import batch_estimate, labelled_welfare_bytes
 from .errors import ConvergenceError, InputError, Problem
+from .plots import sweep_plot
 from .quotas import QuotaArrays
 from .resources import check_memory, largest_fitting
 from .scenario import Scenario
@@ -72,7 +73,6 @@ class SweepResults:
         return float(self.table.loc[self.table["optimal"], "rate"].iloc[0])
 
     def plot(self, fig=None):
-        from .plots import sweep_plot
 
         return sweep_plot(self, fig=fig)
 

@@ -117,3 +117,29 @@ def test_the_method_is_decided_in_one_place():
     offenders = [str(p.relative_to(SIM.parent)) for name, p in MODULES.items()
                  if not name.startswith("sim.engine") and deciding.search(p.read_text(encoding="utf-8"))]
     assert offenders == []
+
+
+def test_modules_import_each_other_at_the_top():
+    """Imports of tradesim's own modules inside functions only where they keep pandas and the command line's
+    work off ``import sim`` (the package's lazy attributes, the CLI's commands); matplotlib, openpyxl and dask
+    are imported inside the functions that draw or write with them."""
+    nested = []
+    for name, path in MODULES.items():
+        if name in ("sim", "sim.cli"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                for inner in ast.walk(node):
+                    if isinstance(inner, ast.ImportFrom) and (inner.level or (inner.module or "").startswith("sim")):
+                        nested.append((name, node.name, inner.module))
+    assert nested == []
+
+
+def test_import_sim_stays_light():
+    import subprocess
+    import sys
+
+    heavy = "('pandas', 'matplotlib', 'openpyxl', 'distributed')"
+    code = f"import sim, sys; print(sorted(m for m in {heavy} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=SIM.parent, check=True)
+    assert out.stdout.strip() == "[]"
