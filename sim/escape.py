@@ -19,6 +19,7 @@ text) through one of these helpers; numbers are written as numbers and never pas
 from __future__ import annotations
 
 import html
+import re
 
 __all__ = ["toml_string", "toml_comment", "spreadsheet_text", "unspreadsheet_text", "html_text", "plot_text",
            "FORMULA_PREFIXES"]
@@ -67,9 +68,18 @@ def _control(ch: str) -> bool:
     return (ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F
 
 
+#: A plain number written as text ("-1", "+2.5e3"): a spreadsheet reads it as that number, never as a formula.
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
 def spreadsheet_text(text: str) -> str:
-    """``text`` safe for a CSV or Excel text cell: a leading formula character gets an apostrophe before it."""
+    """``text`` safe for a CSV or Excel text cell: a leading formula character gets an apostrophe before it.
+
+    A plain number written as text (``"-1"``) is left as it is: it cannot be a formula.
+    """
     text = str(text)
+    if PLAIN_NUMBER.fullmatch(text):
+        return text
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 

@@ -121,6 +121,11 @@ def check_target(target: str | Path, kind: str = "results", option: str = "--out
     if str(target).strip() == "":
         raise InputError([Problem(option, "", "is empty: name the folder to write (an unset shell variable?)")])
     target = Path(target)
+    try:
+        target.exists()
+    except (OSError, ValueError) as exc:  # a name too long, a folder on the way that cannot be searched, a NUL
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError([Problem(str(target)[:200], option, f"cannot be used as a folder: {why}")]) from None
     if target.exists() and not target.is_dir():
         raise InputError([Problem(str(target), option, "is a file, not a folder")])
     if not target.is_dir():
@@ -194,18 +199,24 @@ def _read_manifest(target: Path, kind: str) -> dict | None:
         return None
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-        files = manifest["files"]
-        if manifest.get("tool") != "tradesim" or not all(isinstance(f, str) for f in files):
+        files, dirs = manifest["files"], manifest.get("dirs", [])
+        if manifest.get("tool") != "tradesim" or not _names_list(files) or not _names_list(dirs):
             raise ValueError
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        # a hand-edited "../x" (or a name through a symlink out of the folder) never names a file of ours
+        manifest["files"] = [f for f in files if _inside(target, f)]
+        manifest["dirs"] = [d for d in dirs if _inside(target, d)]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, AttributeError, OSError):
         raise InputError([Problem(str(path), "", "is not a tradesim manifest that can be read: remove it only if "
                                   "no tradesim output is in this folder")]) from None
-    manifest["files"] = [f for f in files if _inside(target, f)]  # a hand-edited "../x" never names a file of ours
-    manifest["dirs"] = [d for d in manifest.get("dirs", []) if isinstance(d, str) and _inside(target, d)]
     if manifest.get("kind", "results") != kind:
         what = "a dataset" if manifest.get("kind") == "dataset" else "results"
         raise InputError([Problem(str(target), "", f"holds {what} written by tradesim: choose another folder")])
     return manifest
+
+
+def _names_list(value) -> bool:
+    """A list of plain relative names (no NUL), as a manifest holds."""
+    return isinstance(value, list) and all(isinstance(v, str) and v and "\0" not in v for v in value)
 
 
 def _inside(target: Path, name: str) -> bool:
@@ -220,7 +231,7 @@ def _check_dataset_target(target: Path, old: dict | None, kind: str, force: bool
     if kind != "dataset":
         return
     present = sorted(p.relative_to(target).as_posix() for p in target.rglob("*")
-                     if p.is_file() and p.name != MANIFEST and not _in_staging(p, target))
+                     if (p.is_file() or p.is_symlink()) and p.name != MANIFEST and not _in_staging(p, target))
     if not present:
         return
     if not force:
@@ -257,16 +268,28 @@ def _owned_files(target: Path, old: dict | None, new_files: list[str], kind: str
 def _refuse_clashes(target: Path, owned: list[str], new_files: list[str], option: str) -> None:
     """A new output whose name a file (or folder) that tradesim did not write already has is refused."""
     owned = set(owned)
-    clashes = []
+    clashes, blocked, outside = [], [], []
     for name in new_files:
         path = target / name
-        if name not in owned and (path.exists() or path.is_symlink()):
+        parents = _parents(name)
+        if any((target / p).is_symlink() or not _inside(target, p) for p in parents):
+            outside.append(name)  # a linked subfolder: the file would land outside the folder
+        elif any((target / p).exists() and not (target / p).is_dir() for p in parents):
+            blocked.append(name)
+        elif name not in owned and (path.exists() or path.is_symlink()):
             clashes.append(name)
-        elif any((target / parent).exists() and not (target / parent).is_dir() for parent in _parents(name)):
-            clashes.append(name)
+    problems = []
     if clashes:
-        raise InputError([Problem(str(target), option, f"already holds {_names(clashes)}, not written by a tradesim "
-                                  "run: nothing was replaced; move them away or choose another folder")])
+        problems.append(Problem(str(target), option, f"already holds {_names(clashes)}, not written by a tradesim "
+                                "run: nothing was replaced; move them away or choose another folder"))
+    if blocked:
+        problems.append(Problem(str(target), option, f"has a file where a folder is needed for {_names(blocked)}: "
+                                "nothing was replaced; move it away or choose another folder"))
+    if outside:
+        problems.append(Problem(str(target), option, f"has a linked subfolder, so {_names(outside)} would be "
+                                "written outside it: nothing was replaced; remove the link or choose another folder"))
+    if problems:
+        raise InputError(problems)
 
 
 def _parents(name: str) -> list[str]:

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import plots as figures
 from .errors import InputError, Problem
 from .escape import spreadsheet_text
 from .excel import write_workbook
 from .folders import write_folder
-from .plots import new_figure, save_png, write_comparison_plots, write_plots
 from .scenario import scenario_table
 from .tables import FLOW_COLUMNS, PRICE_COLUMNS, QUOTA_COLUMNS, WELFARE_COLUMNS
 from .version import __version__
@@ -52,13 +52,13 @@ def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_t
         if plots:
             (staging / "plots").mkdir()
             for res in results:
-                write_plots(res, staging / "plots", prefix=f"{res.name}_" if len(results) > 1 else "")
+                figures.write_plots(res, staging / "plots", prefix=f"{res.name}_" if len(results) > 1 else "")
             for sens in sensitivities or []:
 
-                fig = new_figure(10, 1.2 + 0.55 * max(1, int((sens.table["swing"] > 1e-6).sum())) + 1.2)
+                fig = figures.new_figure(10, 1.2 + 0.55 * max(1, int((sens.table["swing"] > 1e-6).sum())) + 1.2)
                 sens.plot(ax=fig.add_subplot())
                 prefix = f"{sens.table['scenario'].iloc[0]}_" if len(results) > 1 else ""
-                save_png(fig, staging / "plots" / f"{prefix}sensitivity.png")
+                figures.save_png(fig, staging / "plots" / f"{prefix}sensitivity.png")
 
     write_folder(out_dir, write)
     return Path(out_dir)
@@ -78,7 +78,7 @@ def write_comparison(comparison, out_dir: str | Path, plots: bool = True, wall_t
             write_excel(tables, staging, results, record)
         if plots:
             (staging / "plots").mkdir()
-            write_comparison_plots(comparison, staging / "plots")
+            figures.write_comparison_plots(comparison, staging / "plots")
 
     write_folder(out_dir, write)
     return Path(out_dir)
@@ -101,9 +101,9 @@ def write_sweep(result, out_dir: str | Path, plots: bool = True, wall_time: floa
         if plots:
 
             (staging / "plots").mkdir()
-            fig = new_figure(12, 4.8)
+            fig = figures.new_figure(12, 4.8)
             result.plot(fig=fig)
-            save_png(fig, staging / "plots" / "sweep.png")
+            figures.save_png(fig, staging / "plots" / "sweep.png")
 
     write_folder(out_dir, write)
     return Path(out_dir)

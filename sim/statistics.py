@@ -132,6 +132,8 @@ class Statistics:
         if groupby == "region":
             return sum_welfare_by_region(welfare, self._infos, year, world)[0]
         if groupby == "sector":
+            if world:
+                raise ValueError("world= adds a World row by region: it applies to groupby 'region' or 'year'")
             rows, _ = select_period(welfare, self._infos, year)
             return rows.groupby(level=["scenario", "sector"], sort=False)[columns].sum()
         if groupby == "year":

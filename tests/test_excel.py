@@ -125,14 +125,16 @@ def test_csv_text_cells_that_a_spreadsheet_would_run_are_escaped_and_numbers_are
 
     from sim.output import _write_table_files
 
-    table = pd.DataFrame({"region": ["=HYPERLINK(\"http://x\")", "+1", "-x", "@sum", "USA"],
-                          "year": pd.Series(["long run", 2025, -2026, 2027, 2028], dtype=object),
-                          "value": [-1.5, 2.0, -3.25, 4.0, 5.0]})
+    table = pd.DataFrame({"region": ["=HYPERLINK(\"http://x\")", "+1+cmd", "-x", "@sum", "USA", "-1", "-1 to -0.7"],
+                          "year": pd.Series(["long run", 2025, -2026, 2027, 2028, 2029, 2030], dtype=object),
+                          "value": [-1.5, 2.0, -3.25, 4.0, 5.0, 6.0, 7.0]})
     _write_table_files({"flows": table}, tmp_path)
     rows = csv_rows(tmp_path / "flows.csv")
-    assert [r[0] for r in rows[1:]] == ["'=HYPERLINK(\"http://x\")", "'+1", "'-x", "'@sum", "USA"]
-    assert [r[1] for r in rows[1:]] == ["long run", "2025", "-2026", "2027", "2028"]  # numbers stay numbers
-    assert [r[2] for r in rows[1:]] == ["-1.5", "2", "-3.25", "4", "5"]
+    # a plain number written as text ("-1", an elasticity in sensitivity.csv) cannot be a formula: left as it is
+    assert [r[0] for r in rows[1:]] == ["'=HYPERLINK(\"http://x\")", "'+1+cmd", "'-x", "'@sum", "USA", "-1",
+                                        "'-1 to -0.7"]
+    assert [r[1] for r in rows[1:]] == ["long run", "2025", "-2026", "2027", "2028", "2029", "2030"]
+    assert [r[2] for r in rows[1:]] == ["-1.5", "2", "-3.25", "4", "5", "6", "7"]
 
 
 def cells(book):

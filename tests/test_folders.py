@@ -378,3 +378,45 @@ def test_a_hand_edited_manifest_cannot_reach_outside_the_folder(tmp_path):
     assert victim.read_text() == "precious"
     assert (tmp_path / "elsewhere" / "run.json").read_text() == "precious too"
     assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "link", "other.csv"]
+
+
+# --- found by an adversarial pass after the first version --------------------------------------------------------
+
+def test_a_linked_subfolder_never_takes_outputs_out_of_the_folder(tmp_path):
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("mine")
+    (out / "plots").symlink_to(elsewhere, target_is_directory=True)
+    result = invoke("run", EXAMPLE, "--out", out, "--quiet")
+    assert result.exit_code == 2 and "has a linked subfolder, so plots/" in result.output
+    assert [p.name for p in elsewhere.iterdir()] == ["keep.txt"]
+    assert sorted(p.name for p in out.iterdir()) == ["plots"]
+    assert invoke("run", EXAMPLE, "--out", out, "--quiet", "--no-plots").exit_code == 0  # nothing goes through it
+
+
+def test_dataset_build_force_counts_a_linked_subfolder_as_a_file_it_did_not_write(tmp_path):
+    target, elsewhere = tmp_path / "d", tmp_path / "elsewhere"
+    assert invoke(*build_args(target)).exit_code == 0
+    elsewhere.mkdir()
+    (target / "linked").symlink_to(elsewhere, target_is_directory=True)
+    result = invoke(*build_args(target, "--force"))
+    assert result.exit_code == 2 and "holds files the earlier build did not write (linked)" in result.output
+
+
+def test_a_name_too_long_for_the_file_system_is_one_message(tmp_path):
+    result = invoke("run", EXAMPLE, "--out", tmp_path / ("x" * 300), "--quiet")
+    assert result.exit_code == 2 and "cannot be used as a folder: File name too long" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("edit", [{"dirs": 5}, {"files": "flows.csv"}, {"files": ["a\u0000b"]}, {"files": [3]}])
+def test_a_hand_edited_manifest_is_refused_with_one_message(tmp_path, edit):
+    out = tmp_path / "out"
+    assert invoke("run", EXAMPLE, "--out", out, "--quiet", "--no-plots").exit_code == 0
+    manifest = json.loads((out / MANIFEST).read_text()) | edit
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    before = snapshot(out)
+    result = invoke("run", EXAMPLE, "--out", out, "--quiet", "--no-plots")
+    assert result.exit_code == 2 and "is not a tradesim manifest that can be read" in result.output
+    assert snapshot(out) == before

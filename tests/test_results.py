@@ -232,3 +232,8 @@ def test_a_variant_axis_is_labelled_once_and_matches_the_central_tables(flagship
     with pytest.raises(ValueError, match="accounted"):
         label_welfare(case, sim.solve_equilibrium(case.dataset.flows, case.dataset.tariffs, shocks.new_tariffs,
                                                   shocks.sigma, shocks.eta, shocks.eps), "variant", [0])
+
+
+def test_statistics_refuse_a_world_row_by_sector(flagship):
+    with pytest.raises(ValueError, match="World row by region"):
+        flagship.statistics.welfare(groupby="sector", world=True)
