@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+import sim
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -34,8 +36,6 @@ def test_tariffs_pass_through_almost_completely(validate):
 
 def test_pass_through_measure_is_one_with_fixed_foreign_prices(validate, monkeypatch):
     """The measure itself: with infinitely elastic foreign supply no partner's price moves, so it is exactly 1."""
-    import sim
-
     real_run = sim.run
 
     def foreign_prices_fixed(path):
@@ -47,37 +47,57 @@ def test_pass_through_measure_is_one_with_fixed_foreign_prices(validate, monkeyp
     assert validate.pass_through("steel_232_2025", "steel") == pytest.approx(1.0, abs=1e-12)
 
 
-def test_readme_and_docs_show_the_validation_table(validate):
-    table = validate.table(validate.backtest() + validate.pass_through_checks())
+def test_readme_and_docs_show_both_tables(validate):
+    fitted = validate.table(validate.fitted())
+    outside = validate.out_of_sample_table(validate.out_of_sample())
     docs = (ROOT / "docs" / "validation.md").read_text(encoding="utf-8")
-    shown = table.splitlines()[2:] + validate.estimates_table().splitlines()[2:]
-    for line in shown + validate.differences_table().splitlines()[2:]:
+    for line in fitted.splitlines()[2:] + outside.splitlines()[2:]:
         assert line in README, line
         assert line in docs, line
+    assert docs.index("## Fitted") < docs.index(fitted.splitlines()[2]) < docs.index("## Out-of-sample") \
+        < docs.index(outside.splitlines()[2])
 
 
-def test_other_models_estimates_agree_within_a_factor_of_two(validate):
-    estimates = validate.other_estimates()
-    assert len(estimates) >= 3
-    for e in estimates:
-        assert e.within_factor_2, f"{e.what} ({e.source}): {e.model:+.1f} vs {e.low:+.1f} to {e.high:+.1f}"
+def test_every_fitted_row_names_the_parameter_it_fixed_and_no_out_of_sample_row_does(validate):
+    fitted, outside = validate.fitted(), validate.out_of_sample()
+    assert fitted and all(r.fixes and r.source and r.measure for r in fitted)
+    assert outside and all(not r.fixes and r.source and r.measure for r in outside)
+    assert not {r.what for r in fitted} & {r.what for r in outside}
 
 
-def test_factor_of_two_rule(validate):
-    def estimate(model, low, high):
-        return validate.Estimate("x", model, low, high, "s", "m")
+def test_out_of_sample_bands_follow_the_stated_rule(validate):
+    """The source's range where it gives one; else +-25% of a point estimate, +-5 points of a measurement."""
+    for row in validate.out_of_sample():
+        if isinstance(row.published, tuple):
+            assert (row.low, row.high) == row.published, row.what
+        else:
+            assert (row.low, row.high) in (validate.point_band(row.published),
+                                           validate.measurement_band(row.published)), row.what
+    assert validate.point_band(13.5) == pytest.approx((10.125, 16.875))
+    assert validate.point_band(-8.0) == pytest.approx((-10.0, -6.0))
+    assert validate.measurement_band(-12.6) == pytest.approx((-17.6, -7.6))
 
-    assert estimate(10.2, 4.0, 7.0).within_factor_2  # 10.2 <= 2 x 7
-    assert not estimate(14.1, 4.0, 7.0).within_factor_2
-    assert estimate(-8.3, -3.0, -6.0).within_factor_2
-    assert not estimate(-1.4, -3.0, -6.0).within_factor_2  # below half the nearer end
-    assert not estimate(5.0, -3.0, -6.0).within_factor_2  # opposite sign
+
+def test_rff_is_compared_on_its_own_scope(validate):
+    """RFF exempts North American imports: the like-for-like scenario charges Canada and Mexico nothing extra."""
+    case = sim.load_scenario(ROOT / "validation" / "autos_232_rff.toml")
+    tariffs = case.shocks.new_tariffs[0, case.dataset.sectors.index("autos")]
+    usa = case.dataset.regions.index("USA")
+    base = case.dataset.tariffs[case.dataset.sectors.index("autos")]
+    for partner in ("CAN", "MEX"):
+        i = case.dataset.regions.index(partner)
+        assert tariffs[i, usa] == base[i, usa]
+    assert tariffs[case.dataset.regions.index("JPN"), usa] == pytest.approx(base[case.dataset.regions.index("JPN"),
+                                                                                 usa] + 0.25)
 
 
-def test_listed_differences_are_larger_than_a_factor_of_two(validate):
-    for what, model, published, _, why in validate.known_differences():
-        assert abs(model) * 2 < abs(published) or abs(published) * 2 < abs(model) or model * published < 0, what
-        assert why
+def test_validate_exits_1_when_a_fitted_row_leaves_its_band(validate, monkeypatch, capsys):
+    assert validate.main([]) == 0
+    rows = validate.fitted()
+    moved = [validate.Comparison(**{**rows[0].__dict__, "model": rows[0].high + 1.0})] + rows[1:]
+    monkeypatch.setattr(validate, "fitted", lambda: moved)
+    assert validate.main([]) == 1
+    assert f"error: fitted row out of its band: {rows[0].what}" in capsys.readouterr().out
 
 
 def test_dataset_readme_shows_what_moves_the_flagship():
