@@ -223,8 +223,12 @@ code 1 when one leaves it.
 {table(fitted())}
 
 - **Backtest** of the 2018-2021 Section 232 steel tariffs: `validation/s232_2018.toml` (25% on
-  China, the EU, Japan and the rest of the world; Canada, Mexico and Korea exempt) relative to
-  `validation/s232_none.toml` (no Section 232; MFN on steel mill products is Free).
+  China, the EU and Japan; the rest of the world at 18.5%, 25% net of Brazil's quota; Canada and
+  Mexico at 6.0%, their year at 25% from June 2018 to May 2019 averaged over 2018-2021; Korea at 0
+  under its absolute quota) relative to `validation/s232_none.toml` (no Section 232; MFN on
+  steel mill products is Free). Before this timeline was corrected (the rest of the world at
+  25%, Canada and Mexico at 0) the rows were -25.39, +3.00 and +2.39: the two corrections
+  nearly offset, and every row stays in its band without refitting.
 - **Pass-through**: for each partner whose US tariff changes, `(T1 p - T0) / (T1 - T0)`, the share
   of the tariff change that reaches the tariff-inclusive import price, weighted by base imports;
   from `scenarios/steel_232_2025.toml` and `scenarios/autos_232_2025.toml`.
