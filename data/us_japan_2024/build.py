@@ -716,6 +716,13 @@ def base_quotas(build: Build, flows: dict) -> list[tuple]:
              "rent")):
         fact = g("facts.csv", sector=kind, exporter=exporter)
         price, price_src, price_note = build.steel_uv[exporter]
+        if exporter == "KOR":  # the US flow's own unit value, so flow and volume are priced alike (issue 18, item 1)
+            tons = g("facts.csv", year="2024", sector="steel_mill", exporter="KOR", importer="USA")
+            value = g("facts_more.csv", year="2024", sector="steel", exporter="KOR", importer="USA", unit_has="USD bn")
+            price = value.value * 1e9 / (tons.value * SHORT_TON)
+            price_src = [value.source, tons.source]
+            price_note = (f"the US flow's own unit value: ITA USD {value.value:.1f} bn / AISI {tons.value / 1e6:.3f} M "
+                          f"short t; KITA's {build.steel_uv['KOR'][0]:,.0f} USD/t prices a wider basket")
         volume = fact.value / 1e6 * price
         flow = flows["steel"][(exporter, "USA")].value
         state = "slack" if flow < volume else "over quota"
