@@ -19,11 +19,9 @@ import pandas as pd
 from .arguments import check_rates, check_tariff_index, check_year, parse_rates
 from .case import Case, load_scenario, prepare
 from .engine import Vary, solve, solves_quotas
-from .engine.accounting import base_split
 from .engine.memory import batch_estimate, labelled_welfare_bytes
 from .errors import ConvergenceError, InputError, Problem
 from .plots import sweep_plot
-from .quotas import QuotaArrays
 from .resources import check_memory, largest_fitting
 from .scenario import Scenario
 from .shocks import in_force, tariff_cells
@@ -116,13 +114,11 @@ def sweep(scenario, tariff: int, rates, year=None, progress: bool = False, optio
     new = np.repeat(shocks.new_tariffs[y][None], len(rates), axis=0)
     new[:, cells] = rates[:, None]
     sol = solve(case, vary=Vary(new_tariffs=new, period=y), client=client, progress=progress, timeout=timeout)
-    # the linear GSIM has no quotas (base-year ones stay at their base rates there)
-    quotas = shocks.quotas.period(y) if solves_quotas(case) else None
     if not sol.all_converged:
         bad = sorted({float(rates[r]) for r, _ in zip(*np.nonzero(~sol.converged))})
         raise ConvergenceError([f"{case.name}: sweep of tariff[{tariff}] did not converge at rate(s) "
                                 f"{', '.join(f'{b:g}' for b in bad)}"])
-    return _tabulate(case, sol, cells, rates, y, tariff, quotas)
+    return _tabulate(case, sol, cells, rates, y, tariff)
 
 
 def memory_needed(case, rates: int) -> int:
@@ -178,8 +174,8 @@ def _block(case, index, year, names):
     return block, y, cells
 
 
-def _tabulate(case, sol, cells, rates, y, index, quotas) -> SweepResults:
-    """The sweep's table from its solution; ``quotas`` are the period's (None without, or for the linear GSIM)."""
+def _tabulate(case, sol, cells, rates, y, index) -> SweepResults:
+    """The sweep's table from its accounted solution (:func:`sim.engine.solve`), leading axis the rates."""
     ds, shocks = case.dataset, case.shocks
     sector = ds.sectors[int(np.nonzero(cells.any(axis=(1, 2)))[0][0])]
     importer = ds.regions[int(np.nonzero(cells.any(axis=(0, 1)))[0][0])]
@@ -187,14 +183,12 @@ def _tabulate(case, sol, cells, rates, y, index, quotas) -> SweepResults:
     exporters = [ds.regions[i] for i in np.nonzero(cells[k, :, j])[0]]
     welfare = label_welfare(case, sol, "rate", range(len(rates)), period=y)
     by_region = by_variant_and_region(welfare, "rate", world=True)
-    base_quotas = ds.quotas if (ds.quotas is not None and quotas is not None) else QuotaArrays.empty(ds.flows.shape)
-    base_revenue, _ = base_split(ds.flows, ds.tariffs, base_quotas)  # the revenue level of the base year
     revenue = welfare["tariff_revenue"].xs((sector, importer), level=("sector", "region")).to_numpy()
     sold = [ds.regions.index(e) for e in exporters]
     table = pd.DataFrame({
         "rate": rates,
         "imports": sol.flows[:, k, sold, j].sum(axis=1),
-        "tariff_revenue": revenue + base_revenue[k, :, j].sum(),
+        "tariff_revenue": revenue + sol.base_tariff_revenue[0, k, j],  # the change plus the base year's level
     })
     for region in [importer] + exporters:
         table[f"net_welfare_{region}"] = by_region[region].to_numpy()

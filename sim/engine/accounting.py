@@ -25,32 +25,29 @@ def account(dataset, quotas: QuotaArrays | None, solution):
     ``quota_rent`` (the rent earned on each quota flow) is unchanged. Without quotas the
     kernel's numbers already follow the rule and only ``quota_rent_change`` (zeros) is added.
     """
+    if quotas is None:
+        return dataclasses.replace(solution, quota_rent_change=np.zeros(solution.tariff_revenue.shape))
     with np.errstate(all="ignore"):  # a market beyond floating point is reported by ``finite``
-        revenue, rent = revenue_and_rent(dataset, quotas, solution)
-    if quotas is None:
-        return dataclasses.replace(solution, quota_rent_change=rent)
-    base_quotas = dataset.quotas if dataset.quotas is not None else QuotaArrays.empty(dataset.flows.shape)
-    base_revenue, _ = base_split(dataset.flows, dataset.tariffs, base_quotas)
-    base = np.broadcast_to(base_revenue.sum(axis=-2), revenue.shape)
-    return dataclasses.replace(solution, tariff_revenue=revenue, base_tariff_revenue=base, quota_rent_change=rent)
+        revenue, rent, base = revenue_and_rent(dataset, quotas, solution)
+    return dataclasses.replace(solution, tariff_revenue=revenue, quota_rent_change=rent,
+                               base_tariff_revenue=np.broadcast_to(base, revenue.shape))
 
 
-def revenue_and_rent(dataset, quotas: QuotaArrays | None, solution):
-    """Changes in tariff revenue and quota rent by region (..., K, N), docs/model.md, "Tariff-rate quotas".
+def revenue_and_rent(dataset, quotas: QuotaArrays, solution):
+    """Changes in tariff revenue and quota rent by region (..., K, N), and the base year's revenue by importer (K, N).
 
-    With quotas (the dataset's base-year ones or the scenario's), both years are split the same
-    way — in-quota volume at the in-quota rate, the rest at the out rate, the wedge above the
-    in-quota rate as rent to its holder — so that an unchanged market changes by exactly 0.
+    docs/model.md, "Tariff-rate quotas": with quotas (the dataset's base-year ones or the
+    scenario's), both years are split the same way — in-quota volume at the in-quota rate, the
+    rest at the out rate, the wedge above the in-quota rate as rent to its holder — so that an
+    unchanged market changes by exactly 0.
     """
-    if quotas is None:
-        return solution.tariff_revenue, np.zeros(solution.tariff_revenue.shape)
     base_quotas = dataset.quotas if dataset.quotas is not None else QuotaArrays.empty(dataset.flows.shape)
     base_revenue, base_rent = base_split(dataset.flows, dataset.tariffs, base_quotas)
     revenue, rent = split_revenue(np.broadcast_to(dataset.flows, solution.quantity.shape), solution.quantity,
                                   solution.producer_price, 1.0 + solution.tariffs, 1.0 + quotas.in_rate,
                                   1.0 + quotas.out_rate, quotas.volume)
-    return (revenue.sum(axis=-2) - base_revenue.sum(axis=-2),
-            quotas.rent_by_region(rent) - base_quotas.rent_by_region(base_rent))
+    base = base_revenue.sum(axis=-2)
+    return revenue.sum(axis=-2) - base, quotas.rent_by_region(rent) - base_quotas.rent_by_region(base_rent), base
 
 
 def split_revenue(flows, quantity, producer_price, factor, low_factor, high_factor, volume):
