@@ -19,7 +19,6 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
-from .engine.accounting import account
 from .quotas import QuotaArrays
 from .shocks import LONG_RUN
 
@@ -152,8 +151,7 @@ def label(case, solution) -> tuple[Frames, ScenarioInfo]:
         "output_pct": (sol.output.ravel() - 1.0) * 100.0,
     }, index=by_region)
 
-    if sol.quota_rent_change is None:  # a kernel solution, not through sim.engine.solve: account for it here
-        sol = account(ds, quotas, sol)
+    _require_accounted(sol)
     revenue, quota_rent = sol.tariff_revenue, sol.quota_rent_change
     welfare = pd.DataFrame({
         "consumer_surplus": sol.consumer_surplus.ravel(), "producer_surplus": sol.producer_surplus.ravel(),
@@ -256,13 +254,18 @@ def label_welfare(case, solution, level: str, labels, period: int | None = None)
     ds, shocks = case.dataset, case.shocks
     years = list(shocks.years) if period is None else [shocks.years[period]]
     index = _product([list(labels), years, list(ds.sectors), list(ds.regions)], [level, *REGION_LEVELS])
-    if solution.quota_rent_change is None:
-        raise ValueError("label_welfare labels a solution from sim.engine.solve (its revenue and rent accounted)")
+    _require_accounted(solution)
     parts = {"consumer_surplus": solution.consumer_surplus, "producer_surplus": solution.producer_surplus,
              "tariff_revenue": solution.tariff_revenue, "quota_rent": solution.quota_rent_change}
     welfare = pd.DataFrame({name: np.asarray(array).ravel() for name, array in parts.items()}, index=index)
     welfare["net_welfare"] = welfare[WELFARE_PARTS].sum(axis=1)
     return welfare
+
+
+def _require_accounted(solution) -> None:
+    """Tables label only solutions from :func:`sim.engine.solve`, whose revenue and rent the accounting stated."""
+    if solution.quota_rent_change is None:
+        raise ValueError("labels a solution from sim.engine.solve (its revenue and rent accounted), not the kernel's")
 
 
 def axes_index(levels: list[list], names: list[str]) -> pd.MultiIndex:
