@@ -305,11 +305,11 @@ def _swap(target: Path, staging: Path, owned: list[str], new_files: list[str], o
     created_dirs = [d for d in needed_dirs if not (target / d).is_dir()]
     ours_dirs = sorted(set(old_dirs) | set(created_dirs))
     _write_manifest(target, staging, kind, sorted(set(owned) | set(new_files)), ours_dirs, "writing")
-    obsolete = [name for name in owned if name not in new_files]
-    for name in [marker] if marker in owned else []:
-        _remove(target / name)
-    for name in obsolete:
-        _remove(target / name)
+    if marker in owned:  # first: from here until the new marker is in, the folder says it is incomplete
+        _remove(target / marker)
+    for name in owned:
+        if name not in new_files:
+            _remove(target / name)
     for d in created_dirs:
         (target / d).mkdir(parents=True, exist_ok=True)
     for name in sorted(new_files, key=lambda n: n == marker):  # the marker last
