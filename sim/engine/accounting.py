@@ -39,15 +39,15 @@ def revenue_and_rent(dataset, quotas: QuotaArrays, solution):
     docs/model.md, "Tariff-rate quotas": with quotas (the dataset's base-year ones or the
     scenario's), both years are split the same way — in-quota volume at the in-quota rate, the
     rest at the out rate, the wedge above the in-quota rate as rent to its holder — so that an
-    unchanged market changes by exactly 0.
+    unchanged market changes by exactly 0. The new year's split is the kernel's (it returns the
+    rent on every flow, and the revenue it split, less the base year's at the full rate); only
+    the base year's is computed here.
     """
     base_quotas = dataset.quotas if dataset.quotas is not None else QuotaArrays.empty(dataset.flows.shape)
     base_revenue, base_rent = base_split(dataset.flows, dataset.tariffs, base_quotas)
-    revenue, rent = split_revenue(np.broadcast_to(dataset.flows, solution.quantity.shape), solution.quantity,
-                                  solution.producer_price, 1.0 + solution.tariffs, 1.0 + quotas.in_rate,
-                                  1.0 + quotas.out_rate, quotas.volume)
     base = base_revenue.sum(axis=-2)
-    return revenue.sum(axis=-2) - base, quotas.rent_by_region(rent) - base_quotas.rent_by_region(base_rent), base
+    revenue = solution.tariff_revenue + solution.base_tariff_revenue  # the new year's, split by the kernel
+    return revenue - base, quotas.rent_by_region(solution.quota_rent) - base_quotas.rent_by_region(base_rent), base
 
 
 def split_revenue(flows, quantity, producer_price, factor, low_factor, high_factor, volume):
