@@ -233,7 +233,7 @@ def test_the_datasets_base_year_quotas_hold_until_a_tariff_ends_them():
     assert ended.frames.quotas.empty
     # ending the EU's over-filled quota turns the US importers' base rent into tariff revenue
     us = ended.frames.welfare.loc[("long run", "steel", "USA")]
-    assert us["quota_rent"] == pytest.approx(-0.25 * 4413.509, rel=1e-6)
+    assert us["quota_rent"] == pytest.approx(-0.25 * 5048.531, rel=1e-6)
 
 
 def test_a_dataset_quota_must_agree_with_the_base_rate(tmp_path):
@@ -247,7 +247,7 @@ def test_a_dataset_quota_must_agree_with_the_base_rate(tmp_path):
         sim.load_dataset(folder)
     message = str(err.value)
     assert "quotas.csv" in message and "line 3" in message
-    assert "exceeds the quota volume 4,413.5, so tariffs.csv's rate for steel EU->USA must be the out-of-quota " \
+    assert "exceeds the quota volume 5,048.5, so tariffs.csv's rate for steel EU->USA must be the out-of-quota " \
            "rate 0.25, got 0.0602" in message
 
 

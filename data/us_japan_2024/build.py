@@ -723,6 +723,18 @@ def base_quotas(build: Build, flows: dict) -> list[tuple]:
             price_src = [value.source, tons.source]
             price_note = (f"the US flow's own unit value: ITA USD {value.value:.1f} bn / AISI {tons.value / 1e6:.3f} M "
                           f"short t; KITA's {build.steel_uv['KOR'][0]:,.0f} USD/t prices a wider basket")
+        if exporter == "EU":  # one year and one trade flow: 2024 EU->US value / tonnage (issue 18, item 2)
+            tons = g("added_facts.csv", year="2024", sector="steel_exports_tonnes", exporter="EU", importer="USA")
+            excluded = g("added_facts.csv", year="2023", sector="trq_s232_steel_use", exporter="EU", importer="USA")
+            eu_flow = flows["steel"][("EU", "USA")]
+            price = eu_flow.value / tons.value
+            price_src = [*eu_flow.source.split(), tons.source, excluded.source]
+            low, high = out_rate * tons.value / 2 * price / 1e3, out_rate * fact.value / 1e6 * price / 1e3
+            price_note = (f"the US flow's own unit value: Eurostat EUR 5.4 bn / EUROFER {tons.value:.1f} Mt; the rent "
+                          f"of the full volume is the top of a USD {low:.1f}-{high:.1f} bn range: "
+                          f"by the EU's account under half of {tons.value:.1f} Mt entered in quota and "
+                          f"{excluded.value:.1f} Mt duty-free under product exclusions, whose duty saving the one "
+                          "aggregate quota here holds as rent too")
         volume = fact.value / 1e6 * price
         flow = flows["steel"][(exporter, "USA")].value
         state = "slack" if flow < volume else "over quota"
@@ -750,21 +762,26 @@ def base_tariffs(build: Build, flows: dict) -> list[tuple]:
                  f"{jp_trq.value / 1e6:.2f} Mt "
                  "duty-free TRQ (2022) under Section 232"))
     eu = g("facts.csv", year="2022", sector="trq_s232_steel", exporter="EU")
-    eu_mt = flows["steel"][("EU", "USA")].value / build.steel_uv["EU"][0]
+    eu_tons = g("added_facts.csv", year="2024", sector="steel_exports_tonnes", exporter="EU", importer="USA")
     rows.append(("steel", "EU", "USA", mfn_us.value + s232.value, "derived",
-                 f"{mfn_us.source} {s232.source} {eu.source}",
-                 f"the marginal rate: the EU's ~{eu_mt:.2f} Mt exceed its {eu.value / 1e6:.1f} Mt duty-free TRQ, so "
-                 "the last tonne pays MFN (Free) + 25% (quotas.csv holds the quota; revenue is 25% on the excess "
-                 "only)"))
+                 f"{mfn_us.source} {s232.source} {eu.source} {eu_tons.source}",
+                 f"the marginal rate: the EU's {eu_tons.value:.1f} Mt exceed its {eu.value / 1e6:.1f} Mt duty-free "
+                 "TRQ, so the last tonne pays MFN (Free) + 25% (quotas.csv holds the quota; revenue is 25% on the "
+                 "excess only)"))
     rows.append(("steel", "CHN", "USA", mfn_us.value + s232.value, "derived", f"{mfn_us.source} {s232.source}",
                  "MFN (Free) + Section 232 25% (anti-dumping/countervailing and Section 301 duties not included)"))
     brazil = g("facts_more.csv", year="2024", sector="steel", exporter="ROW", importer="USA")
+    uk = g("added_facts.csv", year="2023", sector="steel_exports_value", exporter="UK", importer="USA")
+    uk_usd = uk.value * build.usd_per_eur
     row_us = flows["steel"][("ROW", "USA")].value
-    exempt = min(1.0, brazil.value * BN / row_us)
+    exempt = min(1.0, (brazil.value * BN + uk_usd) / row_us)
     rows.append(("steel", "ROW", "USA", mfn_us.value + s232.value * (1 - exempt), "derived",
-                 f"{mfn_us.source} {s232.source} {brazil.source} S63",
-                 f"MFN + 25% on the rest of world except Brazil (absolute quota, no tariff: {exempt:.0%} of ROW's "
-                 "steel to the US); other quota countries are not netted out"))
+                 f"{mfn_us.source} {s232.source} {brazil.source} {uk.source} S63",
+                 f"MFN + 25% on the rest of world except Brazil (absolute quota, no tariff) and the UK (inside its "
+                 f"duty-free TRQ): {exempt:.1%} of ROW's steel to the US (Brazil {brazil.value * BN:,.0f}, UK "
+                 f"{uk_usd:,.0f} USD m); Argentina's quota (S63), Australia's exemption, Ukraine's suspension and "
+                 "product exclusions are not netted out (no 2024 flows found; with Argentina at its full quota and "
+                 "Ukraine at its upper bound the rate would be 16.4%)"))
     for exp in ("USA", "JPN", "KOR", "EU", "CAN", "MEX", "ROW"):
         rows.append(("steel", exp, "CHN", mfn_cn.value, "published", mfn_cn.source, "China's MFN average, chapter 72"))
     for importer, year in (("CHN", "2022"), ("JPN", "2016")):
