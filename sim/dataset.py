@@ -16,11 +16,12 @@ import io
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from .adjustment import EVERY_REGION, Adjustment, checked_rule
 from .dataset_writer import write_dataset
 from .errors import (
     InputError,
@@ -40,8 +41,10 @@ __all__ = ["Dataset", "load_dataset", "write_dataset", "builtin_datasets", "BUIL
 BUILTIN_DIR = Path(__file__).parent / "datasets"
 CODE_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 BASES = ("published", "derived", "assumed")
-DATASET_FILES = ("dataset.toml", "flows.csv", "tariffs.csv", "supply_elasticities.csv", "quotas.csv")
+DATASET_FILES = ("dataset.toml", "flows.csv", "tariffs.csv", "supply_elasticities.csv", "quotas.csv",
+                 "adjustment.csv")
 QUOTA_FILE_COLUMNS = ["sector", "exporter", "importer", "volume", "in_rate", "out_rate", "rent"]
+ADJUSTMENT_FILE_COLUMNS = ["sector", "parameter", "region", "short_run", "half_life_years"]
 #: Relative distance within which a base flow counts as filling its quota exactly.
 FILL_TOLERANCE = 1e-9
 
@@ -70,6 +73,9 @@ class Dataset:
         Tariff-rate quotas in force in the base year (``quotas.csv``), arrays (K, N, N);
         ``tariffs`` then holds each quota flow's base rate (in-quota, out-of-quota, or
         between where the quota binds).
+    adjustment : tuple of Adjustment
+        Short-run rules (``adjustment.csv``, docs/model.md, "Short-run adjustment"); empty
+        without the file: every elasticity at its long-run value in every year.
     """
 
     name: str
@@ -89,6 +95,7 @@ class Dataset:
     sources: tuple[dict, ...] = field(default=())
     file_hashes: dict[str, str] = field(default_factory=dict)  # file name -> SHA-256 of the files loaded
     quotas: QuotaArrays | None = None
+    adjustment: tuple[Adjustment, ...] = ()
 
     def region_index(self, code: str) -> int:
         return self.regions.index(code)
@@ -176,12 +183,13 @@ def load_dataset(reference: str | Path, relative_to: Path | None = None, cited_i
     _read_supply_elasticities(folder / "supply_elasticities.csv", regions, sectors, eps, problems)
     problems.raise_if_any()
     quotas = _read_quotas(folder / "quotas.csv", regions, sectors, flows, tariffs, problems, header["source_ids"])
+    adjustment = _read_adjustment(folder / "adjustment.csv", regions, sectors, problems, header["source_ids"])
     problems.raise_if_any()
     return Dataset(
         name=header["name"], title=header["title"], base_year=header["base_year"], unit=header["unit"],
         regions=regions, region_names=header["region_names"], sectors=sectors,
         sector_names=header["sector_names"], flows=flows, tariffs=tariffs, sigma=header["sigma"],
-        eta=header["eta"], eps=eps, path=folder, sources=header["sources"], quotas=quotas,
+        eta=header["eta"], eps=eps, path=folder, sources=header["sources"], quotas=quotas, adjustment=adjustment,
         file_hashes={name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in DATASET_FILES
                      if (folder / name).is_file()},
     )
@@ -453,6 +461,37 @@ def _read_quotas(path, regions, sectors, flows, tariffs, problems, source_ids):
         quotas.to_exporter[cell] = row["rent"] == "exporter"
     problems.extend(found)
     return quotas
+
+
+def _read_adjustment(path, regions, sectors, problems, source_ids) -> tuple[Adjustment, ...]:
+    """Short-run rules from ``adjustment.csv`` (docs/model.md, "Short-run adjustment"); () without the file.
+
+    Returned with ``"*"`` sectors and regions first, so that a named row refines a wildcard one.
+    """
+    found = ProblemList(str(path))
+    rules, seen = [], {}
+    for line, row in _read_csv(path, ADJUSTMENT_FILE_COLUMNS, {"basis", "source", "note"}, problems, False):
+        where = f"line {line}"
+        region = row["region"] or EVERY_REGION
+        ok = True
+        for column, code, valid in (("sector", row["sector"], sectors), ("region", region, regions)):
+            if code != "*" and code not in valid:
+                found.add(where, f"unknown {column} '{code}'{closest(code, valid)}", kind=f"unknown {column}")
+                ok = False
+        rule = checked_rule(row["sector"], row["parameter"], region, parse_number(row["short_run"]),
+                            parse_number(row["half_life_years"]), lambda column, at=where: at, found,
+                            shown=(row["short_run"], row["half_life_years"]))
+        _check_provenance(row, source_ids, where, found)
+        if rule is None or not ok:
+            continue
+        cell = (rule.sector, rule.parameter, rule.region)
+        if cell in seen:
+            found.add(where, f"duplicate row for {' '.join(cell)} (first on line {seen[cell]})", kind="duplicate row")
+            continue
+        seen[cell] = line
+        rules.append(replace(rule, key=f"{path.name} {where}"))
+    problems.extend(found)
+    return tuple(sorted(rules, key=lambda r: (r.sector != "*", r.region != EVERY_REGION)))
 
 
 def _check_base_state(flow, rate, volume, low, high, key, where, found):

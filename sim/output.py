@@ -263,11 +263,25 @@ def run_record(res) -> dict:
                     "unit": ds.unit, "files_sha256": dict(ds.file_hashes)},
         "years": [_year(y) for y in info.years], "static": info.static,
         "elasticities": elasticities,
+        "elasticities_by_year": _elasticities_by_year(case),
         "shocks_in_force": _jsonable(_shocks_in_force(res)),
         "uncertainty": _uncertainty_record(res),
         "solver": solver,
         "wall_time_seconds": res.wall_time,
     }
+
+
+def _elasticities_by_year(case) -> list[dict] | None:
+    """The elasticities solved each year under short-run adjustment (docs/model.md); None when every year is the
+    long run (``elasticities``)."""
+    shocks, ds = case.shocks, case.dataset
+    if shocks.adjustment is None:
+        return None
+    e = shocks.elasticities()
+    return [{"year": _year(year), "sectors": {
+        sector: {"sigma": float(e["sigma"][y, k]), "eta": float(e["eta"][y, k]),
+                 "eps": {region: _jsonable(float(e["eps"][y, k, r])) for r, region in enumerate(ds.regions)}}
+        for k, sector in enumerate(ds.sectors)}} for y, year in enumerate(shocks.years)]
 
 
 def _uncertainty_record(res) -> dict | None:

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .adjustment import Adjustment, checked_rule
 from .engine.methods import METHOD_SPECS, unsupported
 from .errors import InputError, ProblemList, closest, read_toml_bytes, report_unknown_keys
 
@@ -35,7 +36,7 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 MAX_CV = 10.0
 
 _TOP_KEYS = {"name", "title", "description", "dataset", "years", "method", "tariff", "quota",
-             "investment", "demand_shift", "elasticities", "uncertainty"}
+             "investment", "demand_shift", "elasticities", "uncertainty", "adjustment"}
 _TARIFF_KEYS = {"sector", "importer", "exporter", "rate", "add", "start", "end", "note"}
 _QUOTA_KEYS = {"sector", "importer", "exporter", "volume", "in_rate", "out_rate", "rent", "start", "end", "note"}
 RENT_HOLDERS = ("exporter", "importer")
@@ -43,6 +44,7 @@ _INVESTMENT_KEYS = {"name", "sector", "host", "investor", "amount", "output_per_
                     "start", "ramp_years", "displaces_exports", "note"}
 _DEMAND_KEYS = {"sector", "region", "change", "start", "end", "note"}
 _ELASTICITY_KEYS = {"sigma", "eta", "eps"}
+_ADJUSTMENT_KEYS = {"sector", "parameter", "region", "short_run", "half_life_years", "note"}
 
 
 def _as_codes(value):
@@ -197,6 +199,7 @@ class Scenario:
     demand_shifts: tuple[DemandShift, ...] = ()
     elasticities: tuple[ElasticityOverride, ...] = ()
     uncertainty: Uncertainty | None = None
+    adjustments: tuple[Adjustment, ...] = ()
     path: Path | None = None
     sha256: str | None = None  # of the file's bytes as read, None when built in code
 
@@ -275,6 +278,9 @@ def scenario_table(scenario: Scenario) -> dict:
                              for d in scenario.demand_shifts]
     table["elasticities"] = {o.sector: block(o, ("sigma", "eta")) | ({"eps": dict(o.eps)} if o.eps else {})
                              for o in scenario.elasticities}
+    table["adjustment"] = [{"sector": a.sector, "parameter": a.parameter, "short_run": a.short_run,
+                            "half_life_years": a.half_life} | ({"region": a.region} if a.region != "*" else {})
+                           for a in scenario.adjustments]
     u = scenario.uncertainty
     if u is not None:
         table["uncertainty"] = {"draws": u.draws} | ({"seed": u.seed} if u.seed is not None else {}) | {
@@ -310,6 +316,7 @@ def _parse(data: dict, path: Path | None, problems: ProblemList) -> Scenario:
     quotas = tuple(p.each(data, "quota", _QUOTA_KEYS, p.quota))
     investments = tuple(p.each(data, "investment", _INVESTMENT_KEYS, p.investment))
     demand = tuple(p.each(data, "demand_shift", _DEMAND_KEYS, p.demand_shift))
+    adjustments = tuple(p.each(data, "adjustment", _ADJUSTMENT_KEYS, p.adjustment))
     for message in unsupported(method, {"quota": len(quotas), "investment": len(investments),
                                         "demand_shift": len(demand)}):
         problems.add("method", message)
@@ -324,7 +331,8 @@ def _parse(data: dict, path: Path | None, problems: ProblemList) -> Scenario:
         name=name or "", dataset=dataset or "", title=p.text(data, "title", "title") or name or "",
         description=p.text(data, "description", "description") or "", years=years, method=method,
         tariffs=tariffs, quotas=quotas, investments=investments, demand_shifts=demand,
-        elasticities=tuple(o for o in overrides if o is not None), uncertainty=uncertainty, path=path,
+        elasticities=tuple(o for o in overrides if o is not None), uncertainty=uncertainty,
+        adjustments=tuple(sorted(adjustments, key=lambda a: (a.sector != ALL, a.region != ALL))), path=path,
     )
 
 
@@ -544,6 +552,18 @@ class _Parser:
                 out[sector] = value
         return out
 
+    def adjustment(self, t, path):
+        sector = self.text(t, "sector", f"{path}.sector", required=True)
+        parameter = self.text(t, "parameter", f"{path}.parameter", required=True)
+        region = self.text(t, "region", f"{path}.region") or ALL
+        short_run = self.number(t, "short_run", f"{path}.short_run", required=True)
+        half_life = self.number(t, "half_life_years", f"{path}.half_life_years", required=True)
+        if None in (sector, parameter, short_run, half_life):
+            return None
+        rule = checked_rule(sector, parameter, region, short_run, half_life, lambda column: f"{path}.{column}",
+                            self.problems)
+        return None if rule is None else replace(rule, key=path)
+
     def elasticity(self, sector, entry, path):
         if not isinstance(entry, dict):
             self.problems.add(path, "must be a table with sigma, eta and/or eps")
@@ -597,6 +617,9 @@ def check_codes(scenario: Scenario, sectors, regions) -> ProblemList:
         if o.sector != ALL:
             check([o.sector], sectors, o.key, "sector")
         check(o.eps.keys(), regions, f"{o.key}.eps", "region")
+    for a in scenario.adjustments:
+        check([a.sector], sectors, f"{a.key}.sector", "sector")
+        check([a.region], regions, f"{a.key}.region", "region")
     if scenario.uncertainty is not None:
         for name in ("sigma", "eta", "eps"):
             check(getattr(scenario.uncertainty, name).keys(), sectors, f"uncertainty.{name}", "sector")

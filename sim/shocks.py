@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .adjustment import first_shocked_year, multipliers, scale
 from .dataset import Dataset
 from .errors import PlausibilityWarning, ProblemList, ScenarioWarning, number_text
 from .quotas import QuotaArrays
@@ -47,7 +48,7 @@ class Shocks:
         ``s`` and ``d`` each year.
     sigma, eta : ndarray, shape (K,)
     eps : ndarray, shape (K, N)
-        Elasticities after the scenario's overrides.
+        Long-run elasticities after the scenario's overrides.
     quotas : QuotaArrays or None
         The tariff-rate quotas in force each year, shape (Y, K, N, N): the dataset's base-year
         quotas unless a tariff in force covers their flow, and the scenario's; None when neither
@@ -63,6 +64,18 @@ class Shocks:
     eta: np.ndarray
     eps: np.ndarray
     quotas: QuotaArrays | None = None
+    adjustment: dict[str, np.ndarray] | None = None
+
+    def elasticities(self, period: int | None = None) -> dict[str, np.ndarray]:
+        """The elasticities solved each period: the long run times the short-run factors (docs/model.md,
+        "Short-run adjustment"): ``sigma`` and ``eta`` (Y, K), ``eps`` (Y, K, N); one period's without Y."""
+        factors = self.adjustment or {}
+        out = {}
+        for name, long_run in (("sigma", self.sigma), ("eta", self.eta), ("eps", self.eps)):
+            factor = factors.get(name)
+            value = long_run if factor is None else scale(long_run, factor)
+            out[name] = value if period is None or value.ndim == long_run.ndim else value[period]
+        return out
 
 
 def build_shocks(scenario: Scenario, dataset: Dataset) -> Shocks:
@@ -89,10 +102,39 @@ def build_shocks(scenario: Scenario, dataset: Dataset) -> Shocks:
     sigma, eta, eps = _elasticities(scenario, dataset)
     quotas = _quotas_in(scenario, dataset, when) if scenario.quotas or dataset.quotas is not None else None
     raise_problems(problems)
+    adjustment = _adjustment(scenario, dataset, years, tariffs, supply, demand, quotas)
+    shocks = Shocks(tuple(years), static, tariffs, supply, demand, sigma, eta, eps, quotas, adjustment)
     _warn_implausible(scenario, dataset, supply)
+    _warn_complements(scenario, dataset, shocks)
     if not static:
         _warn_never_in_force(scenario, years)
-    return Shocks(tuple(years), static, tariffs, supply, demand, sigma, eta, eps, quotas)
+    return shocks
+
+
+def _adjustment(scenario, dataset, years, tariffs, supply, demand, quotas) -> dict[str, np.ndarray] | None:
+    """Short-run factors per period (docs/model.md, "Short-run adjustment"), or None where no rule applies.
+
+    A static scenario is the long run: no factors, whatever the rules.
+    """
+    rules = (*dataset.adjustment, *scenario.adjustments)
+    if scenario.years is None or not rules:
+        return None
+    first = first_shocked_year(years, tariffs, dataset.tariffs, supply, demand, quotas, dataset.quotas)
+    return multipliers(rules, dataset.sectors, dataset.regions, years, first)
+
+
+def _warn_complements(scenario, dataset, shocks) -> None:
+    """Warn where a period's σ falls below its |η|: origins become gross complements (docs/model.md)."""
+    if shocks.adjustment is None:
+        return
+    e = shocks.elasticities()
+    below = e["sigma"] < np.abs(e["eta"])  # (Y, K)
+    for k in np.flatnonzero(below.any(axis=0) & ~(shocks.sigma < np.abs(shocks.eta))):
+        y = int(np.argmax(below[:, k]))
+        warnings.warn(PlausibilityWarning(scenario.source, "adjustment", (
+            f"{dataset.sectors[k]}: the short-run sigma {e['sigma'][y, k]:.3g} in {shocks.years[y]} is below "
+            f"|eta| {abs(e['eta'][y, k]):.3g}, which makes origins gross complements (a tariff on one "
+            "origin lowers purchases from the others)")), stacklevel=3)
 
 
 def _quotas_in(scenario, dataset, when) -> QuotaArrays:

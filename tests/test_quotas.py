@@ -173,6 +173,18 @@ in_rate = 0.0
 out_rate = 0.5
 rent = "exporter"
 start = 2026
+
+[[adjustment]]             # the long-run elasticities in both years: the quota binds at them
+sector = "*"
+parameter = "sigma"
+short_run = 1.0
+half_life_years = 1
+
+[[adjustment]]
+sector = "*"
+parameter = "eps"
+short_run = 1.0
+half_life_years = 1
 """)
     res = sim.run(path)
     q = res.frames.quotas

@@ -48,9 +48,9 @@ def test_static_results_are_labelled_long_run_everywhere(tmp_path):
 def test_repr_is_short_and_html_is_a_small_headline_table(flagship):
     text = repr(flagship)
     assert len(text) < 500 and text.count("\n") <= 3
-    assert "steel_tariff_with_investment" in text and "converged" in text and "USA -1,661" in text
+    assert "steel_tariff_with_investment" in text and "converged" in text and "USA -1,371" in text
     html = flagship._repr_html_()
-    assert len(html) < 3000 and "<table" in html and "-1,661" in html and "World" in html
+    assert len(html) < 3000 and "<table" in html and "-1,371" in html and "World" in html
 
 
 def test_welfare_by_region_checks_the_year_and_adds_the_world(flagship):
@@ -60,7 +60,7 @@ def test_welfare_by_region_checks_the_year_and_adds_the_world(flagship):
     table = flagship.welfare_by_region(2026, world=True)
     assert list(table.index)[-1] == "World"
     assert_allclose(table.loc["World"], table.drop("World").sum())
-    assert_allclose(table.loc["USA", "net_welfare"], -3263.9, atol=0.5)
+    assert_allclose(table.loc["USA", "net_welfare"], -2493.5, atol=0.5)
 
 
 def test_write_is_what_the_cli_writes(flagship, tmp_path):
@@ -85,7 +85,7 @@ def test_run_json_records_what_reproduces_the_run(flagship, tmp_path):
     assert entry["elasticities"]["steel"]["sigma"] == pytest.approx(2.95)
     assert set(entry["elasticities"]["steel"]["eps"]) == set(flagship.info.regions)
     assert set(entry["dataset"]["files_sha256"]) == {"dataset.toml", "flows.csv", "tariffs.csv",
-                                                     "supply_elasticities.csv", "quotas.csv"}
+                                                     "supply_elasticities.csv", "quotas.csv", "adjustment.csv"}
     assert entry["elasticities"]["steel"]["eps"]["USA"] == pytest.approx(0.8)  # the calibrated US supply
     by_year = {y["year"]: y for y in entry["shocks_in_force"]}
     assert {t["rate"] for t in by_year[2025]["tariffs"]} == {0.347, 0.395, 0.375}  # time-weighted by partner

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 import sim
 import sim.engine
+from sim.adjustment import Adjustment
 from sim.cli import main
 from sim.scenario import Uncertainty
 from sim.uncertainty import draw_elasticities
@@ -68,10 +69,14 @@ def test_draws_keep_signs_infinities_and_one_draw_per_year(case):
 
 
 def test_the_2030_interval_comes_from_draws_that_hold_for_every_year(case):
-    res = sim.run(case, draws=50, seed=5)
+    long_run = tuple(Adjustment("*", p, "*", 1.0, 1.0) for p in ("sigma", "eps"))  # no short-run path
+    res = sim.run(case.replace(adjustments=long_run), draws=50, seed=5)
     draws = res.uncertainty.net_welfare["net_welfare"].unstack("region")["USA"].unstack("year")
     # 2026-2028 share the tariff and draw, so a draw gives the same number in each of those years
     assert (draws[2026] == draws[2027]).all() and (draws[2027] == draws[2028]).all()
+    # with the shipped path each draw's elasticities grow each year: the same draw, different numbers
+    path = sim.run(case, draws=50, seed=5).uncertainty.net_welfare["net_welfare"].unstack("region")["USA"]
+    assert (path.unstack("year")[2026] != path.unstack("year")[2027]).all()
 
 
 def test_failed_draws_are_reported_and_the_share_allowed_is_enforced(case, monkeypatch):

@@ -10,10 +10,12 @@ the copy matches a fresh run.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
 import sim
+from sim.errors import PlausibilityWarning
 
 ROOT = Path(__file__).resolve().parents[1]
 FLAGSHIP = ROOT / "scenarios" / "steel_tariff_with_investment.toml"
@@ -22,6 +24,14 @@ YEAR = 2030
 
 def _us_net(case) -> float:
     return float(sim.run(case).welfare_by_region(YEAR).loc["USA", "net_welfare"])
+
+
+def _vary(vary, case, value):
+    """A variant's case: one at the end of its range may take the first year's σ below |η|, which is warned
+    about for a scenario file; here the variant is deliberate, and the table reports 2030."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PlausibilityWarning)
+        return vary(case, value)
 
 
 def _steel(case, **values):
@@ -53,7 +63,7 @@ def rows() -> list[tuple]:
     shipped = _us_net(case)
     out = []
     for name, value, low_text, high_text, vary, low, high in CHOICES:
-        at_low, at_high = _us_net(vary(case, low)), _us_net(vary(case, high))
+        at_low, at_high = _us_net(_vary(vary, case, low)), _us_net(_vary(vary, case, high))
         out.append((name, value, low_text, at_low, high_text, at_high, abs(at_high - at_low)))
     return shipped, sorted(out, key=lambda r: -r[-1])
 

@@ -171,8 +171,11 @@ def out_of_sample() -> list[Comparison]:
                    *measurement_band(-12.6),
                    "AISI, full-year 2025 (Census preliminary), as reported by The Chhattisgarh, February 2026",
                    "a measurement: net tons, calendar 2025 against 2024 (finished steel -17.1%); tradesim: "
-                   "scenarios/steel_tariff_with_investment.toml in 2025, at that year's time-weighted rates, reaches "
-                   "its long-run equilibrium within the year (short-run elasticities are issue 19)"),
+                   "scenarios/steel_tariff_with_investment.toml in 2025, at that year's time-weighted rates and "
+                   "the first year of the short-run path (sigma at 0.38 of the long run, US supply at 0.5); "
+                   "imports brought forward ahead of the tariff (January 2025 +20.2% y/y, AISI via American Recycler, "
+                   "April 2025) are outside an "
+                   "annual comparative static"),
         Comparison("Japan's car export prices to the US after the 25% auto tariff, %", japan_price, -19.4,
                    *measurement_band(-19.4),
                    "Bank of Japan export price index, cars to North America, contract currency, June 2025 y/y "

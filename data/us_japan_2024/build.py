@@ -62,9 +62,9 @@ class Fact:
 
 
 class Facts:
-    """The fact files, with a stable id per row: S.. (facts.csv), M<line>, A<line>, X<line>."""
+    """The fact files, with a stable id per row: S.. (facts.csv), M<line>, A<line>, X<line>, D<line>."""
 
-    FILES = {"facts_more.csv": "M", "anchor_totals.csv": "A", "added_facts.csv": "X"}
+    FILES = {"facts_more.csv": "M", "anchor_totals.csv": "A", "added_facts.csv": "X", "adjustment_facts.csv": "D"}
 
     def __init__(self, folder: Path):
         self.rows: dict[str, list[tuple[str, dict]]] = {}
@@ -830,6 +830,35 @@ SECTOR_PARAMETERS = {
 }
 
 
+def adjustment_rows(facts: Facts) -> list[tuple]:
+    """Short-run rules (sector, parameter, region, short_run, half_life_years, basis, source, note): docs/model.md,
+    "Short-run adjustment". Calibrated from the literature, never from 2025 outcomes."""
+    g = facts.get
+    first = g("adjustment_facts.csv", sector="trade_elasticity_first_year")
+    long_run = g("adjustment_facts.csv", sector="trade_elasticity_long_run")
+    utilisation = g("adjustment_facts.csv", sector="steel_capability_utilisation")
+    eaf = g("adjustment_facts.csv", sector="eaf_construction_time")
+    plant = g("adjustment_facts.csv", sector="auto_plant_lead_time")
+    share = first.value / long_run.value
+    # "reached after 7-10 years": 90% of the gap closed in 8.5 years gives a half-life of 8.5 / log2(10) = 2.6
+    half_life = 2.5
+    return [
+        ("*", "sigma", "", round(share, 2), half_life, "derived", f"{first.source} {long_run.source}",
+         f"Boehm, Levchenko and Pandalai-Nayar (2023): the elasticity of tariff-exclusive trade flows to tariffs is "
+         f"{first.value:g} in the first year and {long_run.value:g} (-1.75 to -2.25) in the long run, reached after "
+         f"7-10 years; with the exporter's price given, that elasticity is -sigma here, so the first year's sigma is "
+         f"{share:.2f} of the long run (0.34-0.43); 90% of the gap closed in 7-10 years gives a half-life of 2.1-3.0 "
+         "years"),
+        ("steel", "eps", "USA", 0.5, 2.0, "assumed", f"{utilisation.source} {eaf.source}",
+         f"assumed (no econometric short-run estimate found): with {utilisation.value:g}% of capability in use US "
+         f"mills can raise output within the year, but new capacity takes about {eaf.value:g} months to build "
+         "(an EAF at Calvert); half the long-run response at first, half the rest every 2 years"),
+        ("autos", "eps", "USA", 0.3, 2.5, "assumed", plant.source,
+         f"assumed: a US car plant takes {plant.value:g} years (2.5-3) from decision to output, so output responds "
+         "little in the first year (overtime and shifts only)"),
+    ]
+
+
 def build_all(facts: Facts) -> tuple[dict, list]:
     b = Build(facts)
     flows = {}
@@ -854,11 +883,12 @@ def write(out: Path) -> None:
                 facts.get("added_facts.csv", sector="tariff_pass_through")]
     supply = [(sector, "USA", value, basis, evidence[0].source if basis == "derived" else "ASSUMED", note)
               for sector, value, basis, note in US_SUPPLY_ELASTICITIES]
-    used = {sid for row in flow_rows + tariffs + quotas for sid in row[-2].split()}
+    adjustment = adjustment_rows(facts)
+    used = {sid for row in flow_rows + tariffs + quotas + adjustment for sid in row[-2].split()}
     used.update(f.source for f in [*sigma.values(), *evidence])
     sources = [facts.sources[s] for s in sorted(used - {"ASSUMED"}, key=_source_order)]
     write_dataset(out, _metadata(sources, sigma), flow_rows, tariffs, supply_elasticities=supply, quotas=quotas,
-                  decimals={"value": 3, "rate": 4, "volume": 3, "in_rate": 4, "out_rate": 4})
+                  decimals={"value": 3, "rate": 4, "volume": 3, "in_rate": 4, "out_rate": 4}, adjustment=adjustment)
     (out / "README.md").write_text((HERE / "DATASET_README.md").read_text(encoding="utf-8") + _basis_table(flows),
                                    encoding="utf-8")
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..adjustment import scale
 from .accounting import account
 from .exact import Solution, solve_equilibrium
 from .linear import solve_linear
@@ -135,11 +136,17 @@ def _inputs(case, vary: Vary) -> tuple[dict, object]:
     pick = (lambda a: a) if y is None else (lambda a: a[y])
     new_tariffs = pick(shocks.new_tariffs) if vary.new_tariffs is None else vary.new_tariffs
     quotas = None if shocks.quotas is None else (shocks.quotas if y is None else shocks.quotas.period(y))
-    elasticities = {"sigma": shocks.sigma, "eta": shocks.eta, "eps": shocks.eps}
+    elasticities = shocks.elasticities(y)  # the long run times each period's short-run factor
+    factors = shocks.adjustment
     for name in elasticities:
         value = getattr(vary, name)
-        if value is not None:  # one set per variant, the same in every period: (V, 1, K...)
+        if value is None:
+            continue
+        if factors is None:  # one set per variant, the same in every period: (V, 1, K...)
             elasticities[name] = value[:, None] if y is None else value
+        else:  # each variant's long run follows the scenario's short-run path: (V, Y, K...)
+            elasticities[name] = scale(value[:, None], factors[name][None]) if y is None else \
+                scale(value, factors[name][y][None])
     inputs = {"flows": ds.flows, "base_tariffs": ds.tariffs, "new_tariffs": new_tariffs,
               **elasticities, "supply_shift": pick(shocks.supply_shift), "demand_shift": pick(shocks.demand_shift)}
     return inputs, quotas
