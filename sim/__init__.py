@@ -18,14 +18,24 @@ from .case import Case, load_scenario, prepare, validate  # noqa: E402
 from .dataset import Dataset, builtin_datasets, load_dataset  # noqa: E402
 from .engine import Solution, solve_equilibrium  # noqa: E402
 from .errors import ConvergenceError, InputError, ScenarioWarning  # noqa: E402
-from .scenario import DemandShift, ElasticityOverride, Investment, Quota, Scenario, Tariff, Uncertainty  # noqa: E402
+from .scenario import (  # noqa: E402
+    Adjustment,
+    DemandShift,
+    ElasticityOverride,
+    Investment,
+    PassThrough,
+    Quota,
+    Scenario,
+    Tariff,
+    Uncertainty,
+)
 from .version import __version__  # noqa: E402
 
 __all__ = [
     "__version__", "load_scenario", "prepare", "validate", "run", "compare", "Case", "Results", "Comparison",
     "solve_equilibrium", "Solution", "Scenario", "Tariff", "Quota", "Investment", "DemandShift",
     "ElasticityOverride", "Dataset", "load_dataset", "builtin_datasets", "InputError", "ConvergenceError",
-    "ScenarioWarning", "Uncertainty", "sweep",
+    "ScenarioWarning", "Uncertainty", "sweep", "PassThrough", "Adjustment",
 ]
 
 

@@ -46,7 +46,8 @@ def header(column: str, unit: str, table: str) -> str:
     if table in ("uncertainty", "sensitivity") and (column in TEXT_STATS or column.startswith("net_welfare")):
         return f"{column} [{unit} or % as the quantity says]" if table == "uncertainty" else f"{column} [{unit}]"
     if column in ("base_value", "value", "value_change", "volume", "imports", "tariff_revenue", "swing") or \
-            column.startswith(("consumer_surplus", "producer_surplus", "quota_rent", "net_welfare")):
+            column.startswith(("consumer_surplus", "producer_surplus", "exporter_margin", "quota_rent",
+                               "net_welfare")):
         return f"{column} [{unit}]"
     return column
 

@@ -24,8 +24,8 @@ from .engine.methods import METHOD_SPECS, unsupported
 from .errors import InputError, ProblemList, closest, read_toml_bytes, report_unknown_keys
 
 __all__ = [
-    "Scenario", "Tariff", "Quota", "Investment", "DemandShift", "ElasticityOverride", "Uncertainty",
-    "read_scenario", "check_scenario", "scenario_table", "check_codes", "ALL",
+    "Scenario", "Tariff", "Quota", "Investment", "DemandShift", "ElasticityOverride", "Uncertainty", "PassThrough",
+    "Adjustment", "read_scenario", "check_scenario", "scenario_table", "check_codes", "ALL",
 ]
 
 ALL = "*"
@@ -36,7 +36,7 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 MAX_CV = 10.0
 
 _TOP_KEYS = {"name", "title", "description", "dataset", "years", "method", "tariff", "quota",
-             "investment", "demand_shift", "elasticities", "uncertainty", "adjustment"}
+             "investment", "demand_shift", "elasticities", "uncertainty", "adjustment", "pass_through"}
 _TARIFF_KEYS = {"sector", "importer", "exporter", "rate", "add", "start", "end", "note"}
 _QUOTA_KEYS = {"sector", "importer", "exporter", "volume", "in_rate", "out_rate", "rent", "start", "end", "note"}
 RENT_HOLDERS = ("exporter", "importer")
@@ -45,6 +45,7 @@ _INVESTMENT_KEYS = {"name", "sector", "host", "investor", "amount", "output_per_
 _DEMAND_KEYS = {"sector", "region", "change", "start", "end", "note"}
 _ELASTICITY_KEYS = {"sigma", "eta", "eps"}
 _ADJUSTMENT_KEYS = {"sector", "parameter", "region", "short_run", "half_life_years", "note"}
+_PASS_THROUGH_KEYS = {"sector", "exporter", "importer", "share", "start", "end", "note"}
 
 
 def _as_codes(value):
@@ -85,6 +86,25 @@ class Tariff(_CodeSets):
     start: int | None = None
     end: int | None = None
     key: str = "tariff"
+
+
+@dataclass(frozen=True)
+class PassThrough(_CodeSets):
+    """The share of a tariff change that reaches the buyer on a set of routes; codes as for :class:`Tariff`.
+
+    docs/model.md, "Exporters' pass-through": ``share`` 1 is the model's default; below 1 the
+    exporter absorbs the rest as a lower price on the route.
+    """
+
+    _code_fields = ("sector", "exporter", "importer")
+
+    sector: tuple[str, ...]
+    exporter: tuple[str, ...]
+    importer: tuple[str, ...]
+    share: float
+    start: int | None = None
+    end: int | None = None
+    key: str = "pass_through"
 
 
 @dataclass(frozen=True)
@@ -200,6 +220,7 @@ class Scenario:
     elasticities: tuple[ElasticityOverride, ...] = ()
     uncertainty: Uncertainty | None = None
     adjustments: tuple[Adjustment, ...] = ()
+    pass_through: tuple[PassThrough, ...] = ()
     path: Path | None = None
     sha256: str | None = None  # of the file's bytes as read, None when built in code
 
@@ -278,6 +299,8 @@ def scenario_table(scenario: Scenario) -> dict:
                              for d in scenario.demand_shifts]
     table["elasticities"] = {o.sector: block(o, ("sigma", "eta")) | ({"eps": dict(o.eps)} if o.eps else {})
                              for o in scenario.elasticities}
+    table["pass_through"] = [block(x, ("sector", "exporter", "importer", "share", "start", "end"), sets)
+                             for x in scenario.pass_through]
     table["adjustment"] = [{"sector": a.sector, "parameter": a.parameter, "short_run": a.short_run,
                             "half_life_years": a.half_life} | ({"region": a.region} if a.region != "*" else {})
                            for a in scenario.adjustments]
@@ -317,6 +340,7 @@ def _parse(data: dict, path: Path | None, problems: ProblemList) -> Scenario:
     investments = tuple(p.each(data, "investment", _INVESTMENT_KEYS, p.investment))
     demand = tuple(p.each(data, "demand_shift", _DEMAND_KEYS, p.demand_shift))
     adjustments = tuple(p.each(data, "adjustment", _ADJUSTMENT_KEYS, p.adjustment))
+    pass_through = tuple(p.each(data, "pass_through", _PASS_THROUGH_KEYS, p.pass_through))
     for message in unsupported(method, {"quota": len(quotas), "investment": len(investments),
                                         "demand_shift": len(demand)}):
         problems.add("method", message)
@@ -332,7 +356,8 @@ def _parse(data: dict, path: Path | None, problems: ProblemList) -> Scenario:
         description=p.text(data, "description", "description") or "", years=years, method=method,
         tariffs=tariffs, quotas=quotas, investments=investments, demand_shifts=demand,
         elasticities=tuple(o for o in overrides if o is not None), uncertainty=uncertainty,
-        adjustments=tuple(sorted(adjustments, key=lambda a: (a.sector != ALL, a.region != ALL))), path=path,
+        adjustments=tuple(sorted(adjustments, key=lambda a: (a.sector != ALL, a.region != ALL))),
+        pass_through=pass_through, path=path,
     )
 
 
@@ -552,6 +577,17 @@ class _Parser:
                 out[sector] = value
         return out
 
+    def pass_through(self, t, path):
+        sector = self.codes(t, "sector", f"{path}.sector")
+        exporter = self.codes(t, "exporter", f"{path}.exporter")
+        importer = self.codes(t, "importer", f"{path}.importer")
+        share = self.number(t, "share", f"{path}.share", (lambda v: 0 <= v <= 1, "in [0, 1] (1 = the buyer pays "
+                            "the whole tariff change)"), required=True)
+        start, end = self.start_end(t, path)
+        if None in (sector, exporter, importer, share):
+            return None
+        return PassThrough(sector, exporter, importer, share, start, end, key=path)
+
     def adjustment(self, t, path):
         sector = self.text(t, "sector", f"{path}.sector", required=True)
         parameter = self.text(t, "parameter", f"{path}.parameter", required=True)
@@ -617,6 +653,10 @@ def check_codes(scenario: Scenario, sectors, regions) -> ProblemList:
         if o.sector != ALL:
             check([o.sector], sectors, o.key, "sector")
         check(o.eps.keys(), regions, f"{o.key}.eps", "region")
+    for x in scenario.pass_through:
+        check(x.sector, sectors, f"{x.key}.sector", "sector")
+        check(x.exporter, regions, f"{x.key}.exporter", "region")
+        check(x.importer, regions, f"{x.key}.importer", "region")
     for a in scenario.adjustments:
         check([a.sector], sectors, f"{a.key}.sector", "sector")
         check([a.region], regions, f"{a.key}.region", "region")

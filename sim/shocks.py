@@ -53,6 +53,13 @@ class Shocks:
         The tariff-rate quotas in force each year, shape (Y, K, N, N): the dataset's base-year
         quotas unless a tariff in force covers their flow, and the scenario's; None when neither
         the dataset nor the scenario has any.
+    adjustment : dict or None
+        Short-run factors on ``sigma``, ``eta`` (Y, K) and ``eps`` (Y, K, N); None: the long run
+        every year (docs/model.md, "Short-run adjustment").
+    pass_through : ndarray, shape (Y, K, N, N), or None
+        The share of each route's tariff change that reaches the buyer (1 where no
+        ``[[pass_through]]`` is in force); None without such blocks (docs/model.md,
+        "Exporters' pass-through").
     """
 
     years: tuple[int, ...] | tuple[str]
@@ -65,6 +72,7 @@ class Shocks:
     eps: np.ndarray
     quotas: QuotaArrays | None = None
     adjustment: dict[str, np.ndarray] | None = None
+    pass_through: np.ndarray | None = None
 
     def elasticities(self, period: int | None = None) -> dict[str, np.ndarray]:
         """The elasticities solved each period: the long run times the short-run factors (docs/model.md,
@@ -101,14 +109,42 @@ def build_shocks(scenario: Scenario, dataset: Dataset) -> Shocks:
     demand = np.stack([_demand_shift_in(scenario, dataset, y, problems) for y in when])
     sigma, eta, eps = _elasticities(scenario, dataset)
     quotas = _quotas_in(scenario, dataset, when) if scenario.quotas or dataset.quotas is not None else None
+    pass_through = _pass_through_in(scenario, dataset, when, quotas, problems) if scenario.pass_through else None
     raise_problems(problems)
     adjustment = _adjustment(scenario, dataset, years, tariffs, supply, demand, quotas)
-    shocks = Shocks(tuple(years), static, tariffs, supply, demand, sigma, eta, eps, quotas, adjustment)
+    shocks = Shocks(tuple(years), static, tariffs, supply, demand, sigma, eta, eps, quotas, adjustment,
+                    pass_through)
     _warn_implausible(scenario, dataset, supply)
     _warn_complements(scenario, dataset, shocks)
     if not static:
         _warn_never_in_force(scenario, years)
     return shocks
+
+
+def _pass_through_in(scenario, dataset, when, quotas, problems) -> np.ndarray:
+    """Shares (Y, K, N, N) of each route's tariff change that reach the buyer: 1 unless a block in force sets it.
+
+    A later block replaces an earlier one cell by cell. A share below 1 on a flow with a
+    tariff-rate quota in force is refused: the quota's solved rate and an exporter's absorbed
+    margin are not modelled together.
+    """
+    k, n = len(dataset.sectors), len(dataset.regions)
+    share = np.ones((len(when), k, n, n))
+    for y, year in enumerate(when):
+        for x in scenario.pass_through:
+            if in_force(x.start, x.end, year):
+                share[y][tariff_cells(x, dataset)] = x.share
+    if quotas is not None:
+        both = (share < 1) & quotas.present
+        for y, kk, i, j in zip(*np.nonzero(both)):
+            blocks = [x.key for x in scenario.pass_through if in_force(x.start, x.end, when[y])
+                      and tariff_cells(x, dataset)[kk, i, j]]
+            label = "" if when[y] is None else f" in {when[y]}"
+            problems.add(blocks[-1], f"a tariff-rate quota is in force on {dataset.sectors[kk]} "
+                         f"{dataset.regions[i]}->{dataset.regions[j]}{label}: pass-through below 1 on a quota "
+                         "flow is not supported (end the quota with a [[tariff]], or leave this route out)")
+            break
+    return share
 
 
 def _adjustment(scenario, dataset, years, tariffs, supply, demand, quotas) -> dict[str, np.ndarray] | None:

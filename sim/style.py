@@ -15,6 +15,7 @@ __all__ = ["COMPONENTS", "MEASURES", "WORLD", "region_colour", "scenario_colour"
 COMPONENTS = {
     "consumer_surplus": ("Consumer surplus", "#4C72B0"),
     "producer_surplus": ("Producer surplus", "#55A868"),
+    "exporter_margin": ("Exporters' absorbed margin", "#C44E52"),
     "tariff_revenue": ("Tariff revenue", "#DD8452"),
     "quota_rent": ("Quota rent", "#8172B3"),
     "net_welfare": ("Net welfare", "#222222"),

@@ -29,8 +29,8 @@ FLOW_COLUMNS = ["scenario", "year", "sector", "exporter", "importer", "base_valu
                 "value_change", "value_pct", "volume_pct"]
 PRICE_COLUMNS = ["scenario", "year", "sector", "region", "producer_price_pct", "consumer_price_pct", "output_pct"]
 WELFARE_COLUMNS = ["scenario", "year", "sector", "region", "consumer_surplus", "producer_surplus",
-                   "tariff_revenue", "quota_rent", "net_welfare"]
-WELFARE_PARTS = ["consumer_surplus", "producer_surplus", "tariff_revenue", "quota_rent"]
+                   "exporter_margin", "tariff_revenue", "quota_rent", "net_welfare"]
+WELFARE_PARTS = ["consumer_surplus", "producer_surplus", "exporter_margin", "tariff_revenue", "quota_rent"]
 
 QUOTA_COLUMNS = ["scenario", "year", "sector", "exporter", "importer", "volume", "in_rate", "out_rate", "rate",
                  "fill", "regime", "quota_rent", "rent_holder"]
@@ -75,8 +75,8 @@ class Frames:
     prices : DataFrame, index (year, sector, region)
         ``producer_price_pct, consumer_price_pct, output_pct`` (percent).
     welfare : DataFrame, index (year, sector, region)
-        ``consumer_surplus, producer_surplus, tariff_revenue, quota_rent, net_welfare``
-        (changes from base, dataset units).
+        ``consumer_surplus, producer_surplus, exporter_margin, tariff_revenue, quota_rent, net_welfare``
+        (changes from base, dataset units; ``exporter_margin`` is non-zero only under ``[[pass_through]]``).
     tariffs : DataFrame, index (year, sector, exporter, importer)
         ``base_rate, rate`` (0.25 = 25%) for every partner of each importer and
         sector whose tariffs change in some year: the schedules the scenario touches.
@@ -155,7 +155,8 @@ def label(case, solution) -> tuple[Frames, ScenarioInfo]:
     revenue, quota_rent = sol.tariff_revenue, sol.quota_rent_change
     welfare = pd.DataFrame({
         "consumer_surplus": sol.consumer_surplus.ravel(), "producer_surplus": sol.producer_surplus.ravel(),
-        "tariff_revenue": revenue.ravel(), "quota_rent": quota_rent.ravel(),
+        "exporter_margin": sol.exporter_margin.ravel(), "tariff_revenue": revenue.ravel(),
+        "quota_rent": quota_rent.ravel(),
     }, index=by_region)
     welfare["net_welfare"] = welfare[WELFARE_PARTS].sum(axis=1)
 
@@ -256,7 +257,8 @@ def label_welfare(case, solution, level: str, labels, period: int | None = None)
     index = _product([list(labels), years, list(ds.sectors), list(ds.regions)], [level, *REGION_LEVELS])
     _require_accounted(solution)
     parts = {"consumer_surplus": solution.consumer_surplus, "producer_surplus": solution.producer_surplus,
-             "tariff_revenue": solution.tariff_revenue, "quota_rent": solution.quota_rent_change}
+             "exporter_margin": solution.exporter_margin, "tariff_revenue": solution.tariff_revenue,
+             "quota_rent": solution.quota_rent_change}
     welfare = pd.DataFrame({name: np.asarray(array).ravel() for name, array in parts.items()}, index=index)
     welfare["net_welfare"] = welfare[WELFARE_PARTS].sum(axis=1)
     return welfare

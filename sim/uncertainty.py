@@ -120,7 +120,8 @@ def solve_with_elasticities(case, sigma, eta, eps, progress: bool = False, clien
     sol = solve(case, vary=Vary(sigma=sigma, eta=eta, eps=eps), client=client, progress=progress, timeout=timeout)
     with np.errstate(all="ignore"):
         welfare = {"consumer_surplus": sol.consumer_surplus, "producer_surplus": sol.producer_surplus,
-                   "tariff_revenue": sol.tariff_revenue, "quota_rent": sol.quota_rent_change}
+                   "exporter_margin": sol.exporter_margin, "tariff_revenue": sol.tariff_revenue,
+                   "quota_rent": sol.quota_rent_change}
         welfare["net_welfare"] = sum(welfare.values())
     return sol, welfare
 

@@ -131,3 +131,21 @@ def test_readme_flagship_interval_matches_a_fresh_monte_carlo():
     world = res.uncertainty.intervals.loc[(2030, "World")]
     assert f"(World {money(world.p05)} to {money(world.p95)})".replace("+", "") in README
     assert "--draws 1000 --seed 7" in README
+
+
+def test_readme_who_paid_the_auto_tariffs_matches_a_fresh_run():
+    res = sim.run(ROOT / "scenarios" / "autos_tariffs_2025_2030.toml")
+    w = res.welfare_by_region(2025)
+    japan = res.frames.flows.loc[(2025, "autos", "JPN", "USA")]
+    us_price = res.frames.prices.loc[(2025, "autos", "USA"), "consumer_price_pct"]
+    bn = lambda x: f"{abs(x) / 1000:.1f}"  # noqa: E731
+    text = README.replace("\n", " ")
+    assert f"USD {bn(w.loc['USA', 'tariff_revenue'])} bn of auto tariff revenue" in text
+    assert f"absorb USD {bn(w.loc['JPN', 'exporter_margin'])} bn" in text
+    assert f"lose USD {bn(w.loc['USA', 'consumer_surplus'])} bn of consumer surplus" in text
+    assert f"the US gains USD {bn(w.loc['USA', 'net_welfare'])} bn that year while Japan loses USD " \
+           f"{bn(w.loc['JPN', 'net_welfare'])} bn" in text
+    assert f"hold their volume ({japan['volume_pct']:+.1f}%" in text
+    assert f"value falls {abs(japan['value_pct']):.1f}%" in text
+    assert f"new-vehicle prices ({us_price:+.1f}% against" in text
+    assert w.loc["JPN", "exporter_margin"] < 0 and w.loc["USA", "net_welfare"] > 0

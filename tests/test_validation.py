@@ -47,19 +47,21 @@ def test_pass_through_measure_is_one_with_fixed_foreign_prices(validate, monkeyp
     assert validate.pass_through("steel_232_2025", "steel") == pytest.approx(1.0, abs=1e-12)
 
 
-def test_readme_and_docs_show_both_tables(validate):
+def test_readme_and_docs_show_every_table(validate):
     fitted = validate.table(validate.fitted())
     outside = validate.out_of_sample_table(validate.out_of_sample())
+    measured = validate.out_of_sample_table(validate.outcomes_2025())
     docs = (ROOT / "docs" / "validation.md").read_text(encoding="utf-8")
-    for line in fitted.splitlines()[2:] + outside.splitlines()[2:]:
+    for line in fitted.splitlines()[2:] + outside.splitlines()[2:] + measured.splitlines()[2:]:
         assert line in README, line
         assert line in docs, line
     assert docs.index("## Fitted") < docs.index(fitted.splitlines()[2]) < docs.index("## Out-of-sample") \
-        < docs.index(outside.splitlines()[2])
+        < docs.index(outside.splitlines()[2]) < docs.index("## Out-of-sample: what 2025 measured") \
+        < docs.index(measured.splitlines()[2])
 
 
 def test_every_fitted_row_names_the_parameter_it_fixed_and_no_out_of_sample_row_does(validate):
-    fitted, outside = validate.fitted(), validate.out_of_sample()
+    fitted, outside = validate.fitted(), validate.out_of_sample() + validate.outcomes_2025()
     assert fitted and all(r.fixes and r.source and r.measure for r in fitted)
     assert outside and all(not r.fixes and r.source and r.measure for r in outside)
     assert not {r.what for r in fitted} & {r.what for r in outside}
@@ -67,7 +69,7 @@ def test_every_fitted_row_names_the_parameter_it_fixed_and_no_out_of_sample_row_
 
 def test_out_of_sample_bands_follow_the_stated_rule(validate):
     """The source's range where it gives one; else +-25% of a point estimate, +-5 points of a measurement."""
-    for row in validate.out_of_sample():
+    for row in validate.out_of_sample() + validate.outcomes_2025():
         if isinstance(row.published, tuple):
             assert (row.low, row.high) == row.published, row.what
         else:
@@ -110,3 +112,13 @@ def test_dataset_readme_shows_what_moves_the_flagship():
         assert line in readme, line
     swings = [float(line.rsplit("|", 2)[1].replace(",", "")) for line in table.splitlines()[4:]]
     assert swings == sorted(swings, reverse=True) and swings[0] > 1000  # sorted, and the largest is material
+
+
+def test_japans_car_prices_are_fitted_by_the_pass_through_share(validate):
+    """The BoJ rows replace the 2018-19 autos row: each names the share it fixed and lies in its band."""
+    rows = validate.japan_car_prices()
+    assert [r.published for r in rows] == [-19.4, -13.0]
+    assert all(r.within and "pass-through share" in r.fixes for r in rows)
+    # share 0 leaves Japan's producer price at about its base: the route price is 1 / T-hat, June's 1.025 / 1.275
+    assert rows[0].model == pytest.approx(100 * (1.025 / 1.275 - 1), abs=0.1)
+    assert not any("auto tariff to US import prices" in r.what for r in validate.fitted())

@@ -27,6 +27,7 @@ from .accounting import account
 from .exact import Solution, solve_equilibrium
 from .linear import solve_linear
 from .methods import METHOD_SPECS, MethodSpec
+from .pass_through import Routes
 
 __all__ = ["solve", "solves_quotas", "Vary", "Method", "METHODS", "Solution", "solve_equilibrium"]
 
@@ -123,14 +124,16 @@ def solve(case, method: str | None = None, vary: Vary | None = None, client=None
         (:func:`sim.engine.accounting.account`): changes from the base year, with the dataset's
         base-year quotas split as the scenario's are.
     """
-    inputs, quotas = _inputs(case, vary or Vary())
+    inputs, quotas, routes = _inputs(case, vary or Vary())
     quotas = quotas if solves_quotas(case, method) else None
     solution = METHODS[method or case.scenario.method].solve(inputs, quotas, client, progress, timeout)
-    return account(case.dataset, quotas, solution)
+    return account(case.dataset, quotas, solution, routes)
 
 
-def _inputs(case, vary: Vary) -> tuple[dict, object]:
-    """The kernel's arguments with the variant axis in front, and the quotas in force (broadcast by the kernel)."""
+def _inputs(case, vary: Vary) -> tuple[dict, object, Routes | None]:
+    """The kernel's arguments with the variant axis in front, the quotas in force (broadcast by the kernel) and,
+    with ``[[pass_through]]``, the routes whose buyers face only part of a tariff change (solved at the buyer's
+    rates, accounted at the border's)."""
     ds, shocks = case.dataset, case.shocks
     y = vary.period
     pick = (lambda a: a) if y is None else (lambda a: a[y])
@@ -147,6 +150,10 @@ def _inputs(case, vary: Vary) -> tuple[dict, object]:
         else:  # each variant's long run follows the scenario's short-run path: (V, Y, K...)
             elasticities[name] = scale(value[:, None], factors[name][None]) if y is None else \
                 scale(value, factors[name][y][None])
+    routes = None
+    if shocks.pass_through is not None:
+        routes = Routes(ds.tariffs, new_tariffs, pick(shocks.pass_through))
+        new_tariffs = routes.buyer_tariffs()
     inputs = {"flows": ds.flows, "base_tariffs": ds.tariffs, "new_tariffs": new_tariffs,
               **elasticities, "supply_shift": pick(shocks.supply_shift), "demand_shift": pick(shocks.demand_shift)}
-    return inputs, quotas
+    return inputs, quotas, routes

@@ -16,8 +16,11 @@ from ..quotas import QuotaArrays
 __all__ = ["account", "revenue_and_rent", "split_revenue", "base_split"]
 
 
-def account(dataset, quotas: QuotaArrays | None, solution):
-    """``solution`` with its revenue stated by the one base rule, and the quota rent by holder.
+def account(dataset, quotas: QuotaArrays | None, solution, routes=None):
+    """``solution`` with its revenue stated by the one base rule, the quota rent by holder and the exporters' margin.
+
+    With ``routes`` (:class:`sim.engine.pass_through.Routes`, from ``[[pass_through]]``), flows and
+    revenue are first stated at route prices and ``exporter_margin`` set; without, the margin is 0.
 
     ``tariff_revenue`` becomes :func:`revenue_and_rent`'s change in revenue by importer,
     ``base_tariff_revenue`` the base year's revenue by importer under the dataset's quotas, and
@@ -25,6 +28,10 @@ def account(dataset, quotas: QuotaArrays | None, solution):
     ``quota_rent`` (the rent earned on each quota flow) is unchanged. Without quotas the
     kernel's numbers already follow the rule and only ``quota_rent_change`` (zeros) is added.
     """
+    if routes is not None:
+        solution = routes.apply(solution)
+    else:
+        solution = dataclasses.replace(solution, exporter_margin=np.zeros(solution.tariff_revenue.shape))
     if quotas is None:
         return dataclasses.replace(solution, quota_rent_change=np.zeros(solution.tariff_revenue.shape))
     with np.errstate(all="ignore"):  # a market beyond floating point is reported by ``finite``

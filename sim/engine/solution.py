@@ -53,6 +53,10 @@ class Solution:
     quota_rent : ndarray, shape (..., K, N, N), or None
         With quotas: the rent on each quota flow, ``(τ − in_rate) × p × in-quota volume``;
         ``tariff_revenue`` then counts in-quota volume at the in-quota rate.
+    exporter_margin : ndarray, shape (..., K, N), or None
+        Set by the engine's accounting: the revenue each exporter gives up by absorbing part of
+        a tariff change on its routes (docs/model.md, "Exporters' pass-through"); 0 without
+        ``[[pass_through]]``. ``flows`` are then at route prices, what exporters receive.
     quota_rent_change : ndarray, shape (..., K, N), or None
         Set by the engine's accounting (:func:`sim.engine.solve`): the change in quota rent
         by the region holding it. Through :func:`sim.engine.solve`, ``tariff_revenue`` and
@@ -78,6 +82,7 @@ class Solution:
     quota_rent: np.ndarray | None = None
     quota_rent_change: np.ndarray | None = None
     nfev: np.ndarray | None = None
+    exporter_margin: np.ndarray | None = None
 
     @property
     def all_converged(self) -> bool:
