@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .dataset import Dataset, load_dataset, resolve_dataset
 from .errors import InputError, ProblemList
+from .ownership import check_ownership
 from .scenario import Scenario, check_codes, check_scenario, read_scenario
 from .shocks import Shocks, build_shocks, describe_periods
 
@@ -139,4 +140,6 @@ def _bind(scenario: Scenario, problems: ProblemList, datasets: dict) -> Case:
     if dataset is not None:
         problems.extend(check_codes(scenario, dataset.sectors, dataset.regions))
     problems.raise_if_any()
-    return Case(scenario, dataset, build_shocks(scenario, dataset))
+    case = Case(scenario, dataset, build_shocks(scenario, dataset))
+    check_ownership(case)
+    return case

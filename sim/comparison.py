@@ -232,7 +232,7 @@ def _relative_to(frames: Frames, base: Frames, info: ScenarioInfo, base_info: Sc
 
     def relative(name, frame):
         ref = getattr(base, name).reindex(frame.index)
-        if name == "welfare":
+        if name in ("welfare", "owners"):
             return frame - ref.fillna(0.0)
         if name == "flows":
             out = frame.copy()

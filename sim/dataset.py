@@ -42,7 +42,7 @@ BUILTIN_DIR = Path(__file__).parent / "datasets"
 CODE_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 BASES = ("published", "derived", "assumed")
 DATASET_FILES = ("dataset.toml", "flows.csv", "tariffs.csv", "supply_elasticities.csv", "quotas.csv",
-                 "adjustment.csv")
+                 "adjustment.csv", "ownership.csv")
 QUOTA_FILE_COLUMNS = ["sector", "exporter", "importer", "volume", "in_rate", "out_rate", "rent"]
 ADJUSTMENT_FILE_COLUMNS = ["sector", "parameter", "region", "short_run", "half_life_years"]
 #: Relative distance within which a base flow counts as filling its quota exactly.
@@ -76,6 +76,10 @@ class Dataset:
     adjustment : tuple of Adjustment
         Short-run rules (``adjustment.csv``, docs/model.md, "Short-run adjustment"); empty
         without the file: every elasticity at its long-run value in every year.
+    ownership : ndarray or None
+        Shares of the existing producers' surplus owned abroad (``ownership.csv``), shape (K, N, N)
+        ``[sector, location, owner]``, zero on the diagonal: the location owns what they leave
+        (docs/model.md, "Ownership"). None without the file.
     """
 
     name: str
@@ -96,6 +100,7 @@ class Dataset:
     file_hashes: dict[str, str] = field(default_factory=dict)  # file name -> SHA-256 of the files loaded
     quotas: QuotaArrays | None = None
     adjustment: tuple[Adjustment, ...] = ()
+    ownership: np.ndarray | None = None
 
     def region_index(self, code: str) -> int:
         return self.regions.index(code)
@@ -184,12 +189,14 @@ def load_dataset(reference: str | Path, relative_to: Path | None = None, cited_i
     problems.raise_if_any()
     quotas = _read_quotas(folder / "quotas.csv", regions, sectors, flows, tariffs, problems, header["source_ids"])
     adjustment = _read_adjustment(folder / "adjustment.csv", regions, sectors, problems, header["source_ids"])
+    ownership = _read_ownership(folder / "ownership.csv", regions, sectors, problems, header["source_ids"])
     problems.raise_if_any()
     return Dataset(
         name=header["name"], title=header["title"], base_year=header["base_year"], unit=header["unit"],
         regions=regions, region_names=header["region_names"], sectors=sectors,
         sector_names=header["sector_names"], flows=flows, tariffs=tariffs, sigma=header["sigma"],
         eta=header["eta"], eps=eps, path=folder, sources=header["sources"], quotas=quotas, adjustment=adjustment,
+        ownership=ownership,
         file_hashes={name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in DATASET_FILES
                      if (folder / name).is_file()},
     )
@@ -510,3 +517,35 @@ def _check_base_state(flow, rate, volume, low, high, key, where, found):
         found.add(where, f"base flow {flow_text} fills the quota volume {volume_text}, so tariffs.csv's rate for "
                   f"{what} must lie between the in-quota rate {low:g} and the out-of-quota rate {high:g}, "
                   f"got {rate:g}")
+
+
+def _read_ownership(path, regions, sectors, problems, source_ids):
+    """Foreign owners' shares of each location's existing producers' surplus (``ownership.csv``), or None.
+
+    Rows name foreign owners only; the location keeps what they leave, so the shares of one sector
+    and location may add up to at most 1 (docs/model.md, "Ownership").
+    """
+    if not path.is_file():
+        return None
+    found = ProblemList(str(path))
+
+    def parse(text):
+        value = parse_number(text)
+        return value if value is not None and 0 <= value <= 1 else None
+
+    keys = {"sector": sectors, "location": regions, "owner": regions}
+    values = _read_table(path, keys, "share", parse, "share must be a number from 0 to 1", {"basis", "source", "note"},
+                         problems, True, source_ids)
+    shares = np.zeros((len(sectors), len(regions), len(regions)))
+    for (sector, location, owner), share in values.items():
+        if owner == location:
+            found.add(f"{sector} {location}->{owner}", f"owner '{owner}' is the location itself: list foreign owners "
+                      "only (the location's own share is what they leave)")
+            continue
+        shares[sectors.index(sector), regions.index(location), regions.index(owner)] = share
+    for k, r in zip(*np.nonzero(shares.sum(axis=2) > 1 + 1e-12)):
+        listed = ", ".join(f"{regions[o]} {shares[k, r, o]:g}" for o in np.flatnonzero(shares[k, r]))
+        found.add(f"{sectors[k]} {regions[r]}", f"foreign owners' shares add up to {shares[k, r].sum():.6g} ({listed}):"
+                  " more than 1")
+    problems.extend(found)
+    return shares

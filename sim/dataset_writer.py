@@ -28,9 +28,10 @@ COLUMNS = {
     "quotas.csv": ("sector", "exporter", "importer", "volume", "in_rate", "out_rate", "rent", "basis", "source",
                    "note"),
     "adjustment.csv": ("sector", "parameter", "region", "short_run", "half_life_years", "basis", "source", "note"),
+    "ownership.csv": ("sector", "location", "owner", "share", "basis", "source", "note"),
 }
 #: The numeric columns, and those of them where ``inf`` is a valid value.
-NUMBERS = {"value", "rate", "eps", "volume", "in_rate", "out_rate", "short_run", "half_life_years"}
+NUMBERS = {"value", "rate", "eps", "volume", "in_rate", "out_rate", "short_run", "half_life_years", "share"}
 INFINITE = {"eps", "out_rate"}
 #: How the reader splits a ``source`` cell into source ids.
 SOURCE_SEPARATORS = re.compile(r"[\s;]+")
@@ -42,8 +43,8 @@ COMMENT = "#"
 
 def write_dataset(folder: str | Path, meta: Mapping, flows: Iterable[Sequence], tariffs: Iterable[Sequence] = (),
                   supply_elasticities: Iterable[Sequence] | None = None, quotas: Iterable[Sequence] | None = None,
-                  decimals: Mapping[str, int] | None = None, adjustment: Iterable[Sequence] | None = None
-                  ) -> list[Path]:
+                  decimals: Mapping[str, int] | None = None, adjustment: Iterable[Sequence] | None = None,
+                  ownership: Iterable[Sequence] | None = None) -> list[Path]:
     """Write a complete dataset folder: ``dataset.toml``, ``flows.csv``, ``tariffs.csv`` and the optional files.
 
     Parameters
@@ -55,10 +56,10 @@ def write_dataset(folder: str | Path, meta: Mapping, flows: Iterable[Sequence], 
         ``title``, ``base_year``, ``unit``, ...) and the lists of tables ``region``, ``sector``
         and ``source``, written in the order given. A ``"#"`` key, at the top or in a table,
         is written as a comment line above it.
-    flows, tariffs, supply_elasticities, quotas, adjustment : iterable of sequences
+    flows, tariffs, supply_elasticities, quotas, adjustment, ownership : iterable of sequences
         The rows of each CSV file, each in the order of :data:`COLUMNS` (``basis``, ``source``
         and ``note`` included). ``tariffs.csv`` is always written (header only without rows);
-        ``supply_elasticities.csv``, ``quotas.csv`` and ``adjustment.csv`` only when given.
+        ``supply_elasticities.csv``, ``quotas.csv``, ``adjustment.csv`` and ``ownership.csv`` only when given.
     decimals : mapping, optional
         Decimal places per numeric column, e.g. ``{"value": 3, "rate": 4}``; a column not
         listed is written with the shortest text that reads back as the same float. ``inf``
@@ -79,7 +80,7 @@ def write_dataset(folder: str | Path, meta: Mapping, flows: Iterable[Sequence], 
     problems: list[Problem] = []
     source_ids = {str(table.get("id")) for table in meta.get("source") or () if isinstance(table, Mapping)}
     tables = {"flows.csv": flows, "tariffs.csv": tariffs, "supply_elasticities.csv": supply_elasticities,
-              "quotas.csv": quotas, "adjustment.csv": adjustment}
+              "quotas.csv": quotas, "adjustment.csv": adjustment, "ownership.csv": ownership}
     texts = {name: _csv_text(name, rows, decimals or {}, source_ids, problems)
              for name, rows in tables.items() if rows is not None}
     texts["dataset.toml"] = _toml_text(meta, problems)

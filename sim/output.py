@@ -21,6 +21,7 @@ from .errors import InputError, Problem
 from .escape import spreadsheet_text
 from .excel import write_workbook
 from .folders import write_folder
+from .ownership import has_returns, in_play
 from .scenario import scenario_table
 from .tables import FLOW_COLUMNS, PRICE_COLUMNS, QUOTA_COLUMNS, WELFARE_COLUMNS
 from .version import __version__
@@ -113,13 +114,19 @@ def output_tables(frames: list, results: list, sensitivities: list | None = None
                   comparison=None) -> dict[str, pd.DataFrame]:
     """Every table a run writes, name → DataFrame with the file's columns, in file order.
 
-    flows, prices and welfare always; comparison, quotas, uncertainty and sensitivity where the
-    run has them.
+    flows, prices and welfare always; welfare_by_owner where something is owned abroad; investments
+    and investment_returns where an investment gives amount and operating_margin; comparison, quotas,
+    uncertainty and sensitivity where the run has them.
     """
 
     tables = {name: pd.concat([getattr(f, name) for f in frames]).reset_index()[columns]
               for name, columns in (("flows", FLOW_COLUMNS), ("prices", PRICE_COLUMNS),
                                     ("welfare", WELFARE_COLUMNS))}
+    if any(in_play(r.case) for r in results):  # else it would repeat welfare.csv (docs/model.md, "Ownership")
+        tables["welfare_by_owner"] = pd.concat([f.owners for f in frames]).reset_index()
+    if any(has_returns(r.case) for r in results):
+        tables["investments"] = pd.concat([f.investments for f in frames]).reset_index()
+        tables["investment_returns"] = pd.concat([f.returns for f in frames]).reset_index()
     if comparison is not None:
         tables["comparison"] = comparison.table
     quotas = [f.quotas for f in frames if len(f.quotas)]

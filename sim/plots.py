@@ -210,6 +210,44 @@ def welfare(frames, infos, ax=None, year=None, world=False, components=None, bas
     return ax
 
 
+def welfare_by_owner(frames, infos, ax=None, year=None, baseline=None):
+    """Net welfare by region, all sectors, credited by location and by owner side by side (docs/model.md,
+    "Ownership"), with a World group: the two World bars are equal. Returns the Axes."""
+    from matplotlib.patches import Patch
+
+    ax = _axes(ax)
+    located, year = sum_welfare_by_region(frames.welfare, infos, year, world=True)
+    owned, _ = sum_welfare_by_region(frames.owners, infos, year, world=True)
+    regions = _regions(infos) + [WORLD]
+    names = list(infos)
+    bars = [(name, view, table) for name in names for view, table in (("location", located), ("owner", owned))]
+    width = 0.8 / len(bars)
+    x = np.arange(len(regions))
+    colours = {"location": "#9e9e9e", "owner": "#1f5fa8"}
+    for b, (name, view, table) in enumerate(bars):
+        values = table.loc[name, "net_welfare"].reindex(regions).to_numpy()
+        pos = x - 0.4 + width * (b + 0.5)
+        ax.bar(pos, values, width * 0.92, color=colours[view], hatch=scenario_hatch(names.index(name))
+               if len(names) > 1 else None, edgecolor="white" if len(names) > 1 else None, linewidth=0)
+        for xi, value in zip(pos, values):
+            ax.annotate(_signed(f"{value:,.0f}"), (xi, value), xytext=(0, 4 if value >= 0 else -4),
+                        textcoords="offset points", ha="center", va="bottom" if value >= 0 else "top", fontsize=7,
+                        rotation=90)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.axvline(len(regions) - 1.5, color="#999999", linewidth=0.8, linestyle="--")
+    ax.set_xticks(x, _region_labels(regions))
+    ax.yaxis.set_major_formatter(_thousands)
+    unit = _unit(infos)
+    ax.set_ylabel(f"Change from base ({unit})" if baseline is None else f"Difference ({unit})")
+    ax.set_title(_title(infos, f"Net welfare by location and by owner, all sectors, {year}", baseline), fontsize=10)
+    handles = [Patch(color=colours["location"], label="by location (where produced)"),
+               Patch(color=colours["owner"], label="by owner (producer surplus to its owners)")]
+    _legend_outside(ax, handles=handles, fontsize=8)
+    ax.margins(y=0.15)
+    ax.grid(axis="y", alpha=0.3)
+    return ax
+
+
 #: ``gid`` of the line collection that draws Monte Carlo intervals on a welfare plot (for readers and tests).
 INTERVAL_GID = "interval"
 
@@ -624,6 +662,10 @@ class Plotter:
         return welfare_path(self._frames, self._infos, ax=ax, regions=regions, scale=scale,
                             baseline=self._baseline, fig=fig, intervals=self._intervals if use else None)
 
+    def welfare_by_owner(self, ax=None, year=None):
+        """Net welfare by region credited by location and by owner side by side (see :func:`welfare_by_owner`)."""
+        return welfare_by_owner(self._frames, self._infos, ax=ax, year=year, baseline=self._baseline)
+
     def imports(self, importer=None, sector=None, ax=None, year=None, legend=True):
         """Imports of ``importer`` by partner (default: the first region whose tariffs change)."""
         if importer is None:
@@ -779,6 +821,10 @@ def _draw_standard_set(plot, frames, infos, folder, prefix, written, comparison)
     fig = new_figure(10, 5.2)
     plot.welfare(ax=fig.add_subplot(), world=True, intervals=bool(plot._intervals) and plot._baseline is None)
     _save(fig, folder, f"{prefix}welfare", written)
+    if (frames.owners["ownership_transfer"].abs() > CHANGE_EPS).any():  # something owned abroad moves
+        fig = new_figure(10, 5.2)
+        plot.welfare_by_owner(ax=fig.add_subplot())
+        _save(fig, folder, f"{prefix}welfare_by_owner", written)
 
     importers = shocked_importers(frames.tariffs, regions)
     for importer in importers:

@@ -56,6 +56,24 @@ class Outcome:
         """Welfare changes by year, sector and region (dataset units): the columns of welfare.csv."""
         return self.by_scenario.welfare.reset_index()[WELFARE_COLUMNS]
 
+    @cached_property
+    def welfare_by_owner(self) -> pd.DataFrame:
+        """Welfare with producer surplus credited to the producers' owners, and ``ownership_transfer`` (net welfare
+        by owner less by location): the columns of welfare_by_owner.csv (docs/model.md, "Ownership")."""
+        return self.by_scenario.owners.reset_index()
+
+    @cached_property
+    def investments(self) -> pd.DataFrame:
+        """Each investment's new capacity per period (output, revenue, operating profit, its producer surplus): the
+        columns of investments.csv (docs/model.md, "Investments")."""
+        return self.by_scenario.investments.reset_index()
+
+    @cached_property
+    def investment_returns(self) -> pd.DataFrame:
+        """Per investment with ``amount`` and ``operating_margin``: present value over its life, NPV, payback year
+        (with draws, 90% intervals): the columns of investment_returns.csv."""
+        return self.by_scenario.returns.reset_index()
+
     def _welfare_by_region(self, year=None, world: bool = False) -> tuple[pd.DataFrame, object]:
         return sum_welfare_by_region(self.by_scenario.welfare, self.infos, year, world)
 

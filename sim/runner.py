@@ -85,6 +85,8 @@ def run(scenario: Case | Scenario | str | Path, dataset=None, client=None, draws
         monte_carlo = run_draws(case, spec, frames, progress=progress, client=client, timeout=timeout)
         if monte_carlo.failed_share > allow_failed_draws:
             raise ConvergenceError([_failed_draws(case, monte_carlo, allow_failed_draws)])
+        if monte_carlo.returns is not None:  # the investor's present value and NPV with their 90% intervals
+            frames = dataclasses.replace(frames, returns=frames.returns.join(monte_carlo.returns))
     return Results(frames, info, case, solution, time.perf_counter() - started, monte_carlo)
 
 

@@ -25,7 +25,7 @@ from .errors import InputError, ProblemList, closest, read_toml_bytes, report_un
 
 __all__ = [
     "Scenario", "Tariff", "Quota", "Investment", "DemandShift", "ElasticityOverride", "Uncertainty", "PassThrough",
-    "Adjustment", "read_scenario", "check_scenario", "scenario_table", "check_codes", "ALL",
+    "Adjustment", "Ownership", "read_scenario", "check_scenario", "scenario_table", "check_codes", "ALL",
 ]
 
 ALL = "*"
@@ -36,12 +36,14 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 MAX_CV = 10.0
 
 _TOP_KEYS = {"name", "title", "description", "dataset", "years", "method", "tariff", "quota",
-             "investment", "demand_shift", "elasticities", "uncertainty", "adjustment", "pass_through"}
+             "investment", "demand_shift", "elasticities", "uncertainty", "adjustment", "pass_through", "ownership"}
 _TARIFF_KEYS = {"sector", "importer", "exporter", "rate", "add", "start", "end", "note"}
 _QUOTA_KEYS = {"sector", "importer", "exporter", "volume", "in_rate", "out_rate", "rent", "start", "end", "note"}
 RENT_HOLDERS = ("exporter", "importer")
 _INVESTMENT_KEYS = {"name", "sector", "host", "investor", "amount", "output_per_amount", "capacity",
-                    "start", "ramp_years", "displaces_exports", "note"}
+                    "start", "ramp_years", "displaces_exports", "note", "life_years", "discount_rate",
+                    "operating_margin"}
+_OWNERSHIP_KEYS = {"sector", "location", "owner", "share", "start", "end", "note"}
 _DEMAND_KEYS = {"sector", "region", "change", "start", "end", "note"}
 _ELASTICITY_KEYS = {"sigma", "eta", "eps"}
 _ADJUSTMENT_KEYS = {"sector", "parameter", "region", "short_run", "half_life_years", "note"}
@@ -147,6 +149,14 @@ class Investment:
     key: str = "investment"
     amount: float | None = None
     output_per_amount: float | None = None
+    life_years: int | None = None
+    discount_rate: float | None = None
+    operating_margin: float | None = None
+
+    @property
+    def has_returns(self) -> bool:
+        """Whether the investor's returns are computed: ``amount`` (the capital cost) and ``operating_margin`` given."""
+        return self.amount is not None and self.operating_margin is not None
 
     @property
     def full_capacity(self) -> float:
@@ -160,6 +170,23 @@ class Investment:
         if year is None or self.start is None:
             return 1.0
         return min(1.0, max(0.0, (year - self.start + 1) / self.ramp_years))
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """A share of the producer surplus of ``sector``'s existing producers in ``location`` owned by ``owner``.
+
+    Replaces the dataset's share (``ownership.csv``) for that cell while in force; the location's own share
+    is what the foreign shares leave (docs/model.md, "Ownership").
+    """
+
+    sector: str
+    location: str
+    owner: str
+    share: float
+    start: int | None = None
+    end: int | None = None
+    key: str = "ownership"
 
 
 @dataclass(frozen=True)
@@ -223,6 +250,7 @@ class Scenario:
     pass_through: tuple[PassThrough, ...] = ()
     path: Path | None = None
     sha256: str | None = None  # of the file's bytes as read, None when built in code
+    ownership: tuple[Ownership, ...] = ()
 
     @property
     def source(self) -> str:
@@ -290,8 +318,11 @@ def scenario_table(scenario: Scenario) -> dict:
     table["quota"] = [block(q, ("sector", "importer", "exporter", "volume", "in_rate", "out_rate", "rent",
                                 "start", "end")) for q in scenario.quotas]
     table["investment"] = [block(i, ("name", "sector", "host", "investor", "capacity", "amount",
-                                     "output_per_amount", "start", "ramp_years", "displaces_exports"))
+                                     "output_per_amount", "start", "ramp_years", "displaces_exports",
+                                     "life_years", "discount_rate", "operating_margin"))
                            for i in scenario.investments]
+    table["ownership"] = [block(o, ("sector", "location", "owner", "share", "start", "end"))
+                          for o in scenario.ownership]
     for inv in table["investment"]:
         if not inv.get("name"):
             inv.pop("name", None)
@@ -341,6 +372,7 @@ def _parse(data: dict, path: Path | None, problems: ProblemList) -> Scenario:
     demand = tuple(p.each(data, "demand_shift", _DEMAND_KEYS, p.demand_shift))
     adjustments = tuple(p.each(data, "adjustment", _ADJUSTMENT_KEYS, p.adjustment))
     pass_through = tuple(p.each(data, "pass_through", _PASS_THROUGH_KEYS, p.pass_through))
+    ownership = tuple(p.each(data, "ownership", _OWNERSHIP_KEYS, p.ownership))
     for message in unsupported(method, {"quota": len(quotas), "investment": len(investments),
                                         "demand_shift": len(demand)}):
         problems.add("method", message)
@@ -357,7 +389,7 @@ def _parse(data: dict, path: Path | None, problems: ProblemList) -> Scenario:
         tariffs=tariffs, quotas=quotas, investments=investments, demand_shifts=demand,
         elasticities=tuple(o for o in overrides if o is not None), uncertainty=uncertainty,
         adjustments=tuple(sorted(adjustments, key=lambda a: (a.sector != ALL, a.region != ALL))),
-        pass_through=pass_through, path=path,
+        pass_through=pass_through, path=path, ownership=ownership,
     )
 
 
@@ -497,10 +529,12 @@ class _Parser:
         has_capacity = "capacity" in t
         has_amount = "amount" in t or "output_per_amount" in t
         capacity = amount = per = None
-        if has_capacity and has_amount:
-            self.problems.add(path, "give either 'capacity' or 'amount' with 'output_per_amount', not both")
+        if has_capacity and "output_per_amount" in t:
+            self.problems.add(path, "give either 'capacity' or 'amount' with 'output_per_amount', not both "
+                              "('amount' alone may stand beside 'capacity': it is then the capital cost)")
         elif has_capacity:
             capacity = self.number(t, "capacity", f"{path}.capacity", positive)
+            amount = self.number(t, "amount", f"{path}.amount", positive)
         elif has_amount:
             amount = self.number(t, "amount", f"{path}.amount", positive, required=True)
             per = self.number(t, "output_per_amount", f"{path}.output_per_amount", positive, required=True)
@@ -519,10 +553,48 @@ class _Parser:
             self.problems.add(f"{path}.investor",
                               f"'{investor}' is also the host: it cannot displace its own exports to itself")
         name = self.text(t, "name", f"{path}.name") or ""
+        life, rate, margin = self.returns(t, path)
+        if "operating_margin" in t:
+            for key in ("amount", "life_years", "discount_rate"):
+                if key not in t:
+                    self.problems.add(f"{path}.{key}", "is required with operating_margin (the investor's returns: "
+                                      "capital cost, life and discount rate)")
+        else:
+            for key in ("life_years", "discount_rate"):
+                if key in t:
+                    self.problems.add(f"{path}.{key}", "is used only with operating_margin (the share of the new "
+                                      "capacity's revenue that is operating profit): give it, or leave this out")
         if None in (sector, host) or (capacity is None and None in (amount, per)):
             return None
         return Investment(sector, host, capacity, investor, name, start, ramp, displaces, key=path,
-                          amount=amount, output_per_amount=per)
+                          amount=amount, output_per_amount=per, life_years=life, discount_rate=rate,
+                          operating_margin=margin)
+
+    def returns(self, t, path):
+        """The keys of the investor's returns (docs/model.md, "Investments"): life_years, discount_rate,
+        operating_margin, each optional."""
+        life = t.get("life_years")
+        if life is not None and (isinstance(life, bool) or not isinstance(life, int) or not 1 <= life <= 200):
+            self.problems.add(f"{path}.life_years", f"must be a whole number of years from 1 to 200, got {life!r}")
+            life = None
+        rate = self.number(t, "discount_rate", f"{path}.discount_rate", (lambda v: 0 <= v < 1, "from 0 to below 1 "
+                                                                         "(0.08 = 8% a year)"))
+        margin = self.number(t, "operating_margin", f"{path}.operating_margin",
+                             (lambda v: 0 < v <= 1, "above 0 and at most 1 (0.14 = 14% of revenue)"))
+        return life, rate, margin
+
+    def ownership(self, t, path):
+        sector = self.text(t, "sector", f"{path}.sector", required=True)
+        location = self.text(t, "location", f"{path}.location", required=True)
+        owner = self.text(t, "owner", f"{path}.owner", required=True)
+        share = self.number(t, "share", f"{path}.share", (lambda v: 0 <= v <= 1, "between 0 and 1"), required=True)
+        if location is not None and owner == location:
+            self.problems.add(f"{path}.owner", f"'{owner}' is also the location: give foreign owners only (the "
+                              "location's own share is what they leave)")
+        start, end = self.start_end(t, path)
+        if None in (sector, location, owner, share) or owner == location:
+            return None
+        return Ownership(sector, location, owner, share, start, end, key=path)
 
     def demand_shift(self, t, path):
         sector = self.codes(t, "sector", f"{path}.sector")
@@ -646,6 +718,10 @@ def check_codes(scenario: Scenario, sectors, regions) -> ProblemList:
         check([inv.host], regions, f"{inv.key}.host", "region", wildcard=False)
         if inv.investor is not None:
             check([inv.investor], regions, f"{inv.key}.investor", "region", wildcard=False)
+    for o in scenario.ownership:
+        check([o.sector], sectors, f"{o.key}.sector", "sector", wildcard=False)
+        check([o.location], regions, f"{o.key}.location", "region", wildcard=False)
+        check([o.owner], regions, f"{o.key}.owner", "region", wildcard=False)
     for d in scenario.demand_shifts:
         check(d.sector, sectors, f"{d.key}.sector", "sector")
         check(d.region, regions, f"{d.key}.region", "region")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .style import WORLD
-from .tables import LONG_RUN, WELFARE_PARTS, ScenarioInfo
+from .tables import LONG_RUN, ScenarioInfo
 
 __all__ = ["Statistics", "default_period", "select_period", "sum_welfare_by_region", "net_welfare_path",
            "by_variant_and_region", "shocked_importers"]
@@ -67,7 +67,7 @@ def sum_welfare_by_region(welfare: pd.DataFrame, infos: dict[str, ScenarioInfo],
     ``world``, each scenario gets a ``World`` row, the sum over its regions.
     """
     rows, year = select_period(welfare, infos, year)
-    table = rows.groupby(level=["scenario", "region"], sort=False)[WELFARE_PARTS + ["net_welfare"]].sum()
+    table = rows.groupby(level=["scenario", "region"], sort=False)[list(rows.columns)].sum()
     if world:
         total = table.groupby(level="scenario", sort=False).sum()
         total.index = pd.MultiIndex.from_product([total.index, [WORLD]], names=["scenario", "region"])
@@ -115,11 +115,15 @@ class Statistics:
     def __init__(self, by_scenario, infos: dict[str, ScenarioInfo]):
         self._frames, self._infos = by_scenario, infos
 
-    def welfare(self, groupby: str = "region", year=None, world: bool = False) -> pd.DataFrame:
+    def welfare(self, groupby: str = "region", year=None, world: bool = False, by: str = "location") -> pd.DataFrame:
         """Every welfare component and net welfare, summed as ``groupby`` says.
 
         Parameters
         ----------
+        by : {"location", "owner"}
+            ``"location"``: welfare where it arises (welfare.csv); ``"owner"``: producer surplus credited
+            to the producers' owners, with ``ownership_transfer`` (welfare_by_owner.csv; docs/model.md,
+            "Ownership").
         groupby : {"region", "sector", "year"}
             ``"region"``: one period (``year``, default the last), summed over sectors, rows
             ``(scenario, region)`` (with ``world``, a World row per scenario); ``"sector"``: one
@@ -127,8 +131,10 @@ class Statistics:
             summed over sectors, rows ``(scenario, year, region)`` (with ``world``, the World rows
             after them).
         """
-        welfare = self._frames.welfare
-        columns = WELFARE_PARTS + ["net_welfare"]
+        if by not in ("location", "owner"):
+            raise ValueError(f"by must be 'location' or 'owner', got {by!r}")
+        welfare = self._frames.owners if by == "owner" else self._frames.welfare
+        columns = list(welfare.columns)
         if groupby == "region":
             return sum_welfare_by_region(welfare, self._infos, year, world)[0]
         if groupby == "sector":
@@ -146,9 +152,9 @@ class Statistics:
             return table
         raise ValueError(f"groupby must be 'region', 'sector' or 'year', got {groupby!r}")
 
-    def net_welfare(self, groupby: str = "region", year=None, world: bool = False) -> pd.Series:
+    def net_welfare(self, groupby: str = "region", year=None, world: bool = False, by: str = "location") -> pd.Series:
         """Net welfare summed as :meth:`welfare` says (a Series)."""
-        return self.welfare(groupby, year, world)["net_welfare"]
+        return self.welfare(groupby, year, world, by)["net_welfare"]
 
     def shocked_importers(self) -> list[str]:
         """Regions whose tariff on some partner changes in some period, in the dataset's order."""

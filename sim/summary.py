@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .ownership import has_returns, in_play
 from .statistics import select_period, sum_welfare_by_region
 from .style import COMPONENTS, WORLD
 from .tables import WELFARE_PARTS
@@ -72,6 +73,10 @@ def run_summary(res, year=None, include_domestic: bool = False) -> str:
         mc = getattr(res, "uncertainty", None)
         if mc is not None:
             lines += ["", _interval_lines(res, mc, year)]
+        if in_play(res.case):
+            lines += ["", owner_lines(res, year)]
+        if has_returns(res.case):
+            lines += ["", *return_lines(res)]
         quotas = res.frames.quotas
         if len(quotas):
             shown = quotas[["volume", "fill", "in_rate", "out_rate", "rate", "regime", "quota_rent", "rent_holder"]]
@@ -93,6 +98,33 @@ def compare_summary(comparison, year=None) -> str:
     with pd.option_context("display.float_format", "{:,.0f}".format, *_flat(_FORMAT)):
         return "\n".join([f"\nNet welfare change, all sectors, {when} ({comparison.unit}){against}:",
                           table.to_string()])
+
+
+def owner_lines(res, year) -> str:
+    """Net welfare, all sectors, by location and by owner (producer surplus credited to its owners), and World."""
+    located, _ = sum_welfare_by_region(res.by_scenario.welfare, res.infos, year, world=True)
+    owned, _ = sum_welfare_by_region(res.by_scenario.owners, res.infos, year, world=True)
+    table = pd.DataFrame({"by location": located.droplevel("scenario")["net_welfare"],
+                          "by owner": owned.droplevel("scenario")["net_welfare"],
+                          "moved": owned.droplevel("scenario")["ownership_transfer"]})
+    return (f"Net welfare by location and by owner (producer surplus credited to its owners: welfare_by_owner.csv), "
+            f"all sectors, {year} ({res.unit}):\n" + table.to_string(float_format="{:,.0f}".format))
+
+
+def return_lines(res) -> list[str]:
+    """One line per investment with returns: operating profit, present value, NPV (90% interval with draws), payback."""
+    lines = [f"The investor's returns ({res.unit}; investment_returns.csv):"]
+    for _, r in res.frames.returns.iterrows():
+        band = (f" (90% interval {r['npv_p05']:+,.0f} to {r['npv_p95']:+,.0f})" if "npv_p05" in r.index else "")
+        payback = (f"pays back in {r['payback_year']:.0f}" if r["payback_year"] == r["payback_year"] else
+                   f"pays back in year {r['payback_years']:.0f} of its life" if r["payback_years"] == r["payback_years"]
+                   else "does not pay back within its life")
+        profit, margin = r["operating_profit_last_year"], r["operating_margin"]
+        lines.append(f"  {r.name} ({r['investor']} in {r['host']}): operating profit {profit:,.0f} in the last year "
+                     f"at a {margin:.0%} margin; present value over {r['life_years']:.0f} years at "
+                     f"{r['discount_rate']:.0%} to {r['start']}: {r['present_value']:,.0f}; NPV after the "
+                     f"{r['amount']:,.0f} cost {r['npv']:+,.0f}{band}; {payback}")
+    return lines
 
 
 def _flat(options: dict) -> list:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
+from .ownership import investment_returns, investment_table, welfare_by_owner
 from .quotas import QuotaArrays
 from .shocks import LONG_RUN
 
@@ -89,6 +90,16 @@ class Frames:
         ``in_rate, out_rate, rate`` (the effective rate), ``fill`` (the flow's volume over the
         quota's), ``regime`` (``slack``, ``binding`` or ``over quota``), ``quota_rent``
         (dataset units) and ``rent_holder`` (``exporter`` or ``importer``); empty without quotas.
+    owners : DataFrame, index (year, sector, region)
+        The welfare table with its producer-side columns credited by owner and ``ownership_transfer``
+        (net welfare by owner less by location): docs/model.md, "Ownership". Equal to ``welfare`` (and
+        the transfer 0) where nothing is owned abroad.
+    investments : DataFrame, index (year, investment)
+        Each investment's new capacity per period: output, revenue, operating profit, its producer
+        surplus (:func:`sim.ownership.investment_table`); empty without investments.
+    returns : DataFrame, index investment
+        Per investment with ``amount`` and ``operating_margin``: present value, NPV and payback
+        (:func:`sim.ownership.investment_returns`), with draws their 5th and 95th percentiles.
     """
 
     flows: pd.DataFrame
@@ -98,6 +109,9 @@ class Frames:
     shifts: pd.DataFrame
     diagnostics: pd.DataFrame
     quotas: pd.DataFrame
+    owners: pd.DataFrame
+    investments: pd.DataFrame
+    returns: pd.DataFrame
 
     def with_scenario(self, name: str) -> Frames:
         """The same frames with an outer ``scenario`` level holding ``name``."""
@@ -190,7 +204,11 @@ def label(case, solution) -> tuple[Frames, ScenarioInfo]:
         events=_events(case),
     )
     quota_frame = _quota_frame(quotas, sol, ds, by_flow)
-    return Frames(flows, prices, welfare, tariffs, shifts, diagnostics, quota_frame), info
+    owners = welfare_by_owner(welfare, case, sol.producer_price)
+    investments = investment_table(case, sol.producer_price, ["year", "investment"])
+    returns = investment_returns(case, sol.producer_price)
+    return Frames(flows, prices, welfare, tariffs, shifts, diagnostics, quota_frame, owners, investments,
+                  returns), info
 
 
 #: A quota counts as binding when its flow is within this relative distance of the volume.

@@ -10,7 +10,7 @@ over draws.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -18,6 +18,7 @@ import pandas as pd
 
 from .engine import Vary, solve, solves_quotas
 from .engine.memory import batch_estimate
+from .ownership import investment_labels, returns_of_draws
 from .scenario import ALL, Uncertainty
 from .style import WORLD
 from .tables import axes_index, percent_change
@@ -55,6 +56,7 @@ class UncertaintyResults:
     summary: pd.DataFrame
     net_welfare: pd.DataFrame
     failed: pd.DataFrame
+    returns: pd.DataFrame | None = None
 
     @property
     def failed_share(self) -> float:
@@ -141,6 +143,7 @@ class DrawValues:
     flows: dict
     positive: np.ndarray
     failed: pd.DataFrame
+    returns: dict = field(default_factory=dict)
 
 
 def draw_values(case, u: Uncertainty, progress: bool = False, client=None, timeout=None) -> DrawValues:
@@ -157,7 +160,8 @@ def draw_values(case, u: Uncertainty, progress: bool = False, client=None, timeo
                   "output_pct": percent_change(sol.output, 1.0)}
         positive = ds.flows > 0
         flows = {"value": sol.flows[..., positive], "volume_pct": percent_change(sol.quantity[..., positive], 1.0)}
-    return DrawValues(ok, welfare, prices, flows, positive, _failed(sol, ok, sigma, eta, eps, ds))
+    returns = returns_of_draws(case, sol.producer_price, eps)  # the investor's present value, NPV per draw
+    return DrawValues(ok, welfare, prices, flows, positive, _failed(sol, ok, sigma, eta, eps, ds), returns)
 
 
 def run_draws(case, u: Uncertainty, central, progress: bool = False, client=None, timeout=None) -> UncertaintyResults:
@@ -182,7 +186,21 @@ def summarise_draws(case, u: Uncertainty, values: DrawValues, central) -> Uncert
     net = kept["welfare"]["net_welfare"].sum(axis=2)  # (D', Y, N)
     index = pd.MultiIndex.from_product([keep, years, regions], names=["draw", "year", "region"])
     net_welfare = pd.DataFrame({"net_welfare": net.ravel()}, index=index)
-    return UncertaintyResults(u.draws, u.seed, u, summary[UNCERTAINTY_COLUMNS], net_welfare, values.failed)
+    return UncertaintyResults(u.draws, u.seed, u, summary[UNCERTAINTY_COLUMNS], net_welfare, values.failed,
+                              _returns_intervals(case, values.returns, keep))
+
+
+def _returns_intervals(case, returns: dict, keep) -> pd.DataFrame | None:
+    """5th and 95th percentiles over the kept draws of each investment's present value and NPV, index investment."""
+    if not returns:
+        return None
+    labels = [label for label, inv in zip(investment_labels(case.scenario), case.scenario.investments)
+              if inv.has_returns]
+    columns = {}
+    for name, values in returns.items():
+        stats = _stats(values[keep])
+        columns[f"{name}_p05"], columns[f"{name}_p95"] = stats["p05"], stats["p95"]
+    return pd.DataFrame(columns, index=pd.Index(labels, name="investment"))
 
 
 def relative_draws(case, u: Uncertainty, base_case, base_u: Uncertainty, central) -> UncertaintyResults:

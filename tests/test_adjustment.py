@@ -27,7 +27,8 @@ def dataset_without_new_files(tmp_path) -> Path:
     """A copy of the shipped dataset without the files issue 19 added."""
     folder = tmp_path / "us_japan_2024"
     shutil.copytree(SHIPPED, folder)
-    (folder / "adjustment.csv").unlink()
+    for name in ("adjustment.csv", "ownership.csv"):
+        (folder / name).unlink()
     return folder
 
 
@@ -185,3 +186,16 @@ def test_a_scenario_rule_replaces_the_datasets(tmp_path):
     e = case.shocks.elasticities()
     assert_allclose(e["sigma"], np.broadcast_to(case.shocks.sigma, e["sigma"].shape))
     assert e["eps"][0, case.dataset.sector_index("steel"), case.dataset.region_index("USA")] == pytest.approx(0.4)
+
+
+def test_the_new_capacitys_surplus_uses_each_years_short_run_supply():
+    """docs/model.md, "Ownership": X s p^(1+eps) / (1+eps) with the year's eps, as the kernel's producer surplus."""
+    res = sim.run(FLAGSHIP)
+    case = res.case
+    eps = case.shocks.elasticities()["eps"]
+    k, h = case.dataset.sector_index("steel"), case.dataset.region_index("USA")
+    assert eps[4, k, h] != case.shocks.eps[k, h]  # 2029: still on the path
+    output = case.dataset.flows[k, h].sum()
+    mill = res.frames.investments.xs(2029, level="year")["new_capacity_surplus"].iloc[0]
+    p, s = res.solution.producer_price[4, k, h], case.shocks.supply_shift[4, k, h]
+    assert mill == pytest.approx(output * s * p ** (1 + eps[4, k, h]) / (1 + eps[4, k, h]), rel=1e-12)

@@ -29,7 +29,7 @@ def test_run_writes_tables_record_and_plots(tmp_path):
     assert "Welfare change by region, all sectors, 2028 (USD million)" in result.output
     assert "Largest changes in traded flows, 2028" in result.output
     assert sorted(p.name for p in out.iterdir()) == [".tradesim-manifest.json", "flows.csv", "plots", "prices.csv",
-                                                  "run.json", "welfare.csv"]
+                                                  "run.json", "welfare.csv", "welfare_by_owner.csv"]  # a JPN-owned mill
     flows = pd.read_csv(out / "flows.csv")
     assert list(flows.columns) == FLOW_COLUMNS
     assert list(pd.read_csv(out / "prices.csv").columns) == PRICE_COLUMNS
@@ -47,7 +47,7 @@ def test_run_writes_tables_record_and_plots(tmp_path):
     assert [y["year"] for y in scenario["solver"]] == [2025, 2026, 2027, 2028]
     assert all(y["converged"] and y["max_residual"] <= 1e-10 for y in scenario["solver"])
     plots = sorted(p.name for p in (out / "plots").iterdir())
-    assert plots == ["imports_USA.png", "prices.png", "welfare.png", "welfare_path.png"]
+    assert plots == ["imports_USA.png", "prices.png", "welfare.png", "welfare_by_owner.png", "welfare_path.png"]
 
 
 def test_rerun_replaces_results_and_no_plots_removes_old_ones(tmp_path):

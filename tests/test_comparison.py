@@ -71,7 +71,8 @@ def test_comparison_table_and_write(runs, tmp_path):
     assert len(both.table) == 2 * 8 * 4
     both.write(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [".tradesim-manifest.json", "comparison.csv", "flows.csv",
-                                                         "plots", "prices.csv", "run.json", "welfare.csv"]
+                                                         "plots", "prices.csv", "run.json", "welfare.csv",
+                                                         "welfare_by_owner.csv"]
     written = pd.read_csv(tmp_path / "comparison.csv")
     assert_allclose(written["net_welfare"], both.table["net_welfare"], rtol=1e-9)
 

@@ -39,7 +39,8 @@ def test_every_sheet_matches_its_csv_cell_by_cell(tmp_path):
                                        "--draws", "20", "--seed", "1", "--out", str(out), "--no-plots"])
     assert result.exit_code == 0, result.output
     book = openpyxl.load_workbook(out / "results.xlsx")
-    assert book.sheetnames == ["about", "flows", "prices", "welfare", "quotas", "uncertainty", "run record"]
+    assert book.sheetnames == ["about", "flows", "prices", "welfare", "welfare_by_owner", "quotas", "uncertainty",
+                               "run record"]
     about = {row[0]: row[1] for row in book["about"].iter_rows(min_row=2, values_only=True)}
     assert "japan_steel_trq_restored" in about["scenario"] and about["unit"].startswith("USD million")
     assert '"draws": 20' in record_text(book["run record"].iter_rows(values_only=True))
@@ -60,7 +61,8 @@ def test_every_sheet_matches_its_csv_cell_by_cell(tmp_path):
 def test_res_to_excel_and_compare_excel(tmp_path):
     res = sim.run(ROOT / "scenarios" / "steel_232_2025.toml")
     path = res.to_excel(tmp_path / "steel.xlsx")
-    assert openpyxl.load_workbook(path).sheetnames == ["about", "flows", "prices", "welfare", "run record"]
+    assert openpyxl.load_workbook(path).sheetnames == ["about", "flows", "prices", "welfare", "welfare_by_owner",
+                                                                   "run record"]
     out = tmp_path / "cmp"
     result = CliRunner().invoke(main, ["compare", str(ROOT / "scenarios" / "steel_232_2025.toml"),
                                        str(ROOT / "scenarios" / "steel_50pct_2025.toml"), "--excel", "--out",

@@ -61,7 +61,7 @@ def test_a_rerun_replaces_every_output_of_the_previous_run(tmp_path):
     (out / "my_notes.txt").write_text("the analyst's own file\n")
     assert invoke("run", EXAMPLE, "--out", out, "--quiet").exit_code == 0
     plots = sorted(p.name for p in (out / "plots").iterdir())
-    assert plots == ["imports_USA.png", "prices.png", "welfare.png", "welfare_path.png"]
+    assert plots == ["imports_USA.png", "prices.png", "welfare.png", "welfare_by_owner.png", "welfare_path.png"]
     assert not (out / "uncertainty.csv").exists()
     assert (out / "my_notes.txt").read_text() == "the analyst's own file\n"
     assert set((out / "welfare.csv").read_text().splitlines()[1].split(",")[:1]) == {"example_steel_tariff"}

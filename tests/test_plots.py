@@ -142,7 +142,8 @@ def test_comparison_welfare_path_small_multiples_and_one_region():
 
 def test_write_plots_makes_non_empty_pngs(results, tmp_path):
     paths = write_plots(results, tmp_path)
-    assert sorted(p.name for p in paths) == ["imports_USA.png", "prices.png", "welfare.png", "welfare_path.png"]
+    assert sorted(p.name for p in paths) == ["imports_USA.png", "prices.png", "welfare.png", "welfare_by_owner.png",
+                                             "welfare_path.png"]
     for p in paths:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 10_000
 

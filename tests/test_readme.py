@@ -149,3 +149,32 @@ def test_readme_who_paid_the_auto_tariffs_matches_a_fresh_run():
     assert f"value falls {abs(japan['value_pct']):.1f}%" in text
     assert f"new-vehicle prices ({us_price:+.1f}% against" in text
     assert w.loc["JPN", "exporter_margin"] < 0 and w.loc["USA", "net_welfare"] > 0
+
+
+def test_readme_mill_returns_and_owner_numbers_match_fresh_runs():
+    """'Is the mill worth more behind a 50% tariff, and to whom?' re-derived from the three steel timelines."""
+    part = README.split("### Is the mill worth more behind a 50% tariff, and to whom?", 1)[1].split("\nOther ", 1)[0]
+    text = " ".join(part.split())
+    runs = {name: sim.run(ROOT / "scenarios" / f"{name}.toml") for name in
+            ("steel_tariff_with_investment", "nippon_steel_investment", "steel_tariffs_2025_2030")}
+    behind, alone, tariffs = runs.values()
+    rb, ra = behind.frames.returns.iloc[0], alone.frames.returns.iloc[0]
+    assert f"operating profit of USD {rb['operating_profit_last_year']:,.0f} m a year" in text
+    assert f"worth USD {rb['present_value']:,.0f} m in 2029" in text and f"NPV of +{rb['npv']:,.0f} m" in text
+    assert f"USD {rb['amount']:,.0f} m cost, paying back in {rb['payback_year']:.0f}" in text
+    assert f"earns USD {ra['operating_profit_last_year']:,.0f} m a year, worth USD {ra['present_value']:,.0f} m" in text
+    assert f"(NPV +{ra['npv']:,.0f} m), paying back in {ra['payback_year']:.0f}" in text
+    assert f"adds about USD {rb['npv'] - ra['npv']:,.0f} m" in text
+    by_owner = behind.statistics.net_welfare(by="owner", year=2030).droplevel("scenario")
+    by_location = behind.statistics.net_welfare(year=2030).droplevel("scenario")
+    jpn = f"Japan gains USD {by_owner['JPN']:,.0f} m in 2030 where by location it loses {-by_location['JPN']:,.0f}"
+    assert jpn in text
+    mill = behind.frames.investments.loc[(2030, rb.name), "new_capacity_surplus"]
+    transfer = behind.frames.owners.loc[(2030, "steel", "JPN"), "ownership_transfer"]
+    assert f"(USD {mill:,.0f} m," in text and f"tariff gain (USD {transfer - mill:,.0f} m)" in text
+    assert f"loses USD {-by_owner['USA']:,.0f} m instead of {-by_location['USA']:,.0f}" in text
+    acquired = tariffs.frames.owners.loc[(2030, "steel", "JPN"), "ownership_transfer"]
+    assert f"gives Nippon Steel USD {acquired:,.0f} m" in text
+    us = alone.frames.welfare.loc[(2030, "steel", "USA"), "producer_surplus"]
+    existing = us - alone.frames.investments.loc[(2030, ra.name), "new_capacity_surplus"]
+    assert f"takes USD {-existing:,.0f} m a year from existing US mills, USD {-0.16 * existing:,.0f} m" in text

@@ -66,9 +66,10 @@ def test_welfare_by_region_checks_the_year_and_adds_the_world(flagship):
 def test_write_is_what_the_cli_writes(flagship, tmp_path):
     flagship.write(tmp_path / "out")
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert names == [".tradesim-manifest.json", "flows.csv", "plots", "prices.csv", "run.json", "welfare.csv"]
+    assert names == [".tradesim-manifest.json", "flows.csv", "investment_returns.csv", "investments.csv", "plots",
+                     "prices.csv", "run.json", "welfare.csv", "welfare_by_owner.csv"]
     assert sorted(p.name for p in (tmp_path / "out" / "plots").iterdir()) == [
-        "imports_USA.png", "prices.png", "welfare.png", "welfare_path.png"]
+        "imports_USA.png", "prices.png", "welfare.png", "welfare_by_owner.png", "welfare_path.png"]
 
 
 def test_run_json_records_what_reproduces_the_run(flagship, tmp_path):
@@ -85,7 +86,8 @@ def test_run_json_records_what_reproduces_the_run(flagship, tmp_path):
     assert entry["elasticities"]["steel"]["sigma"] == pytest.approx(2.95)
     assert set(entry["elasticities"]["steel"]["eps"]) == set(flagship.info.regions)
     assert set(entry["dataset"]["files_sha256"]) == {"dataset.toml", "flows.csv", "tariffs.csv",
-                                                     "supply_elasticities.csv", "quotas.csv", "adjustment.csv"}
+                                                     "supply_elasticities.csv", "quotas.csv", "adjustment.csv",
+                                                     "ownership.csv"}
     assert entry["elasticities"]["steel"]["eps"]["USA"] == pytest.approx(0.8)  # the calibrated US supply
     by_year = {y["year"]: y for y in entry["shocks_in_force"]}
     assert {t["rate"] for t in by_year[2025]["tariffs"]} == {0.347, 0.395, 0.375}  # time-weighted by partner
@@ -153,7 +155,7 @@ class TestScenariosInCode:
         bad = sim.Scenario(name="t", dataset="illustrative", tariffs=(
             sim.Tariff(sector="steal", importer="USA", exporter="JPNN", rate=-0.1),
             sim.Tariff(sector="steel", importer="USA", exporter="JPN", rate="25%")),
-            investments=(sim.Investment(sector="steel", host="USA", capacity=10, amount=5),))
+            investments=(sim.Investment(sector="steel", host="USA", capacity=10, output_per_amount=5),))
         with pytest.raises(sim.InputError) as info:
             sim.run(bad)
         msg = str(info.value)

@@ -26,7 +26,7 @@ def load_build():
 
 def test_rebuild_from_the_facts_is_identical(tmp_path):
     load_build().write(tmp_path)
-    for name in ("dataset.toml", "flows.csv", "tariffs.csv", "quotas.csv", "README.md"):
+    for name in ("dataset.toml", "flows.csv", "tariffs.csv", "quotas.csv", "ownership.csv", "README.md"):
         assert (tmp_path / name).read_text() == (SHIPPED / name).read_text(), f"{name} differs: rebuild the dataset"
 
 

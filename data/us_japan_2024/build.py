@@ -745,6 +745,46 @@ def base_quotas(build: Build, flows: dict) -> list[tuple]:
     return rows
 
 
+def base_ownership(facts: Facts) -> list[tuple]:
+    """Foreign owners' shares of US car makers' producer surplus in 2024 (sector, location, owner, share, basis,
+    source, note): shares of US light-vehicle output by the automaker's home, units as the proxy for surplus.
+
+    Steel has no row: U.S. Steel was US-owned in 2024 (Nippon Steel bought it in June 2025, a scenario change),
+    and the one foreign-owned US mill found, AM/NS Calvert (half Nippon Steel, half ArcelorMittal), rolled
+    slabs in 2024; its 1.5 Mt electric furnace, under 1% of US capability, was not yet in production.
+    Stellantis stays with the US, as Autos Drive America counts it (see the note).
+    """
+    g = facts.get
+    international = g("added_facts.csv", year="2024", sector="autos_us_output_international")
+    detroit = g("added_facts.csv", year="2024", sector="autos_us_output_detroit3")
+    ev_makers = g("added_facts.csv", year="2023", sector="autos_us_output_ev_makers")
+    japanese = g("added_facts.csv", year="2023", sector="autos_us_output_japanese")
+    korean = [g("added_facts.csv", sector="autos_us_capacity_korean", value_has=v) for v in ("0.36", "0.34")]
+    total = international.value + detroit.value + ev_makers.value
+    korea = sum(f.value for f in korean)
+    europe = international.value - japanese.value - korea
+    whole = (f"of US light-vehicle output {total:.2f} M (international automakers {international.value} M + Detroit 3 "
+             f"{detroit.value} M, 2024, + Tesla, Rivian and Lucid {ev_makers.value:.2f} M, 2023's figure); vehicles "
+             "stand for surplus (no output value by owner is published)")
+    stellantis = ("Stellantis (Netherlands-domiciled, listed in Milan, Paris and New York) stays with the US as the "
+                  "Detroit 3 count has it: no sourced 2024 US output of its own was found, and where its "
+                  "shareholders live is not documented here; counting it European would move about 0.1-0.15 of "
+                  "US output from the US to the EU")
+    common = [international.source, detroit.source, ev_makers.source]
+    return [
+        ("autos", "USA", "JPN", japanese.value / total, "derived", " ".join([japanese.source, *common]),
+         f"Japanese-brand US output {japanese.value} M (JAMA, 2023; no 2024 figure) {whole}"),
+        ("autos", "USA", "KOR", korea / total, "derived", " ".join([*(f.source for f in korean), *common]),
+         f"Hyundai Alabama {korean[0].value} M + Kia Georgia {korean[1].value} M a year of capacity (output not "
+         f"published; the Georgia Metaplant began in October 2024 and is left out) {whole}"),
+        ("autos", "USA", "EU", europe / total, "derived",
+         " ".join([international.source, japanese.source, *(f.source for f in korean), *common[1:]]),
+         f"international automakers' {international.value} M less Japanese and Korean: {europe:.2f} M (BMW, "
+         f"Mercedes-Benz, Volkswagen, Volvo; Volvo's owner Geely is Chinese, a few tens of thousands of cars) "
+         f"{whole}; {stellantis}"),
+    ]
+
+
 def base_tariffs(build: Build, flows: dict) -> list[tuple]:
     """Applied rates in 2024 (sector, exporter, importer, rate, basis, source, note); missing cells are 0."""
     g = build.f.get
@@ -884,11 +924,13 @@ def write(out: Path) -> None:
     supply = [(sector, "USA", value, basis, evidence[0].source if basis == "derived" else "ASSUMED", note)
               for sector, value, basis, note in US_SUPPLY_ELASTICITIES]
     adjustment = adjustment_rows(facts)
-    used = {sid for row in flow_rows + tariffs + quotas + adjustment for sid in row[-2].split()}
+    ownership = base_ownership(facts)
+    used = {sid for row in flow_rows + tariffs + quotas + adjustment + ownership for sid in row[-2].split()}
     used.update(f.source for f in [*sigma.values(), *evidence])
     sources = [facts.sources[s] for s in sorted(used - {"ASSUMED"}, key=_source_order)]
     write_dataset(out, _metadata(sources, sigma), flow_rows, tariffs, supply_elasticities=supply, quotas=quotas,
-                  decimals={"value": 3, "rate": 4, "volume": 3, "in_rate": 4, "out_rate": 4}, adjustment=adjustment)
+                  decimals={"value": 3, "rate": 4, "volume": 3, "in_rate": 4, "out_rate": 4, "share": 4},
+                  adjustment=adjustment, ownership=ownership)
     (out / "README.md").write_text((HERE / "DATASET_README.md").read_text(encoding="utf-8") + _basis_table(flows),
                                    encoding="utf-8")
 
