@@ -16,7 +16,7 @@ from .statistics import select_period, sum_welfare_by_region
 from .style import COMPONENTS, WORLD
 from .tables import WELFARE_PARTS
 
-__all__ = ["headline", "run_summary", "compare_summary", "largest_flow_changes"]
+__all__ = ["headline", "run_summary", "compare_summary", "largest_flow_changes", "adjustment_line"]
 
 _FORMAT = {"display.width": 140, "display.max_columns": 20, "display.max_colwidth": 40}
 
@@ -70,6 +70,9 @@ def run_summary(res, year=None, include_domestic: bool = False) -> str:
             lines += [f"Importers whose tariffs change, by year ({res.unit}; % change from base):",
                       head.to_string(), ""]
         lines += [f"Welfare change by region, all sectors, {when} ({res.unit}):", table.to_string()]
+        short_run = adjustment_line(res.case, year)
+        if short_run:
+            lines += ["", short_run]
         mc = getattr(res, "uncertainty", None)
         if mc is not None:
             lines += ["", _interval_lines(res, mc, year)]
@@ -98,6 +101,23 @@ def compare_summary(comparison, year=None) -> str:
     with pd.option_context("display.float_format", "{:,.0f}".format, *_flat(_FORMAT)):
         return "\n".join([f"\nNet welfare change, all sectors, {when} ({comparison.unit}){against}:",
                           table.to_string()])
+
+
+def adjustment_line(case, year) -> str:
+    """Which elasticities ``year`` solves below their long run (docs/model.md, "Short-run adjustment"), or ""."""
+    shocks = case.shocks
+    if shocks.adjustment is None or year not in shocks.years:
+        return ""
+    y = shocks.years.index(year)
+    ds, f = case.dataset, shocks.adjustment
+    parts = [f"{sector} sigma x{f['sigma'][y, k]:.2f}" for k, sector in enumerate(ds.sectors) if f["sigma"][y, k] < 1]
+    parts += [f"{sector} eta x{f['eta'][y, k]:.2f}" for k, sector in enumerate(ds.sectors) if f["eta"][y, k] < 1]
+    parts += [f"{sector} eps {region} x{f['eps'][y, k, r]:.2f}" for k, sector in enumerate(ds.sectors)
+              for r, region in enumerate(ds.regions) if f["eps"][y, k, r] < 1]
+    if not parts:
+        return f"Every elasticity is at its long run in {year}."
+    return (f"Short-run elasticities in {year}, as shares of the long run (docs/model.md, \"Short-run "
+            f"adjustment\"): {', '.join(parts)}.")
 
 
 def owner_lines(res, year) -> str:

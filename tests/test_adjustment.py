@@ -199,3 +199,14 @@ def test_the_new_capacitys_surplus_uses_each_years_short_run_supply():
     mill = res.frames.investments.xs(2029, level="year")["new_capacity_surplus"].iloc[0]
     p, s = res.solution.producer_price[4, k, h], case.shocks.supply_shift[4, k, h]
     assert mill == pytest.approx(output * s * p ** (1 + eps[4, k, h]) / (1 + eps[4, k, h]), rel=1e-12)
+
+
+def test_the_run_summary_says_which_elasticities_are_short_run():
+    from sim.summary import adjustment_line, run_summary
+
+    text = run_summary(sim.run(FLAGSHIP), year=2025)
+    assert "Short-run elasticities in 2025, as shares of the long run" in text
+    assert "steel sigma x0.38, steel eps USA x0.50." in text
+    assert "autos" not in adjustment_line(sim.load_scenario(FLAGSHIP), 2025)  # autos are not shocked
+    static = sim.run(ROOT / "scenarios" / "steel_50pct_2025.toml")
+    assert "Short-run" not in run_summary(static)
