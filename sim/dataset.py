@@ -42,7 +42,7 @@ BUILTIN_DIR = Path(__file__).parent / "datasets"
 CODE_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 BASES = ("published", "derived", "assumed")
 DATASET_FILES = ("dataset.toml", "flows.csv", "tariffs.csv", "supply_elasticities.csv", "quotas.csv",
-                 "adjustment.csv", "ownership.csv")
+                 "adjustment.csv", "ownership.csv", "inputs.csv")
 QUOTA_FILE_COLUMNS = ["sector", "exporter", "importer", "volume", "in_rate", "out_rate", "rent"]
 ADJUSTMENT_FILE_COLUMNS = ["sector", "parameter", "region", "short_run", "half_life_years"]
 #: Relative distance within which a base flow counts as filling its quota exactly.
@@ -80,6 +80,10 @@ class Dataset:
         Shares of the existing producers' surplus owned abroad (``ownership.csv``), shape (K, N, N)
         ``[sector, location, owner]``, zero on the diagonal: the location owns what they leave
         (docs/model.md, "Ownership"). None without the file.
+    cost_shares : ndarray or None
+        Input-output cost shares ``a[n, u, j]`` (``inputs.csv``), shape (K, K, N): the share of using
+        sector ``u``'s base output value in region ``j`` spent on input sector ``n``'s composite
+        (docs/model.md, "Vertical linkages"). None without the file: every sector its own market.
     """
 
     name: str
@@ -101,6 +105,7 @@ class Dataset:
     quotas: QuotaArrays | None = None
     adjustment: tuple[Adjustment, ...] = ()
     ownership: np.ndarray | None = None
+    cost_shares: np.ndarray | None = None
 
     def region_index(self, code: str) -> int:
         return self.regions.index(code)
@@ -190,13 +195,15 @@ def load_dataset(reference: str | Path, relative_to: Path | None = None, cited_i
     quotas = _read_quotas(folder / "quotas.csv", regions, sectors, flows, tariffs, problems, header["source_ids"])
     adjustment = _read_adjustment(folder / "adjustment.csv", regions, sectors, problems, header["source_ids"])
     ownership = _read_ownership(folder / "ownership.csv", regions, sectors, problems, header["source_ids"])
+    cost_shares = _read_inputs(folder / "inputs.csv", regions, sectors, flows, tariffs, problems,
+                               header["source_ids"])
     problems.raise_if_any()
     return Dataset(
         name=header["name"], title=header["title"], base_year=header["base_year"], unit=header["unit"],
         regions=regions, region_names=header["region_names"], sectors=sectors,
         sector_names=header["sector_names"], flows=flows, tariffs=tariffs, sigma=header["sigma"],
         eta=header["eta"], eps=eps, path=folder, sources=header["sources"], quotas=quotas, adjustment=adjustment,
-        ownership=ownership,
+        ownership=ownership, cost_shares=cost_shares,
         file_hashes={name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in DATASET_FILES
                      if (folder / name).is_file()},
     )
@@ -517,6 +524,44 @@ def _check_base_state(flow, rate, volume, low, high, key, where, found):
         found.add(where, f"base flow {flow_text} fills the quota volume {volume_text}, so tariffs.csv's rate for "
                   f"{what} must lie between the in-quota rate {low:g} and the out-of-quota rate {high:g}, "
                   f"got {rate:g}")
+
+
+def _read_inputs(path, regions, sectors, flows, tariffs, problems, source_ids):
+    """Input-output cost shares from ``inputs.csv`` (docs/model.md, "Vertical linkages"), or None without it.
+
+    ``region`` may be ``*`` (every region; a named region's row refines it). A using sector's shares
+    must add up to less than 1 in every region, and the derived demand they imply (Σ share × the
+    using sector's base output) must stay below each region's base absorption of the input.
+    """
+    if not path.is_file():
+        return None
+    found = ProblemList(str(path))
+
+    def parse(text):
+        value = parse_number(text)
+        return value if value is not None and 0 <= value < 1 else None
+
+    keys = {"input_sector": sectors, "using_sector": sectors, "region": (*regions, "*")}
+    values = _read_table(path, keys, "cost_share", parse, "cost_share must be a number from 0 up to (not "
+                         "including) 1", {"basis", "source", "note"}, problems, True, source_ids)
+    shares = np.zeros((len(sectors), len(sectors), len(regions)))
+    for (n, u, region), share in sorted(values.items(), key=lambda item: item[0][2] != "*"):
+        cols = slice(None) if region == "*" else regions.index(region)
+        shares[sectors.index(n), sectors.index(u), cols] = share
+    total = shares.sum(axis=0)
+    for u, j in zip(*np.nonzero(total >= 1)):
+        found.add(f"{sectors[u]} {regions[j]}", f"the cost shares of {sectors[u]} in {regions[j]} add up to "
+                  f"{total[u, j]:.6g}: they must stay below 1 (the rest is value added)")
+    output = flows.sum(axis=-1)
+    absorption = ((1.0 + tariffs) * flows).sum(axis=-2)
+    derived = np.einsum("nuj,uj->nj", shares, output)
+    for n, j in zip(*np.nonzero((derived > 0) & (derived >= absorption))):
+        found.add(f"{sectors[n]} {regions[j]}", f"the using sectors' derived demand for {sectors[n]} in {regions[j]}, "
+                  f"{number_text(derived[n, j], decimals=1)}, is not below its base absorption "
+                  f"{number_text(absorption[n, j], decimals=1)} (cost shares times the users' output must leave "
+                  "some final demand)")
+    problems.extend(found)
+    return shares
 
 
 def _read_ownership(path, regions, sectors, problems, source_ids):

@@ -29,9 +29,11 @@ COLUMNS = {
                    "note"),
     "adjustment.csv": ("sector", "parameter", "region", "short_run", "half_life_years", "basis", "source", "note"),
     "ownership.csv": ("sector", "location", "owner", "share", "basis", "source", "note"),
+    "inputs.csv": ("input_sector", "using_sector", "region", "cost_share", "basis", "source", "note"),
 }
 #: The numeric columns, and those of them where ``inf`` is a valid value.
-NUMBERS = {"value", "rate", "eps", "volume", "in_rate", "out_rate", "short_run", "half_life_years", "share"}
+NUMBERS = {"value", "rate", "eps", "volume", "in_rate", "out_rate", "short_run", "half_life_years", "share",
+           "cost_share"}
 INFINITE = {"eps", "out_rate"}
 #: How the reader splits a ``source`` cell into source ids.
 SOURCE_SEPARATORS = re.compile(r"[\s;]+")
@@ -44,7 +46,7 @@ COMMENT = "#"
 def write_dataset(folder: str | Path, meta: Mapping, flows: Iterable[Sequence], tariffs: Iterable[Sequence] = (),
                   supply_elasticities: Iterable[Sequence] | None = None, quotas: Iterable[Sequence] | None = None,
                   decimals: Mapping[str, int] | None = None, adjustment: Iterable[Sequence] | None = None,
-                  ownership: Iterable[Sequence] | None = None) -> list[Path]:
+                  ownership: Iterable[Sequence] | None = None, inputs: Iterable[Sequence] | None = None) -> list[Path]:
     """Write a complete dataset folder: ``dataset.toml``, ``flows.csv``, ``tariffs.csv`` and the optional files.
 
     Parameters
@@ -56,10 +58,11 @@ def write_dataset(folder: str | Path, meta: Mapping, flows: Iterable[Sequence], 
         ``title``, ``base_year``, ``unit``, ...) and the lists of tables ``region``, ``sector``
         and ``source``, written in the order given. A ``"#"`` key, at the top or in a table,
         is written as a comment line above it.
-    flows, tariffs, supply_elasticities, quotas, adjustment, ownership : iterable of sequences
+    flows, tariffs, supply_elasticities, quotas, adjustment, ownership, inputs : iterable of sequences
         The rows of each CSV file, each in the order of :data:`COLUMNS` (``basis``, ``source``
         and ``note`` included). ``tariffs.csv`` is always written (header only without rows);
-        ``supply_elasticities.csv``, ``quotas.csv``, ``adjustment.csv`` and ``ownership.csv`` only when given.
+        ``supply_elasticities.csv``, ``quotas.csv``, ``adjustment.csv``, ``ownership.csv`` and ``inputs.csv``
+        only when given.
     decimals : mapping, optional
         Decimal places per numeric column, e.g. ``{"value": 3, "rate": 4}``; a column not
         listed is written with the shortest text that reads back as the same float. ``inf``
@@ -80,7 +83,7 @@ def write_dataset(folder: str | Path, meta: Mapping, flows: Iterable[Sequence], 
     problems: list[Problem] = []
     source_ids = {str(table.get("id")) for table in meta.get("source") or () if isinstance(table, Mapping)}
     tables = {"flows.csv": flows, "tariffs.csv": tariffs, "supply_elasticities.csv": supply_elasticities,
-              "quotas.csv": quotas, "adjustment.csv": adjustment, "ownership.csv": ownership}
+              "quotas.csv": quotas, "adjustment.csv": adjustment, "ownership.csv": ownership, "inputs.csv": inputs}
     texts = {name: _csv_text(name, rows, decimals or {}, source_ids, problems)
              for name, rows in tables.items() if rows is not None}
     texts["dataset.toml"] = _toml_text(meta, problems)

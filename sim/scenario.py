@@ -36,7 +36,8 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 MAX_CV = 10.0
 
 _TOP_KEYS = {"name", "title", "description", "dataset", "years", "method", "tariff", "quota",
-             "investment", "demand_shift", "elasticities", "uncertainty", "adjustment", "pass_through", "ownership"}
+             "investment", "demand_shift", "elasticities", "uncertainty", "adjustment", "pass_through", "ownership",
+             "linkages"}
 _TARIFF_KEYS = {"sector", "importer", "exporter", "rate", "add", "start", "end", "note"}
 _QUOTA_KEYS = {"sector", "importer", "exporter", "volume", "in_rate", "out_rate", "rent", "start", "end", "note"}
 RENT_HOLDERS = ("exporter", "importer")
@@ -240,6 +241,7 @@ class Scenario:
     description: str = ""
     years: tuple[int, ...] | None = None
     method: str = "exact"
+    linkages: bool = True  # a dataset's inputs.csv links its sectors unless this is false
     tariffs: tuple[Tariff, ...] = ()
     quotas: tuple[Quota, ...] = ()
     investments: tuple[Investment, ...] = ()
@@ -310,6 +312,8 @@ def scenario_table(scenario: Scenario) -> dict:
 
     table = {"name": scenario.name, "dataset": scenario.dataset, "title": scenario.title,
              "description": scenario.description, "method": scenario.method}
+    if not scenario.linkages:
+        table["linkages"] = False
     if scenario.years is not None:
         table["years"] = list(scenario.years) if isinstance(scenario.years, tuple) else scenario.years
     sets = ("sector", "importer", "exporter", "region")
@@ -352,6 +356,11 @@ def _parse(data: dict, path: Path | None, problems: ProblemList) -> Scenario:
         problems.add("name", f"must be letters, digits, '_', '-' or '.' (it names output files), got {name!r}")
     dataset = p.text(data, "dataset", "dataset", required=True)
     method = p.text(data, "method", "method") or "exact"
+    linkages = data.get("linkages", True)
+    if not isinstance(linkages, bool):
+        problems.add("linkages", f"must be true or false (whether the dataset's inputs.csv links its sectors), "
+                     f"got {linkages!r}")
+        linkages = True
     if method not in METHODS:
         problems.add("method", f"must be one of {', '.join(METHODS)}, got {method!r}{closest(method, METHODS)}")
     uncertainty = p.uncertainty(data["uncertainty"]) if "uncertainty" in data else None
@@ -386,7 +395,7 @@ def _parse(data: dict, path: Path | None, problems: ProblemList) -> Scenario:
     return Scenario(
         name=name or "", dataset=dataset or "", title=p.text(data, "title", "title") or name or "",
         description=p.text(data, "description", "description") or "", years=years, method=method,
-        tariffs=tariffs, quotas=quotas, investments=investments, demand_shifts=demand,
+        linkages=linkages, tariffs=tariffs, quotas=quotas, investments=investments, demand_shifts=demand,
         elasticities=tuple(o for o in overrides if o is not None), uncertainty=uncertainty,
         adjustments=tuple(sorted(adjustments, key=lambda a: (a.sector != ALL, a.region != ALL))),
         pass_through=pass_through, path=path, ownership=ownership,

@@ -15,6 +15,8 @@ import numpy as np
 
 from .adjustment import first_shocked_year, multipliers, scale
 from .dataset import Dataset
+from .engine.linkages import Links
+from .engine.methods import METHOD_SPECS
 from .errors import PlausibilityWarning, ProblemList, ScenarioWarning, number_text
 from .quotas import QuotaArrays
 from .scenario import ALL, Scenario, raise_problems
@@ -56,6 +58,10 @@ class Shocks:
     adjustment : dict or None
         Short-run factors on ``sigma``, ``eta`` (Y, K) and ``eps`` (Y, K, N); None: the long run
         every year (docs/model.md, "Short-run adjustment").
+    links : Links or None
+        The dataset's input-output cost shares (``inputs.csv``) unless the scenario sets
+        ``linkages = false``: the sectors of a period are then solved together (docs/model.md,
+        "Vertical linkages").
     pass_through : ndarray, shape (Y, K, N, N), or None
         The share of each route's tariff change that reaches the buyer (1 where no
         ``[[pass_through]]`` is in force); None without such blocks (docs/model.md,
@@ -73,6 +79,7 @@ class Shocks:
     quotas: QuotaArrays | None = None
     adjustment: dict[str, np.ndarray] | None = None
     pass_through: np.ndarray | None = None
+    links: Links | None = None
 
     def elasticities(self, period: int | None = None) -> dict[str, np.ndarray]:
         """The elasticities solved each period: the long run times the short-run factors (docs/model.md,
@@ -110,10 +117,11 @@ def build_shocks(scenario: Scenario, dataset: Dataset) -> Shocks:
     sigma, eta, eps = _elasticities(scenario, dataset)
     quotas = _quotas_in(scenario, dataset, when) if scenario.quotas or dataset.quotas is not None else None
     pass_through = _pass_through_in(scenario, dataset, when, quotas, problems) if scenario.pass_through else None
+    links = _links(scenario, dataset, eps, problems)
     raise_problems(problems)
     adjustment = _adjustment(scenario, dataset, years, tariffs, supply, demand, quotas)
     shocks = Shocks(tuple(years), static, tariffs, supply, demand, sigma, eta, eps, quotas, adjustment,
-                    pass_through)
+                    pass_through, links)
     _warn_implausible(scenario, dataset, supply)
     _warn_complements(scenario, dataset, shocks)
     if not static:
@@ -145,6 +153,22 @@ def _pass_through_in(scenario, dataset, when, quotas, problems) -> np.ndarray:
                          "flow is not supported (end the quota with a [[tariff]], or leave this route out)")
             break
     return share
+
+
+def _links(scenario, dataset, eps, problems) -> Links | None:
+    """The dataset's cost shares, unless the scenario switches them off; a linked using sector needs a finite
+    supply elasticity (its price follows its unit cost) and a method that solves linkages."""
+    if dataset.cost_shares is None or not scenario.linkages:
+        return None
+    using = dataset.cost_shares.sum(axis=0) > 0  # (K, N)
+    for k, r in zip(*np.nonzero(using & np.isinf(eps))):
+        problems.add("elasticities", f"{dataset.sectors[k]} in {dataset.regions[r]} buys inputs (the dataset's "
+                     "inputs.csv) but its supply elasticity is inf: a linked sector needs a finite one (or set "
+                     "linkages = false)")
+    if "linkages" not in METHOD_SPECS[scenario.method].supports:
+        problems.add("method", f"\"{scenario.method}\" cannot solve a dataset whose sectors are linked "
+                     "(inputs.csv): use method = \"exact\" or set linkages = false")
+    return Links(dataset.cost_shares)
 
 
 def _adjustment(scenario, dataset, years, tariffs, supply, demand, quotas) -> dict[str, np.ndarray] | None:

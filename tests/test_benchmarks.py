@@ -65,3 +65,9 @@ def test_bench_baci_runs_small(capsys):
     bench.main(products=60, countries=6, density=0.5)
     out = capsys.readouterr().out
     assert "BACI-format file:" in out and "dataset build" in out and "run --no-plots" in out and "peak memory" in out
+
+
+def test_bench_linkages_runs_small_and_converges(capsys):
+    load("bench_linkages").main(sectors=4, regions=5, draws=3)
+    out = capsys.readouterr().out
+    assert "converged 12/12" in out and "rounds" in out and "ratio linked / unlinked" in out

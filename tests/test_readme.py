@@ -178,3 +178,26 @@ def test_readme_mill_returns_and_owner_numbers_match_fresh_runs():
     us = alone.frames.welfare.loc[(2030, "steel", "USA"), "producer_surplus"]
     existing = us - alone.frames.investments.loc[(2030, ra.name), "new_capacity_surplus"]
     assert f"takes USD {-existing:,.0f} m a year from existing US mills, USD {-0.16 * existing:,.0f} m" in text
+
+
+def test_readme_linked_numbers_match_a_fresh_run():
+    linked = sim.run(ROOT / "scenarios" / "steel_tariff_with_investment_linked.toml")
+    plain = sim.run(ROOT / "scenarios" / "steel_tariff_with_investment.toml")
+    text = " ".join(README.split("### Steel is an input", 1)[1].split("Other shipped", 1)[0].split())
+    w = linked.frames.welfare.xs((2026, "USA"), level=("year", "region"))
+    p = linked.frames.prices.xs((2026, "USA"), level=("year", "region"))
+    m = lambda x: f"{abs(x):,.0f}"  # noqa: E731
+    assert f"car makers' producer surplus falls by USD {m(w.loc['autos', 'producer_surplus'])} m" in text
+    assert f"their buyers' by USD {m(w.loc['autos', 'consumer_surplus'])} m" in text
+    assert f"(car prices {p.loc['autos', 'producer_price_pct']:+.2f}%, output {p.loc['autos', 'output_pct']:+.2f}%)" \
+        .replace("-", "−") in text
+    assert f"aircraft and defence makers lose USD {m(w.loc['aerospace_defense', 'producer_surplus'])} m" in text
+    assert f"other goods producers USD {m(w.loc['other_goods', 'producer_surplus'])} m, their buyers USD " \
+           f"{m(w.loc['other_goods', 'consumer_surplus'])} m" in text
+    assert f"US steel producers gain USD {m(w.loc['steel', 'producer_surplus'])} m and the Treasury USD " \
+           f"{m(w.loc['steel', 'tariff_revenue'])} m" in text
+    plain_steel = plain.frames.prices.loc[(2026, "steel", "USA"), "output_pct"]
+    assert f"US steel output rises {p.loc['steel', 'output_pct']:.1f}% rather than {plain_steel:.1f}%" in text
+    total = linked.welfare_by_region(2026).loc["USA", "net_welfare"]
+    unlinked = plain.welfare_by_region(2026).loc["USA", "net_welfare"]
+    assert f"(+{total:,.0f} m against {unlinked:,.0f} m unlinked)".replace("-", "−") in text

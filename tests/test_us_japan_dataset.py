@@ -28,6 +28,25 @@ def test_rebuild_from_the_facts_is_identical(tmp_path):
     load_build().write(tmp_path)
     for name in ("dataset.toml", "flows.csv", "tariffs.csv", "quotas.csv", "ownership.csv", "README.md"):
         assert (tmp_path / name).read_text() == (SHIPPED / name).read_text(), f"{name} differs: rebuild the dataset"
+    assert not (tmp_path / "inputs.csv").exists()
+
+
+def test_the_linked_dataset_is_the_same_data_with_inputs(tmp_path):
+    """us_japan_2024_linked: the same flows, tariffs and quotas, and inputs.csv (docs/model.md, "Vertical linkages")."""
+    load_build().write(tmp_path, linked=True)
+    linked = SHIPPED.parent / "us_japan_2024_linked"
+    for name in ("dataset.toml", "flows.csv", "tariffs.csv", "quotas.csv", "inputs.csv", "README.md"):
+        assert (tmp_path / name).read_text() == (linked / name).read_text(), f"{name} differs: rebuild the dataset"
+    for name in ("flows.csv", "tariffs.csv", "quotas.csv", "ownership.csv", "adjustment.csv"):
+        assert (linked / name).read_text() == (SHIPPED / name).read_text(), name
+    ds = load_dataset("us_japan_2024_linked")
+    k, u, us = ds.sector_index("steel"), ds.sector_index("autos"), ds.region_index("USA")
+    share = ds.cost_shares[k, u, us]
+    output = ds.flows[u, us].sum()
+    absorption = ((1 + ds.tariffs[k]) * ds.flows[k])[:, us].sum()
+    assert share == pytest.approx(30925 / 176872 * absorption / output, abs=5e-5)  # BEA's 17.5% of US steel use
+    derived = np.einsum("nuj,uj->nj", ds.cost_shares, ds.flows.sum(axis=-1))
+    assert derived[k, us] / absorption == pytest.approx(0.89, abs=0.01)
 
 
 

@@ -51,8 +51,10 @@ def test_readme_and_docs_show_every_table(validate):
     fitted = validate.table(validate.fitted())
     outside = validate.out_of_sample_table(validate.out_of_sample())
     measured = validate.out_of_sample_table(validate.outcomes_2025())
+    linked = validate.out_of_sample_table(validate.linked_checks())
     docs = (ROOT / "docs" / "validation.md").read_text(encoding="utf-8")
-    for line in fitted.splitlines()[2:] + outside.splitlines()[2:] + measured.splitlines()[2:]:
+    for line in fitted.splitlines()[2:] + outside.splitlines()[2:] + measured.splitlines()[2:] + \
+            linked.splitlines()[2:]:
         assert line in README, line
         assert line in docs, line
     assert docs.index("## Fitted") < docs.index(fitted.splitlines()[2]) < docs.index("## Out-of-sample") \
@@ -61,7 +63,8 @@ def test_readme_and_docs_show_every_table(validate):
 
 
 def test_every_fitted_row_names_the_parameter_it_fixed_and_no_out_of_sample_row_does(validate):
-    fitted, outside = validate.fitted(), validate.out_of_sample() + validate.outcomes_2025()
+    fitted = validate.fitted()
+    outside = validate.out_of_sample() + validate.outcomes_2025() + validate.linked_checks()
     assert fitted and all(r.fixes and r.source and r.measure for r in fitted)
     assert outside and all(not r.fixes and r.source and r.measure for r in outside)
     assert not {r.what for r in fitted} & {r.what for r in outside}

@@ -64,7 +64,8 @@ class Fact:
 class Facts:
     """The fact files, with a stable id per row: S.. (facts.csv), M<line>, A<line>, X<line>, D<line>."""
 
-    FILES = {"facts_more.csv": "M", "anchor_totals.csv": "A", "added_facts.csv": "X", "adjustment_facts.csv": "D"}
+    FILES = {"facts_more.csv": "M", "anchor_totals.csv": "A", "added_facts.csv": "X", "adjustment_facts.csv": "D",
+             "linkage_facts.csv": "L"}
 
     def __init__(self, folder: Path):
         self.rows: dict[str, list[tuple[str, dict]]] = {}
@@ -899,6 +900,45 @@ def adjustment_rows(facts: Facts) -> list[tuple]:
     ]
 
 
+def linkage_rows(facts: Facts, flows: dict, tariffs: list) -> list[tuple]:
+    """Input-output cost shares of steel in the using sectors (input_sector, using_sector, region, cost_share,
+    basis, source, note): docs/model.md, "Vertical linkages".
+
+    The US shares put BEA's split of US steel use (IO values) onto the dataset's own steel: each using
+    sector's share of US steel use times US steel absorption (at internal prices), over the sector's output.
+    IO values count processed steel and so exceed the dataset's tonnage-valued steel; taking shares of use
+    rather than IO coefficients keeps derived demand below absorption. No foreign table was read: the other
+    regions take the US coefficients (assumed), which leaves every region's derived demand below its
+    absorption of steel (checked on loading).
+    """
+    use = facts.get("linkage_facts.csv", sector="us_steel_use_by_industry")
+    parts = {"autos": use.stated(r"motor vehicles and parts (\d+)"),
+             "aerospace_defense": use.stated(r"other transportation (\d+)"),
+             "other_goods": use.stated(r"other goods industries (\d+)")}
+    rates = {(k, i, j): r for k, i, j, r, *_ in tariffs}
+    steel = flows["steel"]
+    absorption = sum((1 + rates.get(("steel", i, "USA"), 0.0)) * steel[(i, "USA")].value for i in REGIONS)
+    sources = {"autos": ["io_primary_metals_into_motor_vehicles"],
+               "aerospace_defense": ["io_primary_metals_into_other_transportation"],
+               "other_goods": ["io_primary_metals_into_other_goods"]}
+    share_fact = facts.get("linkage_facts.csv", sector="steel_share_of_metal_requirements")
+    rows = []
+    for using, dollars in parts.items():
+        output = sum(flows[using][("USA", j)].value for j in REGIONS)
+        proportion = dollars / use.value
+        share = proportion * absorption / output
+        cited = " ".join([use.source, share_fact.source] + [facts.get("linkage_facts.csv", sector=s).source
+                                                             for s in sources[using]])
+        rows.append(("steel", using, "USA", round(share, 4), "derived", cited,
+                     f"{proportion:.1%} of US steel use (BEA 2024, IO values: {dollars:,.0f} of {use.value:,.0f}) x US "
+                     f"steel absorption {absorption:,.0f} (the dataset's, at internal prices) / {using} output "
+                     f"{output:,.0f}"))
+        rows.append(("steel", using, "*", round(share, 4), "assumed", "ASSUMED",
+                     "the US coefficient: no foreign input-output cell was read (Japan's MIC and OECD ICIO tables "
+                     "exist: data/us_japan_2024/research/issue20.md)"))
+    return rows
+
+
 def build_all(facts: Facts) -> tuple[dict, list]:
     b = Build(facts)
     flows = {}
@@ -910,7 +950,8 @@ def build_all(facts: Facts) -> tuple[dict, list]:
     return flows, base_tariffs(b, flows), base_quotas(b, flows)
 
 
-def write(out: Path) -> None:
+def write(out: Path, linked: bool = False) -> None:
+    """Write the dataset into ``out``; with ``linked``, the linked variant (``inputs.csv``, docs/model.md)."""
     facts = Facts(FACTS)
     flows, tariffs, quotas = build_all(facts)
     flow_rows = [(sector, i, j, c.value, c.basis, c.source, c.note) for sector, cells in flows.items()
@@ -925,14 +966,18 @@ def write(out: Path) -> None:
               for sector, value, basis, note in US_SUPPLY_ELASTICITIES]
     adjustment = adjustment_rows(facts)
     ownership = base_ownership(facts)
-    used = {sid for row in flow_rows + tariffs + quotas + adjustment + ownership for sid in row[-2].split()}
+    inputs = linkage_rows(facts, flows, tariffs) if linked else []
+    used = {sid for row in flow_rows + tariffs + quotas + adjustment + ownership + inputs for sid in row[-2].split()}
     used.update(f.source for f in [*sigma.values(), *evidence])
     sources = [facts.sources[s] for s in sorted(used - {"ASSUMED"}, key=_source_order)]
-    write_dataset(out, _metadata(sources, sigma), flow_rows, tariffs, supply_elasticities=supply, quotas=quotas,
-                  decimals={"value": 3, "rate": 4, "volume": 3, "in_rate": 4, "out_rate": 4, "share": 4},
-                  adjustment=adjustment, ownership=ownership)
-    (out / "README.md").write_text((HERE / "DATASET_README.md").read_text(encoding="utf-8") + _basis_table(flows),
-                                   encoding="utf-8")
+    write_dataset(out, _metadata(sources, sigma, linked), flow_rows, tariffs, supply_elasticities=supply,
+                  quotas=quotas, decimals={"value": 3, "rate": 4, "volume": 3, "in_rate": 4, "out_rate": 4, "share": 4,
+                                           "cost_share": 4},
+                  adjustment=adjustment, ownership=ownership, inputs=inputs or None)
+    readme = (HERE / "DATASET_README.md").read_text(encoding="utf-8")
+    if linked:
+        readme = (HERE / "LINKED_README.md").read_text(encoding="utf-8") + "\n" + readme
+    (out / "README.md").write_text(readme + _basis_table(flows), encoding="utf-8")
 
 
 def _source_order(sid: str):
@@ -952,7 +997,7 @@ SECTOR_COMMENTS = {
 }
 
 
-def _metadata(sources, sigma) -> dict:
+def _metadata(sources, sigma, linked: bool = False) -> dict:
     """dataset.toml's content: regions, sectors (their elasticities' reasons as comments) and the sources used."""
     sectors = [{"#": f"{SECTOR_COMMENTS[code]} (source {sigma[code].source})", "code": code, "name": name,
                 "sigma": sigma[code].value, "eta": eta, "eps": eps}
@@ -960,8 +1005,9 @@ def _metadata(sources, sigma) -> dict:
     assumed = {"id": "ASSUMED", "title": "A stated assumption of the tradesim authors; the note says what and why",
                "url": ""}
     return {"#": "Generated by data/us_japan_2024/build.py from data/us_japan_2024/facts/: do not edit by hand.",
-            "name": "us_japan_2024",
-            "title": "US, Japan and six partners, 2024: steel, autos, aerospace and defence, other goods",
+            "name": "us_japan_2024_linked" if linked else "us_japan_2024",
+            "title": "US, Japan and six partners, 2024: steel, autos, aerospace and defence, other goods"
+                     + (", with steel as an input to the other sectors" if linked else ""),
             "base_year": 2024, "unit": "USD million",
             "region": [{"code": code, "name": name} for code, name in REGIONS.items()], "sector": sectors,
             "source": [assumed, *(_source_table(s) for s in sources)]}
@@ -989,7 +1035,9 @@ def _basis_table(flows) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    write(parser.parse_args().out)
+    out = parser.parse_args().out
+    write(out)
+    write(out.parent / f"{out.name}_linked", linked=True)
 
 
 if __name__ == "__main__":

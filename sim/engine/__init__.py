@@ -24,8 +24,9 @@ import numpy as np
 
 from ..adjustment import scale
 from .accounting import account
-from .exact import Solution, solve_equilibrium
+from .exact import TOLERANCE, Solution, solve_equilibrium
 from .linear import solve_linear
+from .linkages import solve_linked
 from .methods import METHOD_SPECS, MethodSpec
 from .pass_through import Routes
 
@@ -126,7 +127,13 @@ def solve(case, method: str | None = None, vary: Vary | None = None, client=None
     """
     inputs, quotas, routes = _inputs(case, vary or Vary())
     quotas = quotas if solves_quotas(case, method) else None
-    solution = METHODS[method or case.scenario.method].solve(inputs, quotas, client, progress, timeout)
+    chosen = METHODS[method or case.scenario.method]
+
+    def solve_once(arguments):
+        return chosen.solve(arguments, quotas, client, progress, timeout)
+
+    links = case.shocks.links
+    solution = solve_once(inputs) if links is None else solve_linked(inputs, links, solve_once, TOLERANCE)
     return account(case.dataset, quotas, solution, routes)
 
 

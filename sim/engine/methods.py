@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 __all__ = ["MethodSpec", "METHOD_SPECS", "unsupported"]
 
-#: Scenario blocks a method may support: ``[[quota]]``, ``[[investment]]``, ``[[demand_shift]]``.
-FEATURES = ("quota", "investment", "demand_shift")
+#: What a method may support: ``[[quota]]``, ``[[investment]]``, ``[[demand_shift]]`` blocks and linked sectors.
+FEATURES = ("quota", "investment", "demand_shift", "linkages")
 
 
 @dataclass(frozen=True)
