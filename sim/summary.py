@@ -2,8 +2,9 @@
 
 ``run`` prints, per scenario: a per-year headline for each importer whose tariffs
 change (imports, consumer price, output, net welfare in each sector it taxes),
-welfare by region for one year, the tariff-rate quotas (if any), and the largest
-changes in traded flows.
+welfare by region for one year, a line per region whose own demand shifts (what its
+consumer surplus is and is not, and the spill-over on other buyers), the tariff-rate
+quotas (if any), and the largest changes in traded flows.
 ``compare`` prints net welfare by scenario and region.
 """
 
@@ -12,11 +13,12 @@ from __future__ import annotations
 import pandas as pd
 
 from .ownership import has_returns, in_play
-from .statistics import select_period, sum_welfare_by_region
+from .statistics import demand_shift_effects, select_period, sum_welfare_by_region
 from .style import COMPONENTS, WORLD
-from .tables import WELFARE_PARTS
+from .tables import LONG_RUN, WELFARE_PARTS
 
-__all__ = ["headline", "run_summary", "compare_summary", "largest_flow_changes", "adjustment_line"]
+__all__ = ["headline", "run_summary", "compare_summary", "largest_flow_changes", "adjustment_line",
+           "demand_shift_notes"]
 
 _FORMAT = {"display.width": 140, "display.max_columns": 20, "display.max_colwidth": 40}
 
@@ -70,6 +72,9 @@ def run_summary(res, year=None, include_domestic: bool = False) -> str:
             lines += [f"Importers whose tariffs change, by year ({res.unit}; % change from base):",
                       head.to_string(), ""]
         lines += [f"Welfare change by region, all sectors, {when} ({res.unit}):", table.to_string()]
+        notes = demand_shift_notes(res.by_scenario, res.infos, year)
+        if notes:
+            lines += ["", f"Demand shifts, {when} ({res.unit}; every year in demand_shifts.csv):", *notes]
         short_run = adjustment_line(res.case, year)
         if short_run:
             lines += ["", short_run]
@@ -145,6 +150,35 @@ def return_lines(res) -> list[str]:
                      f"{r['discount_rate']:.0%} to {r['start']}: {r['present_value']:,.0f}; NPV after the "
                      f"{r['amount']:,.0f} cost {r['npv']:+,.0f}{band}; {payback}")
     return lines
+
+
+def demand_shift_notes(frames, infos, year, minus: str = "-") -> list[str]:
+    """One sentence per scenario, sector and region whose own demand shifts in ``year`` (docs/model.md, "Welfare").
+
+    It says that the region's consumer surplus is the price effect on its own purchases, that
+    the value of the extra purchases is outside the model, and what the other buyers of the
+    sector gain or lose through the world price (:func:`~sim.statistics.demand_shift_effects`).
+    The scenario is named when ``frames`` holds several; ``minus`` is the minus sign written.
+    Empty without demand shifts in ``year``.
+    """
+    effects = demand_shift_effects(frames)
+    several = len(infos) > 1 or len(effects.index.unique("scenario")) > 1
+    return [f"{name}: " * several + _demand_shift_note(row, region, sector, minus)
+            for (name, period, sector, region), row in effects.iterrows()
+            if period == (LONG_RUN if infos[name].static else year)]
+
+
+def _demand_shift_note(row, region: str, sector: str, minus: str) -> str:
+    """The sentence of :func:`demand_shift_notes` for one row of :func:`~sim.statistics.demand_shift_effects`."""
+    more, other = row["demand_shift"] > 0, row["other_buyers_consumer_surplus"]
+    spill = ("Other buyers' loss from the higher world price" if other < 0 else
+             "Other buyers' gain from the lower world price" if other > 0 else "Other buyers' change")
+    own, shift, others = (f"{value:+,.{digits}f}".replace("-", minus) for value, digits in
+                          ((row["consumer_surplus"], 0), (100 * row["demand_shift"], 1), (other, 0)))
+    forgone = "those purchases" if more else "the purchases forgone"
+    return (f"{region} {sector}: consumer surplus {own} is the price effect of {region}'s own "
+            f"{'extra' if more else 'reduced'} purchases (demand {shift}% at given prices); the value of {forgone} "
+            f"is outside the model. {spill}: {others}.")
 
 
 def _flat(options: dict) -> list:
