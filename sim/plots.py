@@ -243,6 +243,9 @@ def welfare_by_owner(frames, infos, ax=None, year=None, baseline=None):
     ax.set_title(_title(infos, f"Net welfare by location and by owner, all sectors, {year}", baseline), fontsize=10)
     handles = [Patch(color=colours["location"], label="by location (where produced)"),
                Patch(color=colours["owner"], label="by owner (producer surplus to its owners)")]
+    if len(names) > 1:  # which scenario each hatch is, as on the welfare plot
+        handles += [Patch(facecolor="white", hatch=scenario_hatch(s), edgecolor="#444444",
+                          label=_scenario_label(infos[name])) for s, name in enumerate(names)]
     _legend_outside(ax, handles=handles, fontsize=8)
     ax.margins(y=0.15)
     ax.grid(axis="y", alpha=0.3)

@@ -144,10 +144,9 @@ def return_lines(res) -> list[str]:
         payback = (f"pays back in {r['payback_year']:.0f}" if r["payback_year"] == r["payback_year"] else
                    f"pays back in year {r['payback_years']:.0f} of its life" if r["payback_years"] == r["payback_years"]
                    else "does not pay back within its life")
-        profit, margin = r["operating_profit_last_year"], r["operating_margin"]
-        lines.append(f"  {r.name} ({r['investor']} in {r['host']}): operating profit {profit:,.0f} in the last year "
-                     f"at a {margin:.0%} margin; present value over {r['life_years']:.0f} years at "
-                     f"{r['discount_rate']:.0%} to {r['start']}: {r['present_value']:,.0f}; NPV after the "
+        lines.append(f"  {r.name} ({r['investor']} in {r['host']}): {_last_profit(r)} at a "
+                     f"{_percent(r['operating_margin'])} margin; present value over {r['life_years']:.0f} years at "
+                     f"{_percent(r['discount_rate'])} to {_start(r)}: {r['present_value']:,.0f}; NPV after the "
                      f"{r['amount']:,.0f} cost {r['npv']:+,.0f}{band}; {payback}")
     return lines
 
@@ -179,6 +178,25 @@ def _demand_shift_note(row, region: str, sector: str, minus: str) -> str:
     return (f"{region} {sector}: consumer surplus {own} is the price effect of {region}'s own "
             f"{'extra' if more else 'reduced'} purchases (demand {shift}% at given prices); the value of {forgone} "
             f"is outside the model. {spill}: {others}.")
+
+
+def _percent(share: float) -> str:
+    """``0.08`` → ``8%``, ``0.085`` → ``8.5%``: a rate as the scenario wrote it, not rounded to a whole percent."""
+    return f"{share * 100:.3g}%"
+
+
+def _start(row) -> str:
+    """The year the present value is taken at: the start year, or "its start" in a long-run scenario."""
+    return "its start" if row["start"] == LONG_RUN else str(row["start"])
+
+
+def _last_profit(row) -> str:
+    """The last year's operating profit, or why there is none (the life lies outside the scenario's last year)."""
+    profit = row["operating_profit_last_year"]
+    if profit == profit:
+        return f"operating profit {profit:,.0f} in the last year"
+    start = int(row["start"])
+    return f"no operating profit in the last year (outside its life, {start}-{start + int(row['life_years']) - 1})"
 
 
 def _flat(options: dict) -> list:
