@@ -32,7 +32,7 @@ CONTINUES = "continues on the next row (the line is longer than an Excel cell ho
 ADDED_APOSTROPHE = "the first character, an apostrophe that keeps the cell text, is not part of the line"
 #: Columns whose values are percent changes, rates (shares) or counts; the rest of the numbers are money.
 PERCENT = {"value_pct", "volume_pct", "producer_price_pct", "consumer_price_pct", "output_pct"}
-RATES = {"rate", "base_rate", "in_rate", "out_rate", "fill"}
+RATES = {"rate", "base_rate", "in_rate", "out_rate", "fill", "demand_shift"}
 PLAIN = {"year", "draw", "iterations"}
 TEXT_STATS = {"central", "mean", "p05", "p50", "p95"}
 
@@ -47,7 +47,7 @@ def header(column: str, unit: str, table: str) -> str:
         return f"{column} [{unit} or % as the quantity says]" if table == "uncertainty" else f"{column} [{unit}]"
     if column in ("base_value", "value", "value_change", "volume", "imports", "tariff_revenue", "swing", "output",
                   "revenue", "operating_profit", "new_capacity_surplus", "ownership_transfer", "amount",
-                  "operating_profit_last_year", "exporter_margin") or \
+                  "operating_profit_last_year", "exporter_margin", "other_buyers_consumer_surplus") or \
             column.startswith(("consumer_surplus", "producer_surplus", "quota_rent", "net_welfare", "present_value",
                                "npv")):
         return f"{column} [{unit}]"

@@ -23,6 +23,7 @@ from .excel import write_workbook
 from .folders import write_folder
 from .ownership import has_returns, in_play
 from .scenario import scenario_table
+from .statistics import DEMAND_SHIFT_COLUMNS, demand_shift_effects
 from .tables import FLOW_COLUMNS, PRICE_COLUMNS, QUOTA_COLUMNS, WELFARE_COLUMNS
 from .version import __version__
 
@@ -114,14 +115,17 @@ def output_tables(frames: list, results: list, sensitivities: list | None = None
                   comparison=None) -> dict[str, pd.DataFrame]:
     """Every table a run writes, name → DataFrame with the file's columns, in file order.
 
-    flows, prices and welfare always; welfare_by_owner where something is owned abroad; investments
-    and investment_returns where an investment gives amount and operating_margin; comparison, quotas,
-    uncertainty and sensitivity where the run has them.
+    flows, prices and welfare always; demand_shifts where a region's own demand shifts; welfare_by_owner
+    where something is owned abroad; investments and investment_returns where an investment gives amount
+    and operating_margin; comparison, quotas, uncertainty and sensitivity where the run has them.
     """
 
     tables = {name: pd.concat([getattr(f, name) for f in frames]).reset_index()[columns]
               for name, columns in (("flows", FLOW_COLUMNS), ("prices", PRICE_COLUMNS),
                                     ("welfare", WELFARE_COLUMNS))}
+    shifts = [demand_shift_effects(f) for f in frames]
+    if any(len(s) for s in shifts):  # docs/model.md, "Welfare": what a shifting buyer's consumer surplus is
+        tables["demand_shifts"] = pd.concat(shifts).reset_index()[DEMAND_SHIFT_COLUMNS]
     if any(in_play(r.case) for r in results):  # else it would repeat welfare.csv (docs/model.md, "Ownership")
         tables["welfare_by_owner"] = pd.concat([f.owners for f in frames]).reset_index()
     if any(has_returns(r.case) for r in results):

@@ -68,6 +68,7 @@ def owner_shares(scenario, dataset, when, problems: ProblemList | None = None) -
     k, n = len(dataset.sectors), len(dataset.regions)
     base = dataset.ownership if dataset.ownership is not None else np.zeros((k, n, n))
     out = np.zeros((len(when), k, n, n))
+    over: dict[tuple, list] = {}  # one problem per over-full cell and set of shares, with the years it holds
     for y, year in enumerate(when):
         foreign, named = base.copy(), {}
         for o in scenario.ownership:
@@ -77,16 +78,27 @@ def owner_shares(scenario, dataset, when, problems: ProblemList | None = None) -
                 named[cell[:2]] = o.key
         total = foreign.sum(axis=2)
         for ks, r in zip(*np.nonzero(total > 1 + 1e-12)):
-            if problems is not None:
-                label = "" if year is None else f" in {year}"
-                listed = ", ".join(f"{dataset.regions[o]} {foreign[ks, r, o]:g}"
-                                   for o in np.flatnonzero(foreign[ks, r]))
-                problems.add(f"{named.get((ks, r), 'ownership')}.share",
-                             f"foreign owners' shares of {dataset.sectors[ks]} in {dataset.regions[r]} add up to "
-                             f"{total[ks, r]:.6g}{label} ({listed}): the location's own share would be negative")
+            listed = ", ".join(f"{dataset.regions[o]} {foreign[ks, r, o]:g}" for o in np.flatnonzero(foreign[ks, r]))
+            over.setdefault((named.get((ks, r), "ownership"), ks, r, f"{total[ks, r]:.6g}", listed), []).append(year)
         out[y] = foreign
         out[y][:, np.arange(n), np.arange(n)] = 1.0 - total
+    if problems is not None:
+        for (key, ks, r, total, listed), years in over.items():
+            problems.add(f"{key}.share", f"foreign owners' shares of {dataset.sectors[ks]} in {dataset.regions[r]} add "
+                         f"up to {total}{_years_label(years, when)} ({listed}): the location's own share would be "
+                         "negative")
     return out
+
+
+def _years_label(years, when) -> str:
+    """``" in 2025"``, ``" in 2025-2030"`` (a run of the scenario's periods) or ``" in 2025, 2027"``; nothing for
+    the long run."""
+    if years == [None]:
+        return ""
+    first, last = when.index(years[0]), when.index(years[-1])
+    if len(years) > 1 and when[first:last + 1] == years:
+        return f" in {years[0]}-{years[-1]}"
+    return " in " + ", ".join(str(y) for y in years)
 
 
 def check_ownership(case) -> None:

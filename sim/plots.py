@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from .escape import plot_text
-from .statistics import net_welfare_path, select_period, shocked_importers, sum_welfare_by_region
+from .statistics import default_period, net_welfare_path, select_period, shocked_importers, sum_welfare_by_region
 from .style import COMPONENTS, MEASURES, WORLD, region_colour, scenario_colour, scenario_hatch, short_name
+from .summary import demand_shift_notes
 from .tables import LONG_RUN, WELFARE_PARTS
 
 __all__ = ["Plotter", "welfare", "welfare_path", "imports", "prices", "write_plots", "write_comparison_plots",
@@ -242,6 +243,9 @@ def welfare_by_owner(frames, infos, ax=None, year=None, baseline=None):
     ax.set_title(_title(infos, f"Net welfare by location and by owner, all sectors, {year}", baseline), fontsize=10)
     handles = [Patch(color=colours["location"], label="by location (where produced)"),
                Patch(color=colours["owner"], label="by owner (producer surplus to its owners)")]
+    if len(names) > 1:  # which scenario each hatch is, as on the welfare plot
+        handles += [Patch(facecolor="white", hatch=scenario_hatch(s), edgecolor="#444444",
+                          label=_scenario_label(infos[name])) for s, name in enumerate(names)]
     _legend_outside(ax, handles=handles, fontsize=8)
     ax.margins(y=0.15)
     ax.grid(axis="y", alpha=0.3)
@@ -816,14 +820,35 @@ def _dominated(frames) -> bool:
     return len(top) > 1 and top[1] > 0 and top[0] > 10 * top[1]
 
 
+#: Grey of the footnote under a welfare plot.
+FOOTNOTE_COLOUR = "#444444"
+
+
+def demand_shift_footnote(fig, frames, infos, baseline=None):
+    """Under a welfare figure whose scenarios shift some region's own demand: what that region's consumer surplus
+    is, and the other buyers' spill-over (docs/model.md, "Welfare"), for the period the welfare plot shows.
+
+    Returns the footnote's Text, or None (and draws nothing) without demand shifts in that period.
+    """
+    year = default_period(infos)
+    notes = demand_shift_notes(frames, infos, year, minus="\u2212")
+    if not notes:
+        return None
+    against = f", differences from '{baseline}'" if baseline else ""
+    text = "\n".join(_shown(f"Note ({year}{against}): {note}" if n == 0 else note, 150) for n, note in enumerate(notes))
+    return fig.supxlabel(text, x=0.01, ha="left", fontsize=7.5, color=FOOTNOTE_COLOUR, linespacing=1.3)
+
+
 def _draw_standard_set(plot, frames, infos, folder, prefix, written, comparison):
     regions = _regions(infos)
     fig = new_figure(10, 5.2)
     plot.welfare(ax=fig.add_subplot(), world=True, intervals=bool(plot._intervals) and plot._baseline is None)
+    demand_shift_footnote(fig, frames, infos, plot._baseline)
     _save(fig, folder, f"{prefix}welfare", written)
     if (frames.owners["ownership_transfer"].abs() > CHANGE_EPS).any():  # something owned abroad moves
         fig = new_figure(10, 5.2)
         plot.welfare_by_owner(ax=fig.add_subplot())
+        demand_shift_footnote(fig, frames, infos, plot._baseline)
         _save(fig, folder, f"{prefix}welfare_by_owner", written)
 
     importers = shocked_importers(frames.tariffs, regions)
@@ -860,11 +885,11 @@ def _draw_standard_set(plot, frames, infos, folder, prefix, written, comparison)
         if comparison:
             fig = new_figure(10, 5)
             plot.welfare_path(scale=scale, fig=fig)
-            _save(fig, folder, f"{prefix}welfare_path", written)
         else:
             fig = new_figure(10, 5)
             plot.welfare_path(ax=fig.add_subplot(), scale=scale)
-            _save(fig, folder, f"{prefix}welfare_path", written)
+        demand_shift_footnote(fig, frames, infos, plot._baseline)
+        _save(fig, folder, f"{prefix}welfare_path", written)
 
 
 def write_plots(results, folder: Path, prefix: str = "") -> list[Path]:

@@ -124,7 +124,9 @@ def build_shocks(scenario: Scenario, dataset: Dataset) -> Shocks:
                     pass_through, links)
     _warn_implausible(scenario, dataset, supply)
     _warn_complements(scenario, dataset, shocks)
-    if not static:
+    if static:
+        _warn_static_adjustment(scenario)
+    else:
         _warn_never_in_force(scenario, years)
     return shocks
 
@@ -179,8 +181,34 @@ def _adjustment(scenario, dataset, years, tariffs, supply, demand, quotas) -> di
     rules = (*dataset.adjustment, *scenario.adjustments)
     if scenario.years is None or not rules:
         return None
-    first = first_shocked_year(years, tariffs, dataset.tariffs, supply, demand, quotas, dataset.quotas)
+    earlier = _changes_before(scenario, years[0])
+    if earlier:  # a shock in force before the first listed year counts from when it took effect
+        scratch = ProblemList(scenario.source)  # the listed years' problems are already reported
+        tariffs = np.concatenate([np.stack([_tariffs_in(scenario, dataset, y, scratch) for y in earlier]), tariffs])
+        supply = np.concatenate([np.stack([_supply_shift_in(scenario, dataset, y, scratch) for y in earlier]), supply])
+        demand = np.concatenate([np.stack([_demand_shift_in(scenario, dataset, y, scratch) for y in earlier]), demand])
+        if quotas is not None:
+            quotas = _quotas_in(scenario, dataset, [*earlier, *years])
+    first = first_shocked_year([*earlier, *years], tariffs, dataset.tariffs, supply, demand, quotas, dataset.quotas)
     return multipliers(rules, dataset.sectors, dataset.regions, years, first)
+
+
+def _changes_before(scenario, first_year) -> list[int]:
+    """The years before ``first_year`` in which the shocks in force can change (a block's ``start``, the year
+    after its ``end``), ascending: the only years where a sector's first shock can have taken effect before
+    the scenario's first listed year."""
+    blocks = (*scenario.tariffs, *scenario.quotas, *scenario.demand_shifts, *scenario.investments)
+    changes = {b.start for b in blocks if b.start is not None}
+    changes |= {b.end + 1 for b in blocks if getattr(b, "end", None) is not None}
+    return sorted(y for y in changes if y < first_year)
+
+
+def _warn_static_adjustment(scenario) -> None:
+    """A long-run scenario is solved at the long-run elasticities: say so for each of its own short-run rules."""
+    for a in scenario.adjustments:
+        warnings.warn(f"{scenario.source}: {a.key}: has no effect in a long-run scenario (no years), which is "
+                      "solved at the long-run elasticities; give years to follow the short-run path",
+                      ScenarioWarning, stacklevel=4)
 
 
 def _warn_complements(scenario, dataset, shocks) -> None:

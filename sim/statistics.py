@@ -12,7 +12,11 @@ from .style import WORLD
 from .tables import LONG_RUN, ScenarioInfo
 
 __all__ = ["Statistics", "default_period", "select_period", "sum_welfare_by_region", "net_welfare_path",
-           "by_variant_and_region", "shocked_importers"]
+           "by_variant_and_region", "shocked_importers", "demand_shift_effects", "DEMAND_SHIFT_COLUMNS"]
+
+#: The columns of demand_shifts.csv (docs/model.md, "Welfare": demand shifts).
+DEMAND_SHIFT_COLUMNS = ["scenario", "year", "sector", "region", "demand_shift", "consumer_surplus",
+                        "other_buyers_consumer_surplus"]
 
 
 def default_period(infos: dict[str, ScenarioInfo]):
@@ -96,6 +100,38 @@ def by_variant_and_region(welfare: pd.DataFrame, level: str, measure: str = "net
     table = table.reindex(columns=welfare.index.unique("region"))
     if world:
         table[WORLD] = table.sum(axis=1)
+    return table
+
+
+def demand_shift_effects(frames) -> pd.DataFrame:
+    """Consumer surplus of each buyer whose own demand shifts, beside the spill-over on the other buyers.
+
+    Read from the welfare table, nothing recomputed (docs/model.md, "Welfare"). One row per
+    sector, region and period in which the region's ``demand_shift`` is non-zero:
+
+    - ``demand_shift``: the shift in force (share of base composite demand at given prices);
+    - ``consumer_surplus``: the region's ΔCS in that sector, the price effect on its own
+      purchases; the value of the extra purchases is not counted anywhere;
+    - ``other_buyers_consumer_surplus``: the sum of ΔCS, in that sector and period, of every
+      region whose own demand does not shift: the spill-over through the world price.
+
+    Parameters
+    ----------
+    frames : Frames
+        Labelled results, with or without an outer ``scenario`` level.
+
+    Returns
+    -------
+    DataFrame
+        Index as ``frames.welfare`` (``[scenario,] year, sector, region``); empty without demand shifts.
+    """
+    shift = frames.shifts["demand_shift"]
+    shift = shift[shift != 0]
+    consumer = frames.welfare["consumer_surplus"]
+    market = [level for level in consumer.index.names if level != "region"]
+    others = consumer[~consumer.index.isin(shift.index)].groupby(level=market, sort=False).sum()
+    table = pd.DataFrame({"demand_shift": shift, "consumer_surplus": consumer.reindex(shift.index)})
+    table["other_buyers_consumer_surplus"] = others.reindex(shift.index.droplevel("region")).fillna(0.0).to_numpy()
     return table
 
 

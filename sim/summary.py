@@ -2,8 +2,9 @@
 
 ``run`` prints, per scenario: a per-year headline for each importer whose tariffs
 change (imports, consumer price, output, net welfare in each sector it taxes),
-welfare by region for one year, the tariff-rate quotas (if any), and the largest
-changes in traded flows.
+welfare by region for one year, a line per region whose own demand shifts (what its
+consumer surplus is and is not, and the spill-over on other buyers), the tariff-rate
+quotas (if any), and the largest changes in traded flows.
 ``compare`` prints net welfare by scenario and region.
 """
 
@@ -12,11 +13,12 @@ from __future__ import annotations
 import pandas as pd
 
 from .ownership import has_returns, in_play
-from .statistics import select_period, sum_welfare_by_region
+from .statistics import demand_shift_effects, select_period, sum_welfare_by_region
 from .style import COMPONENTS, WORLD
-from .tables import WELFARE_PARTS
+from .tables import LONG_RUN, WELFARE_PARTS
 
-__all__ = ["headline", "run_summary", "compare_summary", "largest_flow_changes", "adjustment_line"]
+__all__ = ["headline", "run_summary", "compare_summary", "largest_flow_changes", "adjustment_line",
+           "demand_shift_notes"]
 
 _FORMAT = {"display.width": 140, "display.max_columns": 20, "display.max_colwidth": 40}
 
@@ -70,6 +72,9 @@ def run_summary(res, year=None, include_domestic: bool = False) -> str:
             lines += [f"Importers whose tariffs change, by year ({res.unit}; % change from base):",
                       head.to_string(), ""]
         lines += [f"Welfare change by region, all sectors, {when} ({res.unit}):", table.to_string()]
+        notes = demand_shift_notes(res.by_scenario, res.infos, year)
+        if notes:
+            lines += ["", f"Demand shifts, {when} ({res.unit}; every year in demand_shifts.csv):", *notes]
         short_run = adjustment_line(res.case, year)
         if short_run:
             lines += ["", short_run]
@@ -139,12 +144,59 @@ def return_lines(res) -> list[str]:
         payback = (f"pays back in {r['payback_year']:.0f}" if r["payback_year"] == r["payback_year"] else
                    f"pays back in year {r['payback_years']:.0f} of its life" if r["payback_years"] == r["payback_years"]
                    else "does not pay back within its life")
-        profit, margin = r["operating_profit_last_year"], r["operating_margin"]
-        lines.append(f"  {r.name} ({r['investor']} in {r['host']}): operating profit {profit:,.0f} in the last year "
-                     f"at a {margin:.0%} margin; present value over {r['life_years']:.0f} years at "
-                     f"{r['discount_rate']:.0%} to {r['start']}: {r['present_value']:,.0f}; NPV after the "
+        lines.append(f"  {r.name} ({r['investor']} in {r['host']}): {_last_profit(r)} at a "
+                     f"{_percent(r['operating_margin'])} margin; present value over {r['life_years']:.0f} years at "
+                     f"{_percent(r['discount_rate'])} to {_start(r)}: {r['present_value']:,.0f}; NPV after the "
                      f"{r['amount']:,.0f} cost {r['npv']:+,.0f}{band}; {payback}")
     return lines
+
+
+def demand_shift_notes(frames, infos, year, minus: str = "-") -> list[str]:
+    """One sentence per scenario, sector and region whose own demand shifts in ``year`` (docs/model.md, "Welfare").
+
+    It says that the region's consumer surplus is the price effect on its own purchases, that
+    the value of the extra purchases is outside the model, and what the other buyers of the
+    sector gain or lose through the world price (:func:`~sim.statistics.demand_shift_effects`).
+    The scenario is named when ``frames`` holds several; ``minus`` is the minus sign written.
+    Empty without demand shifts in ``year``.
+    """
+    effects = demand_shift_effects(frames)
+    several = len(infos) > 1 or len(effects.index.unique("scenario")) > 1
+    return [f"{name}: " * several + _demand_shift_note(row, region, sector, minus)
+            for (name, period, sector, region), row in effects.iterrows()
+            if period == (LONG_RUN if infos[name].static else year)]
+
+
+def _demand_shift_note(row, region: str, sector: str, minus: str) -> str:
+    """The sentence of :func:`demand_shift_notes` for one row of :func:`~sim.statistics.demand_shift_effects`."""
+    more, other = row["demand_shift"] > 0, row["other_buyers_consumer_surplus"]
+    spill = ("Other buyers' loss from the higher world price" if other < 0 else
+             "Other buyers' gain from the lower world price" if other > 0 else "Other buyers' change")
+    own, shift, others = (f"{value:+,.{digits}f}".replace("-", minus) for value, digits in
+                          ((row["consumer_surplus"], 0), (100 * row["demand_shift"], 1), (other, 0)))
+    forgone = "those purchases" if more else "the purchases forgone"
+    return (f"{region} {sector}: consumer surplus {own} is the price effect of {region}'s own "
+            f"{'extra' if more else 'reduced'} purchases (demand {shift}% at given prices); the value of {forgone} "
+            f"is outside the model. {spill}: {others}.")
+
+
+def _percent(share: float) -> str:
+    """``0.08`` → ``8%``, ``0.085`` → ``8.5%``: a rate as the scenario wrote it, not rounded to a whole percent."""
+    return f"{share * 100:.3g}%"
+
+
+def _start(row) -> str:
+    """The year the present value is taken at: the start year, or "its start" in a long-run scenario."""
+    return "its start" if row["start"] == LONG_RUN else str(row["start"])
+
+
+def _last_profit(row) -> str:
+    """The last year's operating profit, or why there is none (the life lies outside the scenario's last year)."""
+    profit = row["operating_profit_last_year"]
+    if profit == profit:
+        return f"operating profit {profit:,.0f} in the last year"
+    start = int(row["start"])
+    return f"no operating profit in the last year (outside its life, {start}-{start + int(row['life_years']) - 1})"
 
 
 def _flat(options: dict) -> list:

@@ -201,3 +201,23 @@ def test_readme_linked_numbers_match_a_fresh_run():
     total = linked.welfare_by_region(2026).loc["USA", "net_welfare"]
     unlinked = plain.welfare_by_region(2026).loc["USA", "net_welfare"]
     assert f"(+{total:,.0f} m against {unlinked:,.0f} m unlinked)".replace("-", "−") in text
+
+
+def test_readme_defence_demand_numbers_match_fresh_runs():
+    """'What Japan's defence demand costs whom': the shifting buyer's consumer surplus and the spill-over, alone and
+    against the planned budget (docs/model.md, "Welfare")."""
+    from sim.statistics import demand_shift_effects
+
+    part = README.split("### What Japan's defence demand costs whom", 1)[1].split("\n## ", 1)[0]
+    text = " ".join(part.split())
+    plan, three = (sim.run(ROOT / "scenarios" / f"{name}.toml") for name in ("japan_defense_plan_2027",
+                                                                              "japan_defense_3pct"))
+    alone = demand_shift_effects(three.frames).loc[(2030, "aerospace_defense", "JPN")]
+    assert f"by {100 * alone['demand_shift']:.1f}% at given prices in 2030" in text
+    assert f"consumer surplus in the sector falls USD {-alone['consumer_surplus']:,.0f} m" in text
+    assert f"higher world price is reported separately: USD {money(alone['other_buyers_consumer_surplus'])} m" in text
+    both = sim.compare([three, plan], baseline="japan_defense_plan_2027")
+    beyond = demand_shift_effects(both.by_scenario).loc[("japan_defense_3pct", 2030, "aerospace_defense", "JPN")]
+    assert f"the two are {money(beyond['consumer_surplus'])} and {money(beyond['other_buyers_consumer_surplus'])}." \
+        in text
+    assert alone["consumer_surplus"] < 0 and alone["other_buyers_consumer_surplus"] < 0
