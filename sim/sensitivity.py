@@ -2,19 +2,21 @@
 
 Each sector's ``sigma``, ``eta`` and ``eps`` (every region's, together) is moved down and
 up by one coefficient of variation (``× (1 ∓ cv)``), one at a time, the rest at their
-central values; all 6 × sectors variants are solved in one batch. The result is a
+central values; all 6 × sectors variants are solved in one batch. On a linked dataset each
+using sector's input cost shares are moved the same way (one solve each side). The result is a
 region's net welfare (all sectors, one year) under each variant: the tornado of which
 assumption matters most.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from .engine import Vary, solve
+from .engine.linkages import Links
 from .engine.memory import labelled_welfare_bytes
 from .errors import ConvergenceError, InputError, Problem
 from .plots import tornado
@@ -51,6 +53,58 @@ class SensitivityResults:
     def plot(self, ax=None):
 
         return tornado(self, ax=ax)
+
+
+def _feasible_factor(links, flows, base_tariffs, u: int) -> float:
+    """The largest factor on using sector ``u``'s cost shares that keeps them a valid ``inputs.csv``: its shares
+    below 1 and every input's derived demand below absorption (docs/model.md, "Vertical linkages")."""
+    agg = links.aggregates(flows, base_tariffs)
+    a = links.cost_share
+    own = a[:, u].sum(axis=0)  # (N,)
+    limits = [1.0 / own[own > 0]]
+    added = a[:, u] * agg["X"][u][None, :]  # (K inputs, N): derived demand from u
+    room = agg["E"] - agg["D"]
+    limits.append(1.0 + room[added > 0] / added[added > 0])
+    return 0.999 * float(min(np.min(x) for x in limits if x.size))
+
+
+def _cost_share_rows(case, cv: float, region: str, year, central: float) -> list[dict]:
+    """Rows for each linked using sector's cost shares moved by ``cv`` (one solve each way), or [] unlinked.
+
+    The high side is capped where the shares would stop being valid (derived demand reaching a region's
+    absorption of the input), and says so.
+    """
+    links = case.shocks.links
+    if links is None:
+        return []
+    ds, shocks = case.dataset, case.shocks
+    y = list(shocks.years).index(year)
+    r = ds.region_index(region)
+    rows = []
+    for u, sector in enumerate(ds.sectors):
+        shares = links.cost_share[:, u]
+        if not (shares > 0).any():
+            continue
+        outcomes, described = [], []
+        for factor in (1 - cv, min(1 + cv, _feasible_factor(links, ds.flows, ds.tariffs, u))):
+            scaled = links.cost_share.copy()
+            scaled[:, u] *= factor
+            variant = replace(case, shocks=replace(shocks, links=Links(scaled)))
+            sol = solve(variant)
+            if not sol.converged[y].all():
+                raise ConvergenceError([f"{case.name}: sensitivity variant {sector} cost shares x {factor:.3g} did "
+                                        "not converge"])
+            parts = (sol.consumer_surplus + sol.producer_surplus + sol.exporter_margin + sol.tariff_revenue
+                     + sol.quota_rent_change)
+            outcomes.append(float(parts[y, :, r].sum()))
+            described.append(_describe(shares[shares > 0] * factor)
+                             + ("" if factor == 1 - cv or np.isclose(factor, 1 + cv) else
+                                f" (x {factor:.3g}: the most absorption allows)"))
+        rows.append({"scenario": case.name, "year": year, "region": region, "sector": sector,
+                     "parameter": "cost_share", "central": _describe(shares[shares > 0]), "low": described[0],
+                     "high": described[1], "net_welfare_central": central, "net_welfare_low": outcomes[0],
+                     "net_welfare_high": outcomes[1], "swing": abs(outcomes[1] - outcomes[0])})
+    return rows
 
 
 def _describe(values: np.ndarray) -> str:
@@ -124,5 +178,6 @@ def sensitivity(res, cv: float = DEFAULT_CV, region: str | None = None, year=Non
                          "low": _describe(values * (1 - cv)), "high": _describe(values * (1 + cv)),
                          "net_welfare_central": central, "net_welfare_low": float(low),
                          "net_welfare_high": float(high), "swing": float(abs(high - low))})
+    rows += _cost_share_rows(case, cv, region, year, central)
     table = pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS).sort_values("swing", ascending=False, kind="stable")
     return SensitivityResults(table.reset_index(drop=True), region, year, cv, ds.unit, res.title)

@@ -249,3 +249,29 @@ def test_the_world_total_adds_up(tmp_path):
     parts = ["consumer_surplus", "producer_surplus", "exporter_margin", "tariff_revenue", "quota_rent"]
     assert_allclose(w[parts].sum(axis=1), w["net_welfare"])
     shutil.rmtree(ds)
+
+
+def test_sensitivity_moves_the_cost_shares_too(tmp_path):
+    """Each using sector's shares x (1 -/+ cv), each side the same as a dataset written with those shares."""
+    ds = make_dataset(tmp_path / "ds")
+    res = sim.run(scenario(tmp_path, ds, 0.25))
+    table = res.sensitivity(cv=0.2, region="A").table.set_index(["sector", "parameter"])
+    autos = table.loc[("autos", "cost_share")]
+    low_inputs = "input_sector,using_sector,region,cost_share\nsteel,autos,*,0.064\nsteel,autos,B,0.08\n" \
+                 "steel,steel,A,0.05\n"
+    low = make_dataset(tmp_path / "low", low_inputs)
+    (tmp_path / "l").mkdir()
+    direct = sim.run(scenario(tmp_path / "l", low, 0.25)).welfare_by_region().loc["A", "net_welfare"]
+    assert autos["net_welfare_low"] == pytest.approx(direct, rel=1e-9)
+    assert autos["central"] == "0.08 to 0.1" and autos["low"] == "0.064 to 0.08"
+    plain = make_dataset(tmp_path / "plain", None)
+    (tmp_path / "p").mkdir()
+    unlinked = sim.run(scenario(tmp_path / "p", plain, 0.25)).sensitivity(cv=0.2, region="A").table
+    assert "cost_share" not in set(unlinked["parameter"])
+
+
+def test_a_cost_share_variant_is_capped_where_absorption_ends(tmp_path):
+    ds = make_dataset(tmp_path / "ds", "input_sector,using_sector,region,cost_share\nsteel,autos,*,0.25\n")
+    res = sim.run(scenario(tmp_path, ds, 0.25))
+    row = res.sensitivity(cv=0.5, region="A").table.set_index(["sector", "parameter"]).loc[("autos", "cost_share")]
+    assert "the most absorption allows" in row["high"] and np.isfinite(row["net_welfare_high"])
