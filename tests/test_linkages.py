@@ -275,3 +275,13 @@ def test_a_cost_share_variant_is_capped_where_absorption_ends(tmp_path):
     res = sim.run(scenario(tmp_path, ds, 0.25))
     row = res.sensitivity(cv=0.5, region="A").table.set_index(["sector", "parameter"]).loc[("autos", "cost_share")]
     assert "the most absorption allows" in row["high"] and np.isfinite(row["net_welfare_high"])
+
+
+def test_docs_state_the_flagships_largest_linked_sensitivity():
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "model.md").read_text(encoding="utf-8")
+    flagship = sim.run(Path(__file__).resolve().parents[1] / "scenarios" / "steel_tariff_with_investment_linked.toml")
+    top = flagship.sensitivity(cv=0.3).table.iloc[0]
+    assert (top["sector"], top["parameter"]) == ("other_goods", "cost_share")
+    text = " ".join(docs.split())
+    assert f"swing USD {top['swing'] / 1000:.1f} bn, its high side capped at ×{1.15:.2f}" in text
+    assert "(x 1.15: the most absorption allows)" in top["high"]
