@@ -21,10 +21,10 @@ from .cluster import DEFAULT_TIMEOUT, GATHER_FACTOR, ClusterError
 from .dataset import BUILTIN_DIR, builtin_datasets, load_dataset
 from .errors import ConvergenceError, InputError, PlausibilityWarning, Problem, ScenarioWarning
 from .resources import NotEnoughMemory
+from .scenario import SHIPPED_SCENARIOS
 from .version import __version__
 
 EXIT_OK, EXIT_NOT_CONVERGED, EXIT_BAD_INPUT, EXIT_CLUSTER = 0, 1, 2, 3
-SHIPPED_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 
 def _fail_input(problems) -> None:
@@ -127,7 +127,7 @@ def _dask_client(workers, scheduler, timeout=DEFAULT_TIMEOUT):
         import distributed  # noqa: F401
     except ImportError:
         _fail_input([Problem(option, "", "solving on a Dask cluster needs the optional extra: "
-                             "pip install 'tradesim[distributed]'")])
+                             "pip install 'tradesim-armington[distributed]'")])
     from .cluster import connect, local_cluster, wait_for_workers
 
     if scheduler is not None:
@@ -202,8 +202,8 @@ def _check_out(target, kind: str = "results") -> None:
         _guarded(lambda: check_target(target, kind))
 
 
-_SCENARIO_FILES = click.argument("scenarios", nargs=-1, required=True,
-                                 type=click.Path(dir_okay=False, path_type=Path))
+# Text as typed, so that "./x" stays a path and a bare name can be a shipped scenario (sim.scenario.resolve_scenario).
+_SCENARIO_FILES = click.argument("scenarios", nargs=-1, required=True, type=click.Path())
 _YEAR = click.option("--year", type=int, default=None,
                      help="Year to summarise (default: the last; a long-run scenario has no year).")
 _NO_PLOTS = click.option("--no-plots", is_flag=True, help="Do not draw plots.")
@@ -233,15 +233,15 @@ _ALLOW_FAILED = click.option("--allow-failed-draws", type=float, callback=_check
                              metavar="SHARE",
                              help="Share of draws allowed not to converge (left out of the statistics; default 0).")
 _EXCEL = click.option("--excel", is_flag=True,
-                      help="Also write results.xlsx: every table on its own sheet (needs tradesim[excel]).")
+                      help="Also write results.xlsx: every table on its own sheet (needs tradesim-armington[excel]).")
 _FORMAT = click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,
-                       help="File format of the tables; parquet for large runs (needs tradesim[parquet]).")
+                       help="File format of the tables; parquet for large runs (needs tradesim-armington[parquet]).")
 _STRICT = click.option("--strict", is_flag=True,
                        help="Refuse implausible magnitudes (a rate above 1, sigma above 20, ...) instead of warning.")
 _WORKERS = click.option("--workers", type=click.IntRange(min=1), default=None,
-                        help="Solve on a local Dask cluster of this many processes (tradesim[distributed]).")
+                        help="Solve on a local Dask cluster of this many processes (tradesim-armington[distributed]).")
 _SCHEDULER = click.option("--scheduler", default=None, metavar="ADDRESS",
-                          help="Solve on the Dask cluster at this scheduler address (tradesim[distributed]).")
+                          help="Solve on the Dask cluster at this scheduler address (tradesim-armington[distributed]).")
 _TIMEOUT = click.option("--timeout", type=click.FloatRange(min=0.1), default=DEFAULT_TIMEOUT, show_default=True,
                         metavar="SECONDS",
                         help=f"With --workers or --scheduler: seconds to connect and for a worker to join; each part "
@@ -337,7 +337,7 @@ def compare(scenarios, out_dir, baseline, year, no_plots, quiet, draws, seed, al
 
 
 @main.command()
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", type=click.Path())
 @click.option("--tariff-index", "tariff_index", type=int, callback=_checked("check_tariff_index"), required=True,
               help="Which [[tariff]] block to vary (1 = the first in the file); it must name one importer.")
 @click.option("--rates", required=True, callback=_checked("check_rates", keep_text=True),
@@ -465,13 +465,13 @@ def datasets():
 
 @main.command()
 @click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder to list (default: ./scenarios, else the scenarios shipped beside the package).")
+              help="Folder to list (default: ./scenarios, else the shipped scenarios, listed by name).")
 def scenarios(folder):
-    """List scenario files and their titles."""
+    """List scenario files and their titles (the shipped ones by the name that runs them)."""
     import tomllib
 
-    if folder is None:
-        folder = Path("scenarios") if Path("scenarios").is_dir() else SHIPPED_SCENARIOS
+    shipped = folder is None and not Path("scenarios").is_dir()
+    folder = SHIPPED_SCENARIOS if shipped else folder or Path("scenarios")
     if not folder.is_dir():
         _fail_input([Problem(str(folder), "--dir", "no such folder")])
     for path in sorted(folder.glob("*.toml")):
@@ -479,7 +479,7 @@ def scenarios(folder):
             title = tomllib.loads(path.read_text(encoding="utf-8")).get("title", "")
         except (tomllib.TOMLDecodeError, UnicodeDecodeError):
             title = "(not valid TOML: run 'validate')"
-        click.echo(f"{str(path):<50} {title}")
+        click.echo(f"{path.stem if shipped else str(path):<50} {title}")
 
 
 if __name__ == "__main__":  # pragma: no cover

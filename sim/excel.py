@@ -1,4 +1,4 @@
-"""results.xlsx: the run's tables in one workbook for the briefing (optional extra ``tradesim[excel]``).
+"""results.xlsx: the run's tables in one workbook for the briefing (optional extra ``tradesim-armington[excel]``).
 
 A front sheet names the scenario(s), dataset, unit and periods; then one sheet per table
 (flows, prices, welfare, and comparison, quotas, uncertainty, sensitivity or sweep where the
@@ -82,7 +82,7 @@ def write_workbook(path: Path, tables: dict[str, pd.DataFrame], front: list[tupl
     try:
         from openpyxl import Workbook
     except ImportError:
-        raise InputError([Problem("--excel", "", "Excel output needs openpyxl: pip install 'tradesim[excel]' "
+        raise InputError([Problem("--excel", "", "Excel output needs openpyxl: pip install 'tradesim-armington[excel]' "
                                   "(or pip install openpyxl)")]) from None
     too_big = [f"the {name} table has {len(t):,} rows, more than an Excel sheet holds ({EXCEL_ROWS - 1:,}); "
                "use --format parquet" for name, t in tables.items() if len(t) >= EXCEL_ROWS]

@@ -156,7 +156,7 @@ def _write_table_files(tables: dict, folder: Path, fmt: str = "csv") -> None:
                 _mixed_as_text(table).to_parquet(folder / f"{name}.parquet", index=False)
             except ImportError:
                 raise InputError([Problem("--format", "", "Parquet output needs pyarrow: pip install "
-                                          "'tradesim[parquet]' (or pip install pyarrow)")]) from None
+                                          "'tradesim-armington[parquet]' (or pip install pyarrow)")]) from None
         else:
             _text_escaped(table).to_csv(folder / f"{name}.csv", index=False, float_format="%.10g")
 

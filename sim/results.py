@@ -141,7 +141,7 @@ class Results(Outcome):
     def to_excel(self, path) -> Path:
         """Write this run's tables (and its Monte Carlo summary, quotas) to one workbook at ``path``.
 
-        Needs the optional extra ``tradesim[excel]`` (openpyxl); see :mod:`sim.excel`.
+        Needs the optional extra ``tradesim-armington[excel]`` (openpyxl); see :mod:`sim.excel`.
         """
 
         path = Path(path)

@@ -20,12 +20,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .adjustment import Adjustment, checked_rule
+from .dataset import is_path_reference
 from .engine.methods import METHOD_SPECS, unsupported
-from .errors import InputError, ProblemList, closest, read_toml_bytes, report_unknown_keys
+from .errors import InputError, Problem, ProblemList, closest, read_toml_bytes, report_unknown_keys
 
 __all__ = [
     "Scenario", "Tariff", "Quota", "Investment", "DemandShift", "ElasticityOverride", "Uncertainty", "PassThrough",
-    "Adjustment", "Ownership", "read_scenario", "check_scenario", "scenario_table", "check_codes", "ALL",
+    "Adjustment", "Ownership", "read_scenario", "resolve_scenario", "shipped_scenarios", "SHIPPED_SCENARIOS",
+    "check_scenario", "scenario_table", "check_codes", "ALL",
 ]
 
 ALL = "*"
@@ -265,13 +267,73 @@ class Scenario:
         return self.path.parent if self.path else Path.cwd()
 
 
+def _shipped_scenarios_folder() -> Path:
+    """The shipped scenarios: the repository's ``scenarios/``, which a wheel installs as ``sim/scenarios``."""
+    installed = Path(__file__).resolve().parent / "scenarios"
+    return installed if installed.is_dir() else Path(__file__).resolve().parent.parent / "scenarios"
+
+
+#: Folder of the scenarios shipped with the package (found by name: ``tradesim run steel_232_2025``).
+SHIPPED_SCENARIOS = _shipped_scenarios_folder()
+
+
+def shipped_scenarios() -> list[str]:
+    """Names of the scenarios shipped with the package (file names without ``.toml``)."""
+    return sorted(p.stem for p in SHIPPED_SCENARIOS.glob("*.toml")) if SHIPPED_SCENARIOS.is_dir() else []
+
+
+def resolve_scenario(reference: str | Path) -> Path:
+    """Find a scenario file: a shipped scenario's name, or a file path (relative to the working folder).
+
+    The rule of :func:`sim.dataset.resolve_dataset`: a value with a path separator or a ``.toml``
+    suffix (or an absolute path) is always a path. A bare name is a shipped scenario; a bare name
+    that is both a shipped scenario and a file or folder here (``name`` or ``name.toml``) is refused,
+    naming both. A bare name that is not shipped is a path.
+
+    Raises
+    ------
+    InputError
+        The bare name is ambiguous, or names neither a file nor a shipped scenario.
+    """
+    text = str(reference)
+    if is_path_reference(text) or text.lower().endswith(".toml"):
+        stem = text[:-len(".toml")]
+        if not is_path_reference(text) and not Path(text).exists() and stem in shipped_scenarios():
+            raise InputError([Problem(text, "", f"file not found (the shipped scenario '{stem}' is run by its "
+                                      f"name: {stem})")])
+        return Path(reference)
+    shipped = SHIPPED_SCENARIOS / f"{text}.toml"
+    if not shipped.is_file():
+        if not Path(text).exists():
+            raise InputError([Problem(text, "", "no such file, nor a shipped scenario of that name"
+                                      f"{closest(text, shipped_scenarios())} ('tradesim scenarios' lists them)")])
+        return Path(text)
+    local = [Path(name) for name in (text, f"{text}.toml") if _other_file(Path(name), shipped)]
+    if local:
+        raise InputError([Problem(text, "", (
+            f"'{text}' is both the shipped scenario {shipped} and {local[0].resolve()} here: write "
+            f"\"./{local[0]}\" for the local one, or the shipped one's path {shipped} (or rename the local one)"))])
+    return shipped
+
+
+def _other_file(candidate: Path, shipped: Path) -> bool:
+    """Whether ``candidate`` exists (file or folder) and is not the shipped file itself."""
+    return candidate.exists() and candidate.resolve() != shipped.resolve()
+
+
 def read_scenario(path: str | Path) -> tuple[Scenario | None, ProblemList]:
     """Read a scenario file and check its structure; collect problems instead of raising.
 
-    Returns the scenario (best effort: invalid entries are left out, so that
-    its codes can still be checked) or None if the file cannot be read.
+    ``path`` may be a shipped scenario's name (:func:`resolve_scenario`). Returns the
+    scenario (best effort: invalid entries are left out, so that its codes can still be
+    checked) or None if the file cannot be read.
     """
-    path = Path(path)
+    try:
+        path = resolve_scenario(path)
+    except InputError as exc:
+        problems = ProblemList(str(path))
+        problems.problems.extend(exc.problems)
+        return None, problems
     problems = ProblemList(str(path))
     parsed = read_toml_bytes(path, problems)
     if parsed is None:

@@ -1,4 +1,4 @@
-"""results.xlsx and Parquet tables: the same numbers as the CSVs, cell by cell (tradesim[excel], tradesim[parquet])."""
+"""results.xlsx and Parquet tables: the same numbers as the CSVs, cell by cell (extras excel, parquet)."""
 
 import csv
 import math
@@ -85,7 +85,8 @@ def test_a_missing_openpyxl_is_a_clear_message_and_nothing_is_written(tmp_path, 
     out = tmp_path / "o"
     result = CliRunner().invoke(main, ["run", str(ROOT / "scenarios" / "steel_232_2025.toml"), "--excel", "--out",
                                        str(out), "--no-plots"])
-    assert result.exit_code == 2 and "Excel output needs openpyxl: pip install 'tradesim[excel]'" in result.output
+    assert result.exit_code == 2
+    assert "Excel output needs openpyxl: pip install 'tradesim-armington[excel]'" in result.output
     assert not out.exists() and "Traceback" not in result.output
 
 

@@ -106,7 +106,7 @@ def solve_equilibrium(
         there is not used. Give all three or none.
     client : dask.distributed.Client, optional
         Solve ranges of markets on the workers of a Dask cluster (the optional extra
-        ``tradesim[distributed]``) and gather them into the same :class:`Solution`.
+        ``tradesim-armington[distributed]``) and gather them into the same :class:`Solution`.
         Markets are independent, so the answer is the same as solving here; a task
         lost with a worker is rerun by Dask. Pays when there are many markets
         (draws × sectors × years) and several machines; see docs/model.md, "Solver".
