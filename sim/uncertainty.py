@@ -43,7 +43,8 @@ class UncertaintyResults:
     summary : DataFrame
         Tidy: one row per table key and quantity, columns :data:`UNCERTAINTY_COLUMNS`
         (``table`` is ``welfare``, ``prices`` or ``flows``; welfare rows with sector ``all``
-        sum the sectors draw by draw). Statistics over the converged draws.
+        sum the sectors, and welfare rows with region ``World`` sum the regions, draw by draw,
+        before the statistics). Statistics over the converged draws.
     net_welfare : DataFrame
         Net welfare of every converged draw, all sectors summed: index (draw, year, region).
     failed : DataFrame
@@ -248,8 +249,25 @@ def _stats(values: np.ndarray) -> dict:
         return {"mean": values.mean(axis=0), "p05": p05, "p50": p50, "p95": p95}
 
 
+def _with_world(arrays: dict, central: pd.DataFrame, levels: list, names: list, regions: list):
+    """Welfare arrays (D, ..., N) with a World region appended, the sum of the regions **draw by draw**.
+
+    So the World percentiles are those of the world total (what the CLI and README print), not sums of
+    the regions' percentiles. ``central`` (index ``names`` + ``region``, over ``levels``) gains the World
+    sum too, added up in the same order as the draws (so a draw with the central elasticities equals it).
+    """
+    arrays = {q: np.concatenate([a, a.sum(axis=-1, keepdims=True)], axis=-1) for q, a in arrays.items()}
+    shape = [len(level) for level in levels] + [len(regions)]
+    values = central.reindex(axes_index([*levels, regions], [*names, "region"]))
+    world = {c: values[c].to_numpy().reshape(shape).sum(axis=-1).ravel() for c in values.columns}
+    world = pd.DataFrame(world, index=axes_index([*levels, [WORLD]], [*names, "region"]))
+    return arrays, pd.concat([values, world]), [*regions, WORLD]
+
+
 def _summarise(table, arrays, central, years, sectors, regions) -> pd.DataFrame:
-    """Rows of a (year, sector, region) table: arrays (D, Y, K, N) per quantity."""
+    """Rows of a (year, sector, region) table: arrays (D, Y, K, N) per quantity; welfare gains World rows."""
+    if table == "welfare":
+        arrays, central, regions = _with_world(arrays, central, [years, sectors], ["year", "sector"], regions)
     index = axes_index([years, sectors, regions], ["year", "sector", "region"])
     frames = []
     for quantity, values in arrays.items():
@@ -261,11 +279,13 @@ def _summarise(table, arrays, central, years, sectors, regions) -> pd.DataFrame:
 
 def _summarise_all_sectors(arrays, central, years, regions) -> pd.DataFrame:
     """Welfare summed over sectors draw by draw (so its percentiles are of the sum, not sums of percentiles)."""
-    index = axes_index([years, regions], ["year", "region"])
     totals = central.groupby(level=["year", "region"], sort=False).sum()
+    summed, totals, regions = _with_world({q: a.sum(axis=2) for q, a in arrays.items()}, totals, [years], ["year"],
+                                           regions)
+    index = axes_index([years, regions], ["year", "region"])
     frames = []
-    for quantity, values in arrays.items():
-        stats = {k: v.ravel() for k, v in _stats(values.sum(axis=2)).items()}
+    for quantity, values in summed.items():
+        stats = {k: v.ravel() for k, v in _stats(values).items()}
         frame = pd.DataFrame({"central": totals[quantity].reindex(index).to_numpy(), **stats}, index=index)
         frames.append(frame.reset_index().assign(quantity=quantity, sector="all"))
     return pd.concat(frames, ignore_index=True).assign(table="welfare")
