@@ -379,16 +379,17 @@ def _sweep_summary(result) -> str:
     t = result.table
     exporters = ", ".join(result.exporters)
     lines = [f"\n== {result.scenario}: {result.importer}'s tariff on {result.sector} from {exporters},"
-             f" {result.year} ({result.unit}) =="]
+             f" {result.year} ({result.unit}; rates in %, as on the plot; sweep.csv holds shares) =="]
     with pd.option_context("display.width", 160, "display.max_columns", 20):
-        shown = t.drop(columns=["revenue_maximum", "optimal"])
-        formats = {c: (lambda v: f"{v:.3f}") if c == "rate" else (lambda v: f"{v:,.1f}") for c in shown.columns}
+        shown = t.drop(columns=["revenue_maximum", "optimal"]).rename(columns={"rate": "rate_%"})
+        formats = {c: (lambda v: f"{100 * v:.4g}") if c == "rate_%" else (lambda v: f"{v:,.1f}")
+                   for c in shown.columns}
         lines.append(shown.to_string(index=False, formatters=formats))
     last = float(t["rate"].iloc[-1])
     for name, rate in (("Revenue-maximising rate", result.revenue_maximising_rate),
                        ("Optimal (welfare-maximising) rate", result.optimal_rate)):
         edge = " (the end of the grid: widen it)" if rate in (float(t["rate"].iloc[0]), last) and rate != 0 else ""
-        lines.append(f"{name} for {result.importer} on this grid: {rate:.4g}{edge}")
+        lines.append(f"{name} for {result.importer} on this grid: {100 * rate:.4g}% ({rate:.4g}){edge}")
     return "\n".join(lines)
 
 
