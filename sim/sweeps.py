@@ -14,9 +14,8 @@ welfare-maximising (optimal) rates on the grid. Rates are shares (0.25 = 25%); a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -26,6 +25,7 @@ from .case import Case, load_scenario, prepare
 from .engine import Vary, solve, solves_quotas
 from .engine.memory import batch_estimate, labelled_welfare_bytes
 from .errors import ConvergenceError, InputError, PlausibilityWarning, Problem
+from .escape import html_text
 from .plots import sweep_plot
 from .resources import check_memory, largest_fitting
 from .scenario import Scenario
@@ -37,7 +37,7 @@ from .tables import label_welfare
 __all__ = ["SweepResults", "sweep", "parse_rates"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SweepResults:
     """A tariff sweep.
 
@@ -79,8 +79,29 @@ class SweepResults:
         return float(self.table.loc[self.table["optimal"], "rate"].iloc[0])
 
     def plot(self, fig=None):
-
+        """Imports and revenue (left) and net welfare (right) against the rate in %; returns the two Axes."""
         return sweep_plot(self, fig=fig)
+
+    def _headline(self) -> str:
+        rates = self.table["rate"]
+        return (f"{self.importer}'s tariff on {self.sector} from {', '.join(self.exporters)}, {self.year}: "
+                f"{len(rates):,} rates from {100 * rates.min():.4g}% to {100 * rates.max():.4g}%")
+
+    def _optima(self) -> str:
+        best = self.table.loc[self.table["optimal"], f"net_welfare_{self.importer}"].iloc[0]
+        return (f"revenue-maximising {100 * self.revenue_maximising_rate:.4g}%, optimal "
+                f"{100 * self.optimal_rate:.4g}% ({self.importer} net welfare {best:+,.0f} {self.unit})")
+
+    def __repr__(self) -> str:
+        return f"<SweepResults {self.scenario_title}\n  {self._headline()}\n  {self._optima()}>"
+
+    def _repr_html_(self) -> str:
+        rows = self.table[self.table["revenue_maximum"] | self.table["optimal"]].drop(
+            columns=["revenue_maximum", "optimal"]).assign(rate=lambda t: 100 * t["rate"]).rename(
+            columns={"rate": "rate_%"})
+        return (f"<b>Sweep: {html_text(self.scenario_title)}</b><br>{html_text(self._headline())}<br>"
+                f"{html_text(self._optima())}" + rows.to_html(index=False, float_format=lambda v: f"{v:,.4g}",
+                                                              border=0))
 
 
 def sweep(scenario, tariff: int, rates, year=None, progress: bool = False, option_names: bool = False,

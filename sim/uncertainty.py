@@ -18,6 +18,7 @@ import pandas as pd
 
 from .engine import Vary, solve, solves_quotas
 from .engine.memory import batch_estimate
+from .escape import html_text
 from .ownership import investment_labels, returns_of_draws
 from .scenario import ALL, Uncertainty
 from .style import WORLD
@@ -31,7 +32,7 @@ UNCERTAINTY_COLUMNS = ["scenario", "table", "year", "sector", "region", "exporte
                        "central", *STATISTICS]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class UncertaintyResults:
     """The Monte Carlo of one scenario.
 
@@ -76,6 +77,32 @@ class UncertaintyResults:
         out = pd.DataFrame({"p05": grouped.quantile(0.05), "p95": grouped.quantile(0.95)})
         out.attrs["draws"] = len(draws.index.unique("draw"))
         return out
+
+    def _headline(self) -> str:
+        scenario = self.summary["scenario"].iloc[0] if len(self.summary) else ""
+        failed = f", {len(self.failed)} failed" if len(self.failed) else ""
+        return f"Monte Carlo of '{scenario}': {self.draws:,} draws (seed {self.seed}{failed})"
+
+    def _last_year(self) -> pd.DataFrame:
+        """The 90% intervals of net welfare in the last period, by region and World."""
+        year = self.intervals.index.get_level_values("year")[-1]
+        return self.intervals.xs(year, level="year"), year
+
+    def __repr__(self) -> str:
+        if self.net_welfare.empty:
+            return f"<UncertaintyResults {self._headline()}: no draw converged>"
+        band, year = self._last_year()
+        world = band.loc[WORLD]
+        return (f"<UncertaintyResults {self._headline()}\n  World net welfare, all sectors, {year}: 90% interval "
+                f"{world['p05']:,.0f} to {world['p95']:,.0f}>")
+
+    def _repr_html_(self) -> str:
+        head = f"<b>{html_text(self._headline())}</b>"
+        if self.net_welfare.empty:
+            return head + "<p>No draw converged.</p>"
+        band, year = self._last_year()
+        return (head + f"<p>Net welfare, all sectors, {html_text(year)}: 90% interval over the draws</p>"
+                + band.to_html(float_format=lambda v: f"{v:,.0f}", border=0))
 
 
 def memory_needed(case, draws: int) -> int:
