@@ -58,3 +58,8 @@ def __getattr__(name):
 
         return Results
     raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
+
+def __dir__():
+    # Tab completion lists the lazily loaded names (run, compare, sweep, Results, ...) too.
+    return sorted(set(globals()) | set(__all__) | {"SweepResults"})

@@ -119,7 +119,8 @@ def parse_rates(text: str) -> np.ndarray:
             raise ValueError(f"expected START:STOP:COUNT such as 0:0.6:13, got {text!r}")
         if count < 2 or count > MAX_RATES or stop <= start:
             raise ValueError(f"expected STOP > START and COUNT from 2 to {MAX_RATES:,}, got {text!r}")
-        rates = np.linspace(start, stop, count)
+        # rounded to 12 decimals so that 0:0.6:13 holds 0.05, not 0.049999999999999996
+        rates = np.round(np.linspace(start, stop, count), 12)
     else:
         values = [parse_number(x) for x in text.split(",") if x.strip()]
         if not values or None in values:

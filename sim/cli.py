@@ -89,7 +89,18 @@ def _echo_warnings(caught, strict: bool = False):
             click.echo(f"warning: {w.message}", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group: a scenario file given where the command goes gets a hint to add ``run``."""
+
+    def resolve_command(self, ctx, args):
+        first = args[0] if args else ""
+        if first not in self.commands and (first.endswith(".toml") or Path(first).is_file()):
+            ctx.fail(f"No such command '{first}': a scenario file comes after a command, as in "
+                     f"'{ctx.command_path} run {first}' (commands: {', '.join(self.list_commands(ctx))})")
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tradesim")
 def main():
     """tradesim: trade-policy scenarios in a multi-region Armington partial-equilibrium model."""
@@ -301,8 +312,9 @@ def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, sc
 @_SCENARIO_FILES
 @click.option("--out", "out_dir", type=OutFolder(), required=True,
               help="Folder for the tables, comparison.csv, run.json and plots/.")
-@click.option("--baseline", default=None, metavar="NAME",
-              help="Report every other scenario relative to the scenario with this name.")
+@click.option("--baseline", default=None, metavar="NAME|FILE",
+              help="Report every other scenario relative to the scenario with this name, or in this scenario file "
+                   "(solved too if it is not among SCENARIO).")
 @_YEAR
 @_NO_PLOTS
 @_QUIET
@@ -323,8 +335,10 @@ def compare(scenarios, out_dir, baseline, year, no_plots, quiet, draws, seed, al
     _check_out(out_dir)
     if draws is not None and seed is None:  # one seed for all, so that draw d is paired across scenarios
         seed = secrets.randbelow(2**32)
+    scenarios, base_index = _baseline_file(scenarios, baseline)
     results = _guarded(lambda: _solve_all(scenarios, None, draws, seed, allow_failed_draws, _show_progress(quiet)),
                        strict)
+    baseline = baseline if base_index is None else results[base_index].name
     comparison = _guarded(lambda: compare_results(results, baseline=baseline))
     _check_year(comparison, year)
     _write(lambda: output.write_comparison(comparison, out_dir, plots=not no_plots,
@@ -334,6 +348,19 @@ def compare(scenarios, out_dir, baseline, year, no_plots, quiet, draws, seed, al
     if not quiet:
         click.echo(compare_summary(comparison, year))
         click.echo(f"Comparison written to {out_dir}/")
+
+
+def _baseline_file(scenarios, baseline):
+    """``--baseline`` as a scenario file (a ``.toml`` suffix or a path separator): the scenarios to solve, with it
+    added unless it is one of them, and its index among them; a name: the scenarios as given and None."""
+    if baseline is None or not (baseline.endswith(".toml") or "/" in baseline or "\\" in baseline):
+        return scenarios, None
+    path = Path(baseline)
+    if not path.is_file():
+        _fail_input([Problem(baseline, "--baseline", "no such scenario file (give a scenario file or the name of "
+                             "one of the scenarios compared)")])
+    same = [n for n, s in enumerate(scenarios) if s.is_file() and s.resolve() == path.resolve()]
+    return (scenarios, same[0]) if same else ((*scenarios, path), len(scenarios))
 
 
 @main.command()
@@ -366,29 +393,34 @@ def sweep(scenario, tariff_index, rates, year, out_dir, no_plots, quiet, strict)
 
 
 def _sensitivity_summary(result) -> str:
-    shown = result.table[["sector", "parameter", "central", "low", "high", "net_welfare_low", "net_welfare_high",
+    from .summary import number_format
+
+    shown = result.shown[["sector", "parameter", "central", "low", "high", "net_welfare_low", "net_welfare_high",
                           "swing"]]
     head = (f"\nSensitivity of {result.region}'s net welfare, all sectors, {result.year} ({result.unit}; central "
             f"{result.table['net_welfare_central'].iloc[0]:,.0f}): each elasticity x (1 -/+ {result.cv:g}), "
             "largest swing first:")
+    still = (f"\nNo effect (left out here and on the plot; sensitivity.csv has them): "
+             f"{', '.join(result.without_effect)}" if result.without_effect else "")
     with pd.option_context("display.width", 160, "display.max_columns", 20):
-        return head + "\n" + shown.to_string(index=False, float_format=lambda v: f"{v:,.0f}")
+        return head + "\n" + shown.to_string(index=False, float_format=number_format(",.0f")) + still
 
 
 def _sweep_summary(result) -> str:
     t = result.table
     exporters = ", ".join(result.exporters)
     lines = [f"\n== {result.scenario}: {result.importer}'s tariff on {result.sector} from {exporters},"
-             f" {result.year} ({result.unit}) =="]
+             f" {result.year} ({result.unit}; rates in %, as on the plot; sweep.csv holds shares) =="]
     with pd.option_context("display.width", 160, "display.max_columns", 20):
-        shown = t.drop(columns=["revenue_maximum", "optimal"])
-        formats = {c: (lambda v: f"{v:.3f}") if c == "rate" else (lambda v: f"{v:,.1f}") for c in shown.columns}
+        shown = t.drop(columns=["revenue_maximum", "optimal"]).rename(columns={"rate": "rate_%"})
+        formats = {c: (lambda v: f"{100 * v:.4g}") if c == "rate_%" else (lambda v: f"{v:,.1f}")
+                   for c in shown.columns}
         lines.append(shown.to_string(index=False, formatters=formats))
     last = float(t["rate"].iloc[-1])
     for name, rate in (("Revenue-maximising rate", result.revenue_maximising_rate),
                        ("Optimal (welfare-maximising) rate", result.optimal_rate)):
         edge = " (the end of the grid: widen it)" if rate in (float(t["rate"].iloc[0]), last) and rate != 0 else ""
-        lines.append(f"{name} for {result.importer} on this grid: {rate:.4g}{edge}")
+        lines.append(f"{name} for {result.importer} on this grid: {100 * rate:.4g}% ({rate:.4g}){edge}")
     return "\n".join(lines)
 
 

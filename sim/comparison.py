@@ -15,10 +15,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from .case import Case
 from .errors import InputError, Problem
 from .escape import html_text
 from .output import write_comparison
 from .results import Outcome, Results
+from .runner import run
+from .scenario import Scenario
 from .statistics import default_period
 from .tables import WELFARE_PARTS, Frames, ScenarioInfo, percent_change
 from .uncertainty import relative_draws
@@ -116,15 +119,18 @@ class Comparison(Outcome):
         return f"<b>Comparison of {len(self.infos)} scenarios</b>{against}<br>" + self._headline_html()
 
 
-def compare(results, baseline: str | None = None) -> Comparison:
+def compare(results, baseline: str | Results | None = None) -> Comparison:
     """Put several results side by side.
 
     Parameters
     ----------
-    results : list of Results, or dict name → Results
-        Runs to compare, in display order; a dict's keys become the scenario labels.
-    baseline : str, optional
-        Label of one of them: every other scenario is then reported relative to
+    results : list, or dict name → item
+        Runs to compare, in display order; a dict's keys become the scenario labels. Each item is a
+        :class:`Results` or anything :func:`sim.run` takes (a scenario file's path, a :class:`Scenario`,
+        a :class:`Case`), which is run first.
+    baseline : str or Results, optional
+        Label of one of them, or one of the Results itself (a Results not among ``results`` is
+        added to them): every other scenario is then reported relative to
         it (welfare: difference; flows, prices, output: change from the
         baseline's outcome, in percent) and the baseline is left out.
 
@@ -137,6 +143,7 @@ def compare(results, baseline: str | None = None) -> Comparison:
         the other scenarios.
     """
     named = _named(results)
+    named, baseline = _baseline_label(named, baseline)
     _check_same_shape(named)
     infos = {name: replace(res.info, name=name) for name, res in named.items()}
     frames = {name: res.frames for name, res in named.items()}
@@ -151,22 +158,48 @@ def compare(results, baseline: str | None = None) -> Comparison:
     return Comparison(Frames.concat(frames), infos, named, baseline)
 
 
+def _as_results(item, where: str):
+    """``item`` as Results: run a path, Scenario or Case (as :func:`sim.run` does); refuse anything else."""
+    if isinstance(item, Results):
+        return item
+    if isinstance(item, str | Path | Scenario | Case):
+        return run(item)
+    raise InputError([Problem("compare", where, "expected sim.Results, a scenario file's path, a sim.Scenario or a "
+                              f"sim.Case, got {type(item).__name__}")])
+
+
+def _baseline_label(named: dict, baseline) -> tuple[dict, str | None]:
+    """The baseline's label: a label of ``named``, or a Results (one of them, else added to them)."""
+    if baseline is None or isinstance(baseline, str):
+        return named, baseline
+    if not isinstance(baseline, Results):
+        raise InputError([Problem("compare", "baseline", "expected the label of a scenario compared or a "
+                                  f"sim.Results, got {type(baseline).__name__}")])
+    for name, res in named.items():
+        if res is baseline:
+            return named, name
+    if baseline.name in named:
+        raise InputError([Problem("compare", "baseline", f"the baseline Results is named '{baseline.name}' like "
+                                  "another scenario compared; pass a dict of labels and give the label")])
+    return {**named, baseline.name: baseline}, baseline.name
+
+
 def _named(results) -> dict[str, Results]:
+    if isinstance(results, str | Path):
+        raise InputError([Problem("compare", "results", f"expected a list of results or scenario files, got one "
+                                  f"{type(results).__name__} {str(results)!r}")])
     if isinstance(results, dict):
-        named = dict(results)
+        named = {name: _as_results(item, f"results[{name!r}]") for name, item in results.items()}
     else:
         named = {}
-        for res in results:
+        for n, item in enumerate(results):
+            res = _as_results(item, f"results[{n}]")
             if res.name in named:
                 raise InputError([Problem("compare", "results", f"two results are named '{res.name}'; pass a dict "
                                           "of labels to results instead")])
             named[res.name] = res
     if len(named) < 2:
         raise InputError([Problem("compare", "results", f"needs at least two results, got {len(named)}")])
-    for name, res in named.items():
-        if not isinstance(res, Results):
-            raise InputError([Problem("compare", f"results[{name!r}]", f"expected sim.Results, got "
-                                      f"{type(res).__name__}")])
     return named
 
 

@@ -151,6 +151,14 @@ def resolve_dataset(reference: str, relative_to: Path | None = None, cited_in: s
     return candidate if (candidate / "dataset.toml").is_file() else None
 
 
+def _looked_in(reference: str, relative_to: Path | None) -> str:
+    """Where a relative dataset path was looked for (the scenario file's folder, not the working one), for messages."""
+    if Path(reference).is_absolute() or relative_to is None:
+        return ""
+    return (f" (a relative path is resolved from the scenario file's folder: looked in {relative_to / reference}; "
+            "write the path relative to the scenario file, or an absolute one)")
+
+
 def load_dataset(reference: str | Path, relative_to: Path | None = None, cited_in: str | None = None) -> Dataset:
     """Load and validate a dataset by built-in name or folder path.
 
@@ -175,7 +183,8 @@ def load_dataset(reference: str | Path, relative_to: Path | None = None, cited_i
         hint = closest(str(reference), names)
         source, key = (cited_in, "dataset") if cited_in else ("dataset", "")
         raise InputError([Problem(source, key, f"no dataset '{reference}': not a built-in name "
-                                  f"({', '.join(names)}){hint} nor a folder with a dataset.toml")])
+                                  f"({', '.join(names)}){hint} nor a folder with a dataset.toml"
+                                  f"{_looked_in(str(reference), relative_to)}")])
     problems = ProblemList(str(folder / "dataset.toml"))
     meta = read_toml(folder / "dataset.toml", problems) or {}
     header = _parse_header(meta, problems)

@@ -45,8 +45,8 @@ class PlausibilityWarning(ScenarioWarning):
     """
 
     def __init__(self, source: str, key: str, message: str):
-        super().__init__(f"{source}: {key}: {message}")
         self.problem = Problem(source, key, message)
+        super().__init__(str(self.problem))
 
 
 @dataclass(frozen=True)

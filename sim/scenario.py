@@ -765,6 +765,13 @@ class _Parser:
         return ElasticityOverride(sector, sigma, eta, eps, key=path)
 
 
+def _listed(codes, most: int = 20) -> str:
+    """Codes for a message: all of them, or the first ``most`` and how many more."""
+    codes = list(codes)
+    more = f" and {len(codes) - most} more" if len(codes) > most else ""
+    return ", ".join(codes[:most]) + more
+
+
 def check_codes(scenario: Scenario, sectors, regions) -> ProblemList:
     """Problems with the sector and region codes a scenario uses, given a dataset's labels."""
     problems = ProblemList(scenario.source)
@@ -774,7 +781,8 @@ def check_codes(scenario: Scenario, sectors, regions) -> ProblemList:
             if code == ALL and not wildcard:
                 problems.add(path, f"must name one {kind}, not \"*\"")
             elif code != ALL and code not in valid:
-                problems.add(path, f"unknown {kind} '{code}'{closest(code, valid)}")
+                problems.add(path, f"unknown {kind} '{code}'{closest(code, valid)}; the dataset's {kind}s: "
+                             f"{_listed(valid)}")
 
     for t in scenario.tariffs:
         check(t.sector, sectors, f"{t.key}.sector", "sector")

@@ -19,7 +19,8 @@ from .engine import Vary, solve
 from .engine.linkages import Links
 from .engine.memory import labelled_welfare_bytes
 from .errors import ConvergenceError, InputError, Problem
-from .plots import tornado
+from .escape import html_text
+from .plots import CHANGE_EPS, tornado
 from .resources import check_memory
 from .statistics import by_variant_and_region
 from .tables import label_welfare
@@ -33,14 +34,16 @@ SENSITIVITY_COLUMNS = ["scenario", "year", "region", "sector", "parameter", "cen
                        "net_welfare_central", "net_welfare_low", "net_welfare_high", "swing"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SensitivityResults:
     """Net welfare of ``region`` in ``year`` with each elasticity moved by ``cv``.
 
     ``table`` has one row per sector and parameter, sorted by ``swing`` (the absolute
     difference between the low and high outcomes), columns :data:`SENSITIVITY_COLUMNS`;
     ``central``, ``low`` and ``high`` describe the parameter (for ``eps``, the range over
-    regions, infinite supply elasticities left as they are).
+    regions, infinite supply elasticities left as they are). ``table`` (and sensitivity.csv)
+    keeps every row; :attr:`shown` (the plot, the printed table, the repr) leaves out the
+    parameters that do not move the result at all (:attr:`without_effect`).
     """
 
     table: pd.DataFrame
@@ -50,9 +53,44 @@ class SensitivityResults:
     unit: str
     title: str
 
-    def plot(self, ax=None):
+    @property
+    def _moves(self) -> pd.Series:
+        """True for the rows whose swing is not zero (as the tornado plot draws them: above CHANGE_EPS)."""
+        return self.table["swing"] > CHANGE_EPS
 
+    @property
+    def shown(self) -> pd.DataFrame:
+        """The rows of :attr:`table` with a swing: what the plot and the printed table show."""
+        return self.table[self._moves].reset_index(drop=True)
+
+    @property
+    def without_effect(self) -> list[str]:
+        """``"sector parameter"`` of the rows with no swing (the parameter does not move ``region``'s welfare)."""
+        rows = self.table[~self._moves]
+        return [f"{s} {p}" for s, p in zip(rows["sector"], rows["parameter"])]
+
+    def plot(self, ax=None):
+        """A tornado of the parameters that move the result, the others named as "No effect"; returns the Axes."""
         return tornado(self, ax=ax)
+
+    def _headline(self) -> str:
+        central = self.table["net_welfare_central"].iloc[0]
+        return (f"{self.region}'s net welfare, all sectors, {self.year}: {central:+,.0f} {self.unit}; each elasticity "
+                f"x (1 -/+ {self.cv:g})")
+
+    def __repr__(self) -> str:
+        top = self.shown.head(3)
+        largest = ", ".join(f"{s} {p} {w:,.0f}" for s, p, w in zip(top["sector"], top["parameter"], top["swing"]))
+        none = f"; {len(self.without_effect)} with no effect" if self.without_effect else ""
+        return (f"<SensitivityResults {self.title}\n  {self._headline()}\n  largest swings: {largest or 'none'}"
+                f"{none}>")
+
+    def _repr_html_(self) -> str:
+        columns = ["sector", "parameter", "net_welfare_low", "net_welfare_high", "swing"]
+        none = (f"<p>No effect: {html_text(', '.join(self.without_effect))}</p>" if self.without_effect else "")
+        return (f"<b>Sensitivity: {html_text(self.title)}</b><br>{html_text(self._headline())}"
+                + self.shown.head(10)[columns].to_html(index=False, float_format=lambda v: f"{v:,.0f}", border=0)
+                + none)
 
 
 def _feasible_factor(links, flows, base_tariffs, u: int) -> float:

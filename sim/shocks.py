@@ -357,11 +357,20 @@ def _elasticities(scenario, dataset):
     return sigma, eta, eps
 
 
+def _in_force_text(start, end) -> str:
+    """When a block is in force, in words: "in force from 2030 on", "until 2024", "from 2025 to 2026"."""
+    if start is not None and end is not None:
+        return f"in force from {start} to {end}"
+    if start is not None:
+        return f"in force from {start} on, no end"
+    return f"in force until {end}" if end is not None else "always in force"
+
+
 def _warn_never_in_force(scenario, years):
     for t in (*scenario.tariffs, *scenario.quotas, *scenario.demand_shifts):
         if not any(in_force(t.start, t.end, y) for y in years):
             warnings.warn(f"{scenario.source}: {t.key}: never in force within years "
-                          f"{years[0]}-{years[-1]} (start {t.start}, end {t.end})", ScenarioWarning, stacklevel=3)
+                          f"{years[0]}-{years[-1]} ({_in_force_text(t.start, t.end)})", ScenarioWarning, stacklevel=3)
     for inv in scenario.investments:
         if not any(inv.online_share(y) > 0 for y in years):
             warnings.warn(f"{scenario.source}: {inv.key}: never online within years {years[0]}-{years[-1]} "

@@ -36,6 +36,13 @@ def default_period(infos: dict[str, ScenarioInfo]):
     return max(common)
 
 
+def _as_year(year):
+    """A year given as text ("2030", as from a widget or a file) is the year 2030; "long run" stays as it is."""
+    if isinstance(year, str) and year.strip().isdigit():
+        return int(year.strip())
+    return year
+
+
 def select_period(frame: pd.DataFrame, infos: dict[str, ScenarioInfo], year=None) -> tuple[pd.DataFrame, object]:
     """Rows of ``frame`` (with a ``scenario`` level) for one period, with the ``year`` level dropped.
 
@@ -48,7 +55,7 @@ def select_period(frame: pd.DataFrame, infos: dict[str, ScenarioInfo], year=None
         ``year`` is not a period of some scenario in ``frame``.
     """
     timelines = {n: set(i.years) for n, i in infos.items() if not i.static}
-    year = default_period(infos) if year is None else year
+    year = default_period(infos) if year is None else _as_year(year)
     for name, years in timelines.items():
         if year not in years:
             listed = ", ".join(str(y) for y in sorted(years))

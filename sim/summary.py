@@ -23,6 +23,14 @@ __all__ = ["headline", "run_summary", "compare_summary", "largest_flow_changes",
 _FORMAT = {"display.width": 140, "display.max_columns": 20, "display.max_colwidth": 40}
 
 
+def number_format(spec: str):
+    """A float formatter for ``spec`` (``",.0f"``) that prints a value rounding to zero as 0, never "-0"."""
+    def format_value(value) -> str:
+        text = format(value, spec)
+        return text.lstrip("-") if text.startswith("-") and not text.strip("-0.,") else text
+    return format_value
+
+
 def headline(res) -> pd.DataFrame:
     """Per year, for each importer and sector whose tariffs change: imports, consumer price, output, net welfare.
 
@@ -67,7 +75,7 @@ def run_summary(res, year=None, include_domestic: bool = False) -> str:
     table.columns = [COMPONENTS[c][0] for c in WELFARE_PARTS + ["net_welfare"]]
     lines = [f"\n== {res.title} [{res.name}] ({when}) =="]
     head = headline(res)
-    with pd.option_context("display.float_format", "{:,.1f}".format, *_flat(_FORMAT)):
+    with pd.option_context("display.float_format", number_format(",.1f"), *_flat(_FORMAT)):
         if not head.empty:
             lines += [f"Importers whose tariffs change, by year ({res.unit}; % change from base):",
                       head.to_string(), ""]
@@ -103,7 +111,7 @@ def compare_summary(comparison, year=None) -> str:
     table = table["net_welfare"].unstack("region").reindex(index=comparison.names, columns=regions)
     when = year  # "long run" when every scenario is long-run
     against = f", relative to '{comparison.baseline}'" if comparison.baseline else ""
-    with pd.option_context("display.float_format", "{:,.0f}".format, *_flat(_FORMAT)):
+    with pd.option_context("display.float_format", number_format(",.0f"), *_flat(_FORMAT)):
         return "\n".join([f"\nNet welfare change, all sectors, {when} ({comparison.unit}){against}:",
                           table.to_string()])
 
@@ -133,7 +141,7 @@ def owner_lines(res, year) -> str:
                           "by owner": owned.droplevel("scenario")["net_welfare"],
                           "moved": owned.droplevel("scenario")["ownership_transfer"]})
     return (f"Net welfare by location and by owner (producer surplus credited to its owners: welfare_by_owner.csv), "
-            f"all sectors, {year} ({res.unit}):\n" + table.to_string(float_format="{:,.0f}".format))
+            f"all sectors, {year} ({res.unit}):\n" + table.to_string(float_format=number_format(",.0f")))
 
 
 def return_lines(res) -> list[str]:
@@ -212,4 +220,4 @@ def _interval_lines(res, mc, year) -> str:
     failed = f"; {len(mc.failed)} failed draws left out" if len(mc.failed) else ""
     head = (f"Net welfare, all sectors, {year} ({res.unit}): central run and 90% interval over "
             f"{mc.draws - len(mc.failed):,} draws (seed {mc.seed}{failed}); uncertainty.csv has every table:")
-    return head + "\n" + table.to_string(float_format="{:,.0f}".format)
+    return head + "\n" + table.to_string(float_format=number_format(",.0f"))

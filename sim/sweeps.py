@@ -3,14 +3,18 @@
 ``sim.sweep(scenario, tariff=N, rates=...)`` and ``python run_sim.py sweep``: the N-th
 ``[[tariff]]`` of a scenario (1-based, as in the file's ``tariff[N]`` messages) sets each
 rate of the grid on its cells in one year (the last by default), every other shock as the
-scenario has it; all rates are solved in one call of the batched solver. The result holds,
-per rate, the importer's imports from the affected exporters, its tariff revenue, and the
-net welfare of the importer, of each affected exporter and of the world, with the
-revenue-maximising and the welfare-maximising (optimal) rates on the grid.
+scenario has it; all rates are solved in one call of the batched solver. A block covering
+several sectors (of one importer) gets the same rate in each, every sector solved exactly.
+The result holds, per rate, the importer's imports from the affected exporters, its tariff
+revenue (both summed over the block's sectors), and the net welfare (all sectors) of the
+importer, of each affected exporter and of the world, with the revenue-maximising and the
+welfare-maximising (optimal) rates on the grid. Rates are shares (0.25 = 25%); a grid above
+1 warns (:class:`~sim.errors.PlausibilityWarning`; an error under ``--strict``).
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,11 +24,12 @@ from .arguments import check_rates, check_tariff_index, check_year, parse_rates
 from .case import Case, load_scenario, prepare
 from .engine import Vary, solve, solves_quotas
 from .engine.memory import batch_estimate, labelled_welfare_bytes
-from .errors import ConvergenceError, InputError, Problem
+from .errors import ConvergenceError, InputError, PlausibilityWarning, Problem
+from .escape import html_text
 from .plots import sweep_plot
 from .resources import check_memory, largest_fitting
 from .scenario import Scenario
-from .shocks import in_force, tariff_cells
+from .shocks import PLAUSIBLE, in_force, tariff_cells
 from .statistics import by_variant_and_region
 from .style import WORLD, short_name
 from .tables import label_welfare
@@ -32,7 +37,7 @@ from .tables import label_welfare
 __all__ = ["SweepResults", "sweep", "parse_rates"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SweepResults:
     """A tariff sweep.
 
@@ -44,8 +49,10 @@ class SweepResults:
         every partner; both levels, dataset units),
         ``net_welfare_<REGION>`` for the importer and each affected exporter, ``net_welfare_World``
         (all sectors, changes from base, dataset units), ``revenue_maximum`` and ``optimal``
-        (the rows of the largest revenue and the largest importer welfare).
+        (the rows of the largest revenue and the largest importer welfare). ``rate`` is a share
+        (0.25 = 25%); plots and the command line show it in percent.
     importer, exporters, sector, year, unit, scenario : labels of what was swept
+        (``sector`` joins the block's sectors with ", " where it covers several; ``sectors`` lists them)
     """
 
     table: pd.DataFrame
@@ -57,6 +64,7 @@ class SweepResults:
     scenario: str
     title: str
     sector_name: str
+    sectors: tuple[str, ...] = ()
 
     @property
     def scenario_title(self) -> str:
@@ -71,8 +79,29 @@ class SweepResults:
         return float(self.table.loc[self.table["optimal"], "rate"].iloc[0])
 
     def plot(self, fig=None):
-
+        """Imports and revenue (left) and net welfare (right) against the rate in %; returns the two Axes."""
         return sweep_plot(self, fig=fig)
+
+    def _headline(self) -> str:
+        rates = self.table["rate"]
+        return (f"{self.importer}'s tariff on {self.sector} from {', '.join(self.exporters)}, {self.year}: "
+                f"{len(rates):,} rates from {100 * rates.min():.4g}% to {100 * rates.max():.4g}%")
+
+    def _optima(self) -> str:
+        best = self.table.loc[self.table["optimal"], f"net_welfare_{self.importer}"].iloc[0]
+        return (f"revenue-maximising {100 * self.revenue_maximising_rate:.4g}%, optimal "
+                f"{100 * self.optimal_rate:.4g}% ({self.importer} net welfare {best:+,.0f} {self.unit})")
+
+    def __repr__(self) -> str:
+        return f"<SweepResults {self.scenario_title}\n  {self._headline()}\n  {self._optima()}>"
+
+    def _repr_html_(self) -> str:
+        rows = self.table[self.table["revenue_maximum"] | self.table["optimal"]].drop(
+            columns=["revenue_maximum", "optimal"]).assign(rate=lambda t: 100 * t["rate"]).rename(
+            columns={"rate": "rate_%"})
+        return (f"<b>Sweep: {html_text(self.scenario_title)}</b><br>{html_text(self._headline())}<br>"
+                f"{html_text(self._optima())}" + rows.to_html(index=False, float_format=lambda v: f"{v:,.4g}",
+                                                              border=0))
 
 
 def sweep(scenario, tariff: int, rates, year=None, progress: bool = False, option_names: bool = False,
@@ -83,9 +112,11 @@ def sweep(scenario, tariff: int, rates, year=None, progress: bool = False, optio
     ----------
     scenario : Case, Scenario or path
     tariff : int
-        Which ``[[tariff]]`` block (1 = the first in the file). It must name one importer.
+        Which ``[[tariff]]`` block (1 = the first in the file). It must name one importer; where it
+        covers several sectors, each gets the same rate (imports and revenue summed over them).
     rates : sequence of float or str
-        Ad valorem rates (0.25 = 25%), or a string for :func:`parse_rates`.
+        Ad valorem rates as shares (0.25 = 25%), or a string for :func:`parse_rates`. A rate above 1
+        warns (:class:`~sim.errors.PlausibilityWarning`: "did you mean ...?").
     year : int, optional
         The year of a timeline to sweep (default: the last); a long-run scenario has none.
     option_names : bool
@@ -105,6 +136,7 @@ def sweep(scenario, tariff: int, rates, year=None, progress: bool = False, optio
                      else ("tariff", "rates", "year")))
     tariff = check_tariff_index(tariff, names["tariff"])
     rates = check_rates(rates, names["rates"])
+    _warn_implausible(rates, names["rates"])
     year = check_year(year, names["year"])
     case = scenario if isinstance(scenario, Case) else (
         prepare(scenario) if isinstance(scenario, Scenario) else load_scenario(scenario))
@@ -119,6 +151,15 @@ def sweep(scenario, tariff: int, rates, year=None, progress: bool = False, optio
         raise ConvergenceError([f"{case.name}: sweep of tariff[{tariff}] did not converge at rate(s) "
                                 f"{', '.join(f'{b:g}' for b in bad)}"])
     return _tabulate(case, sol, cells, rates, y, tariff)
+
+
+def _warn_implausible(rates: np.ndarray, name: str) -> None:
+    """A grid above a rate of 1 (100%) is most likely in percent: warn, as for a scenario's rates."""
+    largest = float(rates.max())
+    if largest > PLAUSIBLE["rate"]:
+        warnings.warn(PlausibilityWarning(name, "", (
+            f"the grid goes up to {largest:g}, which means {100 * largest:,.6g}%; did you mean {largest / 100:g}? "
+            "(rates are shares: 0.25 = 25%)")), stacklevel=3)
 
 
 def memory_needed(case, rates: int) -> int:
@@ -164,9 +205,9 @@ def _block(case, index, year, names):
     cells = tariff_cells(block, ds)
     importers = [r for r, on in zip(ds.regions, cells.any(axis=(0, 1))) if on]
     sectors = [s for s, on in zip(ds.sectors, cells.any(axis=(1, 2))) if on]
-    if len(importers) != 1 or len(sectors) != 1:
-        raise InputError([Problem(source, f"{block.key}", "a sweep varies one importer's tariff in one sector; "
-                                  f"this block covers importers {importers} and sectors {sectors}")])
+    if len(importers) != 1:
+        raise InputError([Problem(source, f"{block.key}", "a sweep varies one importer's tariff (in one or more "
+                                  f"sectors); this block covers importers {importers} (sectors {sectors})")])
     period = None if shocks.static else years[y]
     if not in_force(block.start, block.end, period):
         raise InputError([Problem(source, f"{block.key}", f"is not in force in {years[y]}: choose a "
@@ -175,28 +216,32 @@ def _block(case, index, year, names):
 
 
 def _tabulate(case, sol, cells, rates, y, index) -> SweepResults:
-    """The sweep's table from its accounted solution (:func:`sim.engine.solve`), leading axis the rates."""
+    """The sweep's table from its accounted solution (:func:`sim.engine.solve`), leading axis the rates.
+
+    Imports and revenue are summed over the block's sectors; welfare is every sector's, as always.
+    """
     ds, shocks = case.dataset, case.shocks
-    sector = ds.sectors[int(np.nonzero(cells.any(axis=(1, 2)))[0][0])]
-    importer = ds.regions[int(np.nonzero(cells.any(axis=(0, 1)))[0][0])]
-    k, j = ds.sectors.index(sector), ds.regions.index(importer)
-    exporters = [ds.regions[i] for i in np.nonzero(cells[k, :, j])[0]]
+    ks = [int(k) for k in np.nonzero(cells.any(axis=(1, 2)))[0]]
+    sectors = [ds.sectors[k] for k in ks]
+    j = int(np.nonzero(cells.any(axis=(0, 1)))[0][0])
+    importer = ds.regions[j]
+    sold = cells[:, :, j]  # (K, N): the flows into the importer the block sets
+    exporters = [ds.regions[i] for i in np.nonzero(sold.any(axis=0))[0]]
     welfare = label_welfare(case, sol, "rate", range(len(rates)), period=y)
     by_region = by_variant_and_region(welfare, "rate", world=True)
-    revenue = welfare["tariff_revenue"].xs((sector, importer), level=("sector", "region")).to_numpy()
-    sold = [ds.regions.index(e) for e in exporters]
+    revenue = welfare["tariff_revenue"].xs(importer, level="region")
+    revenue = revenue[revenue.index.get_level_values("sector").isin(sectors)].groupby(level="rate").sum()
     table = pd.DataFrame({
         "rate": rates,
-        "imports": sol.flows[:, k, sold, j].sum(axis=1),
-        "tariff_revenue": revenue + sol.base_tariff_revenue[0, k, j],  # the change plus the base year's level
+        "imports": (sol.flows[..., j] * sold).sum(axis=(1, 2)),
+        "tariff_revenue": revenue.to_numpy() + sol.base_tariff_revenue[0, ks, j].sum(),  # change + base level
     })
     for region in [importer] + exporters:
         table[f"net_welfare_{region}"] = by_region[region].to_numpy()
     table[f"net_welfare_{WORLD}"] = by_region[WORLD].to_numpy()
     table["revenue_maximum"] = np.arange(len(rates)) == int(np.argmax(table["tariff_revenue"]))
     table["optimal"] = np.arange(len(rates)) == int(np.argmax(table[f"net_welfare_{importer}"]))
-    year = shocks.years[y]
-
-
-    return SweepResults(table, importer, tuple(exporters), sector, year, ds.unit, case.name,
-                        f"{case.title}: tariff[{index}] swept", short_name(ds.sector_names.get(sector, sector)).lower())
+    names = [short_name(ds.sector_names.get(s, s)).lower() for s in sectors]
+    sector_name = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return SweepResults(table, importer, tuple(exporters), ", ".join(sectors), shocks.years[y], ds.unit, case.name,
+                        f"{case.title}: tariff[{index}] swept", sector_name, tuple(sectors))

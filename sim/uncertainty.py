@@ -18,6 +18,7 @@ import pandas as pd
 
 from .engine import Vary, solve, solves_quotas
 from .engine.memory import batch_estimate
+from .escape import html_text
 from .ownership import investment_labels, returns_of_draws
 from .scenario import ALL, Uncertainty
 from .style import WORLD
@@ -31,7 +32,7 @@ UNCERTAINTY_COLUMNS = ["scenario", "table", "year", "sector", "region", "exporte
                        "central", *STATISTICS]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class UncertaintyResults:
     """The Monte Carlo of one scenario.
 
@@ -43,7 +44,8 @@ class UncertaintyResults:
     summary : DataFrame
         Tidy: one row per table key and quantity, columns :data:`UNCERTAINTY_COLUMNS`
         (``table`` is ``welfare``, ``prices`` or ``flows``; welfare rows with sector ``all``
-        sum the sectors draw by draw). Statistics over the converged draws.
+        sum the sectors, and welfare rows with region ``World`` sum the regions, draw by draw,
+        before the statistics). Statistics over the converged draws.
     net_welfare : DataFrame
         Net welfare of every converged draw, all sectors summed: index (draw, year, region).
     failed : DataFrame
@@ -75,6 +77,32 @@ class UncertaintyResults:
         out = pd.DataFrame({"p05": grouped.quantile(0.05), "p95": grouped.quantile(0.95)})
         out.attrs["draws"] = len(draws.index.unique("draw"))
         return out
+
+    def _headline(self) -> str:
+        scenario = self.summary["scenario"].iloc[0] if len(self.summary) else ""
+        failed = f", {len(self.failed)} failed" if len(self.failed) else ""
+        return f"Monte Carlo of '{scenario}': {self.draws:,} draws (seed {self.seed}{failed})"
+
+    def _last_year(self) -> pd.DataFrame:
+        """The 90% intervals of net welfare in the last period, by region and World."""
+        year = self.intervals.index.get_level_values("year")[-1]
+        return self.intervals.xs(year, level="year"), year
+
+    def __repr__(self) -> str:
+        if self.net_welfare.empty:
+            return f"<UncertaintyResults {self._headline()}: no draw converged>"
+        band, year = self._last_year()
+        world = band.loc[WORLD]
+        return (f"<UncertaintyResults {self._headline()}\n  World net welfare, all sectors, {year}: 90% interval "
+                f"{world['p05']:,.0f} to {world['p95']:,.0f}>")
+
+    def _repr_html_(self) -> str:
+        head = f"<b>{html_text(self._headline())}</b>"
+        if self.net_welfare.empty:
+            return head + "<p>No draw converged.</p>"
+        band, year = self._last_year()
+        return (head + f"<p>Net welfare, all sectors, {html_text(year)}: 90% interval over the draws</p>"
+                + band.to_html(float_format=lambda v: f"{v:,.0f}", border=0))
 
 
 def memory_needed(case, draws: int) -> int:
@@ -248,8 +276,25 @@ def _stats(values: np.ndarray) -> dict:
         return {"mean": values.mean(axis=0), "p05": p05, "p50": p50, "p95": p95}
 
 
+def _with_world(arrays: dict, central: pd.DataFrame, levels: list, names: list, regions: list):
+    """Welfare arrays (D, ..., N) with a World region appended, the sum of the regions **draw by draw**.
+
+    So the World percentiles are those of the world total (what the CLI and README print), not sums of
+    the regions' percentiles. ``central`` (index ``names`` + ``region``, over ``levels``) gains the World
+    sum too, added up in the same order as the draws (so a draw with the central elasticities equals it).
+    """
+    arrays = {q: np.concatenate([a, a.sum(axis=-1, keepdims=True)], axis=-1) for q, a in arrays.items()}
+    shape = [len(level) for level in levels] + [len(regions)]
+    values = central.reindex(axes_index([*levels, regions], [*names, "region"]))
+    world = {c: values[c].to_numpy().reshape(shape).sum(axis=-1).ravel() for c in values.columns}
+    world = pd.DataFrame(world, index=axes_index([*levels, [WORLD]], [*names, "region"]))
+    return arrays, pd.concat([values, world]), [*regions, WORLD]
+
+
 def _summarise(table, arrays, central, years, sectors, regions) -> pd.DataFrame:
-    """Rows of a (year, sector, region) table: arrays (D, Y, K, N) per quantity."""
+    """Rows of a (year, sector, region) table: arrays (D, Y, K, N) per quantity; welfare gains World rows."""
+    if table == "welfare":
+        arrays, central, regions = _with_world(arrays, central, [years, sectors], ["year", "sector"], regions)
     index = axes_index([years, sectors, regions], ["year", "sector", "region"])
     frames = []
     for quantity, values in arrays.items():
@@ -261,11 +306,13 @@ def _summarise(table, arrays, central, years, sectors, regions) -> pd.DataFrame:
 
 def _summarise_all_sectors(arrays, central, years, regions) -> pd.DataFrame:
     """Welfare summed over sectors draw by draw (so its percentiles are of the sum, not sums of percentiles)."""
-    index = axes_index([years, regions], ["year", "region"])
     totals = central.groupby(level=["year", "region"], sort=False).sum()
+    summed, totals, regions = _with_world({q: a.sum(axis=2) for q, a in arrays.items()}, totals, [years], ["year"],
+                                           regions)
+    index = axes_index([years, regions], ["year", "region"])
     frames = []
-    for quantity, values in arrays.items():
-        stats = {k: v.ravel() for k, v in _stats(values.sum(axis=2)).items()}
+    for quantity, values in summed.items():
+        stats = {k: v.ravel() for k, v in _stats(values).items()}
         frame = pd.DataFrame({"central": totals[quantity].reindex(index).to_numpy(), **stats}, index=index)
         frames.append(frame.reset_index().assign(quantity=quantity, sector="all"))
     return pd.concat(frames, ignore_index=True).assign(table="welfare")

@@ -3,6 +3,7 @@
 import re
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 import sim
 from sim.cli import main
+from sim.errors import PlausibilityWarning
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
@@ -163,7 +165,10 @@ years = st.one_of(st.none(), st.integers(2020, 2032), st.sampled_from(["2026", 2
 @given(rates=rate_lists, tariff=indices, year=years)
 def test_sweep_arguments_are_swept_or_refused_with_input_error(rates, tariff, year):
     try:
-        result = sim.sweep(SWEPT, tariff=tariff, rates=rates, year=year)
+        with warnings.catch_warnings(record=True) as caught:  # a grid above 1 warns (issue 21): only then
+            warnings.simplefilter("always", PlausibilityWarning)
+            result = sim.sweep(SWEPT, tariff=tariff, rates=rates, year=year)
+        assert not caught or result.table["rate"].max() > 1
     except sim.InputError as exc:
         assert exc.problems and all(str(p) for p in exc.problems)
     except sim.ConvergenceError:  # a valid but extreme rate (exit 1 on the command line): reported, not a crash

@@ -1,5 +1,6 @@
 """Tariff sweeps (sim.sweep, run_sim.py sweep): one batch, and the optimum against the closed form."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -65,9 +66,9 @@ def test_cli_sweep_writes_csv_plot_and_names_the_optimum(tmp_path):
     result = CliRunner().invoke(main, ["sweep", str(ROOT / "scenarios" / "steel_232_2025.toml"), "--tariff-index",
                                        "1", "--rates", "0:0.6:13", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "Optimal (welfare-maximising) rate for USA on this grid: 0.05" in result.output
+    assert "Optimal (welfare-maximising) rate for USA on this grid: 5% (0.05)" in result.output
     assert "the US optimum\non a 5-point grid is 5%" in (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "Revenue-maximising rate for USA on this grid: 0.6 (the end of the grid: widen it)" in result.output
+    assert "Revenue-maximising rate for USA on this grid: 60% (0.6) (the end of the grid: widen it)" in result.output
     header = (out / "sweep.csv").read_text().splitlines()[0]
     assert header.startswith("rate,imports,tariff_revenue,net_welfare_USA,") and header.endswith(
         "net_welfare_World,revenue_maximum,optimal")
@@ -84,3 +85,42 @@ def test_cli_sweep_bad_input(tmp_path, args, message):
                                        "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_a_grid_in_percent_warns_and_is_refused_under_strict(tmp_path):
+    """Issue 21 (7): 0:60:13 is a grid in percent; it used to run and report an optimum of "5"."""
+    path = ROOT / "scenarios" / "steel_232_2025.toml"
+    args = ["sweep", str(path), "--tariff-index", "1", "--rates", "0:60:13", "--out", str(tmp_path / "o"), "--strict"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "error: --rates: the grid goes up to 60, which means 6,000%; did you mean 0.6?" in result.output
+    assert not (tmp_path / "o").exists()
+    with pytest.warns(sim.errors.PlausibilityWarning, match="did you mean 0.6"):
+        sim.sweep(path, tariff=1, rates=[0, 30, 60])
+
+
+def test_the_table_prints_rates_in_percent_as_the_plot_does_and_the_grid_is_clean(tmp_path):
+    """Issue 21 (7, 12): the printed table used shares under a plot axis in %; 0:0.6:13 held 0.049999999999999996."""
+    result = CliRunner().invoke(main, ["sweep", str(ROOT / "scenarios" / "steel_232_2025.toml"), "--tariff-index",
+                                       "1", "--rates", "0:0.6:13", "--out", str(tmp_path / "o"), "--no-plots"])
+    assert result.exit_code == 0, result.output
+    assert "rates in %, as on the plot" in result.output
+    rows = result.output.split("rate_%", 1)[1].splitlines()[1:14]
+    assert [row.split()[0] for row in rows] == [f"{5 * n:g}" for n in range(13)]
+    assert sim.sweep(ROOT / "scenarios" / "steel_232_2025.toml", tariff=1, rates="0:0.6:13").optimal_rate == 0.05
+
+
+def test_a_block_over_several_sectors_sweeps_one_uniform_rate_exactly():
+    """Issue 21 (7): a block covering steel and autos gets each rate in both; each row equals a single run."""
+    tariff = sim.Tariff(sector=("steel", "autos"), importer="USA", exporter="JPN", rate=0.1)
+    scenario = sim.Scenario(name="both", dataset="illustrative", tariffs=(tariff,))
+    result = sim.sweep(scenario, tariff=1, rates=[0.0, 0.2, 0.4])
+    assert result.sectors == ("steel", "autos") and result.sector == "steel, autos"
+    for row in result.table.itertuples():
+        single = sim.run(dataclasses.replace(scenario, tariffs=(sim.Tariff(sector=("steel", "autos"), importer="USA",
+                                                              exporter="JPN", rate=float(row.rate)),)))
+        by_region = single.welfare_by_region(world=True)["net_welfare"]
+        assert row.net_welfare_USA == pytest.approx(by_region["USA"], rel=1e-9, abs=1e-9)
+        assert row.net_welfare_World == pytest.approx(by_region["World"], rel=1e-9, abs=1e-9)
+        flows = single.frames.flows.xs(("JPN", "USA"), level=("exporter", "importer"))
+        assert row.imports == pytest.approx(flows["value"].sum(), rel=1e-9)

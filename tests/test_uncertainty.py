@@ -152,3 +152,33 @@ def test_a_progress_bar_only_when_asked_and_never_in_captured_cli_output(case, c
     result = CliRunner().invoke(main, ["run", str(FLAGSHIP), "--draws", "400", "--out", str(tmp_path / "o"),
                                        "--no-plots"])
     assert result.exit_code == 0 and "markets/s" not in result.output  # not a terminal: no bar
+
+
+def test_world_rows_are_the_percentiles_of_the_world_total_in_the_summary_and_the_csv(case, tmp_path):
+    """Issue 21 (6): the World interval the CLI prints is in uncertainty.csv and the summary, summed per draw."""
+    res = sim.run(case, draws=60, seed=2)
+    mc = res.uncertainty
+    world = net(res, region="World")
+    band = mc.intervals.xs((2030, "World"))
+    assert world["p05"] == pytest.approx(band["p05"]) and world["p95"] == pytest.approx(band["p95"])
+    per_draw = mc.net_welfare["net_welfare"].xs(2030, level="year").groupby(level="draw").sum()
+    assert world["p50"] == pytest.approx(np.percentile(per_draw, 50))
+    regions = [net(res, region=r) for r in res.case.dataset.regions]
+    assert world["p05"] != pytest.approx(sum(r["p05"] for r in regions))  # not the sum of the percentiles
+    assert world["central"] == pytest.approx(sum(r["central"] for r in regions))
+    s = mc.summary
+    by_sector = s[(s.table == "welfare") & (s.region == "World") & (s.sector == "steel") & (s.year == 2030)]
+    assert set(by_sector["quantity"]) >= {"net_welfare", "tariff_revenue"}
+    assert not (s[s.table != "welfare"].region == "World").any()  # prices are not summed
+    out = tmp_path / "mc"
+    result = CliRunner().invoke(main, ["run", str(FLAGSHIP), "--draws", "60", "--seed", "2", "--out", str(out),
+                                       "--no-plots"])
+    assert result.exit_code == 0, result.output
+    import pandas as pd
+
+    csv = pd.read_csv(out / "uncertainty.csv")
+    row = csv[(csv.region == "World") & (csv.sector == "all") & (csv.year == 2030) & (csv.quantity == "net_welfare")]
+    assert len(row) == 1 and row["p05"].iloc[0] == pytest.approx(world["p05"])
+    interval = result.output[result.output.index("90% interval over 60 draws"):]
+    printed = next(line for line in interval.splitlines() if line.startswith("World"))
+    assert f"{world['p05']:,.0f}" in printed and f"{world['p95']:,.0f}" in printed
