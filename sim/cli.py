@@ -359,8 +359,8 @@ def _baseline_file(scenarios, baseline):
     if not path.is_file():
         _fail_input([Problem(baseline, "--baseline", "no such scenario file (give a scenario file or the name of "
                              "one of the scenarios compared)")])
-    same = [n for n, s in enumerate(scenarios) if s.is_file() and s.resolve() == path.resolve()]
-    return (scenarios, same[0]) if same else ((*scenarios, path), len(scenarios))
+    same = [n for n, s in enumerate(scenarios) if Path(s).is_file() and Path(s).resolve() == path.resolve()]
+    return (scenarios, same[0]) if same else ((*scenarios, baseline), len(scenarios))
 
 
 @main.command()
