@@ -19,6 +19,14 @@ from sim.plots import save_png
 ROOT = Path(__file__).resolve().parents[1]
 GALLERY = ROOT / "docs" / "gallery"
 
+#: Every image the gallery shows, in page order; main() checks that it wrote exactly these (tests/test_gallery.py
+#: checks them against docs/gallery.md and docs/gallery/).
+IMAGES = ("flagship_welfare.png", "flagship_welfare_path.png", "flagship_imports_USA.png", "flagship_prices.png",
+          "flagship_welfare_path_symlog.png", "static_welfare_path.png", "compare_2025_welfare.png",
+          "compare_2025_imports_USA.png", "compare_steel_welfare.png", "compare_steel_prices.png",
+          "compare_mill_welfare_path.png", "baseline_mill_effect_welfare_path.png", "uncertainty_welfare.png",
+          "uncertainty_welfare_path.png", "sensitivity_tornado.png", "sweep.png")
+
 STORY_2025 = ["steel_232_2025", "steel_50pct_2025", "autos_232_2025", "us_japan_deal_2025", "japan_retaliation",
               "japan_china_rapprochement"]
 
@@ -139,6 +147,9 @@ def main() -> None:
                         "--out", "output/sweep") + "   # plots/sweep.png", "bash"))
 
     shutil.rmtree(work)
+    written = tuple(image.name for _, image, _, _ in entries)
+    if written != IMAGES:
+        raise SystemExit(f"make_gallery.IMAGES is out of date: the script drew {written}")
     write_page(entries)
 
 

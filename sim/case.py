@@ -56,8 +56,11 @@ class Case:
     def replace(self, **changes) -> Case:
         """A new case with scenario fields changed (``tariffs=...``, ``elasticities=...``), on the same dataset.
 
-        Checked exactly as a file would be; the dataset is not read again.
+        Checked exactly as a file would be; the dataset is not read again. A new ``name`` without a
+        new ``label`` drops the old label (it named the scenario copied), so plots show the new name.
         """
+        if "name" in changes and "label" not in changes:
+            changes = {**changes, "label": ""}
         return prepare(replace(self.scenario, **changes), dataset=self.dataset)
 
     def __repr__(self) -> str:

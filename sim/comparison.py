@@ -268,14 +268,31 @@ def _relative_to(frames: Frames, base: Frames, info: ScenarioInfo, base_info: Sc
         if name in ("welfare", "owners"):
             return frame - ref.fillna(0.0)
         if name == "flows":
-            out = frame.copy()
-            out["base_value"] = ref["value"]
+            out = frame.rename(columns={"base_value": "baseline_value"})  # what the value is compared with
+            out["baseline_value"] = ref["value"]
             out["value_change"] = frame["value"] - ref["value"]
             out["value_pct"] = percent_change(frame["value"], ref["value"])
             out["volume_pct"] = percent_change(1 + frame["volume_pct"] / 100, 1 + ref["volume_pct"] / 100)
             return out
         if name == "prices":
             return percent_change(1 + frame / 100, 1 + ref / 100)
+        if name == "tariffs":
+            return _tariffs_against(frame, base.tariffs, info.years)
         return frame
 
     return frames.map(relative)
+
+
+def _tariffs_against(frame: pd.DataFrame, base: pd.DataFrame, years) -> pd.DataFrame:
+    """A scenario's tariff schedules beside the baseline's: ``base_rate, baseline_rate, rate``.
+
+    Every cell either scenario touches in the scenario's periods is listed; a scenario that leaves
+    a cell alone has its base-year rate there. Plots label a bar against a baseline with
+    ``baseline_rate → rate``, what the bar compares.
+    """
+    base = base[base.index.get_level_values("year").isin(list(years))]
+    index = frame.index.union(base.index, sort=False)
+    mine, theirs = frame.reindex(index), base.reindex(index)
+    base_rate = mine["base_rate"].fillna(theirs["base_rate"])
+    return pd.DataFrame({"base_rate": base_rate, "baseline_rate": theirs["rate"].fillna(base_rate),
+                         "rate": mine["rate"].fillna(base_rate)}, index=index)

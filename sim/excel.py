@@ -45,8 +45,9 @@ def header(column: str, unit: str, table: str) -> str:
         return f"{column} [share, 0.25 = 25%]" if column != "fill" else f"{column} [flow / volume]"
     if table in ("uncertainty", "sensitivity") and (column in TEXT_STATS or column.startswith("net_welfare")):
         return f"{column} [{unit} or % as the quantity says]" if table == "uncertainty" else f"{column} [{unit}]"
-    if column in ("base_value", "value", "value_change", "volume", "imports", "tariff_revenue", "swing", "output",
-                  "revenue", "operating_profit", "new_capacity_surplus", "ownership_transfer", "amount",
+    if column in ("base_value", "baseline_value", "value", "value_change", "volume", "imports", "tariff_revenue",
+                  "swing", "output", "revenue", "operating_profit", "new_capacity_surplus", "ownership_transfer",
+                  "amount",
                   "operating_profit_last_year", "exporter_margin", "other_buyers_consumer_surplus") or \
             column.startswith(("consumer_surplus", "producer_surplus", "quota_rent", "net_welfare", "present_value",
                                "npv")):

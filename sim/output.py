@@ -24,7 +24,7 @@ from .folders import write_folder
 from .ownership import has_returns, in_play
 from .scenario import scenario_table
 from .statistics import DEMAND_SHIFT_COLUMNS, demand_shift_effects
-from .tables import FLOW_COLUMNS, PRICE_COLUMNS, QUOTA_COLUMNS, WELFARE_COLUMNS
+from .tables import BASELINE_FLOW_COLUMNS, FLOW_COLUMNS, PRICE_COLUMNS, QUOTA_COLUMNS, WELFARE_COLUMNS
 from .version import __version__
 
 __all__ = ["write_outputs", "write_comparison", "write_sweep", "run_record", "build_record", "write_excel",
@@ -120,8 +120,9 @@ def output_tables(frames: list, results: list, sensitivities: list | None = None
     and operating_margin; comparison, quotas, uncertainty and sensitivity where the run has them.
     """
 
+    flows = BASELINE_FLOW_COLUMNS if getattr(comparison, "baseline", None) else FLOW_COLUMNS
     tables = {name: pd.concat([getattr(f, name) for f in frames]).reset_index()[columns]
-              for name, columns in (("flows", FLOW_COLUMNS), ("prices", PRICE_COLUMNS),
+              for name, columns in (("flows", flows), ("prices", PRICE_COLUMNS),
                                     ("welfare", WELFARE_COLUMNS))}
     shifts = [demand_shift_effects(f) for f in frames]
     if any(len(s) for s in shifts):  # docs/model.md, "Welfare": what a shifting buyer's consumer surplus is

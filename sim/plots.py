@@ -17,6 +17,7 @@ helpers beside it), so a ``$`` is drawn as written and never parsed as mathtext.
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,12 @@ def _axes(ax, size=(9, 4.8)):
 
 
 def _thousands(value, _pos=None):
-    return f"{value:,.0f}".replace("-", "\u2212")
+    """A tick or number with thousands separators and as few decimals as it needs (at most 3): ``1,250``, ``2.5``.
+
+    Whole numbers show none, so ticks 0, 0.5, 1, ... on a small axis never read ``0, 0, 1, 2, 2``.
+    """
+    decimals = next((d for d in range(4) if abs(round(value, d) - value) < 1e-9 * max(1.0, abs(value))), 3)
+    return f"{value:,.{decimals}f}".replace("-", "\u2212")
 
 
 def _wrap(text: str, width: int = 70) -> str:
@@ -59,8 +65,9 @@ def _shown(text, width: int | None = None) -> str:
     return plot_text(_wrap(text, width) if width else text)
 
 
-def _scenario_label(info, width=38) -> str:
-    return _shown(info.title or info.name, width)
+def _scenario_label(info) -> str:
+    """A scenario as legends and ticks show it: its short ``label``, else its name (one line)."""
+    return _shown(info.shown_name)
 
 
 def _against(baseline, separator: str = ", ") -> str:
@@ -71,11 +78,13 @@ def _against(baseline, separator: str = ", ") -> str:
 def _title(infos, what: str, baseline: str | None = None) -> str:
     """Single scenario: its title over what is drawn; several: what is drawn (scenarios are in the legend).
 
-    ``what`` is already drawable text (built from :func:`_shown` pieces).
+    Against a baseline a last line says ``relative to 'baseline'``. ``what`` is already drawable
+    text (built from :func:`_shown` pieces).
     """
-    if len(infos) == 1 and baseline is None:
-        return f"{_shown(next(iter(infos.values())).title, 70)}\n{what}"
-    return f"{what}{_against(baseline, chr(10))}"  # its own line: a long title would meet the legend
+    against = _against(baseline, "\n")  # its own line: a long title would meet the legend
+    if len(infos) == 1:
+        return f"{_shown(next(iter(infos.values())).title, 70)}\n{what}{against}"
+    return f"{what}{against}"
 
 
 def _sector_name(infos, sector) -> str:
@@ -145,9 +154,10 @@ def welfare(frames, infos, ax=None, year=None, world=False, components=None, bas
     intervals : dict, optional
         Scenario label → 90% intervals of its net welfare from a Monte Carlo (see
         :meth:`~sim.uncertainty.UncertaintyResults.intervals`), drawn as error bars on the net welfare.
+
+    Several scenarios with net welfare only are drawn as horizontal bars (:func:`_welfare_rows`), so
+    that every value label is horizontal at the end of its own bar.
     """
-    ax = _axes(ax)
-    keep = ax.has_data()
     intervals = intervals or {}
     table, year = sum_welfare_by_region(frames.welfare, infos, year, world)
     regions = _regions(infos) + ([WORLD] if world else [])
@@ -156,6 +166,11 @@ def welfare(frames, infos, ax=None, year=None, world=False, components=None, bas
         components = len(names) <= MAX_STACKED_SCENARIOS
     parts = [p for p in WELFARE_PARTS if table[p].abs().max() > CHANGE_EPS] if components else []
     many = len(names) > 1
+    if many and not parts:
+        ax = _axes(ax, size=welfare_rows_size(len(regions), len(names)))
+        return _welfare_rows(ax, table, regions, infos, year, world, baseline, intervals, legend)
+    ax = _axes(ax)
+    keep = ax.has_data()
     width = 0.8 / len(names) if many else 0.6
     x = np.arange(len(regions))
     lowest, highest = 0.0, 0.0
@@ -192,8 +207,8 @@ def welfare(frames, infos, ax=None, year=None, world=False, components=None, bas
             text = _signed(f"{value:,.0f}") if many else _signed(f"net {value:,.0f}")
             ax.annotate(text, (xi, top if up else bottom), xytext=(0, 7 if up else -7),
                         textcoords="offset points", ha="center", va="bottom" if up else "top",
-                        fontsize=(7 if len(names) <= 4 else 6) if many else 8, rotation=90 if many else 0)
-    room = LABEL_ROOM * (2.2 if many else 1.0)
+                        fontsize=7 if many else 8, rotation=90 if len(names) > 2 else 0)  # two fit across
+    room = LABEL_ROOM * (2.2 if len(names) > 2 else 1.0)  # rotated labels need more
     _grow_limits(ax, "y", lowest - room * span, highest + room * span, keep)
     ax.axhline(0, color="black", linewidth=0.8)
     if world:
@@ -203,11 +218,58 @@ def welfare(frames, infos, ax=None, year=None, world=False, components=None, bas
     unit = _unit(infos)
     ax.set_ylabel(f"Change from base ({unit})" if baseline is None else f"Difference ({unit})")
     ax.set_xlabel("Region")
-    ax.set_title(_title(infos, f"Welfare change by region, all sectors, {year}", baseline),
-                 fontsize=10)
+    scenarios = f": {len(names)} scenarios" if many else ""
+    ax.set_title(_title(infos, f"Welfare change by region, all sectors, {year}{scenarios}", baseline), fontsize=10)
     if legend:
         _welfare_legend(ax, parts, names, infos, many, _interval_label(intervals) if baseline is None else None)
     ax.grid(axis="y", alpha=0.3)
+    return ax
+
+
+def welfare_rows_size(regions: int, scenarios: int) -> tuple[float, float]:
+    """Figure size (inches) that gives each horizontal bar of :func:`_welfare_rows` room for its value label."""
+    return 13.0, 1.6 + 0.13 * regions * scenarios
+
+
+def _welfare_rows(ax, table, regions, infos, year, world, baseline, intervals, legend):
+    """Net welfare of several scenarios as horizontal bars grouped by region, each labelled at its end."""
+    keep = ax.has_data()
+    names = list(infos)
+    height = 0.8 / len(names)
+    y = np.arange(len(regions))
+    lowest, highest = 0.0, 0.0
+    for s, name in enumerate(names):
+        pos = y - 0.4 + height * (s + 0.5)
+        net = table.loc[name].reindex(regions)["net_welfare"].to_numpy()
+        ax.barh(pos, net, height * 0.92, color=scenario_colour(s))
+        left, right = np.minimum(net, 0.0), np.maximum(net, 0.0)
+        if name in intervals and baseline is None:
+            band = intervals[name].xs(year, level="year").reindex(regions)
+            low, high = band["p05"].to_numpy(), band["p95"].to_numpy()
+            _interval_bars(ax, pos, low, high, horizontal=True)
+            left, right = np.minimum(left, low), np.maximum(right, high)
+        for yi, value, start, end in zip(pos, net, left, right):
+            up = value >= 0
+            ax.annotate(_signed(f"{value:,.0f}"), (end if up else start, yi), xytext=(3 if up else -3, 0),
+                        textcoords="offset points", ha="left" if up else "right", va="center", fontsize=7)
+        lowest, highest = min(lowest, left.min()), max(highest, right.max())
+    span = max(highest - lowest, 1e-9)
+    _grow_limits(ax, "x", lowest - (0.14 if lowest < 0 else 0.02) * span,
+                 highest + (0.14 if highest > 0 else 0.02) * span, keep)
+    ax.axvline(0, color="black", linewidth=0.8)
+    if world:
+        ax.axhline(len(regions) - 1.5, color="#999999", linewidth=0.8, linestyle="--")
+    ax.set_yticks(y, _region_labels(regions))
+    ax.set_ylim(len(regions) - 0.5, -0.5)  # first region and first scenario on top
+    ax.xaxis.set_major_formatter(_thousands)
+    unit = _unit(infos)
+    ax.set_xlabel(f"Net welfare change from base ({unit})" if baseline is None else f"Difference ({unit})")
+    ax.set_ylabel("Region")
+    ax.set_title(_title(infos, f"Net welfare change by region, all sectors, {year}: {len(names)} scenarios",
+                        baseline), fontsize=10)
+    if legend:
+        _welfare_legend(ax, [], names, infos, True, _interval_label(intervals) if baseline is None else None)
+    ax.grid(axis="x", alpha=0.3)
     return ax
 
 
@@ -256,15 +318,20 @@ def welfare_by_owner(frames, infos, ax=None, year=None, baseline=None):
 INTERVAL_GID = "interval"
 
 
-def _interval_bars(ax, pos, low, high) -> None:
-    """Vertical bars from ``low`` (p05) to ``high`` (p95) at ``pos``, capped at both ends.
+def _interval_bars(ax, pos, low, high, horizontal=False) -> None:
+    """Bars from ``low`` (p05) to ``high`` (p95) at ``pos``, capped at both ends (``horizontal``: along x).
 
     The interval is drawn as it is: the central value it belongs to may lie outside it (a
     skewed Monte Carlo), which error bars measured from the central value cannot show.
     """
+    ends, where = np.concatenate([low, high]), np.concatenate([pos, pos])
+    if horizontal:
+        ax.hlines(pos, low, high, colors="black", linewidth=1.1, zorder=4, gid=INTERVAL_GID)
+        ax.plot(ends, where, linestyle="none", marker="|", markersize=5, markeredgewidth=1.1, color="black",
+                zorder=4)
+        return
     ax.vlines(pos, low, high, colors="black", linewidth=1.1, zorder=4, gid=INTERVAL_GID)
-    ax.plot(np.concatenate([pos, pos]), np.concatenate([low, high]), linestyle="none", marker="_",
-            markersize=7, markeredgewidth=1.1, color="black", zorder=4)
+    ax.plot(where, ends, linestyle="none", marker="_", markersize=7, markeredgewidth=1.1, color="black", zorder=4)
 
 
 def _interval_label(intervals) -> str | None:
@@ -303,9 +370,15 @@ def scenario_handles(infos, names=None) -> list:
             if names is None or name in names]
 
 
+#: A scenario whose largest change in a panel is below this share of the panel's largest draws no visible bar there.
+VISIBLE_SHARE = 1e-3
+
+
 def _moving(change, infos) -> list[str]:
-    """Scenarios (columns of ``change``) in which something moves; all of them if none does."""
-    return [n for n in infos if change[n].abs().max() > CHANGE_EPS] or list(infos)
+    """Scenarios (columns of ``change``) with a visible bar (:data:`VISIBLE_SHARE`); all of them if none moves."""
+    size = change.abs().max()
+    floor = max(CHANGE_EPS, VISIBLE_SHARE * float(size.max())) if size.notna().any() else CHANGE_EPS
+    return [n for n in infos if size[n] > floor] or list(infos)
 
 
 def _import_changes(frames, infos, importer, sector):
@@ -332,7 +405,9 @@ def welfare_path(frames, infos, ax=None, regions=None, scale="linear", baseline=
     regions : str or list of str, optional
         Regions (codes, or ``"World"``) to draw.
     scale : {"linear", "symlog"}
-        ``"symlog"`` keeps small regions readable beside one that dwarfs them.
+        Linear by default (the command line draws linear too). ``"symlog"`` keeps small regions
+        readable beside one that dwarfs them: linear within ±``linthresh`` (a power of ten near 1% of
+        the largest value), logarithmic beyond; the y-label says so and both sides have tick labels.
     fig : Figure, optional
         For several panels: draw into this figure (default: a new pyplot figure).
     intervals : dict, optional
@@ -430,6 +505,7 @@ def _path_panels(path, infos, regions, scale, baseline, fig):
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right upper", fontsize=8, frameon=False)
     fig.suptitle(f"Net welfare change over time, all sectors ({_unit(infos)}){_against(baseline)}", fontsize=11)
+    fig.supylabel(_path_ylabel(_unit(infos), baseline, scale), fontsize=9)  # once, not per panel
     return axes[: len(regions)]
 
 
@@ -438,19 +514,19 @@ def _finish_path(ax, infos, years, scale, what, unit, baseline, compact=False):
 
     ``what`` and ``unit`` are drawable text already (:func:`_shown`).
     """
+    if scale not in ("linear", "symlog"):
+        raise ValueError(f"scale must be 'linear' or 'symlog', got {scale!r}")
     ax.axhline(0, color="black", linewidth=0.8)
     if scale == "symlog":
         values = np.abs(np.concatenate([line.get_ydata() for line in ax.get_lines()]))
-        ax.set_yscale("symlog", linthresh=max(values.max() / 100, 1.0))
+        ax.set_yscale("symlog", linthresh=10.0 ** np.floor(np.log10(max(values.max() / 100, 1.0))))
         ax.margins(y=0.06)
-    elif scale != "linear":
-        raise ValueError(f"scale must be 'linear' or 'symlog', got {scale!r}")
+        _symlog_ticks(ax)
     ax.set_xticks(years)
     ax.set_xlabel("Year")
     ax.yaxis.set_major_formatter(_thousands)
-    scale_note = ", symmetric log scale" if scale == "symlog" else ""
-    ax.set_ylabel(f"{'Change from base' if baseline is None else 'Difference'} ({unit}{scale_note})",
-                  fontsize=9 if len(infos) == 1 else 8)
+    if not compact:  # panels share one label, on the figure
+        ax.set_ylabel(_path_ylabel(unit, baseline, scale, ax), fontsize=9 if len(infos) == 1 else 8)
     _mark_events(ax, infos, compact=compact)
     if compact:
         title = what  # a panel: the figure's title names the comparison and any baseline
@@ -460,21 +536,85 @@ def _finish_path(ax, infos, years, scale, what, unit, baseline, compact=False):
     ax.grid(alpha=0.3)
 
 
+def _path_ylabel(unit: str, baseline, scale: str, ax=None) -> str:
+    """The y-label of a welfare path: what is measured, the unit and, on symlog, the scale and (with ``ax``, one
+    Axes) its linear band; panels each have their own band, so a figure's shared label names none."""
+    what = "Change from base" if baseline is None else "Difference"
+    if scale != "symlog":
+        return f"{what} ({unit})"
+    if ax is None:
+        return f"{what} ({unit}), symmetric log scale: linear near 0, logarithmic beyond"
+    linthresh = ax.yaxis.get_transform().linthresh
+    return f"{what} ({unit}),\nsymmetric log scale: linear within ±{_thousands(linthresh)}"
+
+
+def _symlog_ticks(ax) -> None:
+    """Ticks at 0 and the powers of ten beyond the linear band on each side that holds data.
+
+    A side whose data stay inside the linear band gets one tick at a round value near its end,
+    so the positive side is labelled even where every positive value is small.
+    """
+    from matplotlib.ticker import FixedLocator
+
+    linthresh = ax.yaxis.get_transform().linthresh
+    lo, hi = ax.get_ylim()
+    ticks = [0.0]
+    for sign, end in ((1.0, hi), (-1.0, -lo)):
+        if end <= 0:
+            continue
+        powers = [10.0 ** k for k in range(int(np.log10(linthresh)), int(np.floor(np.log10(end))) + 1)]
+        powers = [p for p in powers if p <= end] or [_round_down(end)]
+        ticks += [sign * p for p in powers]
+    ax.yaxis.set_major_locator(FixedLocator(sorted(ticks)))
+
+
+def _round_down(value: float) -> float:
+    """``value`` (> 0) rounded down to one significant figure: 37.2 → 30."""
+    power = 10.0 ** np.floor(np.log10(value))
+    return float(np.floor(value / power) * power)
+
+
+#: ``gid`` of the event labels on a welfare path (for tests and readers).
+EVENT_GID = "event"
+#: Share of a welfare path's height kept free above its data for the event labels (single Axes).
+EVENT_ROOM = 0.10
+
+
 def _mark_events(ax, infos, compact=False):
     """Dotted lines at the years a tariff changes or new capacity starts, labelled at the top.
 
     In a small panel (``compact``) the labels run up the line so that neighbours never collide.
+    The labels sit on a white box above every line; on a single Axes the top is raised so
+    that the zero line (or a line of data) never runs through them.
     """
     events: dict = {}
     for info in infos.values():
         for year, what in info.events:
             events.setdefault(year, []).append(what)
+    if events and not compact:
+        _raise_top(ax, lines=max(len(set(w)) for w in events.values()))
     for year, whats in sorted(events.items()):
         ax.axvline(year, color="#777777", linestyle=":", linewidth=1)
         ax.annotate("\n".join(_shown(w) for w in dict.fromkeys(whats)), (year, 0.0 if compact else 1.0),
                     xycoords=("data", "axes fraction"), xytext=(2, 3) if compact else (3, -3),
                     textcoords="offset points", va="bottom" if compact else "top", ha="left",
-                    rotation=90 if compact else 0, fontsize=6.5 if compact else 7, color="#555555")
+                    rotation=90 if compact else 0, fontsize=6.5 if compact else 7, color="#555555", zorder=5,
+                    gid=EVENT_GID, bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.0})
+
+
+def _raise_top(ax, lines: int) -> None:
+    """Keep the top :data:`EVENT_ROOM` (per label line) of the Axes free of data and of the zero line."""
+    room = EVENT_ROOM * lines
+    if ax.get_yscale() == "linear":
+        lo, hi = ax.get_ylim()
+        top = max(hi, 0.0)
+        span = top - lo
+        ax.set_ylim(lo, top + span * room / (1 - room))
+        return
+    transform = ax.yaxis.get_transform()  # symlog: make the room in the drawn (transformed) space
+    lo, hi = transform.transform([ax.get_ylim()[0], max(ax.get_ylim()[1], 0.0)])
+    span = hi - lo
+    ax.set_ylim(ax.get_ylim()[0], float(transform.inverted().transform([hi + span * room / (1 - room)])[0]))
 
 
 # --------------------------------------------------------------------------- imports
@@ -484,7 +624,8 @@ def imports(frames, infos, importer, sector=None, ax=None, year=None, baseline=N
 
     Bars are sorted by the size of the change (dataset units) and labelled with
     the change and the percentage; a partner's label shows its tariff, base →
-    new, where the scenario changes the importer's tariffs. Domestic shipments
+    new, where the scenario changes the importer's tariffs (against a baseline:
+    the baseline's rate → the scenario's, what the bar compares). Domestic shipments
     are left out. Several scenarios: one bar per scenario in each partner's group.
 
     Parameters
@@ -531,7 +672,8 @@ def imports(frames, infos, importer, sector=None, ax=None, year=None, baseline=N
     ax.set_yticks(y, labels)
     ax.invert_yaxis()
     ax.set_xlabel(f"Change in import value at world prices ({_unit(infos)}){_against(baseline)}")
-    ax.set_ylabel("Partner (tariff: base → new)" if any("%" in label for label in labels) else "Partner")
+    rates = "baseline → scenario" if baseline else "base → new"
+    ax.set_ylabel(f"Partner (tariff: {rates})" if any("%" in label for label in labels) else "Partner")
     ax.xaxis.set_major_formatter(_thousands)
     what = f"Imports of {_shown(importer)} by partner: {_sector_name(infos, sector)}, {year}"
     ax.set_title(_title(infos, what, baseline), fontsize=10)
@@ -544,8 +686,11 @@ def imports(frames, infos, importer, sector=None, ax=None, year=None, baseline=N
 def _partner_label(frames, names, year, sector, partner, importer, infos) -> str:
     """``"JPN  2.6% → 52.6%"`` where every scenario sets the same rates, else the code alone.
 
-    A flow under a tariff-rate quota shows its applied (effective) rate and ``(TRQ)``.
+    The first rate is the base year's, or the baseline's in a comparison against a baseline
+    (whose tariffs frame has ``baseline_rate``). A flow under a tariff-rate quota shows its
+    applied (effective) rate and ``(TRQ)``.
     """
+    before = "baseline_rate" if "baseline_rate" in frames.tariffs.columns else "base_rate"
     rates = set()
     for name in names:
         period = LONG_RUN if infos[name].static else year
@@ -553,7 +698,7 @@ def _partner_label(frames, names, year, sector, partner, importer, infos) -> str
         if key not in frames.tariffs.index:
             return _shown(partner)
         row = frames.tariffs.loc[key]
-        rates.add((float(row["base_rate"]), float(row["rate"])))
+        rates.add((float(row[before]), float(row["rate"])))
     if len(rates) != 1:
         return _shown(partner)
     base, new = rates.pop()
@@ -614,14 +759,20 @@ def prices(frames, infos, sector=None, ax=None, year=None, measures=None, baseli
     ax.set_xticks(x, _region_labels(regions))
     ax.set_ylabel("Change from base (%)" if baseline is None else "Change from baseline (%)")
     ax.set_xlabel("Region")
-    what = f"Prices and output: {_sector_name(infos, sector)}, {year}"
-    if many and len(measures) == 1:
-        what = f"{MEASURES[measures[0]][0]}: {_sector_name(infos, sector)}, {year}"
-    ax.set_title(_title(infos, _wrap(what, 56) if many else what, baseline), fontsize=10 if not many else 9)
+    what = f"{_measures_name(measures)}{chr(10) if many else ': '}{_sector_name(infos, sector)}, {year}"
+    ax.set_title(_title(infos, what, baseline), fontsize=10 if not many else 9)
     if legend:
         _prices_legend(ax, names, measures, infos, many)
     ax.grid(axis="y", alpha=0.3)
     return ax
+
+
+def _measures_name(measures) -> str:
+    """What a prices panel shows, with its unit: ``"Consumer price (% change)"``, ``"Prices and output (% change)"``."""
+    if len(measures) == 1:
+        return f"{MEASURES[measures[0]][0]} (% change)"
+    return f"{' and '.join(MEASURES[m][0] for m in measures)} (% change)" if len(measures) == 2 else \
+        "Prices and output (% change)"
 
 
 def _prices_legend(ax, names, measures, infos, many):
@@ -640,14 +791,23 @@ def _prices_legend(ax, names, measures, infos, many):
 
 # --------------------------------------------------------------------------- bound to results
 
+def _distinct_labels(infos: dict) -> dict:
+    """``infos`` as plots show them: where two scenarios share a ``label``, every scenario is shown by its name."""
+    shown = [info.shown_name for info in infos.values()]
+    if len(set(shown)) == len(shown):
+        return infos
+    return {name: replace(info, label="") for name, info in infos.items()}
+
+
 class Plotter:
     """``results.plot`` and ``comparison.plot``: the plots above bound to one outcome."""
 
     def __init__(self, outcome):
         self._frames = outcome.by_scenario
-        self._infos = outcome.infos
-        self._baseline = getattr(outcome, "baseline", None)
+        self._infos = _distinct_labels(outcome.infos)
         runs = getattr(outcome, "results", None) or {outcome.name: outcome}
+        baseline = getattr(outcome, "baseline", None)  # shown by its label, as the scenarios are
+        self._baseline = runs[baseline].info.label or baseline if baseline is not None else None
         self._intervals = {name: res.uncertainty.intervals for name, res in runs.items()
                            if getattr(res, "uncertainty", None) is not None}  # computed once per Monte Carlo
 
@@ -814,12 +974,6 @@ def _import_sectors(frames, importer) -> list[str]:
     return list(t[t.index.get_level_values("importer") == importer].index.unique("sector"))
 
 
-def _dominated(frames) -> bool:
-    """One region's net welfare is over ten times the next largest: a linear scale would flatten the rest."""
-    top = net_welfare_path(frames.welfare, world=False).abs().max().sort_values(ascending=False).to_numpy()
-    return len(top) > 1 and top[1] > 0 and top[0] > 10 * top[1]
-
-
 #: Grey of the footnote under a welfare plot.
 FOOTNOTE_COLOUR = "#444444"
 
@@ -839,9 +993,12 @@ def demand_shift_footnote(fig, frames, infos, baseline=None):
     return fig.supxlabel(text, x=0.01, ha="left", fontsize=7.5, color=FOOTNOTE_COLOUR, linespacing=1.3)
 
 
-def _draw_standard_set(plot, frames, infos, folder, prefix, written, comparison):
+def _draw_standard_set(plot, frames, infos, folder, prefix, written):
+    """The standard PNGs; a comparison of several scenarios (``len(infos) > 1``) lays them out for slides."""
     regions = _regions(infos)
-    fig = new_figure(10, 5.2)
+    many = len(infos) > 1
+    rows = many and len(plot._intervals) == 0 and len(infos) > MAX_STACKED_SCENARIOS
+    fig = new_figure(*(welfare_rows_size(len(regions) + 1, len(infos)) if rows else (10, 5.2)))
     plot.welfare(ax=fig.add_subplot(), world=True, intervals=bool(plot._intervals) and plot._baseline is None)
     demand_shift_footnote(fig, frames, infos, plot._baseline)
     _save(fig, folder, f"{prefix}welfare", written)
@@ -851,45 +1008,57 @@ def _draw_standard_set(plot, frames, infos, folder, prefix, written, comparison)
         demand_shift_footnote(fig, frames, infos, plot._baseline)
         _save(fig, folder, f"{prefix}welfare_by_owner", written)
 
-    importers = shocked_importers(frames.tariffs, regions)
-    for importer in importers:
-        sectors = _import_sectors(frames, importer)
-        moving = {sector: _moving(_import_changes(frames, infos, importer, sector).reindex(columns=list(infos)), infos)
-                  for sector in sectors}
-        heights = [1.4 + 0.28 * (len(regions) - 1) * len(moving[s]) for s in sectors]
-        fig = new_figure(10, sum(heights))
-        for s, ax in enumerate(fig.subplots(len(sectors), 1, squeeze=False, height_ratios=heights)[:, 0]):
-            plot.imports(importer, sector=sectors[s], ax=ax, legend=not comparison)
-        if comparison:
-            shown = {name for names in moving.values() for name in names}
-            fig.legend(handles=scenario_handles(infos, shown), loc="outside right upper", fontsize=8, frameon=False)
+    for importer in shocked_importers(frames.tariffs, regions):
+        fig = _imports_figure(plot, frames, infos, importer, many)
         _save(fig, folder, f"{prefix}imports_{importer}", written)
 
     sectors = _changed_sectors(frames) or [next(iter(infos.values())).sectors[0]]
-    if comparison:
-        fig = new_figure(15, 3.6 * len(sectors) + 0.4)
+    if many:
+        fig = new_figure(15, 3.6 * len(sectors) + 0.8)
         for s, sector in enumerate(sectors):
             for m, measure in enumerate(MEASURES):
                 plot.prices(sector, ax=fig.add_subplot(len(sectors), len(MEASURES), s * len(MEASURES) + m + 1),
                             measures=[measure], legend=False)
-        fig.legend(handles=scenario_handles(infos), loc="outside right upper", fontsize=8, frameon=False)
+        fig.legend(handles=scenario_handles(infos), loc="outside right upper", fontsize=9, frameon=False)
+        fig.suptitle(f"Prices and output by region, {len(infos)} scenarios{_against(plot._baseline)}", fontsize=11)
     else:
         fig = new_figure(10, 3.4 * len(sectors) + 0.4)
         for s, sector in enumerate(sectors):
             plot.prices(sector, ax=fig.add_subplot(len(sectors), 1, s + 1))
     _save(fig, folder, f"{prefix}prices", written)
 
-    timeline = [i for i in infos.values() if not i.static and len(i.years) > 1]
-    if timeline:
-        scale = "symlog" if _dominated(frames) else "linear"
-        if comparison:
-            fig = new_figure(10, 5)
-            plot.welfare_path(scale=scale, fig=fig)
+    if [i for i in infos.values() if not i.static and len(i.years) > 1]:
+        fig = new_figure(10, 5)
+        if many:
+            plot.welfare_path(fig=fig)
         else:
-            fig = new_figure(10, 5)
-            plot.welfare_path(ax=fig.add_subplot(), scale=scale)
+            plot.welfare_path(ax=fig.add_subplot())
         demand_shift_footnote(fig, frames, infos, plot._baseline)
         _save(fig, folder, f"{prefix}welfare_path", written)
+
+
+def _imports_figure(plot, frames, infos, importer, many):
+    """``importer``'s imports by partner, a panel per sector: stacked for one scenario; side by side (landscape)
+    for several, each panel with a legend of the scenarios it draws."""
+    regions = _regions(infos)
+    sectors = _import_sectors(frames, importer)
+    if not many:
+        heights = [1.6 + 0.28 * (len(regions) - 1) for _ in sectors]
+        fig = new_figure(10, sum(heights))
+        for s, ax in enumerate(fig.subplots(len(sectors), 1, squeeze=False, height_ratios=heights)[:, 0]):
+            plot.imports(importer, sector=sectors[s], ax=ax)
+        return fig
+    bars = max(len(_moving(_import_changes(frames, infos, importer, sector).reindex(columns=list(infos)), infos))
+               for sector in sectors)
+    fig = new_figure(1.5 + 7.2 * len(sectors), 2.6 + 0.17 * (len(regions) - 1) * bars)
+    for s, ax in enumerate(fig.subplots(1, len(sectors), squeeze=False)[0]):
+        plot.imports(importer, sector=sectors[s], ax=ax, legend=False)
+        handles = [h for h in scenario_handles(infos) if h.get_label() in ax.get_legend_handles_labels()[1]]
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncols=min(3, len(handles)),
+                  fontsize=8, frameon=False)
+    fig.suptitle(f"Imports of {_shown(importer)} by partner, {len(infos)} scenarios{_against(plot._baseline)}",
+                 fontsize=11)
+    return fig
 
 
 def write_plots(results, folder: Path, prefix: str = "") -> list[Path]:
@@ -900,12 +1069,12 @@ def write_plots(results, folder: Path, prefix: str = "") -> list[Path]:
     ``welfare_path.png`` for a timeline of more than one year.
     """
     written: list[Path] = []
-    _draw_standard_set(results.plot, results.by_scenario, results.infos, folder, prefix, written, False)
+    _draw_standard_set(results.plot, results.by_scenario, results.infos, folder, prefix, written)
     return written
 
 
 def write_comparison_plots(comparison, folder: Path) -> list[Path]:
     """The standard plots of a comparison: the same files as :func:`write_plots`, scenarios side by side."""
     written: list[Path] = []
-    _draw_standard_set(comparison.plot, comparison.by_scenario, comparison.infos, folder, "", written, True)
+    _draw_standard_set(comparison.plot, comparison.by_scenario, comparison.infos, folder, "", written)
     return written

@@ -36,8 +36,10 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 #: Largest coefficient of variation ``[uncertainty]`` accepts: a lognormal factor whose 5-95% range spans
 #: 0.03 to 34 times the central value, wider than any published elasticity estimate.
 MAX_CV = 10.0
+#: Longest ``label`` (the short name plots and legends show): a legend entry or a tick label, not a sentence.
+MAX_LABEL = 40
 
-_TOP_KEYS = {"name", "title", "description", "dataset", "years", "method", "tariff", "quota",
+_TOP_KEYS = {"name", "label", "title", "description", "dataset", "years", "method", "tariff", "quota",
              "investment", "demand_shift", "elasticities", "uncertainty", "adjustment", "pass_through", "ownership",
              "linkages"}
 _TARIFF_KEYS = {"sector", "importer", "exporter", "rate", "add", "start", "end", "note"}
@@ -241,6 +243,7 @@ class Scenario:
     dataset: str
     title: str = ""
     description: str = ""
+    label: str = ""  # short display name for plots and legends; "" shows the name
     years: tuple[int, ...] | None = None
     method: str = "exact"
     linkages: bool = True  # a dataset's inputs.csv links its sectors unless this is false
@@ -376,6 +379,8 @@ def scenario_table(scenario: Scenario) -> dict:
              "description": scenario.description, "method": scenario.method}
     if not scenario.linkages:
         table["linkages"] = False
+    if scenario.label:
+        table["label"] = scenario.label
     if scenario.years is not None:
         table["years"] = list(scenario.years) if isinstance(scenario.years, tuple) else scenario.years
     sets = ("sector", "importer", "exporter", "region")
@@ -456,7 +461,8 @@ def _parse(data: dict, path: Path | None, problems: ProblemList) -> Scenario:
             overrides.append(p.elasticity(sector, entry, f"elasticities.{sector}"))
     return Scenario(
         name=name or "", dataset=dataset or "", title=p.text(data, "title", "title") or name or "",
-        description=p.text(data, "description", "description") or "", years=years, method=method,
+        description=p.text(data, "description", "description") or "", label=p.label(data), years=years,
+        method=method,
         linkages=linkages, tariffs=tariffs, quotas=quotas, investments=investments, demand_shifts=demand,
         elasticities=tuple(o for o in overrides if o is not None), uncertainty=uncertainty,
         adjustments=tuple(sorted(adjustments, key=lambda a: (a.sector != ALL, a.region != ALL))),
@@ -487,6 +493,17 @@ class _Parser:
             self.problems.add(path, f"must be text, got {value!r}")
             return None
         return value
+
+    def label(self, table) -> str:
+        """The optional ``label``: one line of at most :data:`MAX_LABEL` characters, not blank ("" if absent)."""
+        value = self.text(table, "label", "label")
+        if value is None:
+            return ""
+        if not value.strip() or "\n" in value or "\r" in value or len(value) > MAX_LABEL:
+            self.problems.add("label", f"must be one line of 1 to {MAX_LABEL} characters (a short name for plots and "
+                              f"legends; the title holds the rest), got {value!r}")
+            return ""
+        return value.strip()
 
     def number(self, table, key, path, rule=None, required=False, default=None, allow_inf=False):
         """A finite (or, if allowed, infinite) number satisfying ``rule = (test, words)``."""

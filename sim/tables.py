@@ -23,11 +23,14 @@ from .ownership import investment_returns, investment_table, welfare_by_owner
 from .quotas import QuotaArrays
 from .shocks import LONG_RUN
 
-__all__ = ["Frames", "ScenarioInfo", "label", "label_welfare", "axes_index", "FLOW_COLUMNS", "PRICE_COLUMNS",
+__all__ = ["Frames", "ScenarioInfo", "label", "label_welfare", "axes_index", "FLOW_COLUMNS", "BASELINE_FLOW_COLUMNS",
+           "PRICE_COLUMNS",
            "WELFARE_COLUMNS", "WELFARE_PARTS", "LONG_RUN"]
 
 FLOW_COLUMNS = ["scenario", "year", "sector", "exporter", "importer", "base_value", "value",
                 "value_change", "value_pct", "volume_pct"]
+#: flows.csv of a comparison against a baseline: the value compared with is the baseline's, named so.
+BASELINE_FLOW_COLUMNS = [c if c != "base_value" else "baseline_value" for c in FLOW_COLUMNS]
 PRICE_COLUMNS = ["scenario", "year", "sector", "region", "producer_price_pct", "consumer_price_pct", "output_pct"]
 WELFARE_COLUMNS = ["scenario", "year", "sector", "region", "consumer_surplus", "producer_surplus",
                    "exporter_margin", "tariff_revenue", "quota_rent", "net_welfare"]
@@ -62,6 +65,12 @@ class ScenarioInfo:
     sectors: tuple[str, ...]
     sector_names: dict
     events: tuple[tuple[int, str], ...] = ()
+    label: str = ""  # the scenario file's ``label``; "" when it has none (plots then show ``name``)
+
+    @property
+    def shown_name(self) -> str:
+        """The short name plots and legends show: the scenario's ``label``, else its name."""
+        return self.label or self.name
 
 
 @dataclass(frozen=True)
@@ -72,7 +81,8 @@ class Frames:
     ----------
     flows : DataFrame, index (year, sector, exporter, importer)
         ``base_value, value, value_change`` (dataset units, world prices),
-        ``value_pct, volume_pct`` (percent); flows with a positive base value only.
+        ``value_pct, volume_pct`` (percent); flows with a positive base value only. Relative to a
+        baseline (:func:`sim.compare`), ``baseline_value`` (the baseline's value) replaces ``base_value``.
     prices : DataFrame, index (year, sector, region)
         ``producer_price_pct, consumer_price_pct, output_pct`` (percent).
     welfare : DataFrame, index (year, sector, region)
@@ -80,7 +90,8 @@ class Frames:
         (changes from base, dataset units; ``exporter_margin`` is non-zero only under ``[[pass_through]]``).
     tariffs : DataFrame, index (year, sector, exporter, importer)
         ``base_rate, rate`` (0.25 = 25%) for every partner of each importer and
-        sector whose tariffs change in some year: the schedules the scenario touches.
+        sector whose tariffs change in some year: the schedules the scenario touches. Relative to a
+        baseline, also ``baseline_rate`` (the baseline's rate), over the schedules either touches.
     shifts : DataFrame, index (year, sector, region)
         ``supply_shift, demand_shift`` (shares of base) where either is non-zero in some year.
     diagnostics : DataFrame, index (year, sector)
@@ -201,7 +212,7 @@ def label(case, solution) -> tuple[Frames, ScenarioInfo]:
         name=case.name, title=case.title, dataset=ds.name, dataset_title=ds.title, unit=ds.unit,
         base_year=ds.base_year, years=tuple(years), static=shocks.static, regions=tuple(regions),
         region_names=dict(ds.region_names), sectors=tuple(sectors), sector_names=dict(ds.sector_names),
-        events=_events(case),
+        events=_events(case), label=case.scenario.label,
     )
     quota_frame = _quota_frame(quotas, sol, ds, by_flow)
     owners = welfare_by_owner(welfare, case, sol.producer_price)

@@ -169,7 +169,7 @@ def test_a_baseline_flow_of_zero_writes_an_empty_value_pct_not_inf(tmp_path):
     assert "inf" not in text
     flows = pd.read_csv(tmp_path / "o" / "flows.csv")
     shut = flows[(flows["exporter"] == "BBB") & (flows["importer"] == "AAA")].iloc[0]
-    assert shut["base_value"] == 0 and math.isnan(shut["value_pct"]) and math.isnan(shut["volume_pct"])
+    assert shut["baseline_value"] == 0 and math.isnan(shut["value_pct"]) and math.isnan(shut["volume_pct"])
 
 
 # 6. the API checks what the CLI checks, with the same code -----------------------------------------------------

@@ -127,7 +127,7 @@ def test_every_comparison_plot_returns_axes(steel_pair):
         assert isinstance(ax, Axes)
     ax = plot.welfare()
     handles = texts(ax.get_legend())
-    assert handles.count("Net welfare") == 1 and sum("Section 232" in h for h in handles) == 2  # one legend
+    assert handles.count("Net welfare") == 1 and {"Steel 25%", "Steel 50%"} <= set(handles)  # one legend, labels
 
 
 def test_comparison_welfare_path_small_multiples_and_one_region():
@@ -163,11 +163,15 @@ def skewed():
 
 
 def interval_ends(ax):
-    """(x, low, high) of every interval bar drawn on ``ax``."""
+    """(position, low, high) of every interval bar drawn on ``ax`` (vertical, or horizontal on rows of bars)."""
     from sim.plots import INTERVAL_GID
 
     bars = [c for c in ax.collections if c.get_gid() == INTERVAL_GID]
-    return [(seg[0, 0], min(seg[:, 1]), max(seg[:, 1])) for c in bars for seg in c.get_segments()]
+    ends = []
+    for seg in (seg for c in bars for seg in c.get_segments()):
+        along = 1 if seg[0, 0] == seg[-1, 0] else 0  # vertical bars run along y
+        ends.append((seg[0, 1 - along], min(seg[:, along]), max(seg[:, along])))
+    return ends
 
 
 def test_an_interval_that_misses_its_central_value_is_drawn_from_p05_to_p95(skewed):
@@ -235,7 +239,8 @@ def dollar_runs(tmp_path_factory):
     runs = []
     for name, title, rate in (("dollars", DOLLARS, 0.25), ("more_dollars", "$$ 50% $", 0.5)):
         path = folder / f"{name}.toml"
-        path.write_text(f"name = '{name}'\ntitle = '{title}'\ndataset = 'ds'\nyears = [2025, 2026]\n[[tariff]]\n"
+        label = "label = 'US$ 5 bn'\n" if name == "dollars" else ""
+        path.write_text(f"name = '{name}'\n{label}title = '{title}'\ndataset = 'ds'\nyears = [2025, 2026]\n[[tariff]]\n"
                         f"sector = 'steel'\nimporter = 'USA'\nexporter = '*'\nrate = {rate}\nstart = 2026\n",
                         encoding="utf-8")
         runs.append(sim.run(path))
@@ -264,8 +269,8 @@ def test_dollar_signs_in_a_comparison_and_its_baseline_are_drawn_as_written(doll
 
     pair = sim.compare(dollar_runs)
     ax = pair.plot.welfare()
-    legend = {text.replace("\n", " ") for text in texts(ax.get_legend())}  # long titles are wrapped
-    assert {plot_text(DOLLARS), r"\$\$ 50% \$"} <= legend
+    legend = set(texts(ax.get_legend()))  # the scenarios' labels, else their names
+    assert {plot_text("US$ 5 bn"), "more_dollars"} <= legend
     against = sim.compare(dollar_runs, baseline="dollars")
-    assert against.plot.welfare_path(regions="USA").get_title().endswith(r"relative to 'dollars'")
+    assert against.plot.welfare_path(regions="USA").get_title().endswith(r"relative to 'US\$ 5 bn'")  # its label
     assert len(write_comparison_plots(against, tmp_path)) == 4  # every text drawn

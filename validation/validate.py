@@ -74,7 +74,8 @@ def backtest() -> list[Comparison]:
     flows = regime.by_scenario.flows.xs(("s232_2018", "long run", "steel", "USA"),
                                         level=("scenario", "year", "sector", "importer"))
     imports = flows.drop("USA")
-    volume = ((imports["base_value"] * (1 + imports["volume_pct"] / 100)).sum() / imports["base_value"].sum() - 1)
+    weights = imports["baseline_value"]  # the no-232 baseline's imports
+    volume = (weights * (1 + imports["volume_pct"] / 100)).sum() / weights.sum() - 1
     prices = regime.by_scenario.prices.loc[("s232_2018", "long run", "steel", "USA")]
     source = "USITC (2023), Economic Impact of Section 232 and 301 Tariffs on U.S. Industries, pub. 5405"
     fixes = "US steel supply elasticity 0.8 and steel composite demand elasticity -1.0 (chosen together)"
@@ -272,7 +273,8 @@ def linked_checks() -> list[Comparison]:
     name = with_232.name
     flows = regime.by_scenario.flows.xs((name, "long run", "steel", "USA"),
                                         level=("scenario", "year", "sector", "importer")).drop("USA")
-    imports = 100 * float((flows["base_value"] * (1 + flows["volume_pct"] / 100)).sum() / flows["base_value"].sum() - 1)
+    weights = flows["baseline_value"]  # the no-232 baseline's imports
+    imports = 100 * float((weights * (1 + flows["volume_pct"] / 100)).sum() / weights.sum() - 1)
     prices = regime.by_scenario.prices.loc[(name, "long run", "steel", "USA")]
     ds = with_232.case.dataset
     us, output = ds.region_index("USA"), ds.flows.sum(axis=-1)
