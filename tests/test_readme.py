@@ -149,6 +149,8 @@ def test_readme_who_paid_the_auto_tariffs_matches_a_fresh_run():
     assert f"value falls {abs(japan['value_pct']):.1f}%" in text
     assert f"new-vehicle prices ({us_price:+.1f}% against" in text
     assert w.loc["JPN", "exporter_margin"] < 0 and w.loc["USA", "net_welfare"] > 0
+    yen = -w.loc["JPN", "exporter_margin"] * 150.97 / 1e6  # USD million at the dataset's 2024 JPY rate, in JPY tn
+    assert f"about JPY {yen:.1f} tn at the dataset's 2024 rate of 151 yen" in text
 
 
 def test_readme_mill_returns_and_owner_numbers_match_fresh_runs():
