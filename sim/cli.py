@@ -426,7 +426,7 @@ def _sweep_summary(result) -> str:
 
 @main.group()
 def dataset():
-    """Build datasets from your own data."""
+    """Build datasets from your own data; show one."""
 
 
 @dataset.command("build")
@@ -474,6 +474,15 @@ def dataset_build(trade, countries, products, sectors, regions, production, tari
     click.echo(f"Dataset '{name}' ({report.year}) written to {out_dir}/: {report.rows_used:,} BACI rows used; "
                f"{len(report.unmapped_products)} HS6 products in no sector, {len(report.unmapped_countries)} "
                "countries sent to ROW (README.md lists them).")
+
+
+@dataset.command("show")
+@click.argument("reference", metavar="NAME|FOLDER")
+def dataset_show(reference):
+    """Print a dataset's regions, sectors with elasticities, totals, optional files and sources."""
+    from .dataset_view import describe
+
+    click.echo(describe(_guarded(lambda: load_dataset(reference))))
 
 
 @main.command()

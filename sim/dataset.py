@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .adjustment import EVERY_REGION, Adjustment, checked_rule
+from .dataset_view import DatasetFrames, html_repr, short_repr
 from .dataset_writer import write_dataset
 from .errors import (
     InputError,
@@ -109,6 +110,17 @@ class Dataset:
 
     def region_index(self, code: str) -> int:
         return self.regions.index(code)
+
+    @property
+    def frames(self) -> DatasetFrames:
+        """The arrays as labelled pandas frames: ``ds.frames.flows``, ``.tariffs``, ``.totals``, ... (dataset_view)."""
+        return DatasetFrames(self)
+
+    def __repr__(self) -> str:
+        return short_repr(self)
+
+    def _repr_html_(self) -> str:
+        return html_repr(self)
 
     def sector_index(self, code: str) -> int:
         return self.sectors.index(code)
