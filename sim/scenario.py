@@ -522,7 +522,7 @@ def check_scenario(scenario: Scenario) -> tuple[Scenario, ProblemList]:
     """
     problems = ProblemList(scenario.source)
     parsed = _parse(scenario_table(scenario), scenario.path, problems)
-    return replace(parsed, sha256=scenario.sha256, extends=scenario.extends, origins=scenario.origins), problems
+    return replace(parsed, sha256=scenario.sha256, extends=scenario.extends), problems  # edited: keys are its own
 
 
 def scenario_table(scenario: Scenario) -> dict:
