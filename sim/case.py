@@ -16,7 +16,7 @@ from pathlib import Path
 from .dataset import Dataset, load_dataset, resolve_dataset
 from .errors import InputError, ProblemList
 from .ownership import check_ownership
-from .scenario import Scenario, check_codes, check_scenario, read_scenario
+from .scenario import Scenario, check_codes, check_scenario, read_scenario, relocate
 from .shocks import Shocks, build_shocks, describe_periods
 
 __all__ = ["Case", "load_scenario", "prepare", "validate"]
@@ -129,6 +129,18 @@ def validate(paths) -> list[Case]:
 
 
 def _bind(scenario: Scenario, problems: ProblemList, datasets: dict) -> Case:
+    """:func:`_bind_one`, each problem named by the file its block came from when the scenario extends another."""
+    if not scenario.origins:
+        return _bind_one(scenario, problems, datasets)
+    try:  # ``problems`` are already named by their files: only what the binding finds is moved
+        case = _bind_one(scenario, ProblemList(scenario.source), datasets)
+    except InputError as exc:
+        raise InputError([*problems.problems, *relocate(exc.problems, scenario.origins, scenario.source)]) from None
+    problems.raise_if_any()
+    return case
+
+
+def _bind_one(scenario: Scenario, problems: ProblemList, datasets: dict) -> Case:
     """Load (or reuse) the dataset, check codes once, build shocks; raise every problem found."""
     dataset = datasets.get(None)
     if dataset is None and scenario.dataset:

@@ -21,7 +21,7 @@ from .cluster import DEFAULT_TIMEOUT, GATHER_FACTOR, ClusterError
 from .dataset import BUILTIN_DIR, builtin_datasets, load_dataset
 from .errors import ConvergenceError, InputError, PlausibilityWarning, Problem, ScenarioWarning
 from .resources import NotEnoughMemory
-from .scenario import SHIPPED_SCENARIOS
+from .scenario import SHIPPED_SCENARIOS, merged_lines
 from .version import __version__
 
 EXIT_OK, EXIT_NOT_CONVERGED, EXIT_BAD_INPUT, EXIT_CLUSTER = 0, 1, 2, 3
@@ -494,6 +494,9 @@ def validate(scenarios, strict):
 
     for case in _guarded(lambda: validate_files(scenarios), strict):
         click.echo(f"ok: {case.scenario.path} ({case.name})")
+        if case.scenario.extends:
+            for line in merged_lines(case.scenario):
+                click.echo(f"  {line}")
 
 
 @main.command()

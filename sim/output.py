@@ -270,6 +270,7 @@ def run_record(res) -> dict:
     return {
         "name": info.name, "title": info.title, "method": case.scenario.method,
         "file": _relative(case.scenario.path), "sha256": case.scenario.sha256,
+        "extends": [{"file": _relative(path), "sha256": digest} for path, digest in case.scenario.extends],
         "scenario": _jsonable(scenario_table(case.scenario)),
         "dataset": {"name": ds.name, "title": ds.title, "path": _relative(ds.path), "base_year": ds.base_year,
                     "unit": ds.unit, "files_sha256": dict(ds.file_hashes)},

@@ -27,7 +27,7 @@ from .errors import InputError, Problem, ProblemList, closest, read_toml_bytes, 
 __all__ = [
     "Scenario", "Tariff", "Quota", "Investment", "DemandShift", "ElasticityOverride", "Uncertainty", "PassThrough",
     "Adjustment", "Ownership", "read_scenario", "resolve_scenario", "shipped_scenarios", "SHIPPED_SCENARIOS",
-    "check_scenario", "scenario_table", "check_codes", "ALL",
+    "check_scenario", "scenario_table", "check_codes", "relocate", "merged_lines", "ALL",
 ]
 
 ALL = "*"
@@ -41,8 +41,8 @@ MAX_LABEL = 40
 
 _TOP_KEYS = {"name", "label", "title", "description", "dataset", "years", "method", "tariff", "quota",
              "investment", "demand_shift", "elasticities", "uncertainty", "adjustment", "pass_through", "ownership",
-             "linkages"}
-_TARIFF_KEYS = {"sector", "importer", "exporter", "rate", "add", "start", "end", "note"}
+             "linkages", "extends"}
+_TARIFF_KEYS = {"sector", "importer", "exporter", "rate", "add", "cut", "start", "end", "note"}
 _QUOTA_KEYS = {"sector", "importer", "exporter", "volume", "in_rate", "out_rate", "rent", "start", "end", "note"}
 RENT_HOLDERS = ("exporter", "importer")
 _INVESTMENT_KEYS = {"name", "sector", "host", "investor", "amount", "output_per_amount", "capacity",
@@ -77,7 +77,8 @@ class _CodeSets:
 
 @dataclass(frozen=True)
 class Tariff(_CodeSets):
-    """A new applied rate (``rate``) or a change on top of base (``add``) for a set of cells.
+    """A new applied rate (``rate``), a change on top of base (``add``) or a proportional cut of base (``cut``:
+    the rate becomes base × (1 − cut)) for a set of cells.
 
     ``sector``, ``importer`` and ``exporter`` each take a code, a list of codes or
     ``"*"`` (stored as a tuple). The importer's own market is never covered by a wildcard.
@@ -93,6 +94,7 @@ class Tariff(_CodeSets):
     start: int | None = None
     end: int | None = None
     key: str = "tariff"
+    cut: float | None = None
 
 
 @dataclass(frozen=True)
@@ -258,6 +260,10 @@ class Scenario:
     path: Path | None = None
     sha256: str | None = None  # of the file's bytes as read, None when built in code
     ownership: tuple[Ownership, ...] = ()
+    #: The files this one extends (``extends``), nearest first, each as (path, SHA-256 of its bytes).
+    extends: tuple[tuple[Path, str], ...] = ()
+    #: Where each merged block came from: merged key ("tariff[7]") → (file, its key there, "tariff[1]").
+    origins: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def source(self) -> str:
@@ -342,8 +348,167 @@ def read_scenario(path: str | Path) -> tuple[Scenario | None, ProblemList]:
     if parsed is None:
         return None, problems
     data, raw = parsed
+    if "extends" in data:
+        return _read_extended(path, data, raw, problems)
     scenario = _parse(data, path, problems)
     return replace(scenario, sha256=hashlib.sha256(raw).hexdigest()), problems
+
+
+# Scenarios that extend another (docs/model.md, "Scenario files": extends) ------------------------------------------
+
+#: Block lists that a child appends after its parent's; tables merged key by key (the child's key wins).
+_APPENDED = ("tariff", "quota", "investment", "demand_shift", "pass_through", "ownership", "adjustment")
+_MERGED_TABLES = ("elasticities", "uncertainty")
+
+
+@dataclass
+class _Merged:
+    """A file's tables with every ancestor's merged in, where each key and block came from, and the files read."""
+
+    data: dict
+    origins: dict  # merged key ("tariff[7]", "elasticities.steel", "name") → (file, key in that file)
+    files: list  # [(path, sha256)] of this file and its ancestors, nearest first
+
+
+def _read_extended(path: Path, data: dict, raw: bytes, problems: ProblemList) -> tuple[Scenario | None, ProblemList]:
+    """Read a file with ``extends``: merge its ancestors, parse the result, name each problem's own file."""
+    merged = _merge_chain(path, data, raw, [], problems)
+    if merged is None:
+        return None, problems
+    found = ProblemList(str(path))
+    scenario = _parse(merged.data, path, found)
+    problems.extend(relocate(found.problems, merged.origins, str(path)))
+    return replace(scenario, sha256=merged.files[0][1], extends=tuple(merged.files[1:]),
+                   origins=merged.origins), problems
+
+
+def _merge_chain(path: Path, data: dict, raw: bytes, chain: list[Path], problems: ProblemList) -> _Merged | None:
+    """``data`` (read from ``path``) merged onto its ancestors'; None (with the problem recorded) if one fails."""
+    own = _Merged(data, {key: (str(path), key) for key in data}, [(path, hashlib.sha256(raw).hexdigest())])
+    _own_origins(own, path)
+    reference = data.get("extends")
+    if reference is None:
+        return own
+    chain = [*chain, path.resolve()]
+    parent = _parent_path(path, reference, problems)
+    if parent is None:
+        return None
+    if parent.resolve() in chain:
+        names = " -> ".join(str(p) for p in [*chain, parent.resolve()])
+        problems.add("extends", f"{reference!r} makes a cycle of files extending each other: {names}")
+        return None
+    found = ProblemList(str(parent))
+    parsed = read_toml_bytes(parent, found)
+    if parsed is None:
+        problems.add("extends", f"cannot read the file it extends, {parent}: {found.problems[0].message}")
+        return None
+    above = _merge_chain(parent, *parsed, chain, found)
+    if above is None:
+        problems.extend(found.problems)
+        return None
+    return _merge(above, own)
+
+
+def _own_origins(own: _Merged, path: Path) -> None:
+    """Origins of one file's own blocks and table entries (``tariff[2]``, ``elasticities.steel``)."""
+    for name in _APPENDED:
+        blocks = own.data.get(name)
+        if isinstance(blocks, list):
+            own.origins.update({f"{name}[{n}]": (str(path), f"{name}[{n}]") for n in range(1, len(blocks) + 1)})
+    for name in _MERGED_TABLES:
+        table = own.data.get(name)
+        if isinstance(table, dict):
+            own.origins.update({f"{name}.{key}": (str(path), f"{name}.{key}") for key in table})
+
+
+def _parent_path(path: Path, reference, problems: ProblemList) -> Path | None:
+    """The file ``extends`` names: a path relative to the extending file, or a bare shipped scenario's name."""
+    if not isinstance(reference, str) or not reference.strip():
+        problems.add("extends", f"must be the path of a scenario file (relative to this file) or a shipped "
+                     f"scenario's name, got {reference!r}")
+        return None
+    relative = path.parent / reference
+    if not is_path_reference(reference) and reference in shipped_scenarios():
+        local = [p for p in (relative, relative.with_name(f"{reference}.toml")) if p.exists()]
+        if local:
+            problems.add("extends", f"{reference!r} is both the shipped scenario {SHIPPED_SCENARIOS / reference}.toml "
+                         f"and {local[0]} beside this file: write \"./{local[0].name}\" for the local one")
+            return None
+        return SHIPPED_SCENARIOS / f"{reference}.toml"
+    if is_path_reference(reference) or reference.lower().endswith(".toml") or relative.exists():
+        if not relative.is_file():
+            problems.add("extends", f"{reference!r}: no such file {relative} (resolved relative to this file's folder)")
+            return None
+        return relative
+    problems.add("extends", f"{reference!r}: no such file {relative} (resolved relative to this file's folder), nor "
+                 f"a shipped scenario of that name{closest(reference, shipped_scenarios())}")
+    return None
+
+
+def _merge(parent: _Merged, child: _Merged) -> _Merged:
+    """The child's scalars replace the parent's; its blocks follow the parent's; tables merge key by key."""
+    data, origins = dict(parent.data), dict(parent.origins)
+    for key, value in child.data.items():
+        if key == "extends":
+            continue
+        before = data.get(key)
+        if key in _APPENDED and isinstance(before, list) and isinstance(value, list):
+            data[key] = [*before, *value]
+            origins.update({f"{key}[{len(before) + n}]": child.origins[f"{key}[{n}]"]
+                            for n in range(1, len(value) + 1)})
+        elif key in _MERGED_TABLES and isinstance(before, dict) and isinstance(value, dict):
+            data[key] = {**before, **value}
+            origins.update({f"{key}.{name}": child.origins[f"{key}.{name}"] for name in value})
+        else:
+            data[key] = value
+            origins = {k: v for k, v in origins.items() if not _under(k, key)}
+            origins.update({k: v for k, v in child.origins.items() if _under(k, key)})
+        origins[key] = child.origins[key]
+    data.pop("extends", None)
+    if "name" in child.data and "label" not in child.data:  # the parent's label named the parent
+        data.pop("label", None)
+    return _Merged(data, origins, [*child.files, *parent.files])
+
+
+def _under(key: str, top: str) -> bool:
+    """Whether ``key`` is ``top`` or inside it (``tariff[2].rate`` is inside ``tariff``)."""
+    return key == top or key.startswith(f"{top}.") or key.startswith(f"{top}[")
+
+
+def relocate(problems, origins: dict, source: str) -> list[Problem]:
+    """Problems of a merged scenario, each moved to the file and key its block or table entry came from.
+
+    A key with no origin (a problem of the combination, such as a missing ``name``) stays with ``source``.
+    """
+    moved = []
+    for problem in problems:
+        if problem.source != source:
+            moved.append(problem)
+            continue
+        prefix = max((k for k in origins if _under(problem.key, k)), key=len, default=None)
+        if prefix is None or origins[prefix][0] == source and origins[prefix][1] == prefix:
+            moved.append(problem)
+            continue
+        file, key = origins[prefix]
+        moved.append(Problem(file, key + problem.key[len(prefix):], problem.message))
+    return moved
+
+
+def merged_lines(scenario: Scenario) -> list[str]:
+    """What ``validate`` shows of a scenario that extends another: the chain, its settings, every merged block."""
+    table = scenario_table(scenario)
+    lines = [f"extends {' -> '.join(str(path) for path, _ in scenario.extends)}; merged:",
+             "  " + ", ".join(f"{key} = {table[key]!r}" for key in ("name", "dataset", "years", "method")
+                              if key in table)]
+    for name in _APPENDED:
+        for n, block in enumerate(table.get(name, []), start=1):
+            file, key = scenario.origins.get(f"{name}[{n}]", (scenario.source, f"{name}[{n}]"))
+            fields = ", ".join(f"{k} = {v!r}" for k, v in block.items())
+            lines.append(f"  {name}[{n}] (from {file}, {key}): {fields}")
+    for name in _MERGED_TABLES:
+        if name in table:
+            lines.append(f"  [{name}] {table[name]!r}")
+    return lines
 
 
 def check_scenario(scenario: Scenario) -> tuple[Scenario, ProblemList]:
@@ -357,7 +522,7 @@ def check_scenario(scenario: Scenario) -> tuple[Scenario, ProblemList]:
     """
     problems = ProblemList(scenario.source)
     parsed = _parse(scenario_table(scenario), scenario.path, problems)
-    return replace(parsed, sha256=scenario.sha256), problems
+    return replace(parsed, sha256=scenario.sha256, extends=scenario.extends), problems  # edited: keys are its own
 
 
 def scenario_table(scenario: Scenario) -> dict:
@@ -384,7 +549,7 @@ def scenario_table(scenario: Scenario) -> dict:
     if scenario.years is not None:
         table["years"] = list(scenario.years) if isinstance(scenario.years, tuple) else scenario.years
     sets = ("sector", "importer", "exporter", "region")
-    table["tariff"] = [block(t, ("sector", "importer", "exporter", "rate", "add", "start", "end"), sets)
+    table["tariff"] = [block(t, ("sector", "importer", "exporter", "rate", "add", "cut", "start", "end"), sets)
                        for t in scenario.tariffs]
     table["quota"] = [block(q, ("sector", "importer", "exporter", "volume", "in_rate", "out_rate", "rent",
                                 "start", "end")) for q in scenario.quotas]
@@ -574,10 +739,13 @@ class _Parser:
         sector = self.codes(t, "sector", f"{path}.sector")
         importer = self.codes(t, "importer", f"{path}.importer")
         exporter = self.codes(t, "exporter", f"{path}.exporter")
-        if ("rate" in t) == ("add" in t):
-            self.problems.add(path, "needs exactly one of 'rate' (new applied rate) or 'add' (change on top of base)")
+        if sum(key in t for key in ("rate", "add", "cut")) != 1:
+            self.problems.add(path, "needs exactly one of 'rate' (new applied rate), 'add' (change on top of base) "
+                              "or 'cut' (share of the base rate removed: 0.3 makes it base x 0.7)")
         rate = self.number(t, "rate", f"{path}.rate", (lambda v: v >= 0, ">= 0 (0.25 = 25%)"))
         add = self.number(t, "add", f"{path}.add")
+        cut = self.number(t, "cut", f"{path}.cut", (lambda v: 0 <= v <= 1, "in [0, 1] (0.3 = a 30% cut of the "
+                          "base rate)"))
         start, end = self.start_end(t, path)
         if importer and exporter and ALL not in importer:
             for code in set(importer) & set(exporter):
@@ -585,7 +753,7 @@ class _Parser:
                                   f"'{code}' is also the importer: a tariff on a region's own market is not allowed")
         if None in (sector, importer, exporter):
             return None
-        return Tariff(sector, importer, exporter, rate, add, start, end, key=path)
+        return Tariff(sector, importer, exporter, rate, add, start, end, key=path, cut=cut)
 
     def quota(self, t, path):
         sector = self.text(t, "sector", f"{path}.sector", required=True)

@@ -291,6 +291,9 @@ def _tariffs_in(scenario, dataset, year, problems):
         if t.rate is not None:
             rates[cells] = t.rate
             continue
+        if t.cut is not None:  # a proportional cut of the base rate (SMART's "cut")
+            rates[cells] = base[cells] * (1.0 - t.cut)
+            continue
         new = base + t.add
         negative = cells & (new < 0)
         if negative.any():
