@@ -16,6 +16,7 @@ helpers beside it), so a ``$`` is drawn as written and never parsed as mathtext.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from dataclasses import replace
 from pathlib import Path
@@ -118,9 +119,14 @@ def _legend_outside(ax, handles=None, **kwargs):
     return ax.legend(handles=handles, **kwargs) if handles is not None else ax.legend(**kwargs)
 
 
+#: A sign in front of a number that is all zeros as written ("-0", "+0.0"): dropped, so a value that rounds to
+#: zero reads 0, never "−0".
+_SIGNED_ZERO = re.compile(r"[+-](?=[0.,]+(?![\d.,]))")
+
+
 def _signed(text: str) -> str:
-    """Typographic minus signs, as matplotlib uses on its axes."""
-    return text.replace("-", "\u2212")
+    """Typographic minus signs, as matplotlib uses on its axes; a number written as zero keeps no sign."""
+    return _SIGNED_ZERO.sub("", text).replace("-", "\u2212")
 
 
 def _pct(rate: float) -> str:

@@ -274,3 +274,19 @@ def test_dollar_signs_in_a_comparison_and_its_baseline_are_drawn_as_written(doll
     against = sim.compare(dollar_runs, baseline="dollars")
     assert against.plot.welfare_path(regions="USA").get_title().endswith(r"relative to 'US\$ 5 bn'")  # its label
     assert len(write_comparison_plots(against, tmp_path)) == 4  # every text drawn
+
+
+def test_a_value_that_rounds_to_zero_is_labelled_0_not_minus_0():
+    """Issue 21, item 12: ROW's -0.37 in steel_tariffs_2025_2030's 2030 read "net −0"."""
+    import re
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    res = sim.run(ROOT / "scenarios" / "steel_tariffs_2025_2030.toml")
+    assert -0.5 < res.welfare_by_region(2030).loc["ROW", "net_welfare"] < 0
+    drawn = res.plot.welfare(year=2030)
+    axes = [drawn] if hasattr(drawn, "texts") else drawn.axes
+    texts = [t.get_text() for ax in axes for t in ax.texts]
+    assert "net 0" in texts and "net −9" in texts
+    assert not any(re.search("\u22120(?![.,\\d])", text) for text in texts), texts
