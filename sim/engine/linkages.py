@@ -118,18 +118,40 @@ def solve_linked(inputs: dict, links: Links, solve_once, tol: float):
     agg = links.aggregates(np.asarray(inputs["flows"], dtype=float), np.asarray(inputs["base_tariffs"], dtype=float))
     lead = np.broadcast_shapes(np.shape(inputs["new_tariffs"])[:-2], np.shape(inputs["eps"])[:-1],
                                np.shape(inputs["supply_shift"])[:-1], np.shape(inputs["sigma"]))
-    p = big_p = np.ones(lead + agg["X"].shape[-1:])
+    x = np.zeros((2,) + lead + agg["X"].shape[-1:])  # log producer and consumer prices the round starts from
+    previous = None
     iterations = nfev = 0
     for _ in range(MAX_ROUNDS):
-        used = _inner_arguments(links, agg, inputs, p, big_p)
+        used = _inner_arguments(links, agg, inputs, np.exp(x[0]), np.exp(x[1]))
         solution = solve_once({**inputs, **used})
         iterations = iterations + solution.iterations
         nfev = nfev + (solution.nfev if solution.nfev is not None else 0)
         residual = _linked_residual(links, agg, inputs, used, solution)
-        p, big_p = solution.producer_price, solution.consumer_price
-        if np.all((residual <= tol) | ~solution.finite | ~np.isfinite(residual)):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = np.log(np.stack([solution.producer_price, solution.consumer_price]))
+        moved = np.abs(g - x).max(axis=(0, -1))
+        settled = ((residual <= tol) & (moved <= tol)) | ~solution.finite | ~np.isfinite(residual)
+        if np.all(settled):
             break
+        x, previous = _next_start(x, g, previous), (x, g)
     return _account_linked(links, agg, inputs, solution, residual, iterations, nfev, tol)
+
+
+def _next_start(x, g, previous):
+    """The next round's prices: the round's own (``g``), moved along the secant of the last two rounds (Anderson
+    mixing with one step), which the loop's linear contraction makes several times faster; the plain round
+    where the step is not finite or there is no earlier round."""
+    if previous is None:
+        return g
+    x_old, g_old = previous
+    f, df, dg = g - x, (g - x) - (g_old - x_old), g - g_old
+    finite = np.isfinite(f) & np.isfinite(df)
+    coupled = (0, -2, -1)  # the sectors and regions of one period and variant are solved together: one step each
+    denominator = np.sum(np.where(finite, df * df, 0.0), axis=coupled, keepdims=True)
+    numerator = np.sum(np.where(finite, f * df, 0.0), axis=coupled, keepdims=True)
+    gamma = np.divide(numerator, denominator, out=np.zeros_like(denominator), where=denominator > 0)
+    step = g - gamma * dg
+    return np.where(np.isfinite(step), step, g)
 
 
 def _account_linked(links, agg, inputs, solution, residual, iterations, nfev, tol):
