@@ -22,7 +22,7 @@ from .plots import Plotter
 from .sensitivity import sensitivity
 from .shocks import describe_periods
 from .statistics import Statistics, default_period, sum_welfare_by_region
-from .tables import FLOW_COLUMNS, PRICE_COLUMNS, WELFARE_COLUMNS, Frames, ScenarioInfo
+from .tables import BASELINE_FLOW_COLUMNS, FLOW_COLUMNS, PRICE_COLUMNS, WELFARE_COLUMNS, Frames, ScenarioInfo
 
 __all__ = ["Results", "Outcome"]
 
@@ -43,8 +43,10 @@ class Outcome:
 
     @cached_property
     def flows(self) -> pd.DataFrame:
-        """Every flow with a positive base value (domestic shipments included): the columns of flows.csv."""
-        return self.by_scenario.flows.reset_index()[FLOW_COLUMNS]
+        """Every flow with a positive base value (domestic shipments included): the columns of flows.csv (a
+        comparison against a baseline has ``baseline_value`` where a run has ``base_value``)."""
+        columns = BASELINE_FLOW_COLUMNS if getattr(self, "baseline", None) else FLOW_COLUMNS
+        return self.by_scenario.flows.reset_index()[columns]
 
     @cached_property
     def prices(self) -> pd.DataFrame:

@@ -143,3 +143,13 @@ def test_cli_compare_different_datasets_is_bad_input(tmp_path):
     result = invoke("compare", SCENARIOS / "steel_232_2025.toml", SCENARIOS / "example_steel_tariff.toml",
                     "--out", tmp_path / "cmp")
     assert result.exit_code == 2 and "different regions" in result.output
+
+
+def test_a_baseline_comparisons_flows_name_the_baseline_value():
+    """Comparison.flows raised KeyError('base_value') against a baseline (issue 21, item 1's rename)."""
+    fifty = sim.run(ROOT / "scenarios" / "steel_50pct_2025.toml")
+    quarter = sim.run(ROOT / "scenarios" / "steel_232_2025.toml")
+    flows = sim.compare([quarter, fifty], baseline="steel_232_2025").flows
+    assert "baseline_value" in flows.columns and "base_value" not in flows.columns
+    assert set(flows.scenario) == {"steel_50pct_2025"}
+    assert "base_value" in sim.compare([quarter, fifty]).flows.columns
