@@ -15,6 +15,7 @@ left its base. Asking for the unavailable raises an :class:`~sim.errors.InputErr
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +47,7 @@ class _Unavailable:
     def error(self) -> InputError:
         again = f"sim.run({self._file!r})" if self._file else "sim.run(<the scenario file>)"
         return InputError([Problem(str(self._folder), self._what, (
-            f"not available on results read back from a folder: the files hold the tables and the run record, "
+            f"not available on results read back from files: they hold the tables and the run record, "
             f"not {self._what}; run the scenario again for it: {again}"))])
 
     def __getattr__(self, name):
@@ -127,18 +128,19 @@ def read_results(folder: str | Path) -> ReadResults:
         column, holds a value that is not a number, or rows that do not match run.json.
     """
     folder = Path(folder)
-    record = _run_record(folder)
+    source = _Workbook(folder) if folder.suffix.lower() == ".xlsx" else _Folder(folder)
+    record = _run_record(source)
     scenario = record["scenarios"][0]
-    info = _info(scenario, folder)
-    tables = {name: _table(folder, name, columns, info) for name, columns in REQUIRED.items()}
-    _check_rows(folder, tables, info)
+    info = _info(scenario)
+    tables = {name: _table(source, name, columns, info) for name, columns in REQUIRED.items()}
+    _check_rows(source, tables, info)
     flows = tables["flows"].set_index(FLOW_LEVELS).drop(columns="scenario")
     prices = tables["prices"].set_index(REGION_LEVELS).drop(columns="scenario")
     welfare = tables["welfare"].set_index(REGION_LEVELS).drop(columns="scenario")
-    owners = _optional(folder, "welfare_by_owner", info, REGION_LEVELS)
-    quotas = _optional(folder, "quotas", info, FLOW_LEVELS, QUOTA_COLUMNS)
-    investments = _optional(folder, "investments", info, ["year", "investment"])
-    returns = _optional(folder, "investment_returns", info, ["investment"])
+    owners = _optional(source, "welfare_by_owner", info, REGION_LEVELS)
+    quotas = _optional(source, "quotas", info, FLOW_LEVELS, QUOTA_COLUMNS)
+    investments = _optional(source, "investments", info, ["year", "investment"])
+    returns = _optional(source, "investment_returns", info, ["investment"])
     frames = Frames(
         flows=flows, prices=prices, welfare=welfare, tariffs=_tariffs(scenario, info), shifts=_shifts(scenario, info),
         diagnostics=_diagnostics(scenario), quotas=_or_empty(quotas, FLOW_LEVELS),
@@ -146,7 +148,7 @@ def read_results(folder: str | Path) -> ReadResults:
         welfare.assign(ownership_transfer=0.0),
         investments=_or_empty(investments, ["year", "investment"]), returns=_or_empty(returns, ["investment"]))
     frames = frames.map(lambda name, frame: frame.drop(columns="scenario", errors="ignore"))
-    summary = _optional(folder, "uncertainty", info, None) if scenario.get("uncertainty") else None
+    summary = _optional(source, "uncertainty", info, None) if scenario.get("uncertainty") else None
     file = scenario.get("file")
     return ReadResults(frames=frames, info=info, case=_Unavailable(folder, "case", file),
                        solution=_Unavailable(folder, "solution", file), wall_time=float(scenario["wall_time_seconds"]),
@@ -157,16 +159,106 @@ def _fail(source, key: str, message: str) -> InputError:
     return InputError([Problem(str(source), key, message)])
 
 
-def _run_record(folder: Path) -> dict:
-    """run.json of a one-scenario results folder, checked: it exists, is JSON, is tradesim's, holds one scenario."""
-    if not folder.is_dir():
-        raise _fail(folder, "", "no such folder (read_results reads a results folder written by tradesim run)")
-    path = folder / "run.json"
-    if not path.is_file():
-        raise _fail(path, "", "no run.json: not a results folder written by tradesim run (or a file was removed)")
+class _Folder:
+    """The tables and run.json of a results folder (CSV, or Parquet under ``--format parquet``)."""
+
+    def __init__(self, folder: Path):
+        self.path = folder
+
+    def where(self, name: str) -> str:
+        return str(self._file(name) or self.path / f"{name}.csv")
+
+    def key(self, name: str, line: int | None = None) -> str:
+        """The key of a problem: the file's line (the header is line 1)."""
+        return "" if line is None else f"line {line + 2}"
+
+    def has(self, name: str) -> bool:
+        return self._file(name) is not None
+
+    def record_text(self) -> tuple[str, str]:
+        """Where run.json is, and its text."""
+        if not self.path.is_dir():
+            raise _fail(self.path, "", "no such folder (read_results reads a results folder written by tradesim "
+                        "run, or its results.xlsx)")
+        path = self.path / "run.json"
+        if not path.is_file():
+            raise _fail(path, "", "no run.json: not a results folder written by tradesim run (or a file was removed)")
+        try:
+            return str(path), path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise _fail(path, "", f"not valid JSON ({exc})") from None
+
+    def read(self, name: str) -> pd.DataFrame:
+        path = self._file(name)
+        try:
+            if path.suffix == ".parquet":
+                return pd.read_parquet(path)
+            return pd.read_csv(path)
+        except (ValueError, OSError, ImportError) as exc:  # pandas' parser errors are ValueErrors
+            raise _fail(path, "", f"cannot be read as a table ({str(exc).strip() or type(exc).__name__})") from None
+
+    def _file(self, name: str) -> Path | None:
+        for suffix in (".csv", ".parquet"):
+            if (self.path / f"{name}{suffix}").is_file():
+                return self.path / f"{name}{suffix}"
+        return None
+
+
+class _Workbook:
+    """The sheets of a results.xlsx (``--excel``, ``res.to_excel``): the tables, and run.json on its own sheet."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            from openpyxl import load_workbook
+        except ImportError:
+            raise _fail(path, "", "reading a workbook needs openpyxl: pip install 'tradesim-armington[excel]' (or "
+                        "read the results folder instead)") from None
+        if not path.is_file():
+            raise _fail(path, "", "no such file")
+        try:
+            self.book = load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises zipfile, KeyError, ... on a file that is not a workbook
+            raise _fail(path, "", f"cannot be read as a workbook ({type(exc).__name__}: {exc})") from None
+
+    def where(self, name: str) -> str:
+        return str(self.path)
+
+    def key(self, name: str, line: int | None = None) -> str:
+        return f"sheet {name}" + ("" if line is None else f", row {line + 2}")
+
+    def has(self, name: str) -> bool:
+        return name in self.book.sheetnames
+
+    def record_text(self) -> tuple[str, str]:
+        from .excel import RECORD_SHEET, record_text
+
+        if RECORD_SHEET not in self.book.sheetnames:
+            raise _fail(self.path, f"sheet {RECORD_SHEET}", "missing: not a results.xlsx written by tradesim (or the "
+                        "sheet was removed)")
+        return str(self.path), record_text(self.book[RECORD_SHEET].iter_rows(values_only=True))
+
+    def read(self, name: str) -> pd.DataFrame:
+        """The sheet as the CSV's table: units out of the headers, empty cells NaN, "inf" as a number."""
+        rows = list(self.book[name].iter_rows(values_only=True))
+        if not rows:
+            return pd.DataFrame()
+        header = [re.sub(r" \[[^]]*\]$", "", str(h)) for h in rows[0]]
+        table = pd.DataFrame(rows[1:], columns=header).fillna(np.nan)
+        for column in table.columns:
+            if table[column].dtype == object:
+                infinite = table[column].isin(["inf", "-inf"])
+                if infinite.any() and pd.to_numeric(table[column][~infinite], errors="coerce").notna().all():
+                    table[column] = pd.to_numeric(table[column].replace({"inf": np.inf, "-inf": -np.inf}))
+        return table
+
+
+def _run_record(source) -> dict:
+    """run.json of one scenario's results, checked: it exists, is JSON, is tradesim's, holds one scenario."""
+    path, text = source.record_text()
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise _fail(path, "", f"not valid JSON ({exc})") from None
     if not isinstance(record, dict) or record.get("tool") != "tradesim":
         raise _fail(path, "tool", "not a run record written by tradesim (no \"tool\": \"tradesim\")")
@@ -174,11 +266,11 @@ def _run_record(folder: Path) -> dict:
         raise _fail(path, "sweep", "the folder holds a tariff sweep (sweep.csv), not a scenario's results")
     scenarios = record.get("scenarios")
     if not isinstance(scenarios, list) or not scenarios:
-        raise _fail(path, "scenarios", "no scenario recorded: not a results folder of tradesim run")
+        raise _fail(path, "scenarios", "no scenario recorded: not the results of tradesim run")
     if len(scenarios) > 1 or "baseline" in record:
         names = ", ".join(str(s.get("name")) for s in scenarios if isinstance(s, dict))
         kind = f"a comparison relative to '{record['baseline']}'" if "baseline" in record else "several scenarios"
-        raise _fail(path, "scenarios", f"the folder holds {kind} ({names}); read_results reads the folder of one "
+        raise _fail(path, "scenarios", f"these results hold {kind} ({names}); read_results reads the results of one "
                     "scenario's run: read each scenario's own folder and pass them to sim.compare")
     needed = ("name", "title", "dataset", "years", "static", "elasticities", "solver", "shocks_in_force",
               "wall_time_seconds")
@@ -188,7 +280,7 @@ def _run_record(folder: Path) -> dict:
     return record
 
 
-def _info(scenario: dict, folder: Path) -> ScenarioInfo:
+def _info(scenario: dict) -> ScenarioInfo:
     """The ScenarioInfo of the run, from run.json: regions and sectors in the dataset's order."""
     ds = scenario["dataset"]
     sectors = tuple(scenario["elasticities"])
@@ -237,91 +329,77 @@ def _events(scenario: dict, years: tuple) -> tuple:
     return tuple(sorted(set(events)))
 
 
-def _path(folder: Path, name: str) -> Path | None:
-    for suffix in (".csv", ".parquet"):
-        if (folder / f"{name}{suffix}").is_file():
-            return folder / f"{name}{suffix}"
-    return None
-
-
-def _read(path: Path) -> pd.DataFrame:
-    try:
-        if path.suffix == ".parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path)
-    except (ValueError, OSError, ImportError) as exc:  # pandas' parser errors are ValueErrors
-        raise _fail(path, "", f"cannot be read as a table ({str(exc).strip() or type(exc).__name__})") from None
-
-
-def _table(folder: Path, name: str, columns: list[str] | None, info: ScenarioInfo) -> pd.DataFrame:
-    """One table of the folder with its file's columns, text unescaped, years as run.json's labels, checked."""
-    path = _path(folder, name)
-    if path is None:
-        raise _fail(folder / f"{name}.csv", "", "missing: a results folder of tradesim run holds it")
-    table = _read(path)
+def _table(source, name: str, columns: list[str] | None, info: ScenarioInfo) -> pd.DataFrame:
+    """One table with its file's columns, text unescaped, years as run.json's labels, numbers checked."""
+    where = source.where(name)
+    if not source.has(name):
+        raise _fail(where, source.key(name), "missing: the results of tradesim run hold it")
+    table = source.read(name)
     if columns is not None and list(table.columns) != columns:
         missing = [c for c in columns if c not in table.columns]
         extra = [c for c in table.columns if c not in columns]
-        raise _fail(path, "columns", f"expected {', '.join(columns)}" + (f"; missing {', '.join(missing)}" if missing
-                    else "") + (f"; unexpected {', '.join(map(str, extra))}" if extra else "") + (
+        raise _fail(where, source.key(name) or "columns", f"expected columns {', '.join(columns)}" + (
+                    f"; missing {', '.join(missing)}" if missing else "") + (
+                    f"; unexpected {', '.join(map(str, extra))}" if extra else "") + (
                     "; in another order" if not missing and not extra else ""))
     for column in table.columns:
         if table[column].dtype == object:
             table[column] = table[column].map(lambda v: unspreadsheet_text(v) if isinstance(v, str) else v)
     if "year" in table.columns:
-        table["year"] = _years(path, table["year"], info)
+        table["year"] = _years(source, name, table["year"], info)
     if "scenario" in table.columns:
         wrong = table.index[table["scenario"] != info.name]
         if len(wrong):
-            raise _fail(path, f"line {wrong[0] + 2}", f"scenario {table['scenario'].iloc[wrong[0]]!r}: run.json "
-                        f"records '{info.name}'")
+            raise _fail(where, source.key(name, wrong[0]), f"scenario {table['scenario'].iloc[wrong[0]]!r}: "
+                        f"run.json records '{info.name}'")
     numeric = [c for c in (columns or []) if c not in ("scenario", "year", "sector", "exporter", "importer",
                                                          "region", "regime", "rent_holder")]
     for column in numeric:
         if not pd.api.types.is_numeric_dtype(table[column]):
             bad = pd.to_numeric(table[column], errors="coerce").isna() & table[column].notna()
             line = int(np.flatnonzero(bad.to_numpy())[0])
-            raise _fail(path, f"line {line + 2}", f"{column} = {table[column].iloc[line]!r} is not a number")
+            raise _fail(where, source.key(name, line), f"{column} = {table[column].iloc[line]!r} is not a number")
         table[column] = table[column].astype(np.float64)  # a column of whole numbers (all 0) reads as integers
     return table
 
 
-def _years(path: Path, years: pd.Series, info: ScenarioInfo) -> pd.Series:
+def _years(source, name: str, years: pd.Series, info: ScenarioInfo) -> pd.Series:
     """The ``year`` column as run.json's period labels (integers, or "long run"); another value is refused."""
     labels = {str(y): y for y in info.years}
     mapped = years.map(lambda v: labels.get(str(v)))
     if mapped.isna().any():
         line = int(np.flatnonzero(mapped.isna().to_numpy())[0])
-        raise _fail(path, f"line {line + 2}", f"year {str(years.iloc[line])!r} is not a period of the run "
-                    f"(run.json: {', '.join(labels)})")
+        raise _fail(source.where(name), source.key(name, line), f"year {str(years.iloc[line])!r} is not a period "
+                    f"of the run (run.json: {', '.join(labels)})")
     return mapped.astype(np.int64) if not info.static else mapped.astype(object)
 
 
-def _check_rows(folder: Path, tables: dict, info: ScenarioInfo) -> None:
+def _check_rows(source, tables: dict, info: ScenarioInfo) -> None:
     """Prices and welfare have one row per period, sector and region; flows no key twice and known labels."""
     expected = len(info.years) * len(info.sectors) * len(info.regions)
     for name in ("prices", "welfare"):
-        table, path = tables[name], _path(folder, name)
+        table, where = tables[name], source.where(name)
         known = table["sector"].isin(info.sectors) & table["region"].isin(info.regions)
         if not known.all():
             line = int(np.flatnonzero(~known.to_numpy())[0])
-            raise _fail(path, f"line {line + 2}", f"sector {table['sector'].iloc[line]!r}, region "
+            raise _fail(where, source.key(name, line), f"sector {table['sector'].iloc[line]!r}, region "
                         f"{table['region'].iloc[line]!r}: not among run.json's sectors and regions")
         if len(table) != expected or table.duplicated(REGION_LEVELS).any():
-            raise _fail(path, "", f"{len(table):,} rows; run.json's run has one per period, sector and region "
-                        f"({expected:,}, each once): a row was removed or added")
-    flows, path = tables["flows"], _path(folder, "flows")
+            raise _fail(where, source.key(name), f"{len(table):,} rows; run.json's run has one per period, sector "
+                        f"and region ({expected:,}, each once): a row was removed or added")
+    flows = tables["flows"]
     known = (flows["sector"].isin(info.sectors) & flows["exporter"].isin(info.regions)
              & flows["importer"].isin(info.regions))
     if not known.all() or flows.duplicated(FLOW_LEVELS).any():
         line = int(np.flatnonzero((~known | flows.duplicated(FLOW_LEVELS)).to_numpy())[0])
-        raise _fail(path, f"line {line + 2}", "a flow of a sector or region run.json does not list, or listed twice")
+        raise _fail(source.where("flows"), source.key("flows", line), "a flow of a sector or region run.json does "
+                    "not list, or listed twice")
 
 
-def _optional(folder: Path, name: str, info: ScenarioInfo, levels, columns=None) -> pd.DataFrame | None:
-    if _path(folder, name) is None:
+def _optional(source, name: str, info: ScenarioInfo, levels, columns=None) -> pd.DataFrame | None:
+    if not source.has(name):
         return None
-    table = _table(folder, name, columns, info)
+    table = _table(source, name, columns, info)
     return table.set_index(levels) if levels else table
 
 

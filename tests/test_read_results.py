@@ -113,7 +113,7 @@ SPOILS = {
     "no run.json": (lambda f: (f / "run.json").unlink(), "run.json", "no run.json"),
     "run.json not JSON": (lambda f: (f / "run.json").write_text("{not json"), "run.json", "not valid JSON"),
     "not tradesim's": (lambda f: (f / "run.json").write_text('{"tool": "other"}'), "run.json", "not a run record"),
-    "a comparison": (_comparison_record, "run.json", "holds a comparison relative to 'steel_tariffs_2025_2030'"),
+    "a comparison": (_comparison_record, "run.json", "hold a comparison relative to 'steel_tariffs_2025_2030'"),
     "welfare.csv missing": (lambda f: (f / "welfare.csv").unlink(), "welfare.csv", "missing"),
     "a value that is no number": (lambda f: _replace(f / "prices.csv", ",steel,USA,", ",steel,USA,x"), "prices.csv",
                                   "is not a number"),
@@ -138,3 +138,32 @@ def test_a_bad_folder_gets_one_message_naming_file_and_problem(folders, tmp_path
 def test_a_folder_that_does_not_exist_is_named(tmp_path):
     with pytest.raises(sim.InputError, match="no such folder"):
         sim.read_results(tmp_path / "nowhere")
+
+
+def test_results_xlsx_reads_back_to_sixteen_digits_and_refuses_a_tampered_sheet(runs, tmp_path):
+    import openpyxl
+
+    res = runs["tariffs"]
+    path = res.to_excel(tmp_path / "results.xlsx")
+    back = sim.read_results(path)
+    assert back.info == res.info
+    for name in ("flows", "prices", "welfare"):  # openpyxl writes numbers with 16 significant digits ("%.16g")
+        pd.testing.assert_frame_equal(getattr(back, name), getattr(res, name), rtol=1e-15, atol=0)
+    book = openpyxl.load_workbook(path)
+    book["welfare"]["E3"] = "lots"
+    book.save(tmp_path / "tampered.xlsx")
+    with pytest.raises(sim.InputError) as caught:
+        sim.read_results(tmp_path / "tampered.xlsx")
+    assert str(caught.value.problems[0]) == (f"{tmp_path / 'tampered.xlsx'}: sheet welfare, row 3: consumer_surplus = "
+                                             "'lots' is not a number")
+    del book["run record"]
+    book.save(tmp_path / "no_record.xlsx")
+    with pytest.raises(sim.InputError, match="sheet run record: missing"):
+        sim.read_results(tmp_path / "no_record.xlsx")
+
+
+def test_a_folder_of_several_scenarios_is_refused(runs, tmp_path):
+    sim.compare([runs["tariffs"], runs["mill"]]).write(tmp_path / "both", plots=False)
+    with pytest.raises(sim.InputError) as caught:
+        sim.read_results(tmp_path / "both")
+    assert "hold several scenarios (steel_tariffs_2025_2030, steel_tariff_with_investment)" in str(caught.value)
