@@ -22,8 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .dataset import load_dataset
 from .errors import InputError, Problem
 from .escape import unspreadsheet_text
+from .excel import RECORD_SHEET, record_text
 from .results import Results
 from .shocks import LONG_RUN
 from .tables import FLOW_COLUMNS, PRICE_COLUMNS, QUOTA_COLUMNS, WELFARE_COLUMNS, Frames, ScenarioInfo
@@ -231,8 +233,6 @@ class _Workbook:
         return name in self.book.sheetnames
 
     def record_text(self) -> tuple[str, str]:
-        from .excel import RECORD_SHEET, record_text
-
         if RECORD_SHEET not in self.book.sheetnames:
             raise _fail(self.path, f"sheet {RECORD_SHEET}", "missing: not a results.xlsx written by tradesim (or the "
                         "sheet was removed)")
@@ -299,8 +299,6 @@ def _names(ds: dict, regions: tuple, sectors: tuple) -> tuple[dict, dict]:
     """Region and sector names from the dataset, when the same dataset files load by name; else the codes."""
     codes = ({r: r for r in regions}, {s: s for s in sectors})
     try:
-        from .dataset import load_dataset
-
         loaded = load_dataset(ds["name"])
     except (InputError, OSError, ValueError):
         return codes
