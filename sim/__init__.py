@@ -35,7 +35,7 @@ __all__ = [
     "__version__", "load_scenario", "prepare", "validate", "run", "compare", "Case", "Results", "Comparison",
     "solve_equilibrium", "Solution", "Scenario", "Tariff", "Quota", "Investment", "DemandShift",
     "ElasticityOverride", "Dataset", "load_dataset", "builtin_datasets", "InputError", "ConvergenceError",
-    "ScenarioWarning", "Uncertainty", "sweep", "PassThrough", "Adjustment",
+    "ScenarioWarning", "Uncertainty", "sweep", "PassThrough", "Adjustment", "read_results",
 ]
 
 
@@ -53,6 +53,10 @@ def __getattr__(name):
         from . import sweeps
 
         return getattr(sweeps, name)
+    if name in ("read_results", "ReadResults"):
+        from . import readback
+
+        return getattr(readback, name)
     if name == "Results":
         from .results import Results
 
@@ -62,4 +66,4 @@ def __getattr__(name):
 
 def __dir__():
     # Tab completion lists the lazily loaded names (run, compare, sweep, Results, ...) too.
-    return sorted(set(globals()) | set(__all__) | {"SweepResults"})
+    return sorted(set(globals()) | set(__all__) | {"SweepResults", "ReadResults"})
