@@ -20,7 +20,7 @@ Two tables, kept apart (docs/validation.md; the README's "Checked against publis
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import sim
@@ -68,20 +68,28 @@ def measurement_band(value: float) -> tuple[float, float]:
     return value - MEASUREMENT_POINTS, value + MEASUREMENT_POINTS
 
 
+def volume_change(flows, weights) -> float:
+    """The % change in the volume of ``flows`` (at base prices), each flow weighted by ``weights``."""
+    return 100 * float((weights * (1 + flows["volume_pct"] / 100)).sum() / weights.sum() - 1)
+
+
+def regime_effect(with_232, without):
+    """The 2018-21 regime against none: US steel import volume (%) and the US steel prices row."""
+    regime = sim.compare([with_232, without], baseline=without.name)
+    flows = regime.by_scenario.flows.xs((with_232.name, "long run", "steel", "USA"),
+                                        level=("scenario", "year", "sector", "importer")).drop("USA")
+    imports = volume_change(flows, flows["baseline_value"])  # weighted by the no-232 baseline's imports
+    return imports, regime.by_scenario.prices.loc[(with_232.name, "long run", "steel", "USA")]
+
+
 def backtest() -> list[Comparison]:
     """The Section 232 regime's effect on the US steel market, in percent (fitted)."""
-    regime = sim.compare([sim.run(HERE / "s232_2018.toml"), sim.run(HERE / "s232_none.toml")], baseline="s232_none")
-    flows = regime.by_scenario.flows.xs(("s232_2018", "long run", "steel", "USA"),
-                                        level=("scenario", "year", "sector", "importer"))
-    imports = flows.drop("USA")
-    weights = imports["baseline_value"]  # the no-232 baseline's imports
-    volume = (weights * (1 + imports["volume_pct"] / 100)).sum() / weights.sum() - 1
-    prices = regime.by_scenario.prices.loc[("s232_2018", "long run", "steel", "USA")]
+    imports, prices = regime_effect(sim.run(HERE / "s232_2018.toml"), sim.run(HERE / "s232_none.toml"))
     source = "USITC (2023), Economic Impact of Section 232 and 301 Tariffs on U.S. Industries, pub. 5405"
     fixes = "US steel supply elasticity 0.8 and steel composite demand elasticity -1.0 (chosen together)"
     horizon = "the 2018-21 regime against none, long run, steel mill products"
     return [
-        Comparison("Section 232 (2018-21): US steel import volume, %", 100 * volume, -24.0, -30.0, -18.0, source,
+        Comparison("Section 232 (2018-21): US steel import volume, %", imports, -24.0, -30.0, -18.0, source,
                    f"import volume; {horizon}", fixes),
         Comparison("Section 232 (2018-21): price of US-made steel (producer price), %",
                    prices["producer_price_pct"], 2.4, 1.4, 3.4, source,
@@ -156,14 +164,13 @@ def _us_autos(res) -> tuple[float, float, float]:
     """US consumer price of autos, US purchases (volume at base prices) and US output, % (long run)."""
     prices = res.frames.prices.loc[("long run", "autos", "USA")]
     flows = res.frames.flows.xs(("long run", "autos", "USA"), level=("year", "sector", "importer"))
-    volume = (flows["base_value"] * (1 + flows["volume_pct"] / 100)).sum() / flows["base_value"].sum() - 1
-    return float(prices["consumer_price_pct"]), 100 * float(volume), float(prices["output_pct"])
+    return float(prices["consumer_price_pct"]), volume_change(flows, flows["base_value"]), float(prices["output_pct"])
 
 
 def us_steel_import_volume(res, year="long run") -> float:
     """US steel import volume (all partners, at base prices) in ``year``, % change."""
     flows = res.frames.flows.xs((year, "steel", "USA"), level=("year", "sector", "importer")).drop("USA")
-    return 100 * float((flows["base_value"] * (1 + flows["volume_pct"] / 100)).sum() / flows["base_value"].sum() - 1)
+    return volume_change(flows, flows["base_value"])
 
 
 def out_of_sample() -> list[Comparison]:
@@ -200,9 +207,8 @@ def _year_2025(res, sector: str, region: str) -> dict:
     """2025's prices row and the region's purchases (volume at base prices, %) in ``sector``."""
     prices = res.frames.prices.loc[(2025, sector, region)]
     flows = res.frames.flows.xs((2025, sector, region), level=("year", "sector", "importer"))
-    volume = (flows["base_value"] * (1 + flows["volume_pct"] / 100)).sum() / flows["base_value"].sum() - 1
     return {"producer": float(prices["producer_price_pct"]), "consumer": float(prices["consumer_price_pct"]),
-            "output": float(prices["output_pct"]), "purchases": 100 * float(volume)}
+            "output": float(prices["output_pct"]), "purchases": volume_change(flows, flows["base_value"])}
 
 
 def outcomes_2025() -> list[Comparison]:
@@ -261,21 +267,13 @@ LINKED = "us_japan_2024_linked"
 
 def on_linked(path: Path):
     """The scenario file's case on the linked dataset (docs/model.md, "Vertical linkages")."""
-    from dataclasses import replace
-
     return sim.prepare(replace(sim.load_scenario(path).scenario, dataset=LINKED))
 
 
 def linked_checks() -> list[Comparison]:
     """The same published evidence against the linked dataset, whose elasticities were not refitted."""
     with_232, without = sim.run(on_linked(HERE / "s232_2018.toml")), sim.run(on_linked(HERE / "s232_none.toml"))
-    regime = sim.compare([with_232, without], baseline=without.name)
-    name = with_232.name
-    flows = regime.by_scenario.flows.xs((name, "long run", "steel", "USA"),
-                                        level=("scenario", "year", "sector", "importer")).drop("USA")
-    weights = flows["baseline_value"]  # the no-232 baseline's imports
-    imports = 100 * float((weights * (1 + flows["volume_pct"] / 100)).sum() / weights.sum() - 1)
-    prices = regime.by_scenario.prices.loc[(name, "long run", "steel", "USA")]
+    imports, prices = regime_effect(with_232, without)
     ds = with_232.case.dataset
     us, output = ds.region_index("USA"), ds.flows.sum(axis=-1)
     value = {s: float(output[k, us] * (with_232.solution.producer_price[0, k, us] * with_232.solution.output[0, k, us]
