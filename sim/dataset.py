@@ -24,6 +24,7 @@ import numpy as np
 from .adjustment import EVERY_REGION, Adjustment, checked_rule
 from .dataset_view import DatasetFrames, html_repr, short_repr
 from .dataset_writer import write_dataset
+from .engine.linkages import Links
 from .errors import (
     InputError,
     Problem,
@@ -569,13 +570,11 @@ def _read_inputs(path, regions, sectors, flows, tariffs, problems, source_ids):
     for (n, u, region), share in sorted(values.items(), key=lambda item: item[0][2] != "*"):
         cols = slice(None) if region == "*" else regions.index(region)
         shares[sectors.index(n), sectors.index(u), cols] = share
-    total = shares.sum(axis=0)
+    agg = Links(shares).aggregates(flows, tariffs)  # the engine's own base aggregates, so the check is its rule
+    total, derived, absorption = agg["A"], agg["D"], agg["E"]
     for u, j in zip(*np.nonzero(total >= 1)):
         found.add(f"{sectors[u]} {regions[j]}", f"the cost shares of {sectors[u]} in {regions[j]} add up to "
                   f"{total[u, j]:.6g}: they must stay below 1 (the rest is value added)")
-    output = flows.sum(axis=-1)
-    absorption = ((1.0 + tariffs) * flows).sum(axis=-2)
-    derived = np.einsum("nuj,uj->nj", shares, output)
     for n, j in zip(*np.nonzero((derived > 0) & (derived >= absorption))):
         found.add(f"{sectors[n]} {regions[j]}", f"the using sectors' derived demand for {sectors[n]} in {regions[j]}, "
                   f"{number_text(derived[n, j], decimals=1)}, is not below its base absorption "

@@ -117,7 +117,6 @@ def _cost_share_rows(case, cv: float, region: str, year, central: float) -> list
         return []
     ds, shocks = case.dataset, case.shocks
     y = list(shocks.years).index(year)
-    r = ds.region_index(region)
     rows = []
     for u, sector in enumerate(ds.sectors):
         shares = links.cost_share[:, u]
@@ -132,9 +131,10 @@ def _cost_share_rows(case, cv: float, region: str, year, central: float) -> list
             if not sol.converged[y].all():
                 raise ConvergenceError([f"{case.name}: sensitivity variant {sector} cost shares x {factor:.3g} did "
                                         "not converge"])
-            parts = (sol.consumer_surplus + sol.producer_surplus + sol.exporter_margin + sol.tariff_revenue
-                     + sol.quota_rent_change)
-            outcomes.append(float(parts[y, :, r].sum()))
+            # net welfare as the tables define it (one variant: the arrays flatten as with a leading axis of 1)
+            welfare = label_welfare(variant, sol, "variant", [factor])
+            outcomes.append(float(by_variant_and_region(welfare.xs(year, level="year", drop_level=False),
+                                                        "variant")[region].iloc[0]))
             described.append(_describe(shares[shares > 0] * factor)
                              + ("" if factor == 1 - cv or np.isclose(factor, 1 + cv) else
                                 f" (x {factor:.3g}: the most absorption allows)"))
