@@ -262,11 +262,7 @@ def run_record(res) -> dict:
                "function_evaluations": int(g["nfev"].sum()),
                "max_residual": float(g["max_residual"].max()), "converged": bool(g["converged"].all())}
               for year, g in diag]
-    elasticities = {
-        sector: {"sigma": float(shocks.sigma[k]), "eta": float(shocks.eta[k]),
-                 "eps": {region: _jsonable(float(shocks.eps[k, r])) for r, region in enumerate(ds.regions)}}
-        for k, sector in enumerate(ds.sectors)
-    }
+    elasticities = _by_sector(ds, shocks.sigma, shocks.eta, shocks.eps)
     return {
         "name": info.name, "title": info.title, "method": case.scenario.method,
         "file": _relative(case.scenario.path), "sha256": case.scenario.sha256,
@@ -291,10 +287,15 @@ def _elasticities_by_year(case) -> list[dict] | None:
     if shocks.adjustment is None:
         return None
     e = shocks.elasticities()
-    return [{"year": _year(year), "sectors": {
-        sector: {"sigma": float(e["sigma"][y, k]), "eta": float(e["eta"][y, k]),
-                 "eps": {region: _jsonable(float(e["eps"][y, k, r])) for r, region in enumerate(ds.regions)}}
-        for k, sector in enumerate(ds.sectors)}} for y, year in enumerate(shocks.years)]
+    return [{"year": _year(year), "sectors": _by_sector(ds, e["sigma"][y], e["eta"][y], e["eps"][y])}
+            for y, year in enumerate(shocks.years)]
+
+
+def _by_sector(ds, sigma, eta, eps) -> dict:
+    """``{sector: {"sigma", "eta", "eps": {region: value}}}`` of one set of elasticities, (K,), (K,), (K, N)."""
+    return {sector: {"sigma": float(sigma[k]), "eta": float(eta[k]),
+                     "eps": {region: _jsonable(float(eps[k, r])) for r, region in enumerate(ds.regions)}}
+            for k, sector in enumerate(ds.sectors)}
 
 
 def _uncertainty_record(res) -> dict | None:

@@ -166,10 +166,9 @@ def _account_linked(links, agg, inputs, solution, residual, iterations, nfev, to
                                            / np.where(unit, 1.0, 1.0 + eta))
         value_added, exponent, supply = _value_added(links, agg, p, big_p, s, eps)
         share = agg["A"]
-        ps = np.where(np.isinf(exponent), 0.0, (1.0 - share) * agg["X"] * ((1.0 + s) * np.abs(value_added) ** (
-            1.0 + np.where(np.isinf(exponent), 0.0, exponent)) - 1.0) / (1.0 + np.where(np.isinf(exponent), 0.0,
-                                                                                         exponent)))
-        ps = np.where(agg["X"] > 0, ps, 0.0)
+        finite = np.where(np.isinf(exponent), 0.0, exponent)  # eps = inf: a price taker, whose surplus is 0
+        ps = (1.0 - share) * agg["X"] * ((1.0 + s) * np.abs(value_added) ** (1.0 + finite) - 1.0) / (1.0 + finite)
+        ps = np.where(np.isinf(exponent) | (agg["X"] <= 0), 0.0, ps)
     # where nothing is linked the kernel's own numbers stand (a dataset of zero shares is today's, exactly)
     cs = np.where(agg["g"] > 0, cs, solution.consumer_surplus)
     ps = np.where(share > 0, ps, solution.producer_surplus)
