@@ -907,9 +907,11 @@ def linkage_rows(facts: Facts, flows: dict, tariffs: list) -> list[tuple]:
     The US shares put BEA's split of US steel use (IO values) onto the dataset's own steel: each using
     sector's share of US steel use times US steel absorption (at internal prices), over the sector's output.
     IO values count processed steel and so exceed the dataset's tonnage-valued steel; taking shares of use
-    rather than IO coefficients keeps derived demand below absorption. No foreign table was read: the other
-    regions take the US coefficients (assumed), which leaves every region's derived demand below its
-    absorption of steel (checked on loading).
+    rather than IO coefficients keeps derived demand below absorption. The other regions take the US share
+    times their ratio to the US in one table that treats all alike (WIOD 2013 release: basic and fabricated
+    metals per dollar of transport-equipment output for autos and aerospace, of the other goods industries'
+    output for other goods; the mean of the 2005, 2008 and 2011 ratios), so their shares keep the US cell's
+    valuation; every region's derived demand stays below its absorption of steel (checked on loading).
     """
     use = facts.get("linkage_facts.csv", sector="us_steel_use_by_industry")
     parts = {"autos": use.stated(r"motor vehicles and parts (\d+)"),
@@ -933,9 +935,38 @@ def linkage_rows(facts: Facts, flows: dict, tariffs: list) -> list[tuple]:
                      f"{proportion:.1%} of US steel use (BEA 2024, IO values: {dollars:,.0f} of {use.value:,.0f}) x US "
                      f"steel absorption {absorption:,.0f} (the dataset's, at internal prices) / {using} output "
                      f"{output:,.0f}"))
-        rows.append(("steel", using, "*", round(share, 4), "assumed", "ASSUMED",
-                     "the US coefficient: no foreign input-output cell was read (Japan's MIC and OECD ICIO tables "
-                     "exist: data/us_japan_2024/research/issue20.md)"))
+        rows.extend(foreign_linkage_rows(facts, using, share))
+    return rows
+
+
+#: The WIOD-2013 column each using sector's foreign ratio is read from (linkage_facts.csv).
+WIOD_COLUMN = {"autos": "wiod_metals_into_transport_equipment",
+               "aerospace_defense": "wiod_metals_into_transport_equipment",
+               "other_goods": "wiod_metals_into_other_goods"}
+WIOD_YEARS = ("2005", "2008", "2011")
+
+
+def foreign_linkage_rows(facts: Facts, using: str, us_share: float) -> list[tuple]:
+    """The cost shares of the regions other than the US: the US share times the region's WIOD-2013 coefficient
+    over the US one (mean of the three years' ratios). WIOD's metals row also holds non-ferrous and fabricated
+    metal, and its transport column holds every vehicle: the ratio assumes steel's part of both is as in the US."""
+    rows = []
+    for region in REGIONS:
+        if region == "USA":
+            continue
+        ratios, cited = [], []
+        for year in WIOD_YEARS:
+            own = facts.get("linkage_facts.csv", sector=WIOD_COLUMN[using], year=year, exporter=region)
+            us = facts.get("linkage_facts.csv", sector=WIOD_COLUMN[using], year=year, exporter="USA")
+            ratios.append(own.value / us.value)
+            cited += [own.source, us.source]
+        ratio = sum(ratios) / len(ratios)
+        column = "transport equipment" if "transport" in WIOD_COLUMN[using] else "other goods"
+        by_year = ", ".join(f"{y} {r:.3f}" for y, r in zip(WIOD_YEARS, ratios))
+        rows.append(("steel", using, region, round(us_share * ratio, 4), "derived", " ".join(cited),
+                     f"the US share {us_share:.4f} x {region}/US ratio {ratio:.3f} (WIOD 2013 release, basic and "
+                     f"fabricated metals per dollar of {column} output, all origins; {by_year}): steel's part of the "
+                     "metals row and autos' part of the transport column assumed as in the US"))
     return rows
 
 
