@@ -1,13 +1,22 @@
-"""Monte Carlo of the flagship: every draw in one batch against a loop of single runs.
+"""Monte Carlo: the flagship's draws in one batch against a loop of single runs; a large dataset in bounded memory.
 
     python benchmarks/bench_uncertainty.py [--draws 1000] [--loop 100] [--repeat 3]
+    python benchmarks/bench_uncertainty.py --large [--draws 1000] [--repeat 1] [--data FOLDER]
 
 The batch is ``sim.run(flagship, draws=N)`` (draws × years × sectors solved together,
 summaries on arrays). The plain alternative is what a user would otherwise write: one
 ``sim.run`` per draw with that draw's elasticities as ``[elasticities]`` overrides. The loop
 is timed on ``--loop`` draws and scaled to ``--draws`` (it is linear in the draws);
-both give the same numbers, which the script checks on the looped draws. Target (issue
-11, this machine): the 1000-draw flagship in at most 2 s.
+both give the same numbers, which the script checks on the looped draws. The two are
+interleaved, ``--repeat`` times each. Target (issue 11, this machine): the 1000-draw flagship
+in at most 2 s.
+
+``--large`` runs the draws on the 50-region × 200-sector synthetic dataset of
+``benchmarks/synthetic.py`` (written into ``--data``, default a folder under the system's
+temporary directory, once), each run in a fresh process: wall time, the share of it outside
+the solver (the summaries), peak resident memory, the blocks of sectors used, and the memory
+one batch of every sector would need. Targets (issue 22): 1000 draws in at most 4 GiB, the
+summaries at most 25% of the time.
 """
 
 from __future__ import annotations
@@ -54,12 +63,13 @@ def looped(case, spec, count):
 
 def main(draws=1000, loop=100, repeat=3, seed=7):
     case = sim.load_scenario(FLAGSHIP)
-    batch_times, res = [], None
-    for _ in range(repeat):
+    batch_times, loop_times, res = [], [], None
+    for _ in range(repeat):  # interleaved, so both see the same machine
         seconds, res = batched(case, draws, seed)
         batch_times.append(seconds)
-    spec = res.uncertainty.spec
-    loop_seconds, per_draw = looped(case, spec, loop)
+        loop_seconds, per_draw = looped(case, res.uncertainty.spec, loop)
+        loop_times.append(loop_seconds)
+    loop_seconds = statistics.median(loop_times)
     mc = res.uncertainty.net_welfare["net_welfare"]
     worst = max(float(np.abs(mc.xs(d, level="draw").to_numpy() - per_draw[d].to_numpy()).max()) for d in range(loop))
     scaled = loop_seconds * draws / loop
@@ -68,17 +78,91 @@ def main(draws=1000, loop=100, repeat=3, seed=7):
           f"sectors, seed {seed}")
     print(f"  one batch (sim.run(draws={draws})): min {best:.2f} s, median {median:.2f} s over {repeat} runs "
           f"(target: at most 2 s)")
-    print(f"  loop of single runs: {loop_seconds:.2f} s for {loop} draws, scaled to {draws}: {scaled:.1f} s")
+    print(f"  loop of single runs: median {loop_seconds:.2f} s (min {min(loop_times):.2f} s) for {loop} draws, "
+          f"scaled to {draws}: {scaled:.1f} s")
     print(f"  speed-up: {scaled / best:.0f}x (min), {scaled / median:.0f}x (median)")
     print(f"  largest difference in net welfare between the two on the looped draws: {worst:.2e} "
           f"{case.dataset.unit}")
     return best, scaled, worst
 
 
+LARGE_RUN = """
+import json, resource, sys, time
+import sim
+from sim import runner, uncertainty
+solving = []
+real = uncertainty.solve_with_elasticities
+def timed(*args, **kwargs):
+    started = time.perf_counter()
+    try:
+        return real(*args, **kwargs)
+    finally:
+        solving.append(time.perf_counter() - started)
+uncertainty.solve_with_elasticities = timed
+drawing = []
+real_draws = runner.run_draws
+def timed_draws(*args, **kwargs):
+    started = time.perf_counter()
+    try:
+        return real_draws(*args, **kwargs)
+    finally:
+        drawing.append(time.perf_counter() - started)
+runner.run_draws = timed_draws
+case = sim.load_scenario(sys.argv[1])
+draws = int(sys.argv[2])
+started = time.perf_counter()
+res = sim.run(case, draws=draws, seed=1)
+wall = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+print(json.dumps({"wall": wall, "solving": sum(solving), "drawing": sum(drawing), "peak_gib": peak,
+                  "blocks": [len(b) for b in uncertainty.sector_blocks(case, draws)],
+                  "one_batch_gib": uncertainty.one_batch_memory(case, draws) / 2**30,
+                  "estimate_gib": uncertainty.memory_needed(case, draws) / 2**30,
+                  "rows": len(res.uncertainty.summary)}))
+"""
+
+
+def large(draws=1000, repeat=1, data=None):
+    """The draws on the 50 × 200 synthetic dataset, each run in a fresh process (peak memory is the process's)."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    from synthetic import write_large_dataset
+
+    folder = Path(data) if data else Path(tempfile.gettempdir()) / "tradesim_synthetic_50x200"
+    scenario = folder / "scenario.toml"
+    if not scenario.is_file():
+        write_large_dataset(folder)
+    runs = [json.loads(subprocess.run([sys.executable, "-c", LARGE_RUN, str(scenario), str(draws)], check=True,
+                                      capture_output=True, text=True).stdout) for _ in range(repeat)]
+    walls = [r["wall"] for r in runs]
+    shares = [1 - r["solving"] / r["drawing"] for r in runs]
+    first = runs[0]
+    print(f"Monte Carlo of {draws} draws on the 50 x 200 synthetic dataset ({folder}), {repeat} fresh process(es)")
+    print(f"  blocks of sectors: {len(first['blocks'])} (sizes {sorted(set(first['blocks']))}); "
+          f"summary rows {first['rows']:,}")
+    print(f"  run (central + draws): min {min(walls):.1f} s, median {statistics.median(walls):.1f} s")
+    draws_time = [r["drawing"] for r in runs]
+    print(f"  the draws alone: min {min(draws_time):.1f} s, median {statistics.median(draws_time):.1f} s, of which "
+          f"outside the solver (percent changes, statistics, the summary table): min {min(shares):.0%}, median "
+          f"{statistics.median(shares):.0%} (target: at most 25%)")
+    print(f"  peak resident memory: max {max(r['peak_gib'] for r in runs):.2f} GiB (target: at most 4 GiB); "
+          f"estimate {first['estimate_gib']:.2f} GiB; one batch of every sector would need "
+          f"{first['one_batch_gib']:.1f} GiB")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--loop", type=int, default=100)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=None, help="runs of each (default 3; 1 with --large)")
     parser.add_argument("--seed", type=int, default=7)
-    main(**vars(parser.parse_args()))
+    parser.add_argument("--large", action="store_true", help="the 50 x 200 synthetic dataset instead of the flagship")
+    parser.add_argument("--data", help="with --large: the folder of the synthetic dataset (written if missing)")
+    args = parser.parse_args()
+    if args.large:
+        large(args.draws, args.repeat or 1, args.data)
+    else:
+        main(args.draws, args.loop, args.repeat or 3, args.seed)

@@ -53,6 +53,14 @@ class Case:
         """Period labels: the scenario's years, or ``("long run",)``."""
         return self.shocks.years
 
+    def take_sectors(self, idx) -> Case:
+        """The case restricted to the sectors ``idx`` (index array): its dataset and shocks, the same scenario.
+
+        Sectors are separate markets unless the dataset links them (then this is refused), so solving the
+        blocks of a partition of the sectors gives the sectors' numbers of solving the case whole.
+        """
+        return Case(self.scenario, self.dataset.take_sectors(idx), self.shocks.take_sectors(idx))
+
     def replace(self, **changes) -> Case:
         """A new case with scenario fields changed (``tariffs=...``, ``elasticities=...``), on the same dataset.
 

@@ -126,6 +126,19 @@ class Dataset:
     def sector_index(self, code: str) -> int:
         return self.sectors.index(code)
 
+    def take_sectors(self, idx) -> Dataset:
+        """The dataset restricted to the sectors ``idx`` (an index array, in order): what a block of a
+        Monte Carlo solves (:mod:`sim.uncertainty`); input-output cost shares keep only the cells between them."""
+        idx = np.asarray(idx)
+        sectors = tuple(self.sectors[k] for k in idx)
+        return replace(
+            self, sectors=sectors, sector_names={s: self.sector_names[s] for s in sectors if s in self.sector_names},
+            flows=self.flows[idx], tariffs=self.tariffs[idx], sigma=self.sigma[idx], eta=self.eta[idx],
+            eps=self.eps[idx], quotas=None if self.quotas is None else self.quotas.take_sectors(idx),
+            adjustment=tuple(a for a in self.adjustment if a.sector in sectors or a.sector == "*"),
+            ownership=None if self.ownership is None else self.ownership[idx],
+            cost_shares=None if self.cost_shares is None else self.cost_shares[np.ix_(idx, idx)])
+
 
 def builtin_datasets() -> list[str]:
     """Names of the datasets shipped with the package."""

@@ -45,6 +45,11 @@ class QuotaArrays:
         """The quotas of period ``y`` of arrays with a leading period axis."""
         return QuotaArrays(self.volume[y], self.in_rate[y], self.out_rate[y], self.to_exporter[y])
 
+    def take_sectors(self, idx) -> QuotaArrays:
+        """The quotas of the sectors ``idx`` (the sector axis is the third from last)."""
+        return QuotaArrays(*(np.take(a, idx, axis=-3) for a in (self.volume, self.in_rate, self.out_rate,
+                                                                   self.to_exporter)))
+
     def solver_arguments(self) -> dict:
         """The ``quota_*`` keyword arguments of :func:`sim.solve_equilibrium`."""
         return {"quota_volume": self.volume, "quota_in": self.in_rate, "quota_out": self.out_rate}

@@ -24,7 +24,7 @@ from .plots import CHANGE_EPS, tornado
 from .resources import check_memory
 from .statistics import by_variant_and_region
 from .tables import label_welfare
-from .uncertainty import memory_needed
+from .uncertainty import one_batch_memory
 
 __all__ = ["SensitivityResults", "sensitivity", "DEFAULT_CV"]
 
@@ -158,7 +158,7 @@ def _check_memory(case) -> None:
     variants = 6 * len(case.dataset.sectors)
     years, sectors, regions = case.shocks.new_tariffs.shape[:3]
     lower = "the number of years or sectors (every sector's sigma, eta and eps is moved down and up in every year)"
-    needed = memory_needed(case, variants) + labelled_welfare_bytes(variants * years * sectors, regions)
+    needed = one_batch_memory(case, variants) + labelled_welfare_bytes(variants * years * sectors, regions)
     check_memory(needed, f"the sensitivity of '{case.name}' ({variants} variants)",
                  ("sensitivity", "", lower), ("--sensitivity", "", lower))
 

@@ -9,7 +9,7 @@ stand, in which every shock applies in full.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -80,6 +80,19 @@ class Shocks:
     adjustment: dict[str, np.ndarray] | None = None
     pass_through: np.ndarray | None = None
     links: Links | None = None
+
+    def take_sectors(self, idx) -> Shocks:
+        """The shocks of the sectors ``idx`` only (index array). Refused with vertical linkages, which couple
+        the sectors of a period (a linked case is solved whole)."""
+        if self.links is not None:
+            raise ValueError("a linked case couples its sectors: it cannot be solved by blocks of sectors")
+        idx = np.asarray(idx)
+        return replace(
+            self, new_tariffs=self.new_tariffs[:, idx], supply_shift=self.supply_shift[:, idx],
+            demand_shift=self.demand_shift[:, idx], sigma=self.sigma[idx], eta=self.eta[idx], eps=self.eps[idx],
+            quotas=None if self.quotas is None else self.quotas.take_sectors(idx),
+            adjustment=None if self.adjustment is None else {k: v[:, idx] for k, v in self.adjustment.items()},
+            pass_through=None if self.pass_through is None else self.pass_through[:, idx])
 
     def elasticities(self, period: int | None = None) -> dict[str, np.ndarray]:
         """The elasticities solved each period: the long run times the short-run factors (docs/model.md,

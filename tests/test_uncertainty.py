@@ -4,13 +4,16 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 import sim
 import sim.engine
+from sim import uncertainty
 from sim.adjustment import Adjustment
 from sim.cli import main
+from sim.engine import memory
 from sim.scenario import Uncertainty
 from sim.uncertainty import draw_elasticities
 
@@ -182,3 +185,109 @@ def test_world_rows_are_the_percentiles_of_the_world_total_in_the_summary_and_th
     interval = result.output[result.output.index("90% interval over 60 draws"):]
     printed = next(line for line in interval.splitlines() if line.startswith("World"))
     assert f"{world['p05']:,.0f}" in printed and f"{world['p95']:,.0f}" in printed
+
+
+# --- blocks of sectors (issue 22: Monte Carlo in bounded memory) --------------------------------------------
+
+
+def _one_sector_blocks(monkeypatch):
+    monkeypatch.setattr(uncertainty, "BLOCK_BYTES", 1)  # every block one sector (a block holds at least one)
+
+
+def test_percentiles_read_from_one_sort_equal_numpys_bit_for_bit():
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 3, 10, 20, 21, 300, 1001):
+        values = rng.standard_normal((n, 400)) * 1e3
+        values[:, 0] = np.nan  # a flow the baseline lacks: NaN in every draw
+        values[0, 1] = np.nan
+        values[:, 2] = np.inf
+        values[-1, 3] = -np.inf
+        stats = uncertainty._stats(values)
+        with np.errstate(invalid="ignore"):
+            expected = np.percentile(values, [5, 50, 95], axis=0)
+        for row, name in enumerate(("p05", "p50", "p95")):
+            assert np.array_equal(stats[name], expected[row], equal_nan=True), (n, name)
+
+
+def test_statistics_split_between_threads_equal_one_threads(monkeypatch):
+    values = np.random.default_rng(1).standard_normal((37, 2, 1001))
+    values[:, 0, 17] = np.nan
+    alone = uncertainty._column_stats(values)
+    monkeypatch.setattr(uncertainty, "THREADED_CELLS", 1)
+    monkeypatch.setattr(uncertainty, "THREADS", 3)
+    split = uncertainty._stats(values)
+    for name in alone:
+        assert np.array_equal(split[name], alone[name], equal_nan=True), name
+
+
+def test_blocks_of_one_sector_give_one_batchs_numbers_exactly(case, monkeypatch):
+    whole = sim.run(case, draws=40, seed=2).uncertainty
+    _one_sector_blocks(monkeypatch)
+    assert len(uncertainty.sector_blocks(case, 40)) == len(case.dataset.sectors) > 1
+    blocks = sim.run(case, draws=40, seed=2).uncertainty
+    pd.testing.assert_frame_equal(blocks.summary, whole.summary, check_exact=True)
+    pd.testing.assert_frame_equal(blocks.net_welfare, whole.net_welfare, check_exact=True)
+    pd.testing.assert_frame_equal(blocks.returns, whole.returns, check_exact=True)
+    pd.testing.assert_frame_equal(blocks.intervals, whole.intervals, check_exact=True)
+
+
+def test_a_draw_failing_in_a_later_block_leaves_the_earlier_blocks_statistics_too(case, monkeypatch):
+    """Draws 3 and 7 fail only in the last sector: the earlier blocks are summarised again without them."""
+    real = uncertainty.block_values
+    sectors_total = len(case.dataset.sectors)
+    calls = []
+
+    def failing_last_sector(case, draws, sectors, *args, **kwargs):
+        values = real(case, draws, sectors, *args, **kwargs)
+        calls.append(tuple(sectors))
+        if sectors[-1] != sectors_total - 1:
+            return values
+        ok, first = values.ok.copy(), values.first_failure.copy()
+        ok[[3, 7]] = False
+        first[[3, 7]] = np.minimum(first[[3, 7]], 2 * sectors_total + sectors_total - 1)
+        return dataclasses.replace(values, ok=ok, first_failure=first)
+
+    monkeypatch.setattr(uncertainty, "block_values", failing_last_sector)
+    whole = sim.run(case, draws=20, seed=1, allow_failed_draws=0.1).uncertainty
+    assert len(calls) == 1
+    _one_sector_blocks(monkeypatch)
+    calls.clear()
+    blocks = sim.run(case, draws=20, seed=1, allow_failed_draws=0.1).uncertainty
+    assert len(calls) == 2 * sectors_total - 1  # every earlier block solved again, the last one once
+    pd.testing.assert_frame_equal(blocks.summary, whole.summary, check_exact=True)
+    pd.testing.assert_frame_equal(blocks.failed, whole.failed, check_exact=True)
+    assert list(blocks.failed["draw"]) == [3, 7]
+    assert blocks.failed["first_failure"].iloc[0] == f"period 2, sector {case.dataset.sectors[-1]}"
+    assert 3 not in blocks.net_welfare.index.unique("draw")
+
+
+def test_a_comparisons_paired_draws_by_blocks_equal_one_batch(monkeypatch):
+    runs = [sim.run(ROOT / "scenarios" / f"{name}.toml", draws=30, seed=5)
+            for name in ("steel_tariffs_2025_2030", "steel_tariff_with_investment")]
+    whole = sim.compare(runs, baseline=runs[0]).uncertainty
+    _one_sector_blocks(monkeypatch)
+    blocks = sim.compare(runs, baseline=runs[0]).uncertainty
+    assert list(blocks) == list(whole) == ["steel_tariff_with_investment"]
+    for name in whole:
+        pd.testing.assert_frame_equal(blocks[name].summary, whole[name].summary, check_exact=True)
+        pd.testing.assert_frame_equal(blocks[name].net_welfare, whole[name].net_welfare, check_exact=True)
+
+
+def test_blocks_keep_within_their_budget_and_a_linked_case_is_one_block(case):
+    years, sectors, regions = case.shocks.new_tariffs.shape[:3]
+    for draws, budget in ((1000, 2**20 * 40), (5000, 2**20 * 100), (100, 2**30)):
+        blocks = uncertainty.sector_blocks(case, draws, budget)
+        assert np.array_equal(np.concatenate(blocks), np.arange(sectors))
+        for block in blocks:
+            assert len(block) == 1 or memory.batch_estimate(draws * years * len(block), regions, True) <= budget
+        if len(blocks) > 1:  # as large as fits: one more sector would not
+            assert memory.batch_estimate(draws * years * (len(blocks[0]) + 1), regions, True) > budget
+    linked = sim.load_scenario(ROOT / "scenarios" / "steel_tariff_with_investment_linked.toml")
+    assert [len(b) for b in uncertainty.sector_blocks(linked, 10**6, 1)] == [sectors]
+
+
+def test_many_sectors_need_a_block_not_the_whole_batch():
+    """The memory estimate of a Monte Carlo grows with the summary, not with the solve of every sector at once."""
+    case = sim.load_scenario(FLAGSHIP)
+    estimate = uncertainty.memory_needed(case, 100_000)
+    assert estimate < 0.5 * uncertainty.one_batch_memory(case, 100_000)
