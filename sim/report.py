@@ -45,9 +45,8 @@ GENERATOR = "tradesim report"
 _MARKER = f'<meta name="generator" content="{GENERATOR}">'
 #: A scenario block with more keys than this is shown one row per key.
 WIDEST = 8
-#: Columns of investment_returns.csv the report shows (the file has the rest).
-RETURN_COLUMNS = ["investment", "host", "investor", "amount", "start", "life_years", "discount_rate",
-                  "operating_margin", "present_value", "npv", "npv_p05", "npv_p95", "payback_year"]
+#: Columns of investment_returns.csv the report shows (the file has the rest; the inputs are under "Assumptions").
+RETURN_COLUMNS = ["investment", "amount", "start", "present_value", "npv", "npv_p05", "npv_p95", "payback_year"]
 #: Rows of the largest flow changes shown.
 LARGEST_FLOWS = 10
 #: Changes at most this large (percent, dataset units) count as none when choosing sectors to show.
@@ -137,7 +136,8 @@ def report_into(folder: Path, outcome, record: dict, plots_folder: Path | None, 
     ``outcome`` is the list of Results a run solved or its Comparison; ``record`` what run.json holds;
     ``plots_folder`` the PNGs the run wrote (None with ``--no-plots``: the report then has none).
     """
-    plots = _plots_in(plots_folder) if plots_folder is not None else None
+    runs = outcome if isinstance(outcome, list | tuple) else [outcome]
+    plots = _plots_in(plots_folder, [r.name for r in runs if hasattr(r, "frames")]) if plots_folder else None
     path = folder / REPORT_FILE
     path.write_text(report_html(outcome, record, plots, year=year, sensitivities=sensitivities), encoding="utf-8")
     return path
@@ -161,7 +161,8 @@ def report_html(outcome, record: dict, plots: list[tuple[str, bytes]] | None, ye
     if sensitivities:
         sections.append(("sensitivity", "Sensitivity", "".join(_sensitivity_section(s) for s in sensitivities)))
     sections += [("plots", "Plots", _plots_section(plots)),
-                 ("caveats", "Caveats", _caveats_section(parts, record)),
+                 ("assumptions", "Assumptions", _assumptions_section(record)),
+                 ("caveats", "Caveats", _caveats_section(record, bool(sensitivities))),
                  ("record", "Run record", _record_section(record))]
     nav = "".join(f'<a href="#{key}">{name}</a>' for key, name, _ in sections)
     body = "".join(f'<section id="{key}"><h2>{name}</h2>{html}</section>' for key, name, html in sections)
@@ -204,12 +205,20 @@ def _meta_lines(parts, record: dict) -> str:
 # --------------------------------------------------------------------------- scenario and assumptions
 
 def _scenarios_section(record: dict) -> str:
-    several = len(record["scenarios"]) > 1
-    return "".join(_scenario_html(entry, folded=several) for entry in record["scenarios"])
+    return "".join(_scenario_html(entry) for entry in record["scenarios"])
 
 
-def _scenario_html(entry: dict, folded: bool = False) -> str:
-    """Title, description and the run's inputs of one scenario; ``folded``: its tables in a closed <details>."""
+def _assumptions_section(record: dict) -> str:
+    """Each scenario's inputs as tables; with several scenarios, each in a closed <details>."""
+    entries = record["scenarios"]
+    if len(entries) == 1:
+        return _assumption_tables(entries[0], entries[0].get("scenario") or {})
+    return "".join(f"<details><summary>{html_text(e['title'])} [{html_text(e['name'])}]</summary>"
+                   f"{_assumption_tables(e, e.get('scenario') or {})}</details>" for e in entries)
+
+
+def _scenario_html(entry: dict) -> str:
+    """Title, description, file, method, dataset and periods of one scenario (its inputs: "Assumptions")."""
     table = entry.get("scenario") or {}
     ds = entry["dataset"]
     label = f" (shown as “{table['label']}”)" if table.get("label") else ""
@@ -219,10 +228,7 @@ def _scenario_html(entry: dict, folded: bool = False) -> str:
                f"File {entry.get('file') or '(built in Python)'}; method {entry['method']}; dataset {ds['title']} "
                f"({ds['name']}, {ds['unit']}, base year {ds['base_year']}); periods "
                f"{', '.join(str(y) for y in entry['years'])}") + "</p>"]
-    tables = _assumption_tables(entry, table)
-    if folded:
-        return "".join(out) + f"<details><summary>Assumptions of {html_text(entry['name'])}</summary>{tables}</details>"
-    return "".join(out) + tables
+    return "".join(out)
 
 
 def _assumption_tables(entry: dict, table: dict) -> str:
@@ -348,7 +354,8 @@ def _extras(part, when, against: str) -> str:
         returns = frames.returns.reset_index()
         columns = [c for c in ["scenario"] * (len(part.infos) > 1) + RETURN_COLUMNS if c in returns.columns]
         out.append(_table(returns[columns], "investment_returns", f"The investors' returns "
-                          f"({part.unit}; shares 0.08 = 8%): columns of investment_returns.csv"))
+                          f"({part.unit}; present value at the start, NPV after the amount invested): columns of "
+                          "investment_returns.csv"))
     if (frames.owners["ownership_transfer"].abs() > CHANGE_EPS).any():
         owned, _ = sum_welfare_by_region(frames.owners, part.infos, when, world=True)
         located, _ = sum_welfare_by_region(frames.welfare, part.infos, when, world=True)
@@ -460,14 +467,16 @@ def _plot_caption(name: str) -> str:
     return f"{prefix[:-1]}: {what}" if prefix else what
 
 
-def _plot_order(name: str) -> tuple:
+def _plot_order(name: str, scenarios: list[str]) -> tuple:
+    """Scenario by scenario in run order, then :data:`PLOT_CAPTIONS`' order."""
     prefix, kind, detail = _plot_kind(name)
     kinds = list(PLOT_CAPTIONS)
-    return prefix, kinds.index(kind) if kind in kinds else len(kinds), detail
+    run = scenarios.index(prefix[:-1]) if prefix[:-1] in scenarios else -1
+    return run, prefix, kinds.index(kind) if kind in kinds else len(kinds), detail
 
 
-def _plots_in(folder: Path) -> list[tuple[str, bytes]]:
-    names = sorted((p.name for p in folder.glob("*.png")), key=_plot_order)
+def _plots_in(folder: Path, scenarios: list[str] = ()) -> list[tuple[str, bytes]]:
+    names = sorted((p.name for p in folder.glob("*.png")), key=lambda n: _plot_order(n, list(scenarios)))
     return [(name, (folder / name).read_bytes()) for name in names]
 
 
@@ -483,15 +492,18 @@ def _drawn_plots(outcome) -> list[tuple[str, bytes]]:
 
 # --------------------------------------------------------------------------- caveats
 
-def _caveats_section(parts, record: dict) -> str:
-    items = caveats(parts, record)
+def _caveats_section(record: dict, sensitivity: bool) -> str:
+    items = caveats(record, sensitivity)
     return ('<p>What the model leaves out, as it applies to this run (docs/model.md, "Limits"; the checks against '
             "published evidence are in docs/validation.md of the tradesim source):</p>"
             '<ul class="caveats">' + "".join(f"<li>{html_text(c)}</li>" for c in items) + "</ul>")
 
 
-def caveats(parts, record: dict) -> list[str]:
-    """The limits of docs/model.md ("Limits") that apply to the scenarios of ``record``, as sentences."""
+def caveats(record: dict, sensitivity: bool = False) -> list[str]:
+    """The limits of docs/model.md ("Limits") that apply to the scenarios of ``record`` (run.json), as sentences.
+
+    ``sensitivity``: the run moved each elasticity one at a time (``--sensitivity``).
+    """
     entries = record["scenarios"]
     tables = [e.get("scenario") or {} for e in entries]
     linked = any("inputs.csv" in e["dataset"].get("files_sha256", {}) and t.get("linkages", True)
@@ -505,8 +517,9 @@ def caveats(parts, record: dict) -> list[str]:
            "inventories or anticipation (imports brought forward before a tariff are outside it).",
            "Armington elasticities drive the size of trade responses and are uncertain: " +
            ("the Monte Carlo intervals above show how far the results move with them." if drawn else
-            "this run has no Monte Carlo; run it with --draws for 90% intervals and --sensitivity for the "
-            "elasticity that matters most."),
+            "this run has no Monte Carlo; run it with --draws for 90% intervals.") +
+           (" The sensitivity table shows which elasticity matters most." if sensitivity else
+            " --sensitivity shows which elasticity matters most."),
            "Welfare is measured in base-year money at base-year prices, by region, and leaves out any non-economic "
            "(security, strategic) value of a policy."]
     if linked:
