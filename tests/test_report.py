@@ -347,3 +347,16 @@ def test_ci_installs_chromium_before_the_test_command_only_when_missing():
     check, install, test = (script.index(s) for s in ("if ! command -v chromium", "apt-get install -y -qq chromium",
                                                        'eval "$cmd"'))
     assert check < install < test
+
+
+def test_a_comparison_reports_from_python_with_the_runs_it_compares(small_run, tmp_path):
+    other = sim.run(SCENARIOS / "steel_50pct_2025.toml")
+    both = sim.compare([sim.run(SCENARIOS / "steel_232_2025.toml"), other])
+    path = both.report(tmp_path / "both.html", year="long run")
+    page = Page(path.read_text(encoding="utf-8"))
+    assert page.title == "Comparison of 2 scenarios" and len(page.images) >= 3
+    headline = page.frame("net_welfare_by_scenario").set_index("scenario")
+    expected = both.headline("long run")
+    np.testing.assert_allclose(headline.to_numpy(float), expected.to_numpy(), rtol=1e-9)  # %.10g, as the CSVs
+    record = json.loads(_unescaped(path.read_text(encoding="utf-8")).split("<pre>", 1)[1].split("</pre>", 1)[0])
+    assert [s["name"] for s in record["scenarios"]] == ["steel_232_2025", "steel_50pct_2025"]
