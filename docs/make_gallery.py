@@ -8,6 +8,7 @@ or code that draws it. Run it after changing plots, data or scenarios.
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -25,10 +26,27 @@ IMAGES = ("flagship_welfare.png", "flagship_welfare_path.png", "flagship_imports
           "flagship_welfare_path_symlog.png", "static_welfare_path.png", "compare_2025_welfare.png",
           "compare_2025_imports_USA.png", "compare_steel_welfare.png", "compare_steel_prices.png",
           "compare_mill_welfare_path.png", "baseline_mill_effect_welfare_path.png", "uncertainty_welfare.png",
-          "uncertainty_welfare_path.png", "sensitivity_tornado.png", "sweep.png")
+          "uncertainty_welfare_path.png", "sensitivity_tornado.png", "sweep.png", "flagship_report.png")
 
 STORY_2025 = ["steel_232_2025", "steel_50pct_2025", "autos_232_2025", "us_japan_deal_2025", "japan_retaliation",
               "japan_china_rapprochement"]
+
+
+def report_browser() -> str:
+    """The system's Chromium, which screenshots the report (tests/browser.py); checked before anything is removed."""
+    sys.path.insert(0, str(ROOT))
+    from tests.browser import find_browser
+
+    found = find_browser()
+    if found is None:
+        raise SystemExit("make_gallery.py needs Chromium for the report's screenshot: apt-get install -y chromium")
+    return found
+
+
+def screenshot(browser: str, page: Path, png: Path, width: int, height: int) -> Path:
+    from tests.browser import screenshot as take
+
+    return take(browser, page, png, width, height)
 
 
 def scenario(name: str) -> Path:
@@ -56,6 +74,7 @@ def drawn(target: str, draw, size=(10, 5)) -> Path:
 
 
 def main() -> None:
+    browser = report_browser()
     GALLERY.mkdir(parents=True, exist_ok=True)
     for old in GALLERY.glob("*.png"):
         old.unlink()
@@ -145,6 +164,11 @@ def main() -> None:
     entries.append(("Tariff sweep: revenue-maximising and optimal tariff", image,
                     cli("sweep", "scenarios/steel_232_2025.toml", "--tariff-index", "1", "--rates", "0:0.6:13",
                         "--out", "output/sweep") + "   # plots/sweep.png", "bash"))
+
+    report = mc.report(work / "flagship_report.html")
+    image = screenshot(browser, report, GALLERY / "flagship_report.png", 1280, 1800)
+    entries.append(("A report to share: one self-contained HTML page (the top of it)", image,
+                    f"{run_mc} --report   # report.html; in Python res.report(\"report.html\")", "bash"))
 
     shutil.rmtree(work)
     written = tuple(image.name for _, image, _, _ in entries)

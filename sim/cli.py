@@ -247,6 +247,9 @@ _EXCEL = click.option("--excel", is_flag=True,
                       help="Also write results.xlsx: every table on its own sheet (needs tradesim-armington[excel]).")
 _FORMAT = click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,
                        help="File format of the tables; parquet for large runs (needs tradesim-armington[parquet]).")
+_REPORT = click.option("--report", is_flag=True,
+                       help="Also write report.html: one self-contained page to share (tables, plots, caveats, run "
+                            "record), for --year.")
 _STRICT = click.option("--strict", is_flag=True,
                        help="Refuse implausible magnitudes (a rate above 1, sigma above 20, ...) instead of warning.")
 _WORKERS = click.option("--workers", type=click.IntRange(min=1), default=None,
@@ -282,8 +285,9 @@ _TIMEOUT = click.option("--timeout", type=click.FloatRange(min=0.1), default=DEF
 @_STRICT
 @_EXCEL
 @_FORMAT
+@_REPORT
 def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, scheduler, timeout, draws, seed,
-        allow_failed_draws, sensitivity, cv, strict, excel, fmt):
+        allow_failed_draws, sensitivity, cv, strict, excel, fmt, report):
     """Solve SCENARIO files, print a summary and write tables and plots."""
     from . import output
     from .summary import run_summary
@@ -299,7 +303,8 @@ def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, sc
     target = out_dir or Path("output") / (results[0].name if len(results) == 1 else "run")
     _write(lambda: output.write_outputs(results, target, plots=not no_plots, wall_time=time.perf_counter() - started,
                                        command_line=_command_line(click.get_current_context()),
-                                       sensitivities=tornadoes, excel=excel, fmt=fmt), target)
+                                       sensitivities=tornadoes, excel=excel, fmt=fmt, report=report, year=year),
+           target)
     if not quiet:
         for res in results:
             click.echo(run_summary(res, year, include_domestic))
@@ -324,8 +329,9 @@ def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, sc
 @_STRICT
 @_EXCEL
 @_FORMAT
+@_REPORT
 def compare(scenarios, out_dir, baseline, year, no_plots, quiet, draws, seed, allow_failed_draws, strict, excel,
-            fmt):
+            fmt, report):
     """Solve several SCENARIO files and put them side by side: comparison.csv, tables and plots."""
     from . import output
     from .comparison import compare as compare_results
@@ -344,7 +350,7 @@ def compare(scenarios, out_dir, baseline, year, no_plots, quiet, draws, seed, al
     _write(lambda: output.write_comparison(comparison, out_dir, plots=not no_plots,
                                            wall_time=time.perf_counter() - started,
                                            command_line=_command_line(click.get_current_context()),
-                                           excel=excel, fmt=fmt), out_dir)
+                                           excel=excel, fmt=fmt, report=report, year=year), out_dir)
     if not quiet:
         click.echo(compare_summary(comparison, year))
         click.echo(f"Comparison written to {out_dir}/")
@@ -390,6 +396,29 @@ def sweep(scenario, tariff_index, rates, year, out_dir, no_plots, quiet, strict)
     if not quiet:
         click.echo(_sweep_summary(result))
         click.echo(f"Sweep written to {out_dir}/")
+
+
+@main.command()
+@click.argument("folders", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="RESULTS...")
+@click.option("--out", "out_file", type=click.Path(path_type=Path), required=True, metavar="FILE.html",
+              help="The report file to write (a report written earlier is replaced; any other file is not).")
+@click.option("--baseline", default=None, metavar="NAME",
+              help="With several RESULTS: report every other scenario relative to the one with this name.")
+@_YEAR
+def report(folders, out_file, baseline, year):
+    """Write one self-contained HTML page from RESULTS folders (or results.xlsx) of run; several are compared."""
+    from .comparison import compare as compare_results
+    from .readback import read_results
+    from .report import check_path
+
+    _guarded(lambda: check_path(out_file, "--out"))
+    results = _guarded(lambda: [read_results(f) for f in folders])
+    if baseline is not None and len(results) < 2:
+        _fail_input([Problem("--baseline", "", "a baseline needs at least two RESULTS folders to compare")])
+    outcome = results[0] if len(results) == 1 else _guarded(lambda: compare_results(results, baseline=baseline))
+    _check_year(outcome, year)
+    _write(lambda: outcome.report(out_file, year=year, option="--out"), out_file, "the report")
+    click.echo(f"Report written to {out_file}")
 
 
 def _sensitivity_summary(result) -> str:

@@ -10,8 +10,9 @@ text) through one of these helpers; numbers are written as numbers and never pas
 - :func:`spreadsheet_text`: a text cell that a spreadsheet would otherwise run as a formula
   (a leading ``=``, ``+``, ``-``, ``@``, tab or carriage return) gets a leading apostrophe,
   the convention spreadsheets use for "this is text"; :func:`unspreadsheet_text` undoes it.
-- :func:`html_text`: text in HTML (a notebook's display of results), ``<``, ``>``, ``&`` and
-  quotes escaped.
+- :func:`html_text`: text in HTML (a notebook's display of results, the shared report), ``<``,
+  ``>``, ``&`` and quotes escaped; :func:`html_paragraphs` escapes a text of several paragraphs
+  (a scenario's ``description``) as ``<p>`` elements.
 - :func:`plot_text`: text drawn by matplotlib, with ``$`` escaped so that it is never read
   as mathtext ("US$ 5 bn and US$ 7 bn" stays as written; ``$\\undefined$`` cannot crash).
 """
@@ -21,8 +22,8 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["toml_string", "toml_comment", "spreadsheet_text", "unspreadsheet_text", "html_text", "plot_text",
-           "FORMULA_PREFIXES"]
+__all__ = ["toml_string", "toml_comment", "spreadsheet_text", "unspreadsheet_text", "html_text", "html_paragraphs",
+           "plot_text", "FORMULA_PREFIXES"]
 
 #: Leading characters that make a spreadsheet read a cell as a formula (OWASP's list).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -91,6 +92,17 @@ def unspreadsheet_text(text: str) -> str:
 def html_text(text: str) -> str:
     """``text`` for HTML: ``&``, ``<``, ``>`` and quotes escaped."""
     return html.escape(str(text))
+
+
+def html_paragraphs(text: str) -> str:
+    """``text`` as HTML paragraphs, each escaped by :func:`html_text`: blank lines separate paragraphs, and the
+    line breaks inside one (a TOML file's wrapping) become spaces; ``""`` for a text with no words.
+
+    >>> html_paragraphs("a <b>\\nc\\n\\nd & e")
+    '<p>a &lt;b&gt; c</p>\\n<p>d &amp; e</p>'
+    """
+    paragraphs = (" ".join(part.split()) for part in re.split(r"\n\s*\n", str(text)))
+    return "\n".join(f"<p>{html_text(p)}</p>" for p in paragraphs if p)
 
 
 def plot_text(text: str) -> str:

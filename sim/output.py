@@ -22,6 +22,7 @@ from .escape import spreadsheet_text
 from .excel import write_workbook
 from .folders import write_folder
 from .ownership import has_returns, in_play
+from .report import report_into
 from .scenario import scenario_table
 from .statistics import DEMAND_SHIFT_COLUMNS, demand_shift_effects
 from .tables import BASELINE_FLOW_COLUMNS, FLOW_COLUMNS, PRICE_COLUMNS, QUOTA_COLUMNS, WELFARE_COLUMNS
@@ -33,10 +34,11 @@ __all__ = ["write_outputs", "write_comparison", "write_sweep", "run_record", "bu
 
 def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_time: float | None = None,
                   command_line: list[str] | None = None, sensitivities: list | None = None, excel: bool = False,
-                  fmt: str = "csv") -> Path:
+                  fmt: str = "csv", report: bool = False, year=None) -> Path:
     """Write flows.csv, prices.csv, welfare.csv, run.json and plots/ for one run of several scenarios.
 
     ``command_line`` is recorded in run.json (the CLI passes the command it ran; None from Python).
+    ``report`` adds report.html (:mod:`sim.report`), its headline tables for ``year`` (default the last).
 
     Raises
     ------
@@ -61,14 +63,18 @@ def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_t
                 sens.plot(ax=fig.add_subplot())
                 prefix = f"{sens.table['scenario'].iloc[0]}_" if len(results) > 1 else ""
                 figures.save_png(fig, staging / "plots" / f"{prefix}sensitivity.png")
+        if report:
+            report_into(staging, results, record, staging / "plots" if plots else None, year, sensitivities)
 
     write_folder(out_dir, write)
     return Path(out_dir)
 
 
 def write_comparison(comparison, out_dir: str | Path, plots: bool = True, wall_time: float | None = None,
-                     command_line: list[str] | None = None, excel: bool = False, fmt: str = "csv") -> Path:
-    """Write the tables (with every scenario), comparison.csv, run.json and plots/ of a comparison."""
+                     command_line: list[str] | None = None, excel: bool = False, fmt: str = "csv",
+                     report: bool = False, year=None) -> Path:
+    """Write the tables (with every scenario), comparison.csv, run.json and plots/ of a comparison (and with
+    ``report``, report.html)."""
 
     def write(staging: Path) -> None:
         results = list(comparison.results.values())
@@ -81,6 +87,8 @@ def write_comparison(comparison, out_dir: str | Path, plots: bool = True, wall_t
         if plots:
             (staging / "plots").mkdir()
             figures.write_comparison_plots(comparison, staging / "plots")
+        if report:
+            report_into(staging, comparison, record, staging / "plots" if plots else None, year)
 
     write_folder(out_dir, write)
     return Path(out_dir)

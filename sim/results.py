@@ -17,8 +17,9 @@ from pathlib import Path
 import pandas as pd
 
 from .escape import html_text
-from .output import build_record, output_tables, write_excel, write_outputs
+from .output import build_record, output_tables, run_record, write_excel, write_outputs
 from .plots import Plotter
+from .report import write_report
 from .sensitivity import sensitivity
 from .shocks import describe_periods
 from .statistics import Statistics, default_period, sum_welfare_by_region
@@ -94,6 +95,30 @@ class Outcome:
         """Net welfare, all sectors, by region and World: rows scenario, columns region (dataset units)."""
         table, _ = self._welfare_by_region(year, world=True)
         return table["net_welfare"].unstack("region").reindex(columns=table.index.unique("region"))
+
+    def report(self, path, year=None, option: str = "path") -> Path:
+        """Write one self-contained HTML page to share (docs/model.md, "Outputs"): description, assumptions, headline
+        tables, every plot, Monte Carlo intervals, caveats and the run record; ``path`` ends in ``.html``.
+
+        Raises
+        ------
+        InputError
+            ``path`` is not an ``.html`` name, is a folder, or is a file that is not a report tradesim wrote.
+        """
+        return write_report(self, path, self._report_record(), year=year, option=option)
+
+    def _report_record(self) -> dict:
+        """run.json's content for :meth:`report`, as a run builds it; results read back from files
+        (:func:`sim.read_results`) keep their folder's scenario entry."""
+        runs = list(getattr(self, "results", {None: self}).values())
+        record = build_record([], None, None, getattr(self, "baseline", None))
+        record["wall_time_seconds"] = sum(r.wall_time for r in runs)
+        record["scenarios"] = [r.record if isinstance(getattr(r, "record", None), dict) else run_record(r)
+                               for r in runs]
+        folders = [str(r.folder) for r in runs if getattr(r, "folder", None) is not None]
+        if folders:
+            record["read_back_from"] = ", ".join(folders)
+        return record
 
     def _headline_html(self) -> str:
         table = self.headline()
