@@ -238,3 +238,26 @@ def test_notebook_02s_deal_effect_labels_japan_with_the_no_deal_rate():
     assert "JPN  27.5% → 15%" in labels, labels
     assert ax.get_title().endswith("relative to 'no_deal'")
     plt.close(ax.figure)
+
+
+@pytest.mark.parametrize("names", [["steel_tariff_with_investment"],
+                                   ["steel_tariff_with_investment", "steel_tariffs_2025_2030"]], ids=["one", "two"])
+def test_welfare_by_owner_has_horizontal_labels_that_do_not_collide(runs, names, tmp_path, monkeypatch):
+    """welfare_by_owner.png rotated its value labels 90 degrees, and neighbours ran into each other (issue 21)."""
+    outcome = runs[names[0]] if len(names) == 1 else sim.compare([runs[n] for n in names])
+    write = write_plots if len(names) == 1 else write_comparison_plots
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = drawn(write, outcome, tmp_path, monkeypatch)["welfare_by_owner"]
+    (ax,) = fig.axes
+    FigureCanvasAgg(fig)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    values = [t for t in ax.texts if t.get_text()]
+    assert len(values) == 2 * len(names) * 9 and all(t.get_rotation() == 0 for t in values)
+    boxes = [t.get_window_extent(renderer) for t in values]
+    overlaps = [(a.get_text(), b.get_text()) for i, (a, p) in enumerate(zip(values, boxes))
+                for b, q in zip(values[i + 1:], boxes[i + 1:]) if p.overlaps(q)]
+    assert overlaps == []
+    inside = ax.get_window_extent(renderer)
+    assert all(inside.x0 <= box.x0 and box.x1 <= inside.x1 for box in boxes)  # no label runs off the Axes
