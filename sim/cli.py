@@ -219,6 +219,9 @@ _YEAR = click.option("--year", type=int, default=None,
                      help="Year to summarise (default: the last; a long-run scenario has no year).")
 _NO_PLOTS = click.option("--no-plots", is_flag=True, help="Do not draw plots.")
 _QUIET = click.option("--quiet", "-q", is_flag=True, help="Print no summary.")
+_WELFARE_SCALE = click.option("--welfare-scale", type=click.Choice(["linear", "symlog"]), default="linear",
+                              show_default=True, help="Y-scale of plots/welfare_path.png: symlog keeps small regions "
+                              "readable beside a large one (the y-label says so).")
 def _checked(check_name: str, keep_text: bool = False):
     """An option callback running the Python API's own check (:mod:`sim.arguments`) under the option's name.
 
@@ -265,6 +268,7 @@ _TIMEOUT = click.option("--timeout", type=click.FloatRange(min=0.1), default=DEF
               help="Folder for flows.csv, prices.csv, welfare.csv, run.json and plots/ "
                    "(default: output/<scenario name>).")
 @_NO_PLOTS
+@_WELFARE_SCALE
 @_YEAR
 @click.option("--include-domestic", is_flag=True, help="List domestic shipments among the largest flow changes.")
 @_QUIET
@@ -282,8 +286,8 @@ _TIMEOUT = click.option("--timeout", type=click.FloatRange(min=0.1), default=DEF
 @_STRICT
 @_EXCEL
 @_FORMAT
-def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, scheduler, timeout, draws, seed,
-        allow_failed_draws, sensitivity, cv, strict, excel, fmt):
+def run(scenarios, out_dir, no_plots, welfare_scale, year, include_domestic, quiet, workers, scheduler, timeout,
+        draws, seed, allow_failed_draws, sensitivity, cv, strict, excel, fmt):
     """Solve SCENARIO files, print a summary and write tables and plots."""
     from . import output
     from .summary import run_summary
@@ -299,7 +303,8 @@ def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, sc
     target = out_dir or Path("output") / (results[0].name if len(results) == 1 else "run")
     _write(lambda: output.write_outputs(results, target, plots=not no_plots, wall_time=time.perf_counter() - started,
                                        command_line=_command_line(click.get_current_context()),
-                                       sensitivities=tornadoes, excel=excel, fmt=fmt), target)
+                                       sensitivities=tornadoes, excel=excel, fmt=fmt, welfare_scale=welfare_scale),
+           target)
     if not quiet:
         for res in results:
             click.echo(run_summary(res, year, include_domestic))
@@ -317,6 +322,7 @@ def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, sc
                    "(solved too if it is not among SCENARIO).")
 @_YEAR
 @_NO_PLOTS
+@_WELFARE_SCALE
 @_QUIET
 @_DRAWS
 @_SEED
@@ -324,8 +330,8 @@ def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, sc
 @_STRICT
 @_EXCEL
 @_FORMAT
-def compare(scenarios, out_dir, baseline, year, no_plots, quiet, draws, seed, allow_failed_draws, strict, excel,
-            fmt):
+def compare(scenarios, out_dir, baseline, year, no_plots, welfare_scale, quiet, draws, seed, allow_failed_draws,
+            strict, excel, fmt):
     """Solve several SCENARIO files and put them side by side: comparison.csv, tables and plots."""
     from . import output
     from .comparison import compare as compare_results
@@ -344,7 +350,7 @@ def compare(scenarios, out_dir, baseline, year, no_plots, quiet, draws, seed, al
     _write(lambda: output.write_comparison(comparison, out_dir, plots=not no_plots,
                                            wall_time=time.perf_counter() - started,
                                            command_line=_command_line(click.get_current_context()),
-                                           excel=excel, fmt=fmt), out_dir)
+                                           excel=excel, fmt=fmt, welfare_scale=welfare_scale), out_dir)
     if not quiet:
         click.echo(compare_summary(comparison, year))
         click.echo(f"Comparison written to {out_dir}/")

@@ -33,10 +33,11 @@ __all__ = ["write_outputs", "write_comparison", "write_sweep", "run_record", "bu
 
 def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_time: float | None = None,
                   command_line: list[str] | None = None, sensitivities: list | None = None, excel: bool = False,
-                  fmt: str = "csv") -> Path:
+                  fmt: str = "csv", welfare_scale: str = "linear") -> Path:
     """Write flows.csv, prices.csv, welfare.csv, run.json and plots/ for one run of several scenarios.
 
     ``command_line`` is recorded in run.json (the CLI passes the command it ran; None from Python).
+    ``welfare_scale`` is the y-scale of plots/welfare_path.png (``"linear"`` or ``"symlog"``).
 
     Raises
     ------
@@ -54,7 +55,8 @@ def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_t
         if plots:
             (staging / "plots").mkdir()
             for res in results:
-                figures.write_plots(res, staging / "plots", prefix=f"{res.name}_" if len(results) > 1 else "")
+                figures.write_plots(res, staging / "plots", prefix=f"{res.name}_" if len(results) > 1 else "",
+                                    welfare_scale=welfare_scale)
             for sens in sensitivities or []:
 
                 fig = figures.new_figure(10, 1.2 + 0.55 * max(1, int((sens.table["swing"] > 1e-6).sum())) + 1.2)
@@ -67,8 +69,10 @@ def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_t
 
 
 def write_comparison(comparison, out_dir: str | Path, plots: bool = True, wall_time: float | None = None,
-                     command_line: list[str] | None = None, excel: bool = False, fmt: str = "csv") -> Path:
-    """Write the tables (with every scenario), comparison.csv, run.json and plots/ of a comparison."""
+                     command_line: list[str] | None = None, excel: bool = False, fmt: str = "csv",
+                     welfare_scale: str = "linear") -> Path:
+    """Write the tables (with every scenario), comparison.csv, run.json and plots/ of a comparison
+    (``welfare_scale``: the y-scale of plots/welfare_path.png, as in :func:`write_outputs`)."""
 
     def write(staging: Path) -> None:
         results = list(comparison.results.values())
@@ -80,7 +84,7 @@ def write_comparison(comparison, out_dir: str | Path, plots: bool = True, wall_t
             write_excel(tables, staging, results, record)
         if plots:
             (staging / "plots").mkdir()
-            figures.write_comparison_plots(comparison, staging / "plots")
+            figures.write_comparison_plots(comparison, staging / "plots", welfare_scale=welfare_scale)
 
     write_folder(out_dir, write)
     return Path(out_dir)

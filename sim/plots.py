@@ -1011,8 +1011,11 @@ def demand_shift_footnote(fig, frames, infos, baseline=None):
     return fig.supxlabel(text, x=0.01, ha="left", fontsize=7.5, color=FOOTNOTE_COLOUR, linespacing=1.3)
 
 
-def _draw_standard_set(plot, frames, infos, folder, prefix, written):
-    """The standard PNGs; a comparison of several scenarios (``len(infos) > 1``) lays them out for slides."""
+def _draw_standard_set(plot, frames, infos, folder, prefix, written, welfare_scale="linear"):
+    """The standard PNGs; a comparison of several scenarios (``len(infos) > 1``) lays them out for slides.
+
+    ``welfare_scale`` is the y-scale of welfare_path.png (:func:`welfare_path`'s ``scale``).
+    """
     regions = _regions(infos)
     many = len(infos) > 1
     rows = many and len(plot._intervals) == 0 and len(infos) > MAX_STACKED_SCENARIOS
@@ -1048,9 +1051,9 @@ def _draw_standard_set(plot, frames, infos, folder, prefix, written):
     if [i for i in infos.values() if not i.static and len(i.years) > 1]:
         fig = new_figure(10, 5)
         if many:
-            plot.welfare_path(fig=fig)
+            plot.welfare_path(fig=fig, scale=welfare_scale)
         else:
-            plot.welfare_path(ax=fig.add_subplot())
+            plot.welfare_path(ax=fig.add_subplot(), scale=welfare_scale)
         demand_shift_footnote(fig, frames, infos, plot._baseline)
         _save(fig, folder, f"{prefix}welfare_path", written)
 
@@ -1079,20 +1082,22 @@ def _imports_figure(plot, frames, infos, importer, many):
     return fig
 
 
-def write_plots(results, folder: Path, prefix: str = "") -> list[Path]:
+def write_plots(results, folder: Path, prefix: str = "", welfare_scale: str = "linear") -> list[Path]:
     """Draw the standard plots of one result into ``folder`` as PNG files; return their paths.
 
     ``welfare.png``; ``imports_<REGION>.png`` for each region whose tariffs change
     (a panel per sector); ``prices.png`` (a panel per sector that moves);
-    ``welfare_path.png`` for a timeline of more than one year.
+    ``welfare_path.png`` for a timeline of more than one year, on a ``welfare_scale`` y-axis
+    (``"linear"`` or ``"symlog"``, which its y-label names).
     """
     written: list[Path] = []
-    _draw_standard_set(results.plot, results.by_scenario, results.infos, folder, prefix, written)
+    _draw_standard_set(results.plot, results.by_scenario, results.infos, folder, prefix, written, welfare_scale)
     return written
 
 
-def write_comparison_plots(comparison, folder: Path) -> list[Path]:
+def write_comparison_plots(comparison, folder: Path, welfare_scale: str = "linear") -> list[Path]:
     """The standard plots of a comparison: the same files as :func:`write_plots`, scenarios side by side."""
     written: list[Path] = []
-    _draw_standard_set(comparison.plot, comparison.by_scenario, comparison.infos, folder, "", written)
+    _draw_standard_set(comparison.plot, comparison.by_scenario, comparison.infos, folder, "", written,
+                       welfare_scale)
     return written

@@ -122,6 +122,34 @@ def test_welfare_path_is_linear_unless_symlog_is_asked_for(runs, tmp_path, monke
     assert flagship.plot.welfare_path().get_yscale() == "linear"
 
 
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_the_command_line_draws_symlog_when_asked_and_says_so(command, tmp_path, monkeypatch):
+    """run and compare had no way to ask for the symlog welfare path that Python draws with scale="symlog"."""
+    from click.testing import CliRunner
+
+    from sim.cli import main
+
+    figures = {}
+    monkeypatch.setattr(plots, "save_png", lambda fig, path: figures.__setitem__(Path(path).stem, fig))
+    example = str(SCENARIOS / "example_steel_tariff.toml")
+    other = tmp_path / "other.toml"  # a second scenario for compare, on the same small dataset
+    other.write_text((SCENARIOS / "example_steel_tariff.toml").read_text(encoding="utf-8").replace(
+        'name = "example_steel_tariff"', 'name = "other"').replace('label = "Example: steel 25%"', 'label = "Other"')
+        .replace("rate = 0.25", "rate = 0.5"), encoding="utf-8")
+    files = [example] if command == "run" else [example, str(other)]
+    for scale in ("symlog", "linear"):
+        figures.clear()
+        chosen = ["--welfare-scale", scale] if scale == "symlog" else []
+        result = CliRunner().invoke(main, [command, *files, "--out", str(tmp_path / scale), "--quiet", *chosen])
+        assert result.exit_code == 0, result.output
+        fig = figures["welfare_path"]
+        ylabel = fig.axes[0].get_ylabel() if command == "run" else fig.get_supylabel()
+        assert {ax.get_yscale() for ax in fig.axes if ax.get_visible()} == {scale}
+        assert ("symmetric log scale" in ylabel) == (scale == "symlog"), ylabel
+    refused = CliRunner().invoke(main, ["run", example, "--out", str(tmp_path / "x"), "--welfare-scale", "log"])
+    assert refused.exit_code == 2 and "--welfare-scale" in refused.output and not (tmp_path / "x").exists()
+
+
 def test_symlog_says_so_and_labels_its_positive_side(runs):
     ax = runs["steel_tariff_with_investment"].plot.welfare_path(scale="symlog")
     assert ax.get_yscale() == "symlog" and "symmetric log scale: linear within ±10" in ax.get_ylabel()
