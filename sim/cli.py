@@ -27,11 +27,19 @@ from .version import __version__
 EXIT_OK, EXIT_NOT_CONVERGED, EXIT_BAD_INPUT, EXIT_CLUSTER = 0, 1, 2, 3
 
 
-def _fail_input(problems) -> None:
+def _fail_input(problems, read_only: bool = False) -> None:
+    """One ``error:`` line per problem, a count, exit code 2.
+
+    A command that writes nothing in any case (``read_only``: ``validate``, ``dataset show``, ``show``)
+    does not say that nothing was written, and one problem is its one line.
+    """
     for p in problems:
         click.echo(f"error: {p}", err=True)
     n = len(problems)
-    click.echo(f"{n} problem{'s' if n != 1 else ''} found; nothing was written.", err=True)
+    if not read_only:
+        click.echo(f"{n} problem{'s' if n != 1 else ''} found; nothing was written.", err=True)
+    elif n > 1:
+        click.echo(f"{n} problems found.", err=True)
     sys.exit(EXIT_BAD_INPUT)
 
 
@@ -41,10 +49,11 @@ def _fail_cluster(exc: ClusterError) -> None:
     sys.exit(EXIT_CLUSTER)
 
 
-def _guarded(action, strict: bool = False):
+def _guarded(action, strict: bool = False, read_only: bool = False):
     """Run ``action``; turn input errors, non-convergence and an unreachable cluster into messages and exit codes.
 
-    With ``strict``, implausible magnitudes (:class:`PlausibilityWarning`) are input errors.
+    With ``strict``, implausible magnitudes (:class:`PlausibilityWarning`) are input errors; ``read_only``:
+    see :func:`_fail_input`.
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -52,7 +61,7 @@ def _guarded(action, strict: bool = False):
             outcome = action()
         except InputError as exc:
             _echo_warnings(caught, strict)
-            _fail_input(_strict_problems(caught, strict) + _command_line_problems(exc))
+            _fail_input(_strict_problems(caught, strict) + _command_line_problems(exc), read_only)
         except ConvergenceError as exc:
             _echo_warnings(caught)
             click.echo(f"error: {exc}", err=True)
@@ -63,7 +72,7 @@ def _guarded(action, strict: bool = False):
             _fail_cluster(exc)
     _echo_warnings(caught, strict)
     if _strict_problems(caught, strict):
-        _fail_input(_strict_problems(caught, strict))
+        _fail_input(_strict_problems(caught, strict), read_only)
     return outcome
 
 
@@ -488,7 +497,7 @@ def dataset_show(reference):
     """Print a dataset's regions, sectors with elasticities, totals, optional files and sources."""
     from .dataset_view import describe
 
-    click.echo(describe(_guarded(lambda: load_dataset(reference))))
+    click.echo(describe(_guarded(lambda: load_dataset(reference), read_only=True)))
 
 
 @main.command()
@@ -498,7 +507,7 @@ def validate(scenarios, strict):
     """Check SCENARIO files and their datasets; report every problem at once."""
     from .case import validate as validate_files
 
-    for case in _guarded(lambda: validate_files(scenarios), strict):
+    for case in _guarded(lambda: validate_files(scenarios), strict, read_only=True):
         click.echo(f"ok: {case.scenario.path} ({case.name})")
         if case.scenario.extends:
             for line in merged_lines(case.scenario):
@@ -509,7 +518,7 @@ def validate(scenarios, strict):
 def datasets():
     """List the built-in datasets."""
     for name in builtin_datasets():
-        ds = _guarded(lambda name=name: load_dataset(BUILTIN_DIR / name))  # a path: never a local folder
+        ds = _guarded(lambda name=name: load_dataset(BUILTIN_DIR / name), read_only=True)  # a path, never ./name
         click.echo(f"{name:<20} {ds.base_year}  {len(ds.regions)} regions x {len(ds.sectors)} sectors  {ds.title}")
 
 
@@ -523,7 +532,7 @@ def scenarios(folder):
     shipped = folder is None and not Path("scenarios").is_dir()
     folder = SHIPPED_SCENARIOS if shipped else folder or Path("scenarios")
     if not folder.is_dir():
-        _fail_input([Problem(str(folder), "--dir", "no such folder")])
+        _fail_input([Problem(str(folder), "--dir", "no such folder")], read_only=True)
     for path in sorted(folder.glob("*.toml")):
         try:
             title = tomllib.loads(path.read_text(encoding="utf-8")).get("title", "")
