@@ -182,14 +182,14 @@ def _command_line(ctx) -> list[str]:
     return words
 
 
-def _check_year(outcome, year):
+def _check_year(outcome, year, read_only: bool = False):
     """An unknown ``--year`` is bad input, found before anything is written."""
     from .statistics import select_period
 
     try:
         select_period(outcome.by_scenario.welfare, outcome.infos, year)
     except ValueError as exc:
-        _fail_input([Problem("--year", "", str(exc))])
+        _fail_input([Problem("--year", "", str(exc))], read_only)
 
 
 def _write(write, target, what: str = "results"):
@@ -498,6 +498,20 @@ def dataset_show(reference):
     from .dataset_view import describe
 
     click.echo(describe(_guarded(lambda: load_dataset(reference), read_only=True)))
+
+
+@main.command()
+@click.argument("results", metavar="FOLDER|XLSX", type=click.Path(path_type=Path))
+@_YEAR
+@click.option("--include-domestic", is_flag=True, help="List domestic shipments among the largest flow changes.")
+def show(results, year, include_domestic):
+    """Print the summary that 'run' printed, read back from its results folder (or results.xlsx)."""
+    from .readback import read_results
+    from .summary import run_summary
+
+    res = _guarded(lambda: read_results(results), read_only=True)
+    _check_year(res, year, read_only=True)
+    click.echo(run_summary(res, year, include_domestic))
 
 
 @main.command()
