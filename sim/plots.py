@@ -956,9 +956,9 @@ def new_figure(width, height):
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def _save(fig, folder: Path, name: str, written: list) -> None:
+def _save(fig, folder: Path, name: str, written: list, save=None) -> None:
     path = folder / f"{name}.png"
-    save_png(fig, path)
+    (save or save_png)(fig, path)
     written.append(path)
 
 
@@ -1011,10 +1011,11 @@ def demand_shift_footnote(fig, frames, infos, baseline=None):
     return fig.supxlabel(text, x=0.01, ha="left", fontsize=7.5, color=FOOTNOTE_COLOUR, linespacing=1.3)
 
 
-def _draw_standard_set(plot, frames, infos, folder, prefix, written, welfare_scale="linear"):
+def _draw_standard_set(plot, frames, infos, folder, prefix, written, welfare_scale="linear", save=None):
     """The standard PNGs; a comparison of several scenarios (``len(infos) > 1``) lays them out for slides.
 
-    ``welfare_scale`` is the y-scale of welfare_path.png (:func:`welfare_path`'s ``scale``).
+    ``welfare_scale`` is the y-scale of welfare_path.png (:func:`welfare_path`'s ``scale``); ``save(fig, path)``
+    writes each figure (default :func:`save_png`).
     """
     regions = _regions(infos)
     many = len(infos) > 1
@@ -1022,16 +1023,16 @@ def _draw_standard_set(plot, frames, infos, folder, prefix, written, welfare_sca
     fig = new_figure(*(welfare_rows_size(len(regions) + 1, len(infos)) if rows else (10, 5.2)))
     plot.welfare(ax=fig.add_subplot(), world=True, intervals=bool(plot._intervals) and plot._baseline is None)
     demand_shift_footnote(fig, frames, infos, plot._baseline)
-    _save(fig, folder, f"{prefix}welfare", written)
+    _save(fig, folder, f"{prefix}welfare", written, save)
     if (frames.owners["ownership_transfer"].abs() > CHANGE_EPS).any():  # something owned abroad moves
         fig = new_figure(*welfare_by_owner_size(len(regions) + 1, len(infos)))
         plot.welfare_by_owner(ax=fig.add_subplot())
         demand_shift_footnote(fig, frames, infos, plot._baseline)
-        _save(fig, folder, f"{prefix}welfare_by_owner", written)
+        _save(fig, folder, f"{prefix}welfare_by_owner", written, save)
 
     for importer in shocked_importers(frames.tariffs, regions):
         fig = _imports_figure(plot, frames, infos, importer, many)
-        _save(fig, folder, f"{prefix}imports_{importer}", written)
+        _save(fig, folder, f"{prefix}imports_{importer}", written, save)
 
     sectors = _changed_sectors(frames) or [next(iter(infos.values())).sectors[0]]
     if many:
@@ -1046,7 +1047,7 @@ def _draw_standard_set(plot, frames, infos, folder, prefix, written, welfare_sca
         fig = new_figure(10, 3.4 * len(sectors) + 0.4)
         for s, sector in enumerate(sectors):
             plot.prices(sector, ax=fig.add_subplot(len(sectors), 1, s + 1))
-    _save(fig, folder, f"{prefix}prices", written)
+    _save(fig, folder, f"{prefix}prices", written, save)
 
     if [i for i in infos.values() if not i.static and len(i.years) > 1]:
         fig = new_figure(10, 5)
@@ -1055,7 +1056,7 @@ def _draw_standard_set(plot, frames, infos, folder, prefix, written, welfare_sca
         else:
             plot.welfare_path(ax=fig.add_subplot(), scale=welfare_scale)
         demand_shift_footnote(fig, frames, infos, plot._baseline)
-        _save(fig, folder, f"{prefix}welfare_path", written)
+        _save(fig, folder, f"{prefix}welfare_path", written, save)
 
 
 def _imports_figure(plot, frames, infos, importer, many):
@@ -1082,22 +1083,24 @@ def _imports_figure(plot, frames, infos, importer, many):
     return fig
 
 
-def write_plots(results, folder: Path, prefix: str = "", welfare_scale: str = "linear") -> list[Path]:
+def write_plots(results, folder: Path, prefix: str = "", welfare_scale: str = "linear", save=None) -> list[Path]:
     """Draw the standard plots of one result into ``folder`` as PNG files; return their paths.
 
     ``welfare.png``; ``imports_<REGION>.png`` for each region whose tariffs change
     (a panel per sector); ``prices.png`` (a panel per sector that moves);
     ``welfare_path.png`` for a timeline of more than one year, on a ``welfare_scale`` y-axis
-    (``"linear"`` or ``"symlog"``, which its y-label names).
+    (``"linear"`` or ``"symlog"``, which its y-label names). ``save(fig, path)`` writes each figure (default
+    :func:`save_png`; docs/make_gallery.py keeps the figures to describe them).
     """
     written: list[Path] = []
-    _draw_standard_set(results.plot, results.by_scenario, results.infos, folder, prefix, written, welfare_scale)
+    _draw_standard_set(results.plot, results.by_scenario, results.infos, folder, prefix, written, welfare_scale,
+                       save)
     return written
 
 
-def write_comparison_plots(comparison, folder: Path, welfare_scale: str = "linear") -> list[Path]:
+def write_comparison_plots(comparison, folder: Path, welfare_scale: str = "linear", save=None) -> list[Path]:
     """The standard plots of a comparison: the same files as :func:`write_plots`, scenarios side by side."""
     written: list[Path] = []
     _draw_standard_set(comparison.plot, comparison.by_scenario, comparison.infos, folder, "", written,
-                       welfare_scale)
+                       welfare_scale, save)
     return written
