@@ -27,11 +27,19 @@ from .version import __version__
 EXIT_OK, EXIT_NOT_CONVERGED, EXIT_BAD_INPUT, EXIT_CLUSTER = 0, 1, 2, 3
 
 
-def _fail_input(problems) -> None:
+def _fail_input(problems, read_only: bool = False) -> None:
+    """One ``error:`` line per problem, a count, exit code 2.
+
+    A command that writes nothing in any case (``read_only``: ``validate``, ``dataset show``, ``show``)
+    does not say that nothing was written, and one problem is its one line.
+    """
     for p in problems:
         click.echo(f"error: {p}", err=True)
     n = len(problems)
-    click.echo(f"{n} problem{'s' if n != 1 else ''} found; nothing was written.", err=True)
+    if not read_only:
+        click.echo(f"{n} problem{'s' if n != 1 else ''} found; nothing was written.", err=True)
+    elif n > 1:
+        click.echo(f"{n} problems found.", err=True)
     sys.exit(EXIT_BAD_INPUT)
 
 
@@ -41,10 +49,11 @@ def _fail_cluster(exc: ClusterError) -> None:
     sys.exit(EXIT_CLUSTER)
 
 
-def _guarded(action, strict: bool = False):
+def _guarded(action, strict: bool = False, read_only: bool = False):
     """Run ``action``; turn input errors, non-convergence and an unreachable cluster into messages and exit codes.
 
-    With ``strict``, implausible magnitudes (:class:`PlausibilityWarning`) are input errors.
+    With ``strict``, implausible magnitudes (:class:`PlausibilityWarning`) are input errors; ``read_only``:
+    see :func:`_fail_input`.
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -52,7 +61,7 @@ def _guarded(action, strict: bool = False):
             outcome = action()
         except InputError as exc:
             _echo_warnings(caught, strict)
-            _fail_input(_strict_problems(caught, strict) + _command_line_problems(exc))
+            _fail_input(_strict_problems(caught, strict) + _command_line_problems(exc), read_only)
         except ConvergenceError as exc:
             _echo_warnings(caught)
             click.echo(f"error: {exc}", err=True)
@@ -63,7 +72,7 @@ def _guarded(action, strict: bool = False):
             _fail_cluster(exc)
     _echo_warnings(caught, strict)
     if _strict_problems(caught, strict):
-        _fail_input(_strict_problems(caught, strict))
+        _fail_input(_strict_problems(caught, strict), read_only)
     return outcome
 
 
@@ -173,14 +182,14 @@ def _command_line(ctx) -> list[str]:
     return words
 
 
-def _check_year(outcome, year):
+def _check_year(outcome, year, read_only: bool = False):
     """An unknown ``--year`` is bad input, found before anything is written."""
     from .statistics import select_period
 
     try:
         select_period(outcome.by_scenario.welfare, outcome.infos, year)
     except ValueError as exc:
-        _fail_input([Problem("--year", "", str(exc))])
+        _fail_input([Problem("--year", "", str(exc))], read_only)
 
 
 def _write(write, target, what: str = "results"):
@@ -219,6 +228,9 @@ _YEAR = click.option("--year", type=int, default=None,
                      help="Year to summarise (default: the last; a long-run scenario has no year).")
 _NO_PLOTS = click.option("--no-plots", is_flag=True, help="Do not draw plots.")
 _QUIET = click.option("--quiet", "-q", is_flag=True, help="Print no summary.")
+_WELFARE_SCALE = click.option("--welfare-scale", type=click.Choice(["linear", "symlog"]), default="linear",
+                              show_default=True, help="Y-scale of plots/welfare_path.png: symlog keeps small regions "
+                              "readable beside a large one (the y-label says so).")
 def _checked(check_name: str, keep_text: bool = False):
     """An option callback running the Python API's own check (:mod:`sim.arguments`) under the option's name.
 
@@ -268,6 +280,7 @@ _TIMEOUT = click.option("--timeout", type=click.FloatRange(min=0.1), default=DEF
               help="Folder for flows.csv, prices.csv, welfare.csv, run.json and plots/ "
                    "(default: output/<scenario name>).")
 @_NO_PLOTS
+@_WELFARE_SCALE
 @_YEAR
 @click.option("--include-domestic", is_flag=True, help="List domestic shipments among the largest flow changes.")
 @_QUIET
@@ -286,8 +299,8 @@ _TIMEOUT = click.option("--timeout", type=click.FloatRange(min=0.1), default=DEF
 @_EXCEL
 @_FORMAT
 @_REPORT
-def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, scheduler, timeout, draws, seed,
-        allow_failed_draws, sensitivity, cv, strict, excel, fmt, report):
+def run(scenarios, out_dir, no_plots, welfare_scale, year, include_domestic, quiet, workers, scheduler, timeout,
+        draws, seed, allow_failed_draws, sensitivity, cv, strict, excel, fmt, report):
     """Solve SCENARIO files, print a summary and write tables and plots."""
     from . import output
     from .summary import run_summary
@@ -303,7 +316,8 @@ def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, sc
     target = out_dir or Path("output") / (results[0].name if len(results) == 1 else "run")
     _write(lambda: output.write_outputs(results, target, plots=not no_plots, wall_time=time.perf_counter() - started,
                                        command_line=_command_line(click.get_current_context()),
-                                       sensitivities=tornadoes, excel=excel, fmt=fmt, report=report, year=year),
+                                       sensitivities=tornadoes, excel=excel, fmt=fmt, report=report, year=year,
+                                       welfare_scale=welfare_scale),
            target)
     if not quiet:
         for res in results:
@@ -322,6 +336,7 @@ def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, sc
                    "(solved too if it is not among SCENARIO).")
 @_YEAR
 @_NO_PLOTS
+@_WELFARE_SCALE
 @_QUIET
 @_DRAWS
 @_SEED
@@ -330,8 +345,8 @@ def run(scenarios, out_dir, no_plots, year, include_domestic, quiet, workers, sc
 @_EXCEL
 @_FORMAT
 @_REPORT
-def compare(scenarios, out_dir, baseline, year, no_plots, quiet, draws, seed, allow_failed_draws, strict, excel,
-            fmt, report):
+def compare(scenarios, out_dir, baseline, year, no_plots, welfare_scale, quiet, draws, seed, allow_failed_draws,
+            strict, excel, fmt, report):
     """Solve several SCENARIO files and put them side by side: comparison.csv, tables and plots."""
     from . import output
     from .comparison import compare as compare_results
@@ -350,7 +365,8 @@ def compare(scenarios, out_dir, baseline, year, no_plots, quiet, draws, seed, al
     _write(lambda: output.write_comparison(comparison, out_dir, plots=not no_plots,
                                            wall_time=time.perf_counter() - started,
                                            command_line=_command_line(click.get_current_context()),
-                                           excel=excel, fmt=fmt, report=report, year=year), out_dir)
+                                           excel=excel, fmt=fmt, report=report, year=year,
+                                           welfare_scale=welfare_scale), out_dir)
     if not quiet:
         click.echo(compare_summary(comparison, year))
         click.echo(f"Comparison written to {out_dir}/")
@@ -511,7 +527,21 @@ def dataset_show(reference):
     """Print a dataset's regions, sectors with elasticities, totals, optional files and sources."""
     from .dataset_view import describe
 
-    click.echo(describe(_guarded(lambda: load_dataset(reference))))
+    click.echo(describe(_guarded(lambda: load_dataset(reference), read_only=True)))
+
+
+@main.command()
+@click.argument("results", metavar="FOLDER|XLSX", type=click.Path(path_type=Path))
+@_YEAR
+@click.option("--include-domestic", is_flag=True, help="List domestic shipments among the largest flow changes.")
+def show(results, year, include_domestic):
+    """Print the summary that 'run' printed, read back from its results folder (or results.xlsx)."""
+    from .readback import read_results
+    from .summary import run_summary
+
+    res = _guarded(lambda: read_results(results), read_only=True)
+    _check_year(res, year, read_only=True)
+    click.echo(run_summary(res, year, include_domestic))
 
 
 @main.command()
@@ -521,7 +551,7 @@ def validate(scenarios, strict):
     """Check SCENARIO files and their datasets; report every problem at once."""
     from .case import validate as validate_files
 
-    for case in _guarded(lambda: validate_files(scenarios), strict):
+    for case in _guarded(lambda: validate_files(scenarios), strict, read_only=True):
         click.echo(f"ok: {case.scenario.path} ({case.name})")
         if case.scenario.extends:
             for line in merged_lines(case.scenario):
@@ -532,7 +562,7 @@ def validate(scenarios, strict):
 def datasets():
     """List the built-in datasets."""
     for name in builtin_datasets():
-        ds = _guarded(lambda name=name: load_dataset(BUILTIN_DIR / name))  # a path: never a local folder
+        ds = _guarded(lambda name=name: load_dataset(BUILTIN_DIR / name), read_only=True)  # a path, never ./name
         click.echo(f"{name:<20} {ds.base_year}  {len(ds.regions)} regions x {len(ds.sectors)} sectors  {ds.title}")
 
 
@@ -546,7 +576,7 @@ def scenarios(folder):
     shipped = folder is None and not Path("scenarios").is_dir()
     folder = SHIPPED_SCENARIOS if shipped else folder or Path("scenarios")
     if not folder.is_dir():
-        _fail_input([Problem(str(folder), "--dir", "no such folder")])
+        _fail_input([Problem(str(folder), "--dir", "no such folder")], read_only=True)
     for path in sorted(folder.glob("*.toml")):
         try:
             title = tomllib.loads(path.read_text(encoding="utf-8")).get("title", "")

@@ -34,11 +34,12 @@ __all__ = ["write_outputs", "write_comparison", "write_sweep", "run_record", "bu
 
 def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_time: float | None = None,
                   command_line: list[str] | None = None, sensitivities: list | None = None, excel: bool = False,
-                  fmt: str = "csv", report: bool = False, year=None) -> Path:
+                  fmt: str = "csv", report: bool = False, year=None, welfare_scale: str = "linear") -> Path:
     """Write flows.csv, prices.csv, welfare.csv, run.json and plots/ for one run of several scenarios.
 
     ``command_line`` is recorded in run.json (the CLI passes the command it ran; None from Python).
     ``report`` adds report.html (:mod:`sim.report`), its headline tables for ``year`` (default the last).
+    ``welfare_scale`` is the y-scale of plots/welfare_path.png (``"linear"`` or ``"symlog"``).
 
     Raises
     ------
@@ -56,7 +57,8 @@ def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_t
         if plots:
             (staging / "plots").mkdir()
             for res in results:
-                figures.write_plots(res, staging / "plots", prefix=f"{res.name}_" if len(results) > 1 else "")
+                figures.write_plots(res, staging / "plots", prefix=f"{res.name}_" if len(results) > 1 else "",
+                                    welfare_scale=welfare_scale)
             for sens in sensitivities or []:
 
                 fig = figures.new_figure(10, 1.2 + 0.55 * max(1, int((sens.table["swing"] > 1e-6).sum())) + 1.2)
@@ -72,9 +74,9 @@ def write_outputs(results: list, out_dir: str | Path, plots: bool = True, wall_t
 
 def write_comparison(comparison, out_dir: str | Path, plots: bool = True, wall_time: float | None = None,
                      command_line: list[str] | None = None, excel: bool = False, fmt: str = "csv",
-                     report: bool = False, year=None) -> Path:
+                     report: bool = False, year=None, welfare_scale: str = "linear") -> Path:
     """Write the tables (with every scenario), comparison.csv, run.json and plots/ of a comparison (and with
-    ``report``, report.html)."""
+    ``report``, report.html; ``welfare_scale``: the y-scale of plots/welfare_path.png, as in :func:`write_outputs`)."""
 
     def write(staging: Path) -> None:
         results = list(comparison.results.values())
@@ -86,7 +88,7 @@ def write_comparison(comparison, out_dir: str | Path, plots: bool = True, wall_t
             write_excel(tables, staging, results, record)
         if plots:
             (staging / "plots").mkdir()
-            figures.write_comparison_plots(comparison, staging / "plots")
+            figures.write_comparison_plots(comparison, staging / "plots", welfare_scale=welfare_scale)
         if report:
             report_into(staging, comparison, record, staging / "plots" if plots else None, year)
 

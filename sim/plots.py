@@ -239,22 +239,44 @@ def welfare_rows_size(regions: int, scenarios: int) -> tuple[float, float]:
 
 def _welfare_rows(ax, table, regions, infos, year, world, baseline, intervals, legend):
     """Net welfare of several scenarios as horizontal bars grouped by region, each labelled at its end."""
-    keep = ax.has_data()
     names = list(infos)
-    height = 0.8 / len(names)
+    bars = []
+    for s, name in enumerate(names):
+        band = None
+        if name in intervals and baseline is None:
+            rows = intervals[name].xs(year, level="year").reindex(regions)
+            band = rows["p05"].to_numpy(), rows["p95"].to_numpy()
+        bars.append((table.loc[name].reindex(regions)["net_welfare"].to_numpy(), scenario_colour(s), None, band))
+    _labelled_rows(ax, bars, regions, world)
+    unit = _unit(infos)
+    ax.set_xlabel(f"Net welfare change from base ({unit})" if baseline is None else f"Difference ({unit})")
+    ax.set_title(_title(infos, f"Net welfare change by region, all sectors, {year}: {len(names)} scenarios",
+                        baseline), fontsize=10)
+    if legend:
+        _welfare_legend(ax, [], names, infos, True, _interval_label(intervals) if baseline is None else None)
+    return ax
+
+
+def _labelled_rows(ax, bars, regions, world) -> None:
+    """Horizontal bars grouped by region (first region and first bar on top), each value labelled horizontally at
+    the end of its bar; a World group (``world``) set apart by a dashed line.
+
+    ``bars`` holds, per bar of a group, ``(values, colour, hatch, band)``: values by region, and ``band`` None or
+    ``(low, high)`` by region, a 90% interval drawn over the bar (:func:`_interval_bars`).
+    """
+    keep = ax.has_data()
+    height = 0.8 / len(bars)
     y = np.arange(len(regions))
     lowest, highest = 0.0, 0.0
-    for s, name in enumerate(names):
-        pos = y - 0.4 + height * (s + 0.5)
-        net = table.loc[name].reindex(regions)["net_welfare"].to_numpy()
-        ax.barh(pos, net, height * 0.92, color=scenario_colour(s))
-        left, right = np.minimum(net, 0.0), np.maximum(net, 0.0)
-        if name in intervals and baseline is None:
-            band = intervals[name].xs(year, level="year").reindex(regions)
-            low, high = band["p05"].to_numpy(), band["p95"].to_numpy()
-            _interval_bars(ax, pos, low, high, horizontal=True)
-            left, right = np.minimum(left, low), np.maximum(right, high)
-        for yi, value, start, end in zip(pos, net, left, right):
+    for b, (values, colour, hatch, band) in enumerate(bars):
+        pos = y - 0.4 + height * (b + 0.5)
+        ax.barh(pos, values, height * 0.92, color=colour, hatch=hatch, edgecolor="white" if hatch else None,
+                linewidth=0)
+        left, right = np.minimum(values, 0.0), np.maximum(values, 0.0)
+        if band is not None:
+            _interval_bars(ax, pos, *band, horizontal=True)
+            left, right = np.minimum(left, band[0]), np.maximum(right, band[1])
+        for yi, value, start, end in zip(pos, values, left, right):
             up = value >= 0
             ax.annotate(_signed(f"{value:,.0f}"), (end if up else start, yi), xytext=(3 if up else -3, 0),
                         textcoords="offset points", ha="left" if up else "right", va="center", fontsize=7)
@@ -266,48 +288,33 @@ def _welfare_rows(ax, table, regions, infos, year, world, baseline, intervals, l
     if world:
         ax.axhline(len(regions) - 1.5, color="#999999", linewidth=0.8, linestyle="--")
     ax.set_yticks(y, _region_labels(regions))
-    ax.set_ylim(len(regions) - 0.5, -0.5)  # first region and first scenario on top
+    ax.set_ylim(len(regions) - 0.5, -0.5)
     ax.xaxis.set_major_formatter(_thousands)
-    unit = _unit(infos)
-    ax.set_xlabel(f"Net welfare change from base ({unit})" if baseline is None else f"Difference ({unit})")
     ax.set_ylabel("Region")
-    ax.set_title(_title(infos, f"Net welfare change by region, all sectors, {year}: {len(names)} scenarios",
-                        baseline), fontsize=10)
-    if legend:
-        _welfare_legend(ax, [], names, infos, True, _interval_label(intervals) if baseline is None else None)
     ax.grid(axis="x", alpha=0.3)
-    return ax
 
 
 def welfare_by_owner(frames, infos, ax=None, year=None, baseline=None):
     """Net welfare by region, all sectors, credited by location and by owner side by side (docs/model.md,
-    "Ownership"), with a World group: the two World bars are equal. Returns the Axes."""
+    "Ownership"), with a World group: the two World bars are equal. Returns the Axes.
+
+    Horizontal bars grouped by region, each value labelled horizontally at its end (:func:`_labelled_rows`, as on
+    a comparison's welfare plot); several scenarios are told apart by hatches.
+    """
     from matplotlib.patches import Patch
 
-    ax = _axes(ax)
     located, year = sum_welfare_by_region(frames.welfare, infos, year, world=True)
     owned, _ = sum_welfare_by_region(frames.owners, infos, year, world=True)
     regions = _regions(infos) + [WORLD]
     names = list(infos)
-    bars = [(name, view, table) for name in names for view, table in (("location", located), ("owner", owned))]
-    width = 0.8 / len(bars)
-    x = np.arange(len(regions))
+    ax = _axes(ax, size=welfare_by_owner_size(len(regions), len(names)))
     colours = {"location": "#9e9e9e", "owner": "#1f5fa8"}
-    for b, (name, view, table) in enumerate(bars):
-        values = table.loc[name, "net_welfare"].reindex(regions).to_numpy()
-        pos = x - 0.4 + width * (b + 0.5)
-        ax.bar(pos, values, width * 0.92, color=colours[view], hatch=scenario_hatch(names.index(name))
-               if len(names) > 1 else None, edgecolor="white" if len(names) > 1 else None, linewidth=0)
-        for xi, value in zip(pos, values):
-            ax.annotate(_signed(f"{value:,.0f}"), (xi, value), xytext=(0, 4 if value >= 0 else -4),
-                        textcoords="offset points", ha="center", va="bottom" if value >= 0 else "top", fontsize=7,
-                        rotation=90)
-    ax.axhline(0, color="black", linewidth=0.8)
-    ax.axvline(len(regions) - 1.5, color="#999999", linewidth=0.8, linestyle="--")
-    ax.set_xticks(x, _region_labels(regions))
-    ax.yaxis.set_major_formatter(_thousands)
+    bars = [(table.loc[name, "net_welfare"].reindex(regions).to_numpy(), colours[view],
+             scenario_hatch(s) if len(names) > 1 else None, None)
+            for s, name in enumerate(names) for view, table in (("location", located), ("owner", owned))]
+    _labelled_rows(ax, bars, regions, world=True)
     unit = _unit(infos)
-    ax.set_ylabel(f"Change from base ({unit})" if baseline is None else f"Difference ({unit})")
+    ax.set_xlabel(f"Net welfare change from base ({unit})" if baseline is None else f"Difference ({unit})")
     ax.set_title(_title(infos, f"Net welfare by location and by owner, all sectors, {year}", baseline), fontsize=10)
     handles = [Patch(color=colours["location"], label="by location (where produced)"),
                Patch(color=colours["owner"], label="by owner (producer surplus to its owners)")]
@@ -315,9 +322,14 @@ def welfare_by_owner(frames, infos, ax=None, year=None, baseline=None):
         handles += [Patch(facecolor="white", hatch=scenario_hatch(s), edgecolor="#444444",
                           label=_scenario_label(infos[name])) for s, name in enumerate(names)]
     _legend_outside(ax, handles=handles, fontsize=8)
-    ax.margins(y=0.15)
-    ax.grid(axis="y", alpha=0.3)
     return ax
+
+
+def welfare_by_owner_size(regions: int, scenarios: int) -> tuple[float, float]:
+    """Figure size (inches) of :func:`welfare_by_owner`: two bars per scenario and region, each with room for its
+    label, and at least the height of the other welfare plots."""
+    width, height = welfare_rows_size(regions, 2 * scenarios)
+    return width, max(height, 5.2)
 
 
 #: ``gid`` of the line collection that draws Monte Carlo intervals on a welfare plot (for readers and tests).
@@ -944,9 +956,9 @@ def new_figure(width, height):
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def _save(fig, folder: Path, name: str, written: list) -> None:
+def _save(fig, folder: Path, name: str, written: list, save=None) -> None:
     path = folder / f"{name}.png"
-    save_png(fig, path)
+    (save or save_png)(fig, path)
     written.append(path)
 
 
@@ -999,24 +1011,28 @@ def demand_shift_footnote(fig, frames, infos, baseline=None):
     return fig.supxlabel(text, x=0.01, ha="left", fontsize=7.5, color=FOOTNOTE_COLOUR, linespacing=1.3)
 
 
-def _draw_standard_set(plot, frames, infos, folder, prefix, written):
-    """The standard PNGs; a comparison of several scenarios (``len(infos) > 1``) lays them out for slides."""
+def _draw_standard_set(plot, frames, infos, folder, prefix, written, welfare_scale="linear", save=None):
+    """The standard PNGs; a comparison of several scenarios (``len(infos) > 1``) lays them out for slides.
+
+    ``welfare_scale`` is the y-scale of welfare_path.png (:func:`welfare_path`'s ``scale``); ``save(fig, path)``
+    writes each figure (default :func:`save_png`).
+    """
     regions = _regions(infos)
     many = len(infos) > 1
     rows = many and len(plot._intervals) == 0 and len(infos) > MAX_STACKED_SCENARIOS
     fig = new_figure(*(welfare_rows_size(len(regions) + 1, len(infos)) if rows else (10, 5.2)))
     plot.welfare(ax=fig.add_subplot(), world=True, intervals=bool(plot._intervals) and plot._baseline is None)
     demand_shift_footnote(fig, frames, infos, plot._baseline)
-    _save(fig, folder, f"{prefix}welfare", written)
+    _save(fig, folder, f"{prefix}welfare", written, save)
     if (frames.owners["ownership_transfer"].abs() > CHANGE_EPS).any():  # something owned abroad moves
-        fig = new_figure(10, 5.2)
+        fig = new_figure(*welfare_by_owner_size(len(regions) + 1, len(infos)))
         plot.welfare_by_owner(ax=fig.add_subplot())
         demand_shift_footnote(fig, frames, infos, plot._baseline)
-        _save(fig, folder, f"{prefix}welfare_by_owner", written)
+        _save(fig, folder, f"{prefix}welfare_by_owner", written, save)
 
     for importer in shocked_importers(frames.tariffs, regions):
         fig = _imports_figure(plot, frames, infos, importer, many)
-        _save(fig, folder, f"{prefix}imports_{importer}", written)
+        _save(fig, folder, f"{prefix}imports_{importer}", written, save)
 
     sectors = _changed_sectors(frames) or [next(iter(infos.values())).sectors[0]]
     if many:
@@ -1031,16 +1047,16 @@ def _draw_standard_set(plot, frames, infos, folder, prefix, written):
         fig = new_figure(10, 3.4 * len(sectors) + 0.4)
         for s, sector in enumerate(sectors):
             plot.prices(sector, ax=fig.add_subplot(len(sectors), 1, s + 1))
-    _save(fig, folder, f"{prefix}prices", written)
+    _save(fig, folder, f"{prefix}prices", written, save)
 
     if [i for i in infos.values() if not i.static and len(i.years) > 1]:
         fig = new_figure(10, 5)
         if many:
-            plot.welfare_path(fig=fig)
+            plot.welfare_path(fig=fig, scale=welfare_scale)
         else:
-            plot.welfare_path(ax=fig.add_subplot())
+            plot.welfare_path(ax=fig.add_subplot(), scale=welfare_scale)
         demand_shift_footnote(fig, frames, infos, plot._baseline)
-        _save(fig, folder, f"{prefix}welfare_path", written)
+        _save(fig, folder, f"{prefix}welfare_path", written, save)
 
 
 def _imports_figure(plot, frames, infos, importer, many):
@@ -1067,20 +1083,24 @@ def _imports_figure(plot, frames, infos, importer, many):
     return fig
 
 
-def write_plots(results, folder: Path, prefix: str = "") -> list[Path]:
+def write_plots(results, folder: Path, prefix: str = "", welfare_scale: str = "linear", save=None) -> list[Path]:
     """Draw the standard plots of one result into ``folder`` as PNG files; return their paths.
 
     ``welfare.png``; ``imports_<REGION>.png`` for each region whose tariffs change
     (a panel per sector); ``prices.png`` (a panel per sector that moves);
-    ``welfare_path.png`` for a timeline of more than one year.
+    ``welfare_path.png`` for a timeline of more than one year, on a ``welfare_scale`` y-axis
+    (``"linear"`` or ``"symlog"``, which its y-label names). ``save(fig, path)`` writes each figure (default
+    :func:`save_png`; docs/make_gallery.py keeps the figures to describe them).
     """
     written: list[Path] = []
-    _draw_standard_set(results.plot, results.by_scenario, results.infos, folder, prefix, written)
+    _draw_standard_set(results.plot, results.by_scenario, results.infos, folder, prefix, written, welfare_scale,
+                       save)
     return written
 
 
-def write_comparison_plots(comparison, folder: Path) -> list[Path]:
+def write_comparison_plots(comparison, folder: Path, welfare_scale: str = "linear", save=None) -> list[Path]:
     """The standard plots of a comparison: the same files as :func:`write_plots`, scenarios side by side."""
     written: list[Path] = []
-    _draw_standard_set(comparison.plot, comparison.by_scenario, comparison.infos, folder, "", written)
+    _draw_standard_set(comparison.plot, comparison.by_scenario, comparison.infos, folder, "", written,
+                       welfare_scale, save)
     return written

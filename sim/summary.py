@@ -5,11 +5,14 @@ change (imports, consumer price, output, net welfare in each sector it taxes),
 welfare by region for one year, a line per region whose own demand shifts (what its
 consumer surplus is and is not, and the spill-over on other buyers), the tariff-rate
 quotas (if any), and the largest changes in traded flows.
-``compare`` prints net welfare by scenario and region.
+``compare`` prints net welfare by scenario and region. ``show`` prints :func:`run_summary` of results read
+back from files (:func:`sim.read_results`): what needs the solved case (short-run elasticities, ownership,
+Monte Carlo intervals) is read from run.json and uncertainty.csv instead.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .ownership import has_returns, in_play
@@ -83,15 +86,15 @@ def run_summary(res, year=None, include_domestic: bool = False) -> str:
         notes = demand_shift_notes(res.by_scenario, res.infos, year)
         if notes:
             lines += ["", f"Demand shifts, {when} ({res.unit}; every year in demand_shifts.csv):", *notes]
-        short_run = adjustment_line(res.case, year)
+        short_run = _adjustment_line(res, year)
         if short_run:
             lines += ["", short_run]
-        mc = getattr(res, "uncertainty", None)
-        if mc is not None:
-            lines += ["", _interval_lines(res, mc, year)]
-        if in_play(res.case):
+        intervals = _intervals(res)
+        if intervals is not None:
+            lines += ["", _interval_lines(res, *intervals, year)]
+        if _owned_abroad(res):
             lines += ["", owner_lines(res, year)]
-        if has_returns(res.case):
+        if _has_returns(res):
             lines += ["", *return_lines(res)]
         quotas = res.frames.quotas
         if len(quotas):
@@ -122,15 +125,67 @@ def adjustment_line(case, year) -> str:
     if shocks.adjustment is None or year not in shocks.years:
         return ""
     y = shocks.years.index(year)
-    ds, f = case.dataset, shocks.adjustment
-    parts = [f"{sector} sigma x{f['sigma'][y, k]:.2f}" for k, sector in enumerate(ds.sectors) if f["sigma"][y, k] < 1]
-    parts += [f"{sector} eta x{f['eta'][y, k]:.2f}" for k, sector in enumerate(ds.sectors) if f["eta"][y, k] < 1]
-    parts += [f"{sector} eps {region} x{f['eps'][y, k, r]:.2f}" for k, sector in enumerate(ds.sectors)
-              for r, region in enumerate(ds.regions) if f["eps"][y, k, r] < 1]
+    f = shocks.adjustment
+    return _short_run_text(case.dataset.sectors, case.dataset.regions,
+                           {name: f[name][y] for name in ("sigma", "eta", "eps")}, year)
+
+
+def _record(res) -> dict | None:
+    """The run record (run.json's entry) of results read back from files (:func:`sim.read_results`), which have
+    no solved case; None for a fresh run."""
+    return getattr(res, "record", None)
+
+
+def _adjustment_line(res, year) -> str:
+    """:func:`adjustment_line` of a fresh run, or of results read back: the shares of the long run are run.json's
+    elasticities of ``year`` over its long-run elasticities."""
+    record = _record(res)
+    if record is None:
+        return adjustment_line(res.case, year)
+    by_year = {entry["year"]: entry["sectors"] for entry in record.get("elasticities_by_year") or []}
+    if year not in by_year:
+        return ""
+    long_run, now = record["elasticities"], by_year[year]
+    sectors, regions = list(long_run), list(res.info.regions)
+    share = {name: np.array([_share(now[s][name], long_run[s][name]) for s in sectors]) for name in ("sigma", "eta")}
+    share["eps"] = np.array([[_share(now[s]["eps"][r], long_run[s]["eps"][r]) for r in regions] for s in sectors])
+    return _short_run_text(sectors, regions, share, year)
+
+
+def _share(value, long_run) -> float:
+    """``value`` as a share of ``long_run`` (elasticities as run.json writes them; 1 where they are equal)."""
+    value, long_run = float(value), float(long_run)
+    return 1.0 if value == long_run else value / long_run
+
+
+def _short_run_text(sectors, regions, f, year) -> str:
+    """The sentence of :func:`adjustment_line` from one year's shares of the long run, ``f[name]``: (K,) for sigma
+    and eta, (K, N) for eps."""
+    parts = [f"{sector} sigma x{f['sigma'][k]:.2f}" for k, sector in enumerate(sectors) if f["sigma"][k] < 1]
+    parts += [f"{sector} eta x{f['eta'][k]:.2f}" for k, sector in enumerate(sectors) if f["eta"][k] < 1]
+    parts += [f"{sector} eps {region} x{f['eps'][k, r]:.2f}" for k, sector in enumerate(sectors)
+              for r, region in enumerate(regions) if f["eps"][k, r] < 1]
     if not parts:
         return f"Every elasticity is at its long run in {year}."
     return (f"Short-run elasticities in {year}, as shares of the long run (docs/model.md, \"Short-run "
             f"adjustment\"): {', '.join(parts)}.")
+
+
+def _owned_abroad(res) -> bool:
+    """:func:`~sim.ownership.in_play`, of a fresh run's case or of the run record of results read back: the
+    dataset's ownership.csv, an ``[[ownership]]`` block, or an investment whose investor is not its host."""
+    record = _record(res)
+    if record is None:
+        return in_play(res.case)
+    scenario = record["scenario"]
+    return ("ownership.csv" in record["dataset"]["files_sha256"] or bool(scenario.get("ownership"))
+            or any(block.get("investor") not in (None, block.get("host")) for block in scenario.get("investment", [])))
+
+
+def _has_returns(res) -> bool:
+    """:func:`~sim.ownership.has_returns` of a fresh run; results read back have returns where their folder had
+    investment_returns.csv (written exactly then)."""
+    return has_returns(res.case) if _record(res) is None else len(res.frames.returns) > 0
 
 
 def owner_lines(res, year) -> str:
@@ -211,13 +266,31 @@ def _flat(options: dict) -> list:
     return [item for pair in options.items() for item in pair]
 
 
-def _interval_lines(res, mc, year) -> str:
+def _intervals(res):
+    """``(intervals, draws, failed, seed)`` of a run's Monte Carlo, or None without one.
+
+    ``intervals`` holds p05 and p95 of net welfare, all sectors, by (year, region) with World; of results read
+    back they are uncertainty.csv's rows of that quantity, and the counts and seed are run.json's.
+    """
+    record = _record(res)
+    if record is None:
+        mc = getattr(res, "uncertainty", None)
+        return None if mc is None else (mc.intervals, mc.draws, len(mc.failed), mc.seed)
+    summary, drawn = getattr(res, "uncertainty_summary", None), record.get("uncertainty")
+    if summary is None or not drawn:
+        return None
+    rows = summary[(summary["table"] == "welfare") & (summary["sector"] == "all")
+                   & (summary["quantity"] == "net_welfare")]
+    return rows.set_index(["year", "region"])[["p05", "p95"]], drawn["draws"], drawn["failed_draws"], drawn["seed"]
+
+
+def _interval_lines(res, intervals, draws, failed, seed, year) -> str:
     """Net welfare, all sectors, with its 90% interval over the draws, by region and World."""
-    band = mc.intervals.xs(year, level="year")
+    band = intervals.xs(year, level="year")
     central, _ = sum_welfare_by_region(res.by_scenario.welfare, res.infos, year, world=True)
     central = central.droplevel("scenario")["net_welfare"]
     table = pd.DataFrame({"net welfare": central, "p05": band["p05"], "p95": band["p95"]}).reindex(central.index)
-    failed = f"; {len(mc.failed)} failed draws left out" if len(mc.failed) else ""
+    left_out = f"; {failed} failed draws left out" if failed else ""
     head = (f"Net welfare, all sectors, {year} ({res.unit}): central run and 90% interval over "
-            f"{mc.draws - len(mc.failed):,} draws (seed {mc.seed}{failed}); uncertainty.csv has every table:")
+            f"{draws - failed:,} draws (seed {seed}{left_out}); uncertainty.csv has every table:")
     return head + "\n" + table.to_string(float_format=number_format(",.0f"))

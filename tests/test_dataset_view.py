@@ -152,3 +152,14 @@ def test_dataset_show_refuses_bad_names_with_one_message(tmp_path, monkeypatch):
         assert "Traceback" not in result.stderr and words in result.stderr and result.stdout == ""
     missing = CliRunner().invoke(main, ["dataset", "show"])
     assert missing.exit_code == 2
+
+
+def test_dataset_show_does_not_claim_nothing_was_written(tmp_path, monkeypatch):
+    """A read-only command's refusal is one line: "nothing was written" would suggest it writes something."""
+    monkeypatch.chdir(tmp_path)
+    result = subprocess.run([sys.executable, str(ROOT / "run_sim.py"), "dataset", "show", "nosuch"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: dataset: no dataset 'nosuch': not a built-in name (illustrative, ") and \
+        line.endswith("nor a folder with a dataset.toml")

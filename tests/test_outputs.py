@@ -20,8 +20,8 @@ def invoke(*args):
 def disk_full_after_first_plot(monkeypatch):
     real = sim.plots.write_plots
 
-    def failing(results, folder, prefix=""):
-        real(results, folder, prefix)  # some files really get written ...
+    def failing(results, folder, prefix="", **options):
+        real(results, folder, prefix, **options)  # some files really get written ...
         raise OSError(errno.ENOSPC, "No space left on device")  # ... then the disk fills up
 
     monkeypatch.setattr(sim.plots, "write_plots", failing)

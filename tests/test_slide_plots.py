@@ -122,6 +122,34 @@ def test_welfare_path_is_linear_unless_symlog_is_asked_for(runs, tmp_path, monke
     assert flagship.plot.welfare_path().get_yscale() == "linear"
 
 
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_the_command_line_draws_symlog_when_asked_and_says_so(command, tmp_path, monkeypatch):
+    """run and compare had no way to ask for the symlog welfare path that Python draws with scale="symlog"."""
+    from click.testing import CliRunner
+
+    from sim.cli import main
+
+    figures = {}
+    monkeypatch.setattr(plots, "save_png", lambda fig, path: figures.__setitem__(Path(path).stem, fig))
+    example = str(SCENARIOS / "example_steel_tariff.toml")
+    other = tmp_path / "other.toml"  # a second scenario for compare, on the same small dataset
+    other.write_text((SCENARIOS / "example_steel_tariff.toml").read_text(encoding="utf-8").replace(
+        'name = "example_steel_tariff"', 'name = "other"').replace('label = "Example: steel 25%"', 'label = "Other"')
+        .replace("rate = 0.25", "rate = 0.5"), encoding="utf-8")
+    files = [example] if command == "run" else [example, str(other)]
+    for scale in ("symlog", "linear"):
+        figures.clear()
+        chosen = ["--welfare-scale", scale] if scale == "symlog" else []
+        result = CliRunner().invoke(main, [command, *files, "--out", str(tmp_path / scale), "--quiet", *chosen])
+        assert result.exit_code == 0, result.output
+        fig = figures["welfare_path"]
+        ylabel = fig.axes[0].get_ylabel() if command == "run" else fig.get_supylabel()
+        assert {ax.get_yscale() for ax in fig.axes if ax.get_visible()} == {scale}
+        assert ("symmetric log scale" in ylabel) == (scale == "symlog"), ylabel
+    refused = CliRunner().invoke(main, ["run", example, "--out", str(tmp_path / "x"), "--welfare-scale", "log"])
+    assert refused.exit_code == 2 and "--welfare-scale" in refused.output and not (tmp_path / "x").exists()
+
+
 def test_symlog_says_so_and_labels_its_positive_side(runs):
     ax = runs["steel_tariff_with_investment"].plot.welfare_path(scale="symlog")
     assert ax.get_yscale() == "symlog" and "symmetric log scale: linear within ±10" in ax.get_ylabel()
@@ -155,8 +183,9 @@ def test_the_gallery_lists_what_make_gallery_draws_and_the_two_scales_differ():
     finally:
         sys.path.remove(str(ROOT / "docs"))
     page = (ROOT / "docs" / "gallery.md").read_text(encoding="utf-8")
-    assert tuple(re.findall(r"\(gallery/([^)]+\.png)\)", page)) == make_gallery.IMAGES
-    assert sorted(p.name for p in (ROOT / "docs" / "gallery").glob("*.png")) == sorted(make_gallery.IMAGES)
+    shown = make_gallery.IMAGES + make_gallery.SCREENSHOTS
+    assert tuple(re.findall(r"\(gallery/([^)]+\.png)\)", page)) == shown
+    assert sorted(p.name for p in (ROOT / "docs" / "gallery").glob("*.png")) == sorted(shown)
     gallery = ROOT / "docs" / "gallery"
     assert (gallery / "flagship_welfare_path.png").read_bytes() != \
         (gallery / "flagship_welfare_path_symlog.png").read_bytes()
@@ -238,3 +267,26 @@ def test_notebook_02s_deal_effect_labels_japan_with_the_no_deal_rate():
     assert "JPN  27.5% → 15%" in labels, labels
     assert ax.get_title().endswith("relative to 'no_deal'")
     plt.close(ax.figure)
+
+
+@pytest.mark.parametrize("names", [["steel_tariff_with_investment"],
+                                   ["steel_tariff_with_investment", "steel_tariffs_2025_2030"]], ids=["one", "two"])
+def test_welfare_by_owner_has_horizontal_labels_that_do_not_collide(runs, names, tmp_path, monkeypatch):
+    """welfare_by_owner.png rotated its value labels 90 degrees, and neighbours ran into each other (issue 21)."""
+    outcome = runs[names[0]] if len(names) == 1 else sim.compare([runs[n] for n in names])
+    write = write_plots if len(names) == 1 else write_comparison_plots
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = drawn(write, outcome, tmp_path, monkeypatch)["welfare_by_owner"]
+    (ax,) = fig.axes
+    FigureCanvasAgg(fig)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    values = [t for t in ax.texts if t.get_text()]
+    assert len(values) == 2 * len(names) * 9 and all(t.get_rotation() == 0 for t in values)
+    boxes = [t.get_window_extent(renderer) for t in values]
+    overlaps = [(a.get_text(), b.get_text()) for i, (a, p) in enumerate(zip(values, boxes))
+                for b, q in zip(values[i + 1:], boxes[i + 1:]) if p.overlaps(q)]
+    assert overlaps == []
+    inside = ax.get_window_extent(renderer)
+    assert all(inside.x0 <= box.x0 and box.x1 <= inside.x1 for box in boxes)  # no label runs off the Axes
