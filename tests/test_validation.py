@@ -125,3 +125,17 @@ def test_japans_car_prices_are_fitted_by_the_pass_through_share(validate):
     # share 0 leaves Japan's producer price at about its base: the route price is 1 / T-hat, June's 1.025 / 1.275
     assert rows[0].model == pytest.approx(100 * (1.025 / 1.275 - 1), abs=0.1)
     assert not any("auto tariff to US import prices" in r.what for r in validate.fitted())
+
+
+def test_the_linked_refit_grid_in_the_docs_matches_a_fresh_run(validate):
+    """docs/validation.md's refit grid on the linked dataset: the shipped pair misses, only eta near -8 fits."""
+    sys.path.insert(0, str(ROOT / "validation"))
+    try:
+        import linked_refit
+    finally:
+        sys.path.remove(str(ROOT / "validation"))
+    rows = linked_refit.grid(etas=(-1.0, -8.0), epses=(0.8,))
+    docs = (ROOT / "docs" / "validation.md").read_text(encoding="utf-8")
+    for line in linked_refit.table(rows).splitlines()[2:]:
+        assert line in docs, line
+    assert [linked_refit.fits(row) for *_, row in rows] == [False, True]
