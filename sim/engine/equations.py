@@ -16,6 +16,8 @@ Two evaluations of the same equations:
   matrix–vector products and O(N) exponentials per market instead of O(N²).
   Sums are scaled by their largest exponent; a market where a scaled sum would
   underflow is flagged ``exact_needed`` and evaluated by the functions below.
+  With :class:`CellRates`, the terms of a few cells (the quota flows, whose rates move
+  while the quota solve iterates) are kept apart and added to the sums.
 - :func:`evaluate` and :func:`jacobian`, the equations term by term with a
   log-sum-exp per importer: overflow-safe at any price, used for flagged
   markets and for the final results.
@@ -334,16 +336,23 @@ class CellRates:
         return cls(valid, exporter, importer, factor, power, price, demand, unit_log)
 
     @staticmethod
-    def clear(markets: Markets, valid, exporter, importer) -> Markets:
-        """``markets`` with ``A`` and ``B`` 0 at the cells, and the price index of σ = 1 markets without them."""
+    def clear(markets: Markets, valid, exporter, importer, in_place=False) -> Markets:
+        """``markets`` with ``A`` and ``B`` 0 at the cells, and the price index of σ = 1 markets without them.
+
+        With ``in_place``, ``markets``' own ``A`` and ``B`` are changed (for markets nothing else uses).
+        """
         m, q = np.nonzero(valid)
         cell = (m, exporter[m, q], importer[m, q])
-        price_matrix, demand_matrix = markets.price_matrix.copy(), markets.demand_matrix.copy()
+        price_matrix = markets.price_matrix if in_place else markets.price_matrix.copy()
+        demand_matrix = markets.demand_matrix if in_place else markets.demand_matrix.copy()
         price_matrix[cell] = demand_matrix[cell] = 0.0
-        factor = markets.new_tariff_factor.copy()
-        factor[cell] = markets.base_tariff_factor[cell]  # T̂ = 1: no term in Σ_i θ ln T̂
+        unit_log_price = markets.unit_log_price
+        if markets.unit_sigma.any():
+            factor = markets.new_tariff_factor.copy()
+            factor[cell] = markets.base_tariff_factor[cell]  # T̂ = 1: no term in Σ_i θ ln T̂
+            unit_log_price = _unit_log_price(markets, factor)
         return dataclasses.replace(markets, price_matrix=price_matrix, demand_matrix=demand_matrix,
-                                   unit_log_price=_unit_log_price(markets, factor))
+                                   unit_log_price=unit_log_price)
 
     def restore(self, markets: Markets) -> Markets:
         """``markets`` with the cells' tariff factors and constants set, as :meth:`Markets.build` would give them.

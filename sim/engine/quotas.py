@@ -17,9 +17,14 @@ is close to the rate that fills the quota. ``R`` is ``−g`` where the quota bin
 (a semismooth Newton step, one active piece per quota) is solved with the market's
 clearing conditions in one linear system per market, batched over markets.
 
-A market's quotas are first tried slack: markets whose flows at the in-quota rates
-fit every quota are solved already (the common case when a quota is generous, and
-the exact in-quota-rate result). The others start from there.
+The system is evaluated by the fast path (:func:`equations.fast_evaluate`): the markets'
+constants ``A`` and ``B`` are built once with the quota cells left out, and each evaluation
+adds those cells' terms at the rates of its point (:class:`equations.CellRates`).
+
+A chunk's markets (:func:`solve_markets`): those whose quotas hold at base prices are solved
+as plain markets at the start rates first, and are done where the quotas still hold at the
+equilibrium (the exact in-quota-rate result); the others go to the quota solve, straight from
+base prices where a quota is violated there, else from that equilibrium.
 """
 
 from __future__ import annotations
@@ -305,8 +310,9 @@ class QuotaSystem:
         self.n = markets.eps.shape[1]
 
     @classmethod
-    def of(cls, markets: equations.Markets, cells: QuotaCells) -> QuotaSystem:
-        return cls(equations.CellRates.clear(markets, cells.valid, cells.exporter, cells.importer), cells)
+    def of(cls, markets: equations.Markets, cells: QuotaCells, own=False) -> QuotaSystem:
+        """The system of ``markets`` (with ``own``, markets nothing else uses: cleared in place)."""
+        return cls(equations.CellRates.clear(markets, cells.valid, cells.exporter, cells.importer, own), cells)
 
     def subset(self, idx) -> QuotaSystem:
         return QuotaSystem(self.markets.take(idx), self.cells.take(idx))
@@ -348,9 +354,10 @@ class QuotaSystem:
         return state.x
 
 
-def solve_quota_markets(markets: equations.Markets, cells: QuotaCells, z0, options: Options, used=None, y0=None):
+def solve_quota_markets(markets: equations.Markets, cells: QuotaCells, z0, options: Options, used=None, y0=None,
+                        own=False):
     """Semismooth Newton on ``(z, y)`` from log producer prices ``z0`` (M, N) and ``y0`` (M, Q; the start rates
-    by default).
+    by default); with ``own``, ``markets`` are a copy nothing else uses.
 
     The engine's one Newton loop (:func:`~sim.engine.newton.drive`) on a :class:`QuotaSystem`,
     with the market solve's :class:`~sim.engine.newton.Options`; ``used`` (M,) counts the
@@ -361,7 +368,7 @@ def solve_quota_markets(markets: equations.Markets, cells: QuotaCells, z0, optio
     function evaluations per market.
     """
     x0 = np.concatenate([z0, np.where(cells.valid, cells.start if y0 is None else y0, 0.0)], axis=1)
-    return drive(QuotaSystem.of(markets, cells), x0, options, used)
+    return drive(QuotaSystem.of(markets, cells, own), x0, options, used)
 
 
 def hold_at(markets: equations.Markets, cells: QuotaCells, z, tol):
@@ -439,7 +446,8 @@ class ChunkSolve:
             n = self.z.shape[1]
             state, iterations, nfev = solve_quota_markets(_take(self.markets, idx), self.cells.take(idx), self.z[idx],
                                                           options, self.iterations[idx],
-                                                          None if y0 is None else y0[idx])
+                                                          None if y0 is None else y0[idx],
+                                                          own=len(idx) < len(chosen))  # a copy: take's
             self.z[idx], self.y[idx] = state.x[:, :n], state.x[:, n:]
             self.at_lower[idx], self.at_upper[idx] = state.at_lower, state.at_upper
             self.iterations[idx] += iterations
@@ -499,9 +507,9 @@ def solve_markets(markets: equations.Markets, cells: QuotaCells, options: Option
     solve.plain(settled & cells.at_start(solve.at_lower, solve.at_upper))
     priced = solve.priced()
     residual = np.zeros(len(direct))
-    checked = np.flatnonzero(~holds)  # every market but the plain ones whose quotas held
-    if len(checked):
-        residual[checked] = final_residual(_take(priced, checked), cells.take(checked), solve.z[checked])
+    checked = ~holds  # every market but the plain ones whose quotas held
+    if checked.any():  # evaluated for all: cheaper than copying most of the markets
+        residual[checked] = final_residual(priced, cells, solve.z)[checked]
     return priced, solve.z, solve.iterations, solve.nfev + ~holds, residual
 
 
