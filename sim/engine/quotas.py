@@ -186,7 +186,7 @@ def _jacobian(markets: equations.Markets, cells: QuotaCells, market_jacobian, sa
     """
     m, n = market_jacobian.shape[:2]
     q = cells.valid.shape[1]
-    jac = np.zeros((m, n + q, n + q))
+    jac = np.empty((m, n + q, n + q))  # every block is set below
     jac[:, :n, :n] = market_jacobian
     free = markets.free_price
     sigma, eta = markets.sigma[:, None], markets.eta[:, None]
