@@ -71,3 +71,16 @@ def test_bench_linkages_runs_small_and_converges(capsys):
     load("bench_linkages").main(sectors=4, regions=5, draws=3)
     out = capsys.readouterr().out
     assert "converged 12/12" in out and "rounds" in out and "ratio linked / unlinked" in out
+
+
+def test_bench_quotas_runs_small_and_the_quota_solve_matches_its_floor(capsys, monkeypatch):
+    import sys
+
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    monkeypatch.delitem(sys.modules, "bench_solver", raising=False)
+    rows = load("bench_quotas").main(markets=30, regions=(6,), repeat=1)
+    out = capsys.readouterr().out
+    assert "ratio" in out and "floor" in out
+    row = rows[0]
+    assert row["converged"] == row["floor_converged"] == 30 and row["binding"] >= 25
+    assert row["agree"] < 1e-8  # a binding quota's solved rate as a plain tariff gives the same prices

@@ -281,3 +281,110 @@ def test_max_iterations_holds_for_the_quota_solve_too():
         assert not capped.converged[0] and capped.max_residual[0] > 1e-10
     exact = solve_equilibrium(V, ZERO, ZERO, SIGMA, ETA, EPS, max_iterations=int(full.iterations[0]), **quota(10.0))
     assert exact.all_converged and exact.iterations[0] == full.iterations[0] and exact.nfev[0] == full.nfev[0]
+
+
+# --- the quota solve on the fast evaluation (issue 22) ---------------------------------------------------------
+
+
+def count_calls(monkeypatch, owner, name):
+    """Replace ``owner.name`` by a wrapper that counts its calls; returns the counter (a list of one int)."""
+    calls, original = [0], getattr(owner, name)
+
+    def counted(*args, **kwargs):
+        calls[0] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize("new_rate", [0.0, 0.3])  # the in-quota rate, and a new tariff above it that ends slack
+@pytest.mark.parametrize("volume", [10.0, 40.0])  # binding, slack
+def test_quota_markets_are_solved_on_the_fast_evaluation(monkeypatch, volume, new_rate):
+    """Neither the term-by-term evaluation nor a rebuild of the markets: the quota cells' terms are corrected."""
+    from sim.engine import equations
+
+    new = ZERO.copy()
+    new[0, 1, 0] = new_rate
+    expected = solve_equilibrium(V, ZERO, new, SIGMA, ETA, EPS, **quota(volume))
+    exact = count_calls(monkeypatch, equations, "evaluate")
+    builds = count_calls(monkeypatch, equations.Markets, "build")
+    sol = solve_equilibrium(V, ZERO, new, SIGMA, ETA, EPS, **quota(volume))
+    assert exact[0] == 0 and builds[0] == 1  # the chunk's markets, built once
+    assert sol.all_converged
+    np.testing.assert_array_equal(sol.producer_price, expected.producer_price)
+    rate = sol.tariffs[0, 1, 0]
+    assert (0.0 < rate < 0.5) if volume == 10.0 else rate == 0.0
+
+
+def test_a_quota_over_filled_at_base_prices_that_ends_slack_gives_exactly_the_in_quota_tariffs_result():
+    """Sent straight to the quota solve (over-filled before prices move), it ends at its in-quota rate: the plain
+    market at that rate, solved as one, so the result is exactly the tariff's."""
+    supply = np.array([[0.0, -0.5, 0.0]])  # exporter 1's supply halves: its exports fall below the volume
+    with_quota = solve_equilibrium(V, ZERO, ZERO, SIGMA, ETA, EPS, supply, **quota(29.0))
+    tariff = solve_equilibrium(V, ZERO, ZERO, SIGMA, ETA, EPS, supply)
+    assert with_quota.all_converged and with_quota.tariffs[0, 1, 0] == 0.0
+    assert V[0, 1, 0] * with_quota.quantity[0, 1, 0] < 29.0
+    for name in ("producer_price", "consumer_price", "flows", "consumer_surplus", "producer_surplus",
+                 "tariff_revenue"):
+        np.testing.assert_array_equal(getattr(with_quota, name), getattr(tariff, name), err_msg=name)
+    assert with_quota.iterations[0] > tariff.iterations[0]  # the quota solve's iterations count too
+
+
+def quota_system(rng, n=4, k=3):
+    """A :class:`sim.engine.quotas.QuotaSystem` of random markets with several quotas (two on one importer),
+    σ = 1 in the first market, a fixed price in the second; and a point ``x`` near the start."""
+    from sim.engine import quotas
+    from sim.engine.batch import as_batch
+    from tests.conftest import random_market
+
+    flows, base, sigma, eta, eps = random_market(rng, n, k=k, zero_share=0.0)
+    sigma[0], eps[1, 2] = 1.0, np.inf
+    new = base + rng.uniform(0, 0.3, base.shape)
+    volume, low, high = np.full(flows.shape, np.inf), np.zeros(flows.shape), np.zeros(flows.shape)
+    for i, j in ((1, 0), (2, 0), (0, 3)):
+        volume[:, i, j], low[:, i, j], high[:, i, j] = 0.8 * flows[:, i, j], base[:, i, j], base[:, i, j] + 1.0
+    batch = as_batch(flows, base, new, sigma, eta, eps, None, None, volume, low, high)
+    markets = batch.markets(0, k)
+    cells = quotas.QuotaCells.from_arrays(volume, low, high, flows, new)
+    z = rng.normal(0, 0.1, (k, n)) * markets.free_price
+    y = cells.start + rng.uniform(0.0, 0.4, cells.start.shape)
+    return quotas.QuotaSystem.of(markets, cells), markets, cells, np.concatenate([z, y], axis=1)
+
+
+def test_the_fast_path_with_corrected_quota_cells_equals_the_markets_rebuilt_at_those_rates():
+    from sim.engine import equations
+
+    system, markets, cells, x = quota_system(np.random.default_rng(4))
+    n = markets.eps.shape[1]
+    z, factor = x[:, :n], np.exp(x[:, n:])
+    corrected = equations.fast_evaluate(system.markets, z, cells.rates(system.markets, factor))
+    rebuilt_factor = markets.new_tariff_factor.copy()
+    m, q = np.nonzero(cells.valid)
+    rebuilt_factor[m, cells.exporter[m, q], cells.importer[m, q]] = factor[m, q]
+    rebuilt = equations.Markets.build(markets.flows, markets.base_tariff_factor, rebuilt_factor, markets.sigma,
+                                      markets.eta, markets.eps, markets.supply_shift, markets.demand_shift)
+    np.testing.assert_allclose(corrected.residual, equations.fast_evaluate(rebuilt, z).residual, atol=1e-13)
+    np.testing.assert_allclose(corrected.residual, equations.evaluate(rebuilt, z).residual, atol=1e-13)
+    restored = cells.rates(system.markets, factor).restore(system.markets)
+    for name in ("price_matrix", "demand_matrix", "tariff_power", "new_tariff_factor", "unit_log_price"):
+        np.testing.assert_array_equal(getattr(restored, name), getattr(rebuilt, name), err_msg=name)
+
+
+def test_the_quota_systems_jacobian_matches_finite_differences():
+    """The Jacobian from the cleared constants plus the quota cells' rows and columns, against central differences
+    of the residuals (each quota in the regime of the point; the prices that are unknowns)."""
+    system, markets, cells, x = quota_system(np.random.default_rng(5))
+    state = system.evaluate(x)
+    assert state.binding.any() and (cells.valid & ~state.binding).any()  # both kinds of quota rows
+    jac, _ = system.jacobian(state)
+    h = 1e-6
+    for col in range(x.shape[1]):
+        step = np.zeros_like(x)
+        step[:, col] = h
+        up, down = system.evaluate(x + step), system.evaluate(x - step)
+        same = (up.binding == state.binding).all(axis=1) & (down.binding == state.binding).all(axis=1)
+        if col < markets.eps.shape[1]:  # a fixed price is no unknown: its column of the Jacobian is the identity's
+            same &= markets.free_price[:, col]
+        numeric = (up.residual - down.residual) / (2 * h)
+        np.testing.assert_allclose(jac[same, :, col], numeric[same], rtol=1e-5, atol=1e-7, err_msg=f"column {col}")

@@ -16,6 +16,8 @@ Two evaluations of the same equations:
   matrix–vector products and O(N) exponentials per market instead of O(N²).
   Sums are scaled by their largest exponent; a market where a scaled sum would
   underflow is flagged ``exact_needed`` and evaluated by the functions below.
+  With :class:`CellRates`, the terms of a few cells (the quota flows, whose rates move
+  while the quota solve iterates) are kept apart and added to the sums.
 - :func:`evaluate` and :func:`jacobian`, the equations term by term with a
   log-sum-exp per importer: overflow-safe at any price, used for flagged
   markets and for the final results.
@@ -26,6 +28,7 @@ formulas and nothing else, so each line can be checked against docs/model.md.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, fields
 from functools import cached_property
 
@@ -297,13 +300,129 @@ def matvec(matrix, vector):
     return np.matmul(matrix, vector[:, :, None])[:, :, 0]
 
 
-def fast_evaluate(markets: Markets, z: np.ndarray) -> FastState:
+@dataclass(frozen=True)
+class CellRates:
+    """New tariff factors of a few cells per market, whose fast-path terms are kept apart from ``A`` and ``B``.
+
+    The quota solve (:mod:`sim.engine.quotas`) moves the rates of the quota flows at every
+    evaluation. Instead of rebuilding the constants of :class:`Markets`, it keeps them with 0 at
+    those cells (:meth:`clear`) and :func:`fast_evaluate` adds each cell's terms, computed here as
+    :meth:`Markets.build` computes them: ``A[i,j] = θ T̂^(1−σ)`` (``θ`` where σ = 1),
+    ``B[i,j] = V T̂^(−σ)``, ``T̂^(−σ)`` and, where σ = 1, ``θ ln T̂``. Every field is (M, Q);
+    slots that are not ``valid`` (padding) add nothing.
+    """
+
+    valid: np.ndarray
+    exporter: np.ndarray
+    importer: np.ndarray
+    factor: np.ndarray  # T1 = 1 + t1 at the cell
+    tariff_power: np.ndarray  # T̂^(−σ)
+    price_terms: np.ndarray  # A at the cell
+    demand_terms: np.ndarray  # B at the cell
+    unit_log_price_terms: np.ndarray  # θ ln T̂ where σ = 1, else 0
+
+    @classmethod
+    def at(cls, markets: Markets, valid, exporter, importer, factor) -> CellRates:
+        """The terms of the cells ``(exporter, importer)`` (M, Q each) at new tariff factors ``factor`` (M, Q)."""
+        rows = np.arange(len(valid))[:, None]
+        shares = np.where(valid, markets.shares[rows, exporter, importer], 0.0)
+        ratio = factor / markets.base_tariff_factor[rows, exporter, importer]
+        unit = markets.unit_sigma[:, None]
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # beyond floating point: exact path
+            power = np.power(ratio, -markets.sigma[:, None], out=np.ones_like(ratio), where=ratio != 1.0)
+            demand = np.where(valid, markets.flows[rows, exporter, importer] * power, 0.0)
+            price = np.where(valid, np.where(unit, shares, shares * ratio * power), 0.0)
+            unit_log = np.where(unit & valid, shares * np.log(ratio), 0.0)
+        return cls(valid, exporter, importer, factor, power, price, demand, unit_log)
+
+    @staticmethod
+    def clear(markets: Markets, valid, exporter, importer, in_place=False) -> Markets:
+        """``markets`` with ``A`` and ``B`` 0 at the cells, and the price index of σ = 1 markets without them.
+
+        With ``in_place``, ``markets``' own ``A`` and ``B`` are changed (for markets nothing else uses).
+        """
+        m, q = np.nonzero(valid)
+        cell = (m, exporter[m, q], importer[m, q])
+        price_matrix = markets.price_matrix if in_place else markets.price_matrix.copy()
+        demand_matrix = markets.demand_matrix if in_place else markets.demand_matrix.copy()
+        price_matrix[cell] = demand_matrix[cell] = 0.0
+        unit_log_price = markets.unit_log_price
+        if markets.unit_sigma.any():
+            factor = markets.new_tariff_factor.copy()
+            factor[cell] = markets.base_tariff_factor[cell]  # T̂ = 1: no term in Σ_i θ ln T̂
+            unit_log_price = _unit_log_price(markets, factor)
+        return dataclasses.replace(markets, price_matrix=price_matrix, demand_matrix=demand_matrix,
+                                   unit_log_price=unit_log_price)
+
+    def restore(self, markets: Markets) -> Markets:
+        """``markets`` with the cells' tariff factors and constants set, as :meth:`Markets.build` would give them.
+
+        A market whose constants at the cells are not finite is flagged ``exact_only``.
+        """
+        finite = np.isfinite(self.tariff_power) & np.isfinite(self.price_terms) & np.isfinite(self.demand_terms)
+        factor = self._set(markets.new_tariff_factor, self.factor)
+        return dataclasses.replace(
+            markets, new_tariff_factor=factor, tariff_power=self._set(markets.tariff_power, self.tariff_power, finite),
+            price_matrix=self._set(markets.price_matrix, self.price_terms, finite),
+            demand_matrix=self._set(markets.demand_matrix, self.demand_terms, finite),
+            exact_only=markets.exact_only | ~(finite | ~self.valid).all(axis=1),
+            unit_log_price=_unit_log_price(markets, factor))
+
+    def _set(self, array, terms, finite=True) -> np.ndarray:
+        """A copy of ``array`` (M, N, N) with ``terms`` (M, Q) at the cells (0 where not ``finite``)."""
+        m, q = np.nonzero(self.valid)
+        result = array.copy()
+        result[m, self.exporter[m, q], self.importer[m, q]] = np.where(finite, terms, 0.0)[m, q]
+        return result
+
+    def priced(self, markets: Markets) -> Markets:
+        """``markets`` with the cells' new tariff factors, for the term-by-term :func:`evaluate`."""
+        m, q = np.nonzero(self.valid)
+        factor = markets.new_tariff_factor.copy()
+        factor[m, self.exporter[m, q], self.importer[m, q]] = self.factor[m, q]
+        return dataclasses.replace(markets, new_tariff_factor=factor)
+
+    def add_price_terms(self, price_sums, u) -> None:
+        """``S[j] += A[i,j] u[i]`` at the cells, in place: price_sums, u (M, N)."""
+        rows = np.arange(len(u))[:, None]
+        np.add.at(price_sums, (rows, self.importer), self.price_terms * u[rows, self.exporter])
+
+    def add_demand_terms(self, demand_sums, c) -> None:
+        """``R[i] += B[i,j] c[j]`` at the cells, in place: demand_sums, c (M, N)."""
+        rows = np.arange(len(c))[:, None]
+        np.add.at(demand_sums, (rows, self.exporter), self.demand_terms * c[rows, self.importer])
+
+    def unit_log_price(self, markets: Markets) -> np.ndarray:
+        """``Σ_i θ ln T̂`` of σ = 1 markets (M, N), the cells included (``markets`` cleared of them)."""
+        total = markets.unit_log_price.copy()
+        rows = np.arange(len(total))[:, None]
+        np.add.at(total, (rows, self.importer), self.unit_log_price_terms)
+        return total
+
+    def take(self, idx) -> CellRates:
+        return CellRates(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+
+
+def _unit_log_price(markets: Markets, new_tariff_factor) -> np.ndarray:
+    """``Σ_i θ ln T̂`` where σ = 1, else 0, (M, N), as :meth:`Markets.build` computes it."""
+    unit = markets.unit_sigma
+    if not unit.any():
+        return np.zeros(markets.expenditure.shape)
+    log_ratio = np.log(new_tariff_factor[unit] / markets.base_tariff_factor[unit])
+    result = np.zeros(markets.expenditure.shape)
+    result[unit] = (markets.shares[unit] * log_ratio).sum(axis=1)
+    return result
+
+
+def fast_evaluate(markets: Markets, z: np.ndarray, cells: CellRates | None = None) -> FastState:
     """The clearing residual at log producer prices ``z`` (M, N) from the constants ``A`` and ``B``.
 
     ``ln P̂[j] = ln(Σ_i A[i,j] p̂[i]^(1−σ)) / (1−σ)`` (``Σ_i θ ln(T̂ p̂)`` when σ = 1) and
     ``ln Σ_j V q̂[i,j] = −σ z[i] + ln Σ_j B[i,j] (1+d[j]) P̂[j]^(η+σ)``, each sum scaled by its
     largest exponent. Markets where a scaled sum underflows (or whose constants are not
     finite) are evaluated by :func:`evaluate` instead, so the result is the same either way.
+    With ``cells``, ``markets`` holds 0 at those cells (:meth:`CellRates.clear`) and each sum
+    gets the cells' own terms (:class:`CellRates`: the quota flows, whose rates move).
     """
     sigma, eta = markets.sigma[:, None], markets.eta[:, None]
     unit = markets.unit_sigma
@@ -311,11 +430,14 @@ def fast_evaluate(markets: Markets, z: np.ndarray) -> FastState:
     exponent = np.where(unit[:, None], 0.0, 1.0 - sigma) * z
     u = np.exp(exponent - exponent.max(axis=1, keepdims=True))
     price_sums = _matvec_left(u, markets.price_matrix)
+    if cells is not None:
+        cells.add_price_terms(price_sums, u)
     with np.errstate(divide="ignore"):
         ces = ((np.log(price_sums) - markets.log_share_total + exponent.max(axis=1, keepdims=True))
                / np.where(unit[:, None], 1.0, 1.0 - sigma))
     if unit.any():
-        ces = np.where(unit[:, None], markets.unit_log_price + _matvec_left(z, markets.shares), ces)
+        unit_log_price = markets.unit_log_price if cells is None else cells.unit_log_price(markets)
+        ces = np.where(unit[:, None], unit_log_price + _matvec_left(z, markets.shares), ces)
     log_p = np.where(has_spending, ces, 0.0)
 
     demand_exponent = np.where(has_spending, np.log1p(markets.demand_shift) + (eta + sigma) * log_p, -np.inf)
@@ -323,6 +445,8 @@ def fast_evaluate(markets: Markets, z: np.ndarray) -> FastState:
     peak = np.where(np.isfinite(peak), peak, 0.0)
     c = np.exp(demand_exponent - peak)
     demand_sums = matvec(markets.demand_matrix, c)
+    if cells is not None:
+        cells.add_demand_terms(demand_sums, c)
     free = markets.free_price
     underflow = ((has_spending & ~unit[:, None] & (price_sums < UNDERFLOW_GUARD)).any(axis=1)
                  | (free & (demand_sums < UNDERFLOW_GUARD)).any(axis=1))
@@ -333,7 +457,8 @@ def fast_evaluate(markets: Markets, z: np.ndarray) -> FastState:
     state = FastState(z, log_p, residual, u, price_sums, c, demand_sums, lost)
     if state.exact_needed.any():
         idx = np.flatnonzero(state.exact_needed)
-        exact = evaluate(markets.take(idx), z[idx])
+        sub = markets.take(idx) if cells is None else cells.take(idx).priced(markets.take(idx))
+        exact = evaluate(sub, z[idx])
         state.log_consumer_price[idx] = exact.log_consumer_price
         state.residual[idx] = exact.residual
     return state

@@ -42,7 +42,7 @@ import numpy as np
 from ..cluster import ClusterError, call_with_deadline
 from ..resources import check_memory
 from . import equations, quotas
-from .batch import Batch, as_batch, quota_start
+from .batch import Batch, as_batch
 from .newton import Options, newton
 from .solution import Outputs, Solution
 
@@ -148,11 +148,10 @@ def solve_equilibrium(
     def solve_chunk(bounds):
         start, stop = bounds
         markets = batch.markets(start, stop)
-        z, iterations, nfev = newton(markets, options)
         if batch.has_quotas:
-            _solve_chunk_quotas(out, slice(start, stop), batch.quota_arguments(start, stop), markets, z, iterations,
-                                nfev, options)
+            _solve_chunk_quotas(out, slice(start, stop), batch.quota_arguments(start, stop), markets, options)
         else:
+            z, iterations, nfev = newton(markets, options)
             out.store(slice(start, stop), markets, z, iterations, nfev, options.tol)  # disjoint slices: thread-safe
         if bar is not None:
             bar.update(stop - start)  # tqdm's counter is thread-safe
@@ -255,44 +254,12 @@ def chunk_size(regions: int) -> int:
     return int(np.clip(CHUNK_CELLS // max(regions * regions, 1), 8, 4096))
 
 
-def _solve_chunk_quotas(out, where: slice, quota_args: dict, markets: equations.Markets, z, iterations, nfev,
-                        options: Options) -> None:
-    """Solve the quota flows of a chunk (docs/model.md, "Tariff-rate quotas") and store its results.
-
-    Markets whose quotas' conditions already hold at the start rates (the new tariffs clipped to
-    each quota's rates) are solved: a slack quota at its in-quota rate, an unchanged base-year
-    quota at its base rate, exactly. The others take semismooth Newton steps on prices and
-    quota rates together.
-    """
+def _solve_chunk_quotas(out, where: slice, quota_args: dict, markets: equations.Markets, options: Options) -> None:
+    """Solve a chunk of markets with quotas (docs/model.md, "Tariff-rate quotas"; :func:`quotas.solve_markets`)
+    and store its results. ``markets`` have each quota flow at its start rate, its new tariff clipped to the
+    quota's rates."""
     volume, low, high, flows = (quota_args[k] for k in ("quota_volume", "quota_in", "quota_out", "flows"))
-    start = quota_start(volume, low, high, quota_args["new_tariffs"])
-    cells = quotas.QuotaCells.from_arrays(volume, low, high, flows, start)
-    extra = np.zeros(len(z))
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        gap = cells.log_fill(flows, equations.evaluate(markets, z).log_quantity)
-    unsolved = ~cells.satisfied(gap, options.tol)
-    if unsolved.any():
-        idx = np.flatnonzero(unsolved)
-        qz, qy, qit, qfev, residual, at_lower, at_upper = quotas.solve_quota_markets(
-            markets.take(idx), cells.take(idx), z[idx], options, iterations[idx])
-        z = z.copy()
-        z[idx] = qz
-        iterations, nfev = iterations.copy(), nfev.copy()
-        iterations[idx] += qit
-        nfev[idx] += qfev
-        extra[idx] = np.abs(residual[:, z.shape[1]:]).max(axis=1)
-        factor = markets.new_tariff_factor.copy()
-        sub = cells.take(idx)
-        m, q = np.nonzero(sub.valid)
-        cell = (idx[m], sub.exporter[m, q], sub.importer[m, q])
-        # at a bound, the bound's factor exactly (1 + in_rate or 1 + out_rate); a rate beyond floating
-        # point (a market that did not converge) is reported by the results, not raised here
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            factor[cell] = np.where(at_lower[m, q], 1.0 + low[cell],
-                                    np.where(at_upper[m, q], 1.0 + high[cell], np.exp(qy[m, q])))
-            markets = equations.Markets.build(markets.flows, markets.base_tariff_factor, factor, markets.sigma,
-                                              markets.eta, markets.eps, markets.supply_shift, markets.demand_shift)
+    cells = quotas.QuotaCells.from_arrays(volume, low, high, flows, quota_args["new_tariffs"])
+    markets, z, iterations, nfev, quota_residual = quotas.solve_markets(markets, cells, options)
     out.store(where, markets, z, iterations, nfev, options.tol, quota=(volume, low, high, quota_args["new_tariffs"]),
-              quota_residual=extra)
-
-
+              quota_residual=quota_residual)
