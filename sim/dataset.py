@@ -360,7 +360,7 @@ def _read_cells(path, value_column, regions, sectors, target, problems, required
                 extra_columns, source_ids):
     """Fill ``target[k, i, j]`` from a sector,exporter,importer,<value> CSV."""
     keys = {"sector": sectors, "exporter": regions, "importer": regions}
-    fast = _fast_table(path, keys, value_column, extra_columns, source_ids, minimum=minimum)
+    fast = _fast_table(path, keys, value_column, extra_columns, source_ids, minimum=minimum) if _large(path) else None
     if fast is not None:
         target[fast[0]] = fast[1]
         return
@@ -378,7 +378,8 @@ def _read_cells(path, value_column, regions, sectors, target, problems, required
 
 def _read_supply_elasticities(path, regions, sectors, eps, problems):
     keys = {"sector": sectors, "region": regions}
-    fast = _fast_table(path, keys, "eps", {"source", "note", "basis"}, None, minimum=0.0, allow_inf=True)
+    fast = _fast_table(path, keys, "eps", {"source", "note", "basis"}, None, minimum=0.0,
+                       allow_inf=True) if _large(path) else None
     if fast is not None:
         eps[fast[0]] = fast[1]
         return
@@ -465,6 +466,19 @@ def parse_number(text, allow_inf: bool = False) -> float | None:
     return None if math.isinf(value) else value
 
 
+#: Files from this size on are read vectorised (:func:`_fast_table`); smaller ones, line by line, without
+#: importing pandas (which alone takes longer than reading them).
+VECTORISE_FROM_BYTES = 512 * 1024
+
+
+def _large(path: Path) -> bool:
+    """Whether ``path`` is a regular file of at least :data:`VECTORISE_FROM_BYTES` bytes."""
+    try:
+        return path.is_file() and path.stat().st_size >= VECTORISE_FROM_BYTES
+    except OSError:
+        return False
+
+
 #: The characters of a plain number (NUMBER_PATTERN's alphabet), and the comma that joins the cells checked.
 _NUMBER_CHARACTERS = b"0123456789.eE+-,"
 
@@ -493,6 +507,8 @@ def _fast_table(path, keys, value_column, extra_columns, source_ids, minimum=0.0
         return None
     cells = []
     for column, valid in keys.items():
+        if len(set(valid)) != len(valid):
+            return None
         at = _index(valid).get_indexer(frame[column].cat.categories)
         codes = frame[column].cat.codes.to_numpy()
         if (at < 0).any() or (codes < 0).any():
