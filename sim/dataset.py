@@ -10,12 +10,14 @@ lives in :mod:`sim.dataset_writer` and is exported here, beside the reader.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
 import math
 import os
 import re
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -370,26 +372,44 @@ def _read_csv(path: Path, required_columns: list[str], extra_columns: set[str], 
 def _read_cells(path, value_column, regions, sectors, target, problems, required, minimum,
                 extra_columns, source_ids):
     """Fill ``target[k, i, j]`` from a sector,exporter,importer,<value> CSV."""
+    keys = {"sector": sectors, "exporter": regions, "importer": regions}
+    fast = _fast_table(path, keys, value_column, extra_columns, source_ids, minimum=minimum) if _large(path) else None
+    if fast is not None:
+        target[fast[0]] = fast[1]
+        return
+
     def parse(text):
         value = parse_number(text)
         return value if value is not None and math.isfinite(value) and value >= minimum else None
 
     rule = f"{value_column} must be a finite number >= {minimum:g}"
-    keys = {"sector": sectors, "exporter": regions, "importer": regions}
+    sector_at, region_at = _positions(sectors), _positions(regions)
     for (sector, exporter, importer), value in _read_table(path, keys, value_column, parse, rule, extra_columns,
                                                            problems, required, source_ids).items():
-        target[sectors.index(sector), regions.index(exporter), regions.index(importer)] = value
+        target[sector_at[sector], region_at[exporter], region_at[importer]] = value
 
 
 def _read_supply_elasticities(path, regions, sectors, eps, problems):
+    keys = {"sector": sectors, "region": regions}
+    fast = _fast_table(path, keys, "eps", {"source", "note", "basis"}, None, minimum=0.0,
+                       allow_inf=True) if _large(path) else None
+    if fast is not None:
+        eps[fast[0]] = fast[1]
+        return
+
     def parse(text):
         value = parse_number(text, allow_inf=True)
         return value if value is not None and not math.isnan(value) and value >= 0 else None
 
-    keys = {"sector": sectors, "region": regions}
+    sector_at, region_at = _positions(sectors), _positions(regions)
     for (sector, region), value in _read_table(path, keys, "eps", parse, "eps must be a number >= 0 or inf",
                                                {"source", "note", "basis"}, problems, False, None).items():
-        eps[sectors.index(sector), regions.index(region)] = value
+        eps[sector_at[sector], region_at[region]] = value
+
+
+def _positions(codes) -> dict[str, int]:
+    """Each code's position in ``codes``."""
+    return {code: n for n, code in enumerate(codes)}
 
 
 def _read_table(path, keys, value_column, parse, rule, extra_columns, problems, required, source_ids):
@@ -457,6 +477,158 @@ def parse_number(text, allow_inf: bool = False) -> float | None:
         return None
     value = float(text)
     return None if math.isinf(value) else value
+
+
+#: Files from this size on are read vectorised (:func:`_fast_table`); smaller ones, line by line, without
+#: importing pandas (which alone takes longer than reading them).
+VECTORISE_FROM_BYTES = 512 * 1024
+
+
+def _large(path: Path) -> bool:
+    """Whether ``path`` is a regular file of at least :data:`VECTORISE_FROM_BYTES` bytes."""
+    try:
+        return path.is_file() and path.stat().st_size >= VECTORISE_FROM_BYTES
+    except OSError:
+        return False
+
+
+#: The characters of a plain number (NUMBER_PATTERN's alphabet), and the comma that joins the cells checked.
+_NUMBER_CHARACTERS = b"0123456789.eE+-,"
+
+
+def _fast_table(path, keys, value_column, extra_columns, source_ids, minimum=0.0, allow_inf=False):
+    """The happy path of :func:`_read_table`, vectorised: ``(cells, values)``, or None for the careful reader.
+
+    ``cells`` holds one array of positions per key column (in ``keys``' codes), ``values`` the parsed
+    values (at least ``minimum``; finite, or ``inf`` written as a word where ``allow_inf``). It answers
+    only for a file the careful reader accepts with the same values, and returns None at the first doubt:
+    a file pandas and :mod:`csv` might split differently, a header that is not exactly the expected one,
+    a blank line, an unknown code, a value that is not a plain number or breaks the rule, an unknown
+    ``basis`` or ``source``, a repeated row. The careful reader then reads the file again and reports
+    every problem with its line, as it always has.
+    """
+    found = _plain_csv(path)
+    if found is None:
+        return None
+    data, header = found
+    columns = [*keys, value_column]
+    if len(set(header)) != len(header) or not set(columns) <= set(header) <= set(columns) | extra_columns:
+        return None
+    checked = [column for column in ("basis", "source") if source_ids is not None and column in header]
+    frame = _pandas_frame(data, header, list(keys), value_column, checked)
+    if frame is None:
+        return None
+    cells = []
+    for column, valid in keys.items():
+        if len(set(valid)) != len(valid):
+            return None
+        at = _index(valid).get_indexer(frame[column].cat.categories)
+        codes = frame[column].cat.codes.to_numpy()
+        if (at < 0).any() or (codes < 0).any():
+            return None
+        cells.append(at[codes])
+    values = _plain_numbers(frame[value_column].tolist(), allow_inf)
+    if values is None or not (values >= minimum).all() or not _provenance_clean(frame, source_ids):
+        return None
+    flat = np.ravel_multi_index(cells, [len(valid) for valid in keys.values()])
+    if np.bincount(flat).max(initial=0) > 1:  # a repeated row
+        return None
+    return tuple(cells), values
+
+
+def _plain_csv(path: Path) -> tuple[bytes, list[str]] | None:
+    """A CSV file's bytes (less a leading BOM) and its header, or None unless it is UTF-8 with no lone CR or NUL.
+
+    pandas and :mod:`csv` both end a row at ``\n``, ``\r\n`` and a lone ``\r``; the file is decoded whole,
+    as the careful reader does, because pandas never decodes the columns it does not keep.
+    """
+    if regular_file_problem(path) is not None:
+        return None
+    try:
+        data = path.read_bytes()
+        if not data.isascii():  # ASCII is UTF-8 as it is; anything else is decoded once to be sure it is UTF-8
+            data.decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if b"\x00" in data or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n")):
+        return None
+    data = data.removeprefix(codecs.BOM_UTF8)
+    return data, next(csv.reader(_lines(data)), [])
+
+
+def _lines(data: bytes):
+    """The lines of UTF-8 ``data``, each with its ``\n``, as text, one at a time (as :class:`csv.DictReader` reads)."""
+    start = 0
+    while start < len(data):
+        end = data.find(b"\n", start) + 1 or len(data)
+        yield data[start:end].decode("utf-8")
+        start = end
+
+
+def _pandas_frame(data: bytes, header: list[str], keys: list[str], value_column: str, checked: list[str]):
+    """The columns needed of a CSV file, read by pandas (codes as categories, values as text).
+
+    None when pandas reads another header than ``header``, objects to a row, or warns. Blank lines are
+    kept as rows (of empty codes, never valid), as :mod:`csv` reads a line of spaces, which pandas would skip.
+    """
+    import pandas as pd
+
+    types = {column: "category" for column in (*keys, *checked)} | {value_column: object}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a row pandas finds odd: the careful reader decides
+            if list(pd.read_csv(io.BytesIO(data), nrows=0, index_col=False, encoding="utf-8").columns) != header:
+                return None
+            return pd.read_csv(io.BytesIO(data), dtype=types, usecols=list(types), na_filter=False,
+                               keep_default_na=False, skip_blank_lines=False, index_col=False, encoding="utf-8",
+                               engine="c")
+    except (ValueError, Warning, pd.errors.ParserError):  # pandas' refusals; the careful reader says why
+        return None
+
+
+def _index(codes):
+    """``codes`` as a pandas Index of text (``get_indexer`` gives -1 for a text that is none of them)."""
+    import pandas as pd
+
+    return pd.Index(list(codes), dtype=object)
+
+
+def _plain_numbers(texts: list[str], allow_inf: bool) -> np.ndarray | None:
+    """``float()`` of every text when each is a plain number (:func:`parse_number`'s rule, no spaces), else None.
+
+    ``float()`` reads exactly the texts of :data:`NUMBER_PATTERN` among those made of its characters;
+    a number beyond floating point (``1e400``) gives None. Where ``allow_inf``, an infinity word
+    (:data:`INFINITY_WORDS`, any case) is ``inf``.
+    """
+    infinite = None
+    if allow_inf:
+        infinite = np.array([text.lower() in INFINITY_WORDS for text in texts], dtype=bool)
+        texts = ["0" if word else text for text, word in zip(texts, infinite)]
+    joined = ",".join(texts)
+    if not joined.isascii() or joined.encode("ascii").translate(None, _NUMBER_CHARACTERS):
+        return None
+    try:
+        values = np.fromiter(map(float, texts), dtype=float, count=len(texts))
+    except ValueError:
+        return None
+    if not np.isfinite(values).all():
+        return None
+    if infinite is not None:
+        values[infinite] = np.inf
+    return values
+
+
+def _provenance_clean(frame, source_ids) -> bool:
+    """Whether every ``basis`` and ``source`` cell passes :func:`_check_provenance` (checked once per distinct text)."""
+    if source_ids is None:
+        return True
+    if "basis" in frame and not set(frame["basis"].cat.categories) <= set(BASES):
+        return False
+    if "source" in frame and source_ids:
+        for cell in frame["source"].cat.categories:
+            if any(sid not in source_ids for sid in cell.replace(";", " ").split()):
+                return False
+    return True
 
 
 def _read_quotas(path, regions, sectors, flows, tariffs, problems, source_ids):

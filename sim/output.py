@@ -7,6 +7,8 @@ never touches a file that a run did not write (see that module).
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import platform
@@ -169,7 +171,81 @@ def _write_table_files(tables: dict, folder: Path, fmt: str = "csv") -> None:
                 raise InputError([Problem("--format", "", "Parquet output needs pyarrow: pip install "
                                           "'tradesim-armington[parquet]' (or pip install pyarrow)")]) from None
         else:
-            _text_escaped(table).to_csv(folder / f"{name}.csv", index=False, float_format="%.10g")
+            write_csv(table, folder / f"{name}.csv")
+
+
+#: How a CSV table writes each float: ten significant digits (``-0``, ``inf``; NaN is an empty cell).
+FLOAT_FORMAT = "%.10g"
+#: Rows joined and written at a time by :func:`write_csv`.
+CSV_CHUNK_ROWS = 65536
+
+
+def write_csv(table: pd.DataFrame, path: Path) -> None:
+    """Write ``table`` as CSV, byte for byte as ``_text_escaped(table).to_csv(path, index=False, float_format=...)``.
+
+    pandas formats every float through a Python call with its checks and quotes every cell through
+    :mod:`csv`; here each float is formatted once with the same format, each distinct text cell is
+    escaped and quoted once, and the rows are joined. A table with a column of another kind (a mixed
+    text-and-number column, an extension dtype) is written by pandas itself.
+    """
+    columns = _csv_columns(table)
+    if columns is None:
+        _text_escaped(table).to_csv(path, index=False, float_format=FLOAT_FORMAT)
+        return
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        handle.write(_csv_record(list(table.columns)))
+        for start in range(0, len(table), CSV_CHUNK_ROWS):
+            rows = map(",".join, zip(*(cells[start:start + CSV_CHUNK_ROWS] for cells in columns)))
+            handle.write(os.linesep.join(rows) + os.linesep)
+
+
+def _csv_columns(table: pd.DataFrame) -> list[list[str]] | None:
+    """Every column's cells as CSV text, or None where :func:`write_csv` leaves the table to pandas."""
+    if table.shape[1] < 2 or table.columns.has_duplicates or not all(isinstance(c, str) for c in table.columns):
+        return None  # one column: csv quotes an empty row; other labels: pandas' own rules
+    columns = []
+    for name in table.columns:
+        column = table[name]
+        if column.dtype == np.float64:
+            values = column.to_numpy()
+            cells = list(map(FLOAT_FORMAT.__mod__, values.tolist()))
+            for row in np.flatnonzero(np.isnan(values)).tolist():
+                cells[row] = ""
+        elif isinstance(column.dtype, np.dtype) and column.dtype.kind in "iub":
+            cells = list(map(str, column.tolist()))
+        elif not pd.api.types.is_numeric_dtype(column.dtype):
+            cells = _text_cells(column)
+        else:
+            cells = None
+        if cells is None:
+            return None
+        columns.append(cells)
+    return columns
+
+
+def _text_cells(column: pd.Series) -> list[str] | None:
+    """A text column's cells escaped (:func:`~sim.escape.spreadsheet_text`) and quoted as :mod:`csv` would.
+
+    Each distinct text is escaped and quoted once; a missing cell is empty. None for a column that
+    holds anything but text (``year``: years beside "long run"), which pandas then writes.
+    """
+    codes, distinct = pd.factorize(column)
+    if not all(isinstance(text, str) for text in distinct):
+        return None
+    shown = np.array([_csv_field(spreadsheet_text(text)) for text in distinct] + [""], dtype=object)
+    return shown[codes].tolist()
+
+
+def _csv_field(text: str) -> str:
+    """``text`` as one field of a CSV row, quoted where :mod:`csv` (as pandas calls it) would quote it."""
+    return _csv_record([text, ""])[: -len(os.linesep) - 1]
+
+
+def _csv_record(fields: list[str]) -> str:
+    """One CSV row as pandas writes it: :mod:`csv`, minimal quoting, the platform's line end."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator=os.linesep).writerow(fields)
+    return buffer.getvalue()
 
 
 def _mixed_as_text(table: pd.DataFrame) -> pd.DataFrame:
@@ -324,25 +400,30 @@ def _year(label):
 
 def _shocks_in_force(res) -> list[dict]:
     """Per year: tariff cells that differ from base, quotas in force, non-zero supply and demand shifts."""
-    tariffs, shifts = res.frames.tariffs, res.frames.shifts
+    tariffs, shifts, quotas = res.frames.tariffs, res.frames.shifts, res.frames.quotas
     out = []
     for year in res.info.years:
         entry = {"year": _year(year), "tariffs": [], "supply_shifts": [], "demand_shifts": []}
         if year in tariffs.index.unique("year"):
             rows = tariffs.xs(year, level="year")
             rows = rows[rows["rate"] != rows["base_rate"]]
-            entry["tariffs"] = [{"sector": s, "exporter": e, "importer": i, "base_rate": float(r.base_rate),
-                                 "rate": float(r.rate)} for (s, e, i), r in rows.iterrows()]
-        quotas = res.frames.quotas
+            entry["tariffs"] = [{"sector": s, "exporter": e, "importer": i, "base_rate": base, "rate": rate}
+                                for (s, e, i), base, rate in _rows(rows, ["base_rate", "rate"])]
         if year in quotas.index.unique("year"):
-            entry["quotas"] = [{"sector": s, "exporter": e, "importer": i, "volume": float(q.volume),
-                                "in_rate": float(q.in_rate), "out_rate": float(q.out_rate),
-                                "rent_holder": q.rent_holder}
-                               for (s, e, i), q in quotas.xs(year, level="year").iterrows()]
+            entry["quotas"] = [{"sector": s, "exporter": e, "importer": i, "volume": volume, "in_rate": low,
+                                "out_rate": high, "rent_holder": holder}
+                               for (s, e, i), volume, low, high, holder in _rows(
+                                   quotas.xs(year, level="year"), ["volume", "in_rate", "out_rate", "rent_holder"])]
         if year in shifts.index.unique("year"):
             rows = shifts.xs(year, level="year")
             for column, key in (("supply_shift", "supply_shifts"), ("demand_shift", "demand_shifts")):
-                entry[key] = [{"sector": s, "region": r, "shift": float(v)}
-                              for (s, r), v in rows[column].items() if v != 0]
+                entry[key] = [{"sector": s, "region": r, "shift": v} for (s, r), v in _rows(rows, [column]) if v != 0]
         out.append(entry)
     return out
+
+
+def _rows(frame: pd.DataFrame, columns: list[str]):
+    """``(index tuple, value, ...)`` per row of ``frame``'s ``columns``, numbers as Python floats (for JSON)."""
+    values = [frame[c].to_numpy(dtype=float if pd.api.types.is_numeric_dtype(frame[c]) else object).tolist()
+              for c in columns]
+    return zip(frame.index.tolist(), *values)

@@ -1,0 +1,199 @@
+"""A 50-region x 200-sector dataset (what ``dataset build`` makes from BACI): load, CSV write and ``run``, timed.
+
+    python benchmarks/bench_dataset.py [--regions 50] [--sectors 200] [--repeat 5] [--dataset DIR]
+
+The dataset is written once by :func:`write_benchmark_dataset` (seeded: the same bytes every
+time; ``--dataset DIR`` keeps it there and reuses it). Each measure is repeated ``--repeat``
+times, interleaved with its floor, and printed as min and median (issue 22):
+
+- ``load_dataset``: the careful line-by-line reader (forced) against the vectorised one, beside
+  the floor of reading both CSV files with ``pandas.read_csv``; target at most 0.6 s.
+- CSV write of the run's tables: pandas' ``to_csv`` (the former writer) against
+  :func:`sim.output.write_csv`; the bytes are checked to be the same.
+- ``run --no-plots`` as a whole process against ``python -c "import numpy, pandas"``;
+  target at most the floor + 2.0 s.
+
+Ratios are what to compare: other work on the machine slows every line alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+BACI_NOTE = "BACI 2022: sum over the countries and HS6 products of the pair"
+TARIFF_NOTE = "import-value-weighted average of applied HS6 rates (preferential over MFN)"
+
+
+def write_benchmark_dataset(folder: Path, regions: int = 50, sectors: int = 200, density: float = 0.8,
+                            seed: int = 22) -> Path:
+    """Write a BACI-built-like dataset folder with :func:`sim.dataset.write_dataset`; the same bytes for a seed.
+
+    Every region ships to itself (``derived`` from production less exports); each other pair trades
+    with probability ``density`` (lognormal values, six decimals, as ``dataset build`` writes them) and
+    pays a tariff of 0 to 25% where it trades.
+    """
+    from sim.dataset import write_dataset
+
+    rng = np.random.default_rng(seed)
+    region_codes = [f"R{r:02d}" for r in range(regions)]
+    sector_codes = [f"s{k:03d}" for k in range(sectors)]
+    trade = rng.random((sectors, regions, regions)) < density
+    values = rng.lognormal(3.0, 2.0, trade.shape)
+    rates = np.round(rng.uniform(0.0, 0.25, trade.shape), 4)
+    output = values.sum(axis=2) * rng.uniform(1.5, 4.0, (sectors, regions))
+    flows, tariffs = [], []
+    for k, sector in enumerate(sector_codes):
+        for i, exporter in enumerate(region_codes):
+            exports = 0.0
+            for j, importer in enumerate(region_codes):
+                if i != j and trade[k, i, j]:
+                    exports += values[k, i, j]
+                    flows.append((sector, exporter, importer, values[k, i, j], "derived", "BACI", BACI_NOTE))
+                    tariffs.append((sector, exporter, importer, rates[k, i, j], "derived", "TARIFFS", TARIFF_NOTE))
+            flows.append((sector, exporter, exporter, output[k, i] - exports, "derived", "PRODUCTION",
+                          f"output {output[k, i]:,.1f} (production file) less exports {exports:,.1f}"))
+    meta = {"name": "bench", "title": f"bench: {regions} regions x {sectors} sectors", "base_year": 2022,
+            "unit": "USD million",
+            "region": [{"code": code, "name": f"Region {code}"} for code in region_codes],
+            "sector": [{"code": code, "name": f"Sector {code}", "sigma": 4.0, "eta": -1.0, "eps": 3.0}
+                       for code in sector_codes],
+            "source": [{"id": "BACI", "title": "CEPII BACI (synthetic)"}, {"id": "PRODUCTION", "title": "output"},
+                       {"id": "TARIFFS", "title": "applied tariffs"}]}
+    write_dataset(folder, meta, flows, tariffs, decimals={"value": 6, "rate": 6})
+    return Path(folder)
+
+
+def timed(function) -> float:
+    started = time.perf_counter()
+    function()
+    return time.perf_counter() - started
+
+
+def summary(values: list[float]) -> str:
+    return f"min {min(values):6.2f} s   median {statistics.median(values):6.2f} s"
+
+
+def interleaved(measures: dict, repeat: int) -> dict[str, list[float]]:
+    """Each measure's wall times, the measures taking turns ``repeat`` times."""
+    times = {name: [] for name in measures}
+    for _ in range(repeat):
+        for name, function in measures.items():
+            times[name].append(timed(function))
+    return times
+
+
+def print_block(title: str, times: dict[str, list[float]], floor: str, target: float | None = None,
+                over_floor: float | None = None) -> None:
+    print(title)
+    base = min(times[floor])
+    for name, values in times.items():
+        line = f"  {name:<42} {summary(values)}   x{min(values) / base:5.2f} of the floor"
+        if name != floor and target is not None:
+            line += f"   target <= {target} s: {'met' if min(values) <= target else 'NOT met'}"
+        if name != floor and over_floor is not None:
+            line += (f"   target <= floor + {over_floor} s = {base + over_floor:.2f} s: "
+                     f"{'met' if min(values) <= base + over_floor else 'NOT met'}")
+        print(line)
+
+
+def load_times(folder: Path, repeat: int) -> dict[str, list[float]]:
+    import pandas as pd
+
+    from sim import dataset
+
+    def careful():
+        fast, dataset._fast_table = dataset._fast_table, lambda *args, **kwargs: None
+        try:
+            dataset.load_dataset(folder)
+        finally:
+            dataset._fast_table = fast
+
+    measures = {"floor: pandas.read_csv of flows and tariffs": lambda: [pd.read_csv(folder / name) for name in
+                                                                       ("flows.csv", "tariffs.csv")],
+                "load_dataset, careful reader (before)": careful,
+                "load_dataset (now)": lambda: dataset.load_dataset(folder)}
+    return interleaved(measures, repeat)
+
+
+def write_times(scenario: Path, repeat: int) -> dict[str, list[float]]:
+    from sim import run
+    from sim.output import FLOAT_FORMAT, _text_escaped, output_tables, write_csv
+
+    res = run(scenario)
+    tables = output_tables([res.by_scenario], [res])
+    out = Path(tempfile.mkdtemp(prefix="bench_csv_"))
+
+    def before():
+        for name, table in tables.items():
+            _text_escaped(table).to_csv(out / f"{name}.before.csv", index=False, float_format=FLOAT_FORMAT)
+
+    def now():
+        for name, table in tables.items():
+            write_csv(table, out / f"{name}.csv")
+
+    measures = {"floor: flows table to Parquet" if _has_pyarrow() else "floor: none (no pyarrow)":
+                (lambda: tables["flows"].to_parquet(out / "flows.parquet")) if _has_pyarrow() else (lambda: None),
+                "CSV tables with pandas to_csv (before)": before, "CSV tables with write_csv (now)": now}
+    times = interleaved(measures, repeat)
+    rows = len(tables["flows"])
+    same = all((out / f"{name}.before.csv").read_bytes() == (out / f"{name}.csv").read_bytes() for name in tables)
+    print(f"CSV tables of the run ({rows:,} flow rows): the same bytes before and now: {same}")
+    shutil.rmtree(out)
+    return times
+
+
+def _has_pyarrow() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("pyarrow") is not None
+
+
+def process_times(scenario: Path, repeat: int) -> dict[str, list[float]]:
+    out = Path(tempfile.mkdtemp(prefix="bench_run_"))
+    py = sys.executable
+    commands = {'floor: python -c "import numpy, pandas"': [py, "-c", "import numpy, pandas"],
+                "run --no-plots": [py, str(ROOT / "run_sim.py"), "run", str(scenario), "--no-plots", "--quiet",
+                                   "--out", str(out / "run")]}
+    times = interleaved({name: (lambda c=command: subprocess.run(c, check=True, capture_output=True))
+                         for name, command in commands.items()}, repeat)
+    shutil.rmtree(out)
+    return times
+
+
+def main(regions: int = 50, sectors: int = 200, repeat: int = 5, dataset: str | None = None) -> dict:
+    folder = Path(dataset) if dataset else Path(tempfile.mkdtemp(prefix="bench_dataset_"))
+    if not (folder / "dataset.toml").is_file():
+        seconds = timed(lambda: write_benchmark_dataset(folder, regions, sectors))
+        print(f"dataset written to {folder} in {seconds:.1f} s")
+    scenario = folder.parent / f"{folder.name}_scenario.toml"
+    scenario.write_text(f'name = "bench"\ndataset = "{folder.resolve()}"\n[[tariff]]\nsector = "*"\n'
+                        'importer = "R00"\nexporter = "*"\nadd = 0.1\n')
+    print(f"{regions} regions x {sectors} sectors, {repeat} interleaved repeats")
+    results = {"load": load_times(folder, repeat), "write": write_times(scenario, repeat),
+               "process": process_times(scenario, repeat)}
+    print_block("load_dataset", results["load"], "floor: pandas.read_csv of flows and tariffs", target=0.6)
+    print_block("CSV write", results["write"], next(iter(results["write"])))
+    print_block("whole process", results["process"], 'floor: python -c "import numpy, pandas"', over_floor=2.0)
+    scenario.unlink()
+    if not dataset:
+        shutil.rmtree(folder)
+    return results
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--regions", type=int, default=50)
+    parser.add_argument("--sectors", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--dataset", default=None, help="Keep the dataset in this folder (reused when present).")
+    main(**vars(parser.parse_args()))
