@@ -33,6 +33,7 @@ import re
 import shlex
 import sys
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -411,6 +412,26 @@ def _trade_chunks(path: Path):
         raise InputError([_problem(path, "", _unreadable(exc))]) from None
 
 
+def _read_ahead(chunks):
+    """The items of the generator ``chunks``, the next one read in a thread while the caller works on this one.
+
+    The C parser reads without holding Python's lock, so reading the next chunk and summing this
+    one share the machine's cores. An error while reading is raised where that chunk is taken;
+    ``chunks`` is closed however the loop ends (it closes the file).
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="baci-reader") as reader:
+        pending = reader.submit(next, chunks, None)
+        try:
+            while (chunk := pending.result()) is not None:
+                pending = reader.submit(next, chunks, None)
+                yield chunk
+        finally:
+            pending.cancel()
+            if not pending.cancelled():
+                pending.exception()  # wait for the chunk being read; its error, if any, is not this loop's
+            chunks.close()
+
+
 def _csv_header(path: Path) -> list[str] | None:
     """The header line of a CSV file as its fields (None if the file is empty, [] if the line is blank)."""
     with open(path, encoding="utf-8-sig", newline="") as fh:
@@ -557,7 +578,7 @@ def _aggregate_trade(path, year, countries, product_map, region_of, regions, sec
         schedule.number_countries(table.iso)
     unknown_codes: dict[int, int] = {}
     lines_read = 0
-    for chunk in _trade_chunks(path):
+    for chunk in _read_ahead(_trade_chunks(path)):
         offset = lines_read + 2
         lines_read += len(chunk)
         parsed, usable = _check_chunk(chunk, offset, bad)
