@@ -5,8 +5,9 @@ written unless all are right):
 
 - ``trade``: a BACI file as CEPII publishes it, columns ``t,i,j,k,v,q`` (year, exporter and
   importer as CEPII numeric country codes, HS6 product — leading zeros may have been lost —,
-  value in thousands of USD, quantity in tonnes). Read in chunks, so a large year needs
-  memory for one chunk and the region × sector aggregates only.
+  value in thousands of USD, quantity in tonnes). Read in chunks (the next one in a thread while
+  this one is summed), so a large year needs memory for two chunks and the region × sector
+  aggregates only; each distinct country and HS6 code is looked up once, not row by row.
 - ``countries``: BACI's country file ``country_code,country_name,country_iso2,country_iso3``.
 - ``products``: ``hs,sector`` — an HS6 code or a 2- or 4-digit prefix; the longest prefix wins.
 - ``sectors``: ``sector,name,sigma,eta,eps,source``: display names and default elasticities.
