@@ -27,7 +27,9 @@ benchmark left the reference two BLAS threads and so overstated the speed-up: 16
 6.6× with the same threads).
 
 Printed per size: min and median of each, the solver / floor ratio (min over min, median over
-median; issue 22's target: at most 2×) and the speed-up on the reference, and the largest price
+median, and "paired": the median of each repetition's solver time over the floor's time measured
+right after it, the steadiest on a loaded machine; issue 22's target: at most 2×) and the speed-up
+on the reference, and the largest price
 difference between the solver and the floor's Newton and between the solver and the reference.
 Peak memory is the largest amount of memory numpy and Python held during one solve above what
 was held before it (``tracemalloc``, in a separate call so it does not slow the timed ones), next
@@ -198,6 +200,7 @@ def compare(markets, regions, repeat, reference_too=True, threads=None):
            "floor_agree": float(np.abs(np.exp(floor) - new.producer_price).max())}
     for t in threads:
         row["new", t], row["floor", t] = _stats(times["new", t]), _stats(times["floor", t])
+        row["paired", t] = statistics.median(a / b for a, b in zip(times["new", t], times["floor", t]))
     row |= {"min": row["new", threads[0]]["min"], "median": row["new", threads[0]]["median"]}
     if reference_too:
         row |= {"ref": _stats(times["reference"]), "ref_peak": peak_memory(reference, args) / GIB,
@@ -227,7 +230,7 @@ def print_targets(repeat, sizes=TARGETS, threads=None):
             print(f"      {t} thread{'s' if t > 1 else ' '}: solver min {new['min']:.3f} s, median "
                   f"{new['median']:.3f} s | FLOOR min {floor['min']:.3f} s, median {floor['median']:.3f} s | "
                   f"solver / floor "
-                  f"{ratio[0]:.2f}x min, {ratio[1]:.2f}x median{verdict} | "
+                  f"{ratio[0]:.2f}x min, {ratio[1]:.2f}x median, {r['paired', t]:.2f}x paired{verdict} | "
                   f"speed-up on the reference {_ratio(ref, new)}")
         print(f"      reference (1 thread): min {ref['min']:.3f} s, median {ref['median']:.3f} s; prices agree with "
               f"the reference to {r['agree']:.0e}, with the floor's Newton to {r['floor_agree']:.0e}")

@@ -4,6 +4,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from sim import solve_equilibrium
 
@@ -64,7 +65,8 @@ def test_scale_benchmark_prints_the_floor_ratio_on_one_and_two_threads(monkeypat
     bench.print_targets(1, sizes=[(60, 12, None, None)], threads=[2, 1])
     out = capsys.readouterr().out
     assert "BLAS at one thread for all" in out and "converged 60/60" in out
-    assert out.count("solver / floor") == 2 and "2 threads:" in out and "1 thread :" in out
+    assert out.count("solver / floor") == 2 and out.count("x paired") == 2
+    assert "2 threads:" in out and "1 thread :" in out
     assert "reference (1 thread)" in out
 
 
@@ -98,3 +100,15 @@ def test_bench_linkages_runs_small_and_converges(capsys):
     load("bench_linkages").main(sectors=4, regions=5, draws=3)
     out = capsys.readouterr().out
     assert "converged 12/12" in out and "rounds" in out and "ratio linked / unlinked" in out
+
+
+def test_bench_dask_runs_small_and_the_cluster_agrees(monkeypatch, capsys):
+    import sys
+
+    pytest.importorskip("distributed", reason="the test extra installs dask[distributed]")
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    monkeypatch.delitem(sys.modules, "bench_solver", raising=False)
+    times = load("bench_dask").main(markets=40, regions=6, repeat=1)
+    out = capsys.readouterr().out
+    assert "answers identical: True" in out and "cluster start + solve" in out and "/ local:" in out
+    assert set(times) == {"local", "cluster start", "on the cluster"}
