@@ -1,12 +1,14 @@
 """World-scale bring-your-own-data: a BACI-format file of 5000 HS6 products × 50 countries, end to end.
 
-    python benchmarks/bench_baci.py [--products 5000] [--countries 50] [--density 0.2] [--keep DIR]
+    python benchmarks/bench_baci.py [--products 5000] [--countries 50] [--density 0.2] [--repeat 3] [--keep DIR]
     python benchmarks/bench_baci.py --rows 10000000 [--repeat 3] [--keep DIR] [--baseline CHECKOUT]
 
 Phases, each a fresh process so that its peak memory is its own: write the BACI file and
-the concordances (here, in Python), ``dataset build`` (with MFN tariffs for five
+the concordances (here, in Python, once), ``dataset build`` (with MFN tariffs for five
 importers), ``validate`` and ``run`` of a scenario on the built dataset (``--no-plots``).
-Prints each phase's wall time and peak resident memory, and the file's size: the build
+The three phases run ``--repeat`` times, interleaved (build, validate, run, build, ...; each
+repetition builds into a folder of its own); each phase's wall time and peak resident memory
+are printed with their min and median, and the file's size: the build
 reads the trade file in chunks, so its memory should stay far below the file's size
 (issue 12: a 1 GB BACI year in about 2 GB at most).
 
@@ -26,6 +28,7 @@ import csv
 import hashlib
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -272,10 +275,26 @@ def main_year(rows=10_000_000, repeat=3, keep=None, baseline=None):
     return seconds, peaks
 
 
-def main(products=5000, countries=50, density=0.2, keep=None):
+PHASES = ("dataset build", "validate", "run --no-plots")
+
+
+def phases(folder: Path, paths: dict, rep: int) -> dict[str, list[str]]:
+    """The commands of one repetition (its own dataset, scenario and output folders)."""
+    py = sys.executable
+    out = folder / f"dataset{rep}"
+    build = [py, "run_sim.py", "dataset", "build", "--year", "2022", "--name", "bench", "--out", str(out)]
+    for option in ("trade", "countries", "products", "sectors", "regions", "production", "tariffs"):
+        build += [f"--{option}", str(paths[option])]
+    scenario = folder / f"scenario{rep}.toml"
+    scenario.write_text(f'name = "bench"\ndataset = "{out}"\n[[tariff]]\nsector = "*"\nimporter = "R0"\n'
+                        'exporter = "*"\nadd = 0.1\n')
+    run = [py, "run_sim.py", "run", str(scenario), "--no-plots", "--out", str(folder / f"out{rep}")]
+    return dict(zip(PHASES, (build, [py, "run_sim.py", "validate", str(scenario)], run)))
+
+
+def main(products=5000, countries=50, density=0.2, repeat=3, keep=None):
     folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="bench_baci_"))
     folder.mkdir(parents=True, exist_ok=True)
-    py = sys.executable
     started = time.perf_counter()
     paths = write_inputs(folder, products, countries, density)
     with open(paths["trade"]) as fh:
@@ -283,18 +302,15 @@ def main(products=5000, countries=50, density=0.2, keep=None):
     size = paths["trade"].stat().st_size / 2**20
     print(f"BACI-format file: {rows:,} rows, {size:,.0f} MiB ({products} HS6 products x {countries} countries, "
           f"density {density}); written in {time.perf_counter() - started:.1f} s")
-    out = folder / "dataset"
-    build = [py, "run_sim.py", "dataset", "build", "--year", "2022", "--name", "bench", "--out", str(out)]
-    for option in ("trade", "countries", "products", "sectors", "regions", "production", "tariffs"):
-        build += [f"--{option}", str(paths[option])]
-    scenario = folder / "scenario.toml"
-    scenario.write_text(f'name = "bench"\ndataset = "{out}"\n[[tariff]]\nsector = "*"\nimporter = "R0"\n'
-                        'exporter = "*"\nadd = 0.1\n')
-    for name, command in (("dataset build", build), ("validate", [py, "run_sim.py", "validate", str(scenario)]),
-                          ("run --no-plots", [py, "run_sim.py", "run", str(scenario), "--no-plots", "--out",
-                                              str(folder / "out")])):
-        seconds, peak = phase(command)
-        print(f"  {name:<15} {seconds:7.2f} s   peak memory {peak:6.2f} GiB")
+    results = {name: [] for name in PHASES}
+    for rep in range(repeat):  # interleaved, so that a slow spell of the machine hits every phase
+        for name, command in phases(folder, paths, rep).items():
+            results[name].append(phase(command))
+    print(f"  {repeat} interleaved repetitions, each phase a fresh process")
+    for name, runs in results.items():
+        seconds, peaks = [r[0] for r in runs], [r[1] for r in runs]
+        print(f"  {name:<15} min {min(seconds):7.2f} s, median {statistics.median(seconds):7.2f} s   peak memory "
+              f"min {min(peaks):6.2f} GiB, median {statistics.median(peaks):6.2f} GiB")
     if not keep:
         shutil.rmtree(folder)
 
@@ -304,14 +320,14 @@ if __name__ == "__main__":
     parser.add_argument("--products", type=int, default=5000)
     parser.add_argument("--countries", type=int, default=50)
     parser.add_argument("--density", type=float, default=0.2)
+    parser.add_argument("--repeat", type=int, default=3, help="Rounds of the interleaved runs.")
     parser.add_argument("--keep", default=None, help="Keep the files in this folder.")
     parser.add_argument("--rows", type=int, default=None, help="Time dataset build on a realistic BACI year of this "
                                                                 "many rows against the pandas read of the file.")
-    parser.add_argument("--repeat", type=int, default=3, help="With --rows: rounds of the interleaved runs.")
     parser.add_argument("--baseline", default=None, help="With --rows: also time this checkout's build and compare "
                                                          "the built folders.")
     args = parser.parse_args()
     if args.rows:
         main_year(args.rows, args.repeat, args.keep, args.baseline)
     else:
-        main(args.products, args.countries, args.density, args.keep)
+        main(args.products, args.countries, args.density, args.repeat, args.keep)

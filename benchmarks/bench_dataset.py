@@ -2,7 +2,7 @@
 
     python benchmarks/bench_dataset.py [--regions 50] [--sectors 200] [--repeat 5] [--dataset DIR]
 
-The dataset is written once by :func:`write_benchmark_dataset` (seeded: the same bytes every
+The dataset is written once by :func:`synthetic.write_benchmark_dataset` (seeded: the same bytes every
 time; ``--dataset DIR`` keeps it there and reuses it). Each measure is repeated ``--repeat``
 times, interleaved with its floor, and printed as min and median (issue 22):
 
@@ -27,52 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+from synthetic import write_benchmark_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
-BACI_NOTE = "BACI 2022: sum over the countries and HS6 products of the pair"
-TARIFF_NOTE = "import-value-weighted average of applied HS6 rates (preferential over MFN)"
-
-
-def write_benchmark_dataset(folder: Path, regions: int = 50, sectors: int = 200, density: float = 0.8,
-                            seed: int = 22) -> Path:
-    """Write a BACI-built-like dataset folder with :func:`sim.dataset.write_dataset`; the same bytes for a seed.
-
-    Every region ships to itself (``derived`` from production less exports); each other pair trades
-    with probability ``density`` (lognormal values, six decimals, as ``dataset build`` writes them) and
-    pays a tariff of 0 to 25% where it trades.
-    """
-    from sim.dataset import write_dataset
-
-    rng = np.random.default_rng(seed)
-    region_codes = [f"R{r:02d}" for r in range(regions)]
-    sector_codes = [f"s{k:03d}" for k in range(sectors)]
-    trade = rng.random((sectors, regions, regions)) < density
-    values = rng.lognormal(3.0, 2.0, trade.shape)
-    rates = np.round(rng.uniform(0.0, 0.25, trade.shape), 4)
-    output = values.sum(axis=2) * rng.uniform(1.5, 4.0, (sectors, regions))
-    flows, tariffs = [], []
-    for k, sector in enumerate(sector_codes):
-        for i, exporter in enumerate(region_codes):
-            exports = 0.0
-            for j, importer in enumerate(region_codes):
-                if i != j and trade[k, i, j]:
-                    exports += values[k, i, j]
-                    flows.append((sector, exporter, importer, values[k, i, j], "derived", "BACI", BACI_NOTE))
-                    tariffs.append((sector, exporter, importer, rates[k, i, j], "derived", "TARIFFS", TARIFF_NOTE))
-            flows.append((sector, exporter, exporter, output[k, i] - exports, "derived", "PRODUCTION",
-                          f"output {output[k, i]:,.1f} (production file) less exports {exports:,.1f}"))
-    meta = {"name": "bench", "title": f"bench: {regions} regions x {sectors} sectors", "base_year": 2022,
-            "unit": "USD million",
-            "region": [{"code": code, "name": f"Region {code}"} for code in region_codes],
-            "sector": [{"code": code, "name": f"Sector {code}", "sigma": 4.0, "eta": -1.0, "eps": 3.0}
-                       for code in sector_codes],
-            "source": [{"id": "BACI", "title": "CEPII BACI (synthetic)"}, {"id": "PRODUCTION", "title": "output"},
-                       {"id": "TARIFFS", "title": "applied tariffs"}]}
-    write_dataset(folder, meta, flows, tariffs, decimals={"value": 6, "rate": 6})
-    return Path(folder)
-
-
 def timed(function) -> float:
     started = time.perf_counter()
     function()

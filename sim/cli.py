@@ -183,11 +183,18 @@ def _command_line(ctx) -> list[str]:
 
 
 def _check_year(outcome, year, read_only: bool = False):
-    """An unknown ``--year`` is bad input, found before anything is written."""
-    from .statistics import select_period
+    """An unknown ``--year`` is bad input, found before anything is written.
+
+    Without ``--year`` only the default period can be missing (scenarios without a year in common): it is found
+    without cutting the tables to it.
+    """
+    from .statistics import default_period, select_period
 
     try:
-        select_period(outcome.by_scenario.welfare, outcome.infos, year)
+        if year is None:
+            default_period(outcome.infos)
+        else:
+            select_period(outcome.by_scenario.welfare, outcome.infos, year)
     except ValueError as exc:
         _fail_input([Problem("--year", "", str(exc))], read_only)
 

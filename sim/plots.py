@@ -16,6 +16,8 @@ helpers beside it), so a ``$`` is drawn as written and never parsed as mathtext.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import re
 import textwrap
 from dataclasses import replace
@@ -30,7 +32,7 @@ from .summary import demand_shift_notes
 from .tables import LONG_RUN, WELFARE_PARTS
 
 __all__ = ["Plotter", "welfare", "welfare_path", "imports", "prices", "write_plots", "write_comparison_plots",
-           "save_png"]
+           "save_png", "encoding_in_background"]
 
 DPI = 150
 CHANGE_EPS = 1e-9  # smaller changes (percent, or dataset units) are treated as none when choosing what to draw
@@ -967,15 +969,52 @@ def save_png(fig, path: Path) -> None:
 
     ``Figure.savefig`` draws a figure with a layout engine twice (once to lay it
     out, once to render); drawing the Agg canvas runs the constrained layout and
-    renders in one pass, and its pixels are written as they are.
+    renders in one pass, and its pixels are written as they are. Inside
+    :func:`encoding_in_background` the file is encoded on another thread.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.image import imsave
 
     fig.set_dpi(DPI)
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
-    imsave(path, np.asarray(canvas.buffer_rgba()), format="png", dpi=DPI)
+    pixels = np.asarray(canvas.buffer_rgba())  # holds the renderer's buffer, which nothing draws on again
+    encode = _PNG_ENCODER.get()
+    if encode is None:
+        _write_png(path, pixels)
+    else:
+        encode(path, pixels)
+
+
+def _write_png(path: Path, pixels) -> None:
+    """The pixels of a drawn figure as a PNG file (the same bytes on any thread)."""
+    from matplotlib.image import imsave
+
+    imsave(path, pixels, format="png", dpi=DPI)
+
+
+#: Set by :func:`encoding_in_background`: where :func:`save_png` hands the pixels to encode, or None (encode here).
+_PNG_ENCODER = contextvars.ContextVar("tradesim_png_encoder", default=None)
+
+
+@contextlib.contextmanager
+def encoding_in_background():
+    """Within it, :func:`save_png` draws each figure on the calling thread and leaves encoding its PNG to one
+    background thread, beside the drawing of the next figure (Pillow's encoder releases the GIL; matplotlib's
+    drawing does not, so drawing stays on one thread). The files are the bytes :func:`save_png` writes alone.
+
+    On leaving, every file has been written, or the first error encoding one (a full disk, ...) is raised.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    pending = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tradesim-png") as pool:
+        token = _PNG_ENCODER.set(lambda path, pixels: pending.append(pool.submit(_write_png, path, pixels)))
+        try:
+            yield
+        finally:
+            _PNG_ENCODER.reset(token)
+    for job in pending:
+        job.result()
 
 
 def _changed_sectors(frames) -> list[str]:
@@ -1002,12 +1041,21 @@ def demand_shift_footnote(fig, frames, infos, baseline=None):
 
     Returns the footnote's Text, or None (and draws nothing) without demand shifts in that period.
     """
+    return _put_footnote(fig, _footnote_text(frames, infos, baseline))
+
+
+def _footnote_text(frames, infos, baseline=None) -> str:
+    """The text of :func:`demand_shift_footnote`, "" without demand shifts in the period the welfare plot shows."""
     year = default_period(infos)
     notes = demand_shift_notes(frames, infos, year, minus="\u2212")
-    if not notes:
-        return None
     against = f", differences from '{baseline}'" if baseline else ""
-    text = "\n".join(_shown(f"Note ({year}{against}): {note}" if n == 0 else note, 150) for n, note in enumerate(notes))
+    return "\n".join(_shown(f"Note ({year}{against}): {note}" if n == 0 else note, 150) for n, note in enumerate(notes))
+
+
+def _put_footnote(fig, text: str):
+    """``text`` (of :func:`_footnote_text`) under ``fig``; None, and nothing drawn, when it is empty."""
+    if not text:
+        return None
     return fig.supxlabel(text, x=0.01, ha="left", fontsize=7.5, color=FOOTNOTE_COLOUR, linespacing=1.3)
 
 
@@ -1020,14 +1068,15 @@ def _draw_standard_set(plot, frames, infos, folder, prefix, written, welfare_sca
     regions = _regions(infos)
     many = len(infos) > 1
     rows = many and len(plot._intervals) == 0 and len(infos) > MAX_STACKED_SCENARIOS
+    footnote = _footnote_text(frames, infos, plot._baseline)  # the same under each welfare figure: worked out once
     fig = new_figure(*(welfare_rows_size(len(regions) + 1, len(infos)) if rows else (10, 5.2)))
     plot.welfare(ax=fig.add_subplot(), world=True, intervals=bool(plot._intervals) and plot._baseline is None)
-    demand_shift_footnote(fig, frames, infos, plot._baseline)
+    _put_footnote(fig, footnote)
     _save(fig, folder, f"{prefix}welfare", written, save)
     if (frames.owners["ownership_transfer"].abs() > CHANGE_EPS).any():  # something owned abroad moves
         fig = new_figure(*welfare_by_owner_size(len(regions) + 1, len(infos)))
         plot.welfare_by_owner(ax=fig.add_subplot())
-        demand_shift_footnote(fig, frames, infos, plot._baseline)
+        _put_footnote(fig, footnote)
         _save(fig, folder, f"{prefix}welfare_by_owner", written, save)
 
     for importer in shocked_importers(frames.tariffs, regions):
@@ -1055,7 +1104,7 @@ def _draw_standard_set(plot, frames, infos, folder, prefix, written, welfare_sca
             plot.welfare_path(fig=fig, scale=welfare_scale)
         else:
             plot.welfare_path(ax=fig.add_subplot(), scale=welfare_scale)
-        demand_shift_footnote(fig, frames, infos, plot._baseline)
+        _put_footnote(fig, footnote)
         _save(fig, folder, f"{prefix}welfare_path", written, save)
 
 
@@ -1093,14 +1142,16 @@ def write_plots(results, folder: Path, prefix: str = "", welfare_scale: str = "l
     :func:`save_png`; docs/make_gallery.py keeps the figures to describe them).
     """
     written: list[Path] = []
-    _draw_standard_set(results.plot, results.by_scenario, results.infos, folder, prefix, written, welfare_scale,
-                       save)
+    with encoding_in_background():
+        _draw_standard_set(results.plot, results.by_scenario, results.infos, folder, prefix, written, welfare_scale,
+                           save)
     return written
 
 
 def write_comparison_plots(comparison, folder: Path, welfare_scale: str = "linear", save=None) -> list[Path]:
     """The standard plots of a comparison: the same files as :func:`write_plots`, scenarios side by side."""
     written: list[Path] = []
-    _draw_standard_set(comparison.plot, comparison.by_scenario, comparison.infos, folder, "", written,
-                       welfare_scale, save)
+    with encoding_in_background():
+        _draw_standard_set(comparison.plot, comparison.by_scenario, comparison.infos, folder, "", written,
+                           welfare_scale, save)
     return written

@@ -72,8 +72,8 @@ def largest_flow_changes(res, year, include_domestic: bool = False, count: int =
 
 def run_summary(res, year=None, include_domestic: bool = False) -> str:
     """The text ``run`` prints for one scenario."""
-    table, year = sum_welfare_by_region(res.by_scenario.welfare, res.infos, year, world=True)
-    table = table.droplevel("scenario")
+    located, year = sum_welfare_by_region(res.by_scenario.welfare, res.infos, year, world=True)
+    table = located.droplevel("scenario")
     when = year  # a calendar year, or "long run"
     table.columns = [COMPONENTS[c][0] for c in WELFARE_PARTS + ["net_welfare"]]
     lines = [f"\n== {res.title} [{res.name}] ({when}) =="]
@@ -91,9 +91,9 @@ def run_summary(res, year=None, include_domestic: bool = False) -> str:
             lines += ["", short_run]
         intervals = _intervals(res)
         if intervals is not None:
-            lines += ["", _interval_lines(res, *intervals, year)]
+            lines += ["", _interval_lines(res, *intervals, year, located)]
         if _owned_abroad(res):
-            lines += ["", owner_lines(res, year)]
+            lines += ["", owner_lines(res, year, located)]
         if _has_returns(res):
             lines += ["", *return_lines(res)]
         quotas = res.frames.quotas
@@ -188,9 +188,14 @@ def _has_returns(res) -> bool:
     return has_returns(res.case) if _record(res) is None else len(res.frames.returns) > 0
 
 
-def owner_lines(res, year) -> str:
-    """Net welfare, all sectors, by location and by owner (producer surplus credited to its owners), and World."""
-    located, _ = sum_welfare_by_region(res.by_scenario.welfare, res.infos, year, world=True)
+def owner_lines(res, year, located=None) -> str:
+    """Net welfare, all sectors, by location and by owner (producer surplus credited to its owners), and World.
+
+    ``located``: :func:`~sim.statistics.sum_welfare_by_region` of the welfare table for ``year`` with World, if
+    the caller has it already.
+    """
+    if located is None:
+        located, _ = sum_welfare_by_region(res.by_scenario.welfare, res.infos, year, world=True)
     owned, _ = sum_welfare_by_region(res.by_scenario.owners, res.infos, year, world=True)
     table = pd.DataFrame({"by location": located.droplevel("scenario")["net_welfare"],
                           "by owner": owned.droplevel("scenario")["net_welfare"],
@@ -284,11 +289,11 @@ def _intervals(res):
     return rows.set_index(["year", "region"])[["p05", "p95"]], drawn["draws"], drawn["failed_draws"], drawn["seed"]
 
 
-def _interval_lines(res, intervals, draws, failed, seed, year) -> str:
-    """Net welfare, all sectors, with its 90% interval over the draws, by region and World."""
+def _interval_lines(res, intervals, draws, failed, seed, year, located) -> str:
+    """Net welfare, all sectors, with its 90% interval over the draws, by region and World (``located``: the
+    welfare table summed for ``year`` with World, as :func:`owner_lines` takes it)."""
     band = intervals.xs(year, level="year")
-    central, _ = sum_welfare_by_region(res.by_scenario.welfare, res.infos, year, world=True)
-    central = central.droplevel("scenario")["net_welfare"]
+    central = located.droplevel("scenario")["net_welfare"]
     table = pd.DataFrame({"net welfare": central, "p05": band["p05"], "p95": band["p95"]}).reindex(central.index)
     left_out = f"; {failed} failed draws left out" if failed else ""
     head = (f"Net welfare, all sectors, {year} ({res.unit}): central run and 90% interval over "

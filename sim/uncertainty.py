@@ -260,8 +260,9 @@ def block_values(case, draws: Draws, sectors: np.ndarray, progress: bool = False
               "output_pct": _percent_of_ratio(sol.output)}
     positive = sub.dataset.flows > 0
     cells = np.flatnonzero(positive)  # the block's flows with a positive base value, in (sector, i, j) order
+    # the volumes are a copy, or a view of this block's solution, which is dropped here: changed in place
     flows = {"value": _take_cells(sol.flows, cells),
-             "volume_pct": _percent_of_ratio(_take_cells(sol.quantity, cells))}
+             "volume_pct": _percent_of_ratio(_take_cells(sol.quantity, cells), in_place=True)}
     first = _first_failure(sol.converged, sectors, len(case.dataset.sectors))
     return DrawValues(ok, welfare, prices, flows, positive, first,
                       sol.producer_price if _keeps_prices(case) else None)
@@ -274,11 +275,11 @@ def _take_cells(array: np.ndarray, cells: np.ndarray) -> np.ndarray:
     return flat if len(cells) == flat.shape[2] else np.take(flat, cells, axis=2)
 
 
-def _percent_of_ratio(ratio: np.ndarray) -> np.ndarray:
-    """``percent_change(ratio, 1.0)`` (:func:`sim.tables.percent_change`) in one new array: (ratio − 1) × 100,
-    NaN where not finite."""
+def _percent_of_ratio(ratio: np.ndarray, in_place: bool = False) -> np.ndarray:
+    """``percent_change(ratio, 1.0)`` (:func:`sim.tables.percent_change`) in one new array (in ``ratio`` itself
+    with ``in_place``, for a copy the caller owns): (ratio − 1) × 100, NaN where not finite."""
     with np.errstate(invalid="ignore", over="ignore"):
-        change = np.subtract(ratio, 1.0)
+        change = np.subtract(ratio, 1.0, out=ratio if in_place else None)
         change *= 100.0
     np.copyto(change, np.nan, where=~np.isfinite(change))
     return change
@@ -337,10 +338,11 @@ class _Tally:
 
     def add_statistics(self, sectors: np.ndarray, values: DrawValues, keep: np.ndarray) -> None:
         """The statistics of a block's cells over the draws ``keep``, written into the whole case's arrays."""
-        welfare = {q: _with_world_axis(a[keep]) for q, a in values.welfare.items()}
+        pick = _kept(keep, len(values.ok))
+        welfare = {q: _with_world_axis(pick(a)) for q, a in values.welfare.items()}
         shape = {"welfare": (self.years, self.sectors, self.regions + 1),
                  "prices": (self.years, self.sectors, self.regions)}
-        for table, arrays in (("welfare", welfare), ("prices", {q: a[keep] for q, a in values.prices.items()})):
+        for table, arrays in (("welfare", welfare), ("prices", {q: pick(a) for q, a in values.prices.items()})):
             for q, a in arrays.items():
                 out = self.stats[table].setdefault(q, {k: np.zeros(shape[table]) for k in STATISTICS})
                 for k, v in _stats(a).items():
@@ -349,8 +351,15 @@ class _Tally:
         for q, a in values.flows.items():
             out = self.stats["flows"].setdefault(q, {k: np.zeros((self.years, self.flow_offsets[-1]))
                                                      for k in STATISTICS})
-            for k, v in _stats(a[keep]).items():
+            for k, v in _stats(pick(a)).items():
                 out[k][:, span] = v
+
+
+def _kept(keep: np.ndarray, draws: int):
+    """``array[keep]`` over the draw axis, without the copy when every draw is kept (the usual case)."""
+    if len(keep) == draws:
+        return lambda array: array
+    return lambda array: array[keep]
 
 
 def _with_world_axis(array: np.ndarray) -> np.ndarray:

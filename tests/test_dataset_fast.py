@@ -199,9 +199,11 @@ def test_fast_and_careful_readers_load_the_same_dataset(tmp_path, monkeypatch):
     assert fast.file_hashes == careful.file_hashes
 
 
-def test_bench_dataset_runs_small(capsys):
+def test_bench_dataset_runs_small(capsys, monkeypatch):
     """The benchmark prints each target with its floor (timing is printed, never asserted)."""
     import importlib.util
+
+    monkeypatch.syspath_prepend(str(TESTS.parent / "benchmarks"))  # the benchmarks import benchmarks/synthetic.py
 
     spec = importlib.util.spec_from_file_location("bench_dataset", TESTS.parent / "benchmarks" / "bench_dataset.py")
     bench = importlib.util.module_from_spec(spec)

@@ -22,7 +22,9 @@ market against market clearing written independently). The convergence rule and 
 are described in docs/model.md, "Solver".
 
 Chunks are independent, so they are solved on every core at once (threads: numpy
-releases the GIL in its array loops; BLAS is held to one thread per chunk).
+releases the GIL in its array loops). BLAS is held to one thread on every local solve, one
+chunk or many (:class:`_OneBlasThread`): faster on small matrices, and results that do not
+depend on how many chunks run at once.
 
 Memory: besides the caller's inputs, the solve allocates its outputs — two
 arrays of markets × regions × regions (new flows and volumes) and a dozen of
@@ -34,6 +36,7 @@ markets × regions × regions.
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -157,18 +160,60 @@ def solve_equilibrium(
             bar.update(stop - start)  # tqdm's counter is thread-safe
 
     threads = min(THREADS, len(chunks))
-    if threads > 1:  # numpy releases the GIL in its array loops, so chunks solve side by side on the cores
-        from threadpoolctl import threadpool_limits
-
-        # one BLAS thread per chunk: BLAS's own threads on top of ours would oversubscribe the cores
-        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
-            list(pool.map(solve_chunk, chunks))
-    else:
-        for bounds in chunks:
-            solve_chunk(bounds)
+    with one_blas_thread:  # one chunk or many: see _OneBlasThread
+        if threads > 1:  # numpy releases the GIL in its array loops, so chunks solve side by side on the cores
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(solve_chunk, chunks))
+        else:
+            for bounds in chunks:
+                solve_chunk(bounds)
     if bar is not None:
         bar.close()
     return out.solution()
+
+
+class _OneBlasThread:
+    """Hold BLAS to one thread while any solve of this process runs (re-entrant, thread-safe).
+
+    Each chunk's matrices are small (about :data:`CHUNK_CELLS` cells per chunk): BLAS's own threads
+    only add synchronisation to its matrix products and LU solves, and on top of our chunk threads
+    they oversubscribe the cores. Measured interleaved on 2 loaded cores with ``THREADS = 1``
+    (issue 22), BLAS at two threads against one: 1000 × 100 8–10× slower,
+    200 × 200 9×, one chunk of 8 × 500 2.6×, 5000 × 50 and 2000 × 8 within noise (0.86–0.91).
+    Rounding also depended on BLAS's threads at 100 regions and more, so a batch of one chunk came
+    out different in the last bits from the same markets solved among others; with one thread on
+    every path the results do not depend on the chunks in flight. The first solve to enter sets the
+    limit and the last to leave restores what was there, so solves running side by side in threads
+    (a Dask worker's, say) neither undo each other's limit nor leave it behind.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._limiter = None
+        self._controller = None
+
+    def __enter__(self):
+        with self._lock:
+            if self._inside == 0:
+                if self._controller is None:  # looking up the loaded libraries once: about 2.5 ms
+                    from threadpoolctl import ThreadpoolController
+
+                    self._controller = ThreadpoolController()
+                self._limiter = self._controller.limit(limits=1, user_api="blas")
+            self._inside += 1
+        return self
+
+    def __exit__(self, *exc_info):
+        with self._lock:
+            self._inside -= 1
+            if self._inside == 0:
+                self._limiter.restore_original_limits()
+                self._limiter = None
+
+
+#: Every local solve runs ``with one_blas_thread:`` (:class:`_OneBlasThread`), and so does bench_scale.py's floor.
+one_blas_thread = _OneBlasThread()
 
 
 def _progress_bar(total: int):
