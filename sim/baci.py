@@ -5,8 +5,9 @@ written unless all are right):
 
 - ``trade``: a BACI file as CEPII publishes it, columns ``t,i,j,k,v,q`` (year, exporter and
   importer as CEPII numeric country codes, HS6 product — leading zeros may have been lost —,
-  value in thousands of USD, quantity in tonnes). Read in chunks, so a large year needs
-  memory for one chunk and the region × sector aggregates only.
+  value in thousands of USD, quantity in tonnes). Read in chunks (the next one in a thread while
+  this one is summed), so a large year needs memory for two chunks and the region × sector
+  aggregates only; each distinct country and HS6 code is looked up once, not row by row.
 - ``countries``: BACI's country file ``country_code,country_name,country_iso2,country_iso3``.
 - ``products``: ``hs,sector`` — an HS6 code or a 2- or 4-digit prefix; the longest prefix wins.
 - ``sectors``: ``sector,name,sigma,eta,eps,source``: display names and default elasticities.
@@ -33,6 +34,7 @@ import re
 import shlex
 import sys
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -179,8 +181,9 @@ def _hs6_codes(codes: pd.Series) -> pd.Series:
     return codes.astype(str).str.strip().str.zfill(6)
 
 
-#: BACI columns read as the C parser's numbers where they are numbers; the product code as text.
-BACI_DTYPES = {"k": str, "q": str}
+#: BACI columns read as the C parser's numbers where they are numbers; the product code as text. The quantity
+#: is read as the parser finds it (numbers, or text where a cell is not one): only whether it is blank matters.
+BACI_DTYPES = {"k": str}
 #: What a concordance's HS code may be; what a BACI product code may be (leading zeros may be lost).
 HS_PREFIX = re.compile(r"[0-9]{2}|[0-9]{4,6}")
 BACI_PRODUCT = r"\s*[0-9]{1,6}\s*"
@@ -190,16 +193,17 @@ YEARS = range(1900, 2201)
 MAX_CODE = 2**31
 
 
-def _numeric(column: pd.Series) -> pd.Series:
+def _numeric(column: pd.Series) -> np.ndarray:
     """A column as numbers; one the parser could not read as numbers is converted cell by cell (NaN if not)."""
     if pd.api.types.is_numeric_dtype(column):
-        return column.astype(float)
-    return pd.to_numeric(column, errors="coerce")
+        return column.to_numpy(dtype=float)
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
 
 
-def _whole(values: pd.Series, low: float, high: float) -> pd.Series:
+def _whole(values, low: float, high: float) -> np.ndarray:
     """Which values are whole numbers in [low, high) (NaN, inf and 392.7 are not)."""
-    finite = values.where(np.isfinite(values), -1.0)
+    values = np.asarray(values, dtype=float)
+    finite = np.where(np.isfinite(values), values, -1.0)
     return np.isfinite(values) & (finite == np.floor(finite)) & (finite >= low) & (finite < high)
 
 
@@ -209,15 +213,13 @@ class PrefixMap:
     def __init__(self, mapping: dict[str, object]):
         self.by_length = {n: {k: v for k, v in mapping.items() if len(k) == n} for n in (6, 4, 2)}
 
-    def lookup(self, codes: pd.Series) -> pd.Series:
-        out = pd.Series([None] * len(codes), index=codes.index, dtype=object)
+    def get(self, code: str):
+        """The value of the longest prefix of ``code`` that has one; None if none has."""
         for n in (6, 4, 2):
-            table = self.by_length[n]
-            if not table:
-                continue
-            missing = out.isna()
-            out[missing] = codes[missing].str[:n].map(table)
-        return out
+            value = self.by_length[n].get(code[:n])
+            if value is not None:
+                return value
+        return None
 
 
 def build_dataset(trade, countries, products, sectors, regions, name: str, out: Path, production=None,
@@ -411,6 +413,26 @@ def _trade_chunks(path: Path):
         raise InputError([_problem(path, "", _unreadable(exc))]) from None
 
 
+def _read_ahead(chunks):
+    """The items of the generator ``chunks``, the next one read in a thread while the caller works on this one.
+
+    The C parser reads without holding Python's lock, so reading the next chunk and summing this
+    one share the machine's cores. An error while reading is raised where that chunk is taken;
+    ``chunks`` is closed however the loop ends (it closes the file).
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="baci-reader") as reader:
+        pending = reader.submit(next, chunks, None)
+        try:
+            while (chunk := pending.result()) is not None:
+                pending = reader.submit(next, chunks, None)
+                yield chunk
+        finally:
+            pending.cancel()
+            if not pending.cancelled():
+                pending.exception()  # wait for the chunk being read; its error, if any, is not this loop's
+            chunks.close()
+
+
 def _csv_header(path: Path) -> list[str] | None:
     """The header line of a CSV file as its fields (None if the file is empty, [] if the line is blank)."""
     with open(path, encoding="utf-8-sig", newline="") as fh:
@@ -436,7 +458,7 @@ TRADE_RULES = (
     ("t", "must be a year (a whole number)", lambda c: _whole(c["t"], 0, 10_000)),
     ("i", "must be a CEPII country code (a whole number)", lambda c: _whole(c["i"], 0, MAX_CODE)),
     ("j", "must be a CEPII country code (a whole number)", lambda c: _whole(c["j"], 0, MAX_CODE)),
-    ("k", "must be an HS6 product code (up to six digits)", lambda c: c["k"].str.fullmatch(BACI_PRODUCT)),
+    ("k", "must be an HS6 product code (up to six digits)", lambda c: c["k"].matching(BACI_PRODUCT)),
     ("v", "must be a finite number >= 0 (thousand USD)", lambda c: np.isfinite(c["v"]) & (c["v"] >= 0)),
 )
 
@@ -486,18 +508,48 @@ def _lines_as_fields(path: Path, lines: set[int]) -> dict[int, list[str]]:
     return out
 
 
-def _check_chunk(chunk: pd.DataFrame, offset: int, bad: _BadCells) -> tuple[dict[str, pd.Series], pd.Series]:
-    """A chunk's columns parsed (t, i, j, v numbers; k text) and which rows are usable.
+@dataclass
+class _Texts:
+    """A text column as its distinct cells and each row's position among them (a chunk has ~5,000 products).
+
+    A test of the text runs once per distinct cell, with the same pandas string methods as on
+    the whole column, and is spread back to the rows by ``codes``.
+    """
+
+    codes: np.ndarray
+    distinct: pd.Series
+
+    @classmethod
+    def of(cls, column: pd.Series) -> _Texts:
+        codes, distinct = pd.factorize(column.astype(str), use_na_sentinel=False)
+        return cls(codes, pd.Series(distinct))
+
+    def matching(self, pattern: str) -> np.ndarray:
+        """Which rows' text matches ``pattern`` whole (as ``Series.str.fullmatch``; a missing cell does not)."""
+        return self.spread(self.distinct.str.fullmatch(pattern))
+
+    def blank(self) -> np.ndarray:
+        """Which rows' text is empty or white space."""
+        return self.spread(self.distinct.str.strip() == "")
+
+    def spread(self, per_cell: pd.Series) -> np.ndarray:
+        return per_cell.fillna(False).to_numpy(dtype=bool)[self.codes]
+
+
+def _check_chunk(chunk: pd.DataFrame, offset: int, bad: _BadCells) -> tuple[dict, np.ndarray]:
+    """A chunk's columns parsed (t, i, j, v numbers; k as :class:`_Texts`) and which rows are usable.
 
     The cells breaking a rule go to ``bad``; blank lines are neither usable nor bad.
     """
-    parsed = {c: _numeric(chunk[c]) for c in ("t", "i", "j", "v")} | {"k": chunk["k"].astype(str)}
-    blank = parsed["t"].isna() & parsed["i"].isna() & parsed["j"].isna() & parsed["v"].isna() & \
-        (parsed["k"].str.strip() == "") & (chunk["q"].astype(str).str.strip() == "")
+    parsed = {c: _numeric(chunk[c]) for c in ("t", "i", "j", "v")} | {"k": _Texts.of(chunk["k"])}
+    blank = np.isnan(parsed["t"]) & np.isnan(parsed["i"]) & np.isnan(parsed["j"]) & np.isnan(parsed["v"])
+    if blank.any():  # rows without a number are rare: their text is looked at alone
+        rows = np.flatnonzero(blank)
+        blank[rows] = parsed["k"].blank()[rows] & (chunk["q"].iloc[rows].astype(str).str.strip() == "").to_numpy()
     usable = ~blank
     for column, rule, test in TRADE_RULES:
-        ok = test(parsed).fillna(False).astype(bool) | blank
-        rows = np.flatnonzero(~ok.to_numpy())
+        ok = test(parsed) | blank
+        rows = np.flatnonzero(~ok)
         if len(rows):
             first = rows[:LISTED_ROWS]
             bad.add(column, rule, list(offset + first), list(chunk[column].iloc[first]), len(rows))
@@ -510,7 +562,10 @@ def _aggregate_trade(path, year, countries, product_map, region_of, regions, sec
     """Sum BACI values (thousand USD) by (sector, exporter region, importer region), chunk by chunk.
 
     With a :class:`TariffSchedule`, each chunk's rows also go to its import-value weights, so the
-    file is read once.
+    file is read once. Countries, products, sectors and regions are numbers here: each distinct
+    country code or HS6 code is looked up once, never row by row; every sum is taken in the
+    same order and by the same method as before they were (pandas' group sums, chunk by chunk),
+    so the numbers are the same to the last bit.
     """
     k, n = len(sectors), len(regions)
     flows = np.zeros((k, n, n))
@@ -518,57 +573,42 @@ def _aggregate_trade(path, year, countries, product_map, region_of, regions, sec
     problems = CappedProblems()
     bad = _BadCells()
     years_seen = set()
-    region_index = {r: i for i, r in enumerate(regions)}
-    sector_index = {s: i for i, s in enumerate(sectors)}
+    table = _Countries(countries, region_of, regions)
+    products = _Products(product_map, sectors, schedule)
+    if schedule is not None:
+        schedule.number_countries(table.iso)
     unknown_codes: dict[int, int] = {}
     lines_read = 0
-    for chunk in _trade_chunks(path):
+    for chunk in _read_ahead(_trade_chunks(path)):
         offset = lines_read + 2
         lines_read += len(chunk)
         parsed, usable = _check_chunk(chunk, offset, bad)
         report.rows_read += int(usable.sum())
         t = parsed["t"]
-        years_seen.update(int(x) for x in t[usable].unique())
+        years_seen.update(int(x) for x in np.unique(t[usable]))
         keep = usable.copy()
         if year is not None:
             report.rows_other_years += int((usable & (t != year)).sum())
             keep &= t == year
-        chunk = pd.DataFrame({"i": parsed["i"][keep].astype(np.int64), "j": parsed["j"][keep].astype(np.int64),
-                              "k": _hs6_codes(parsed["k"][keep]), "v": parsed["v"][keep]})
-        exporter = chunk["i"].map(countries)
-        importer = chunk["j"].map(countries)
-        for code, count in pd.concat([chunk.loc[exporter.isna(), "i"],
-                                      chunk.loc[importer.isna(), "j"]]).value_counts().items():
-            unknown_codes[int(code)] = unknown_codes.get(int(code), 0) + int(count)
-        chunk = chunk[exporter.notna() & importer.notna()]
-        exporter, importer = exporter[chunk.index], importer[chunk.index]
-        sector = product_map.lookup(chunk["k"])
-        dropped = sector.isna()
+        rows, exporter, importer = _known_rows(parsed, np.flatnonzero(keep), table, unknown_codes)
+        product, value = products.of(parsed["k"], rows), parsed["v"][rows]
+        sector = products.sector[product]
+        dropped = sector < 0
         if remainder is not None:
-            for code, value in chunk.loc[dropped].groupby("k")["v"].sum().items():
-                report.remainder_products[code] = report.remainder_products.get(code, 0.0) + value
-            sector = sector.fillna(remainder)
+            _add_sums(report.remainder_products, value[dropped], product[dropped], products.hs6)
+            sector = np.where(dropped, sectors.index(remainder), sector)
         else:
-            for code, value in chunk.loc[dropped].groupby("k")["v"].sum().items():
-                report.unmapped_products[code] = report.unmapped_products.get(code, 0.0) + value
-            chunk, exporter, importer, sector = (x[~dropped] for x in (chunk, exporter, importer, sector))
-        exp_region = exporter.map(region_of)
-        imp_region = importer.map(region_of)
-        for iso, value in pd.concat([chunk.loc[exp_region.isna(), ["v"]].assign(iso=exporter[exp_region.isna()]),
-                                     chunk.loc[imp_region.isna(), ["v"]].assign(iso=importer[imp_region.isna()])]
-                                    ).groupby("iso")["v"].sum().items():
-            report.unmapped_countries[iso] = report.unmapped_countries.get(iso, 0.0) + value
-        exp_region, imp_region = exp_region.fillna(ROW), imp_region.fillna(ROW)
-        s_idx, a_idx, b_idx = sector.map(sector_index), exp_region.map(region_index), imp_region.map(region_index)
+            _add_sums(report.unmapped_products, value[dropped], product[dropped], products.hs6)
+            exporter, importer, product, value, sector = (x[~dropped] for x in (exporter, importer, product, value,
+                                                                                sector))
+        exp_out, imp_out = ~table.in_region[exporter], ~table.in_region[importer]
+        _add_sums(report.unmapped_countries, np.concatenate([value[exp_out], value[imp_out]]),
+                  np.concatenate([exporter[exp_out], importer[imp_out]]), table.iso)
+        a_idx, b_idx = table.region[exporter], table.region[importer]
         if schedule is not None:
-            schedule.add(exporter, importer, chunk["k"], chunk["v"], s_idx, a_idx, b_idx)
-        grouped = chunk["v"].groupby([s_idx, a_idx, b_idx]).sum()
-        for (s, a, b), value in grouped.items():
-            if a == b:
-                intra[s, a] += value
-            else:
-                flows[s, a, b] += value
-        report.rows_used += len(chunk)
+            schedule.add(exporter, importer, product, value, sector, a_idx, b_idx)
+        _add_flows(flows, intra, value, sector, a_idx, b_idx)
+        report.rows_used += len(value)
     for problem in bad.problems(path):
         problems.append(problem)
     for code, count in sorted(unknown_codes.items()):
@@ -579,6 +619,101 @@ def _aggregate_trade(path, year, countries, product_map, region_of, regions, sec
     if problems:
         raise InputError(problems)
     return flows / 1000.0, intra / 1000.0, report  # USD million
+
+
+class _Countries:
+    """CEPII codes → countries (numbered in ISO3 order, so that sorting numbers sorts names) → regions."""
+
+    def __init__(self, countries: dict[int, str], region_of: dict[str, str], regions: list[str]):
+        self.iso = sorted(set(countries.values()))
+        number = {iso: pos for pos, iso in enumerate(self.iso)}
+        self.codes = np.array(sorted(countries), dtype=np.int64)
+        self.country = np.array([number[countries[code]] for code in self.codes.tolist()] + [-1], dtype=np.int64)
+        if self.codes.max(initial=0) < 2**20:  # CEPII's codes: a table by code, -1 for codes not listed
+            self.by_code = np.full(int(self.codes.max(initial=0)) + 2, -1, dtype=np.int64)
+            self.by_code[self.codes] = self.country[:-1]
+        region_index = {region: pos for pos, region in enumerate(regions)}
+        self.in_region = np.array([iso in region_of for iso in self.iso], dtype=bool)
+        self.region = np.array([region_index[region_of.get(iso, ROW)] for iso in self.iso], dtype=np.int64)
+
+    def of(self, codes: np.ndarray) -> np.ndarray:
+        """Each CEPII code's country number (codes are whole numbers >= 0); -1 where the country file has none."""
+        codes = codes.astype(np.int64)
+        if hasattr(self, "by_code"):
+            return self.by_code[np.minimum(codes, len(self.by_code) - 1)]
+        pos = np.searchsorted(self.codes, codes)
+        listed = self.codes[np.minimum(pos, len(self.codes) - 1)] == codes if len(self.codes) else False
+        return np.where(listed, self.country[pos], -1)
+
+
+def _known_rows(parsed, rows: np.ndarray, table: _Countries, unknown_codes: dict):
+    """The rows whose exporter and importer are in the country file, and their country numbers.
+
+    The other rows' unknown codes are counted in ``unknown_codes``.
+    """
+    i, j = parsed["i"][rows], parsed["j"][rows]
+    exporter, importer = table.of(i), table.of(j)
+    unknown = np.concatenate([i[exporter < 0], j[importer < 0]]).astype(np.int64)
+    for code, count in zip(*np.unique(unknown, return_counts=True)):
+        unknown_codes[int(code)] = unknown_codes.get(int(code), 0) + int(count)
+    known = (exporter >= 0) & (importer >= 0)
+    return rows[known], exporter[known], importer[known]
+
+
+class _Products:
+    """The HS6 codes met so far, numbered in the order met, with their sector number (-1 for none).
+
+    Each chunk looks up only the codes it is the first to hold (the concordance's longest
+    prefix, and the tariff schedule's rates); its rows then take their code's number.
+    """
+
+    def __init__(self, product_map: PrefixMap, sectors: list[str], schedule=None):
+        self.product_map, self.schedule = product_map, schedule
+        self.sector_index = {sector: pos for pos, sector in enumerate(sectors)}
+        self.number: dict[str, int] = {}
+        self.hs6: list[str] = []
+        self.sector = np.empty(0, dtype=np.int64)
+
+    def of(self, texts: _Texts, rows: np.ndarray) -> np.ndarray:
+        """The product number of each of ``rows`` (usable rows of a chunk: codes of up to six digits)."""
+        used = np.flatnonzero(np.bincount(texts.codes[rows], minlength=len(texts.distinct)))
+        hs6 = _hs6_codes(texts.distinct.iloc[used]).tolist()
+        self._add([code for code in dict.fromkeys(hs6) if code not in self.number])
+        numbers = np.full(len(texts.distinct), -1, dtype=np.int64)
+        numbers[used] = [self.number[code] for code in hs6]
+        return numbers[texts.codes[rows]]
+
+    def _add(self, codes: list[str]) -> None:
+        if not codes:
+            return
+        for code in codes:
+            self.number[code] = len(self.hs6)
+            self.hs6.append(code)
+        sector = [self.sector_index.get(self.product_map.get(code), -1) for code in codes]
+        self.sector = np.concatenate([self.sector, np.array(sector, dtype=np.int64)])
+        if self.schedule is not None:
+            self.schedule.add_products(codes)
+
+
+def _add_sums(target: dict, values: np.ndarray, keys: np.ndarray, names: list[str]) -> None:
+    """``target[name] += `` the sum of the values of each key (pandas' group sum, in row order), in name order."""
+    if not len(values):
+        return
+    sums = pd.Series(values).groupby(keys).sum()
+    for name, value in sorted((names[key], value) for key, value in zip(sums.index.tolist(), sums.tolist())):
+        target[name] = target.get(name, 0.0) + value
+
+
+def _add_flows(flows: np.ndarray, intra: np.ndarray, value, sector, a_idx, b_idx) -> None:
+    """Add a chunk's values to ``flows`` (between regions) and ``intra`` (within one), by pandas' group sums."""
+    n = flows.shape[1]
+    sums = pd.Series(value).groupby((sector * n + a_idx) * n + b_idx, sort=False).sum()
+    s_idx, pair = np.divmod(sums.index.to_numpy(dtype=np.int64), n * n)
+    a_idx, b_idx = np.divmod(pair, n)
+    values = sums.to_numpy()
+    inside = a_idx == b_idx
+    flows[s_idx[~inside], a_idx[~inside], b_idx[~inside]] += values[~inside]
+    intra[s_idx[inside], a_idx[inside]] += values[inside]
 
 
 def _choose_year(path, year, years_seen, any_bad, report, problems) -> None:
@@ -662,27 +797,64 @@ class TariffSchedule:
         return cls({imp: PrefixMap(m) for imp, m in mfn.items()},
                    {pair: PrefixMap(m) for pair, m in preferential.items()}, shape)
 
-    def add(self, exporter, importer, hs, value, s_idx, a_idx, b_idx) -> None:
-        """Weigh one chunk's flows (ISO3 codes, HS6 codes, thousand USD, sector and region indices)."""
-        frame = pd.DataFrame({"exp": exporter, "imp": importer, "hs": hs, "v": value, "s": s_idx, "a": a_idx,
-                              "b": b_idx})
-        frame["rate"] = np.nan
-        for (imp, exp), prefix in self.preferential.items():
-            rows = (frame["imp"] == imp) & (frame["exp"] == exp)
-            if rows.any():
-                frame.loc[rows, "rate"] = prefix.lookup(frame.loc[rows, "hs"]).astype(float)
-        for imp, prefix in self.mfn.items():
-            rows = (frame["imp"] == imp) & frame["rate"].isna()
-            if rows.any():
-                frame.loc[rows, "rate"] = prefix.lookup(frame.loc[rows, "hs"]).astype(float)
-        with_data = frame["imp"].isin(self.importers)
-        self.total += float(frame.loc[with_data, "v"].sum())
-        self.covered += float(frame.loc[with_data & frame["rate"].notna(), "v"].sum())
-        frame["rate"] = frame["rate"].fillna(0.0)
-        for (si, ai, bi), group in frame[with_data].groupby(["s", "a", "b"]):
-            if ai != bi:
-                self.weighted[si, ai, bi] += (group["v"] * group["rate"]).sum()
-                self.weights[si, ai, bi] += group["v"].sum()
+    def number_countries(self, isos: list[str]) -> None:
+        """Number the countries as the trade's rows will (``isos[n]`` is country n); no product has rates yet."""
+        number = {iso: pos for pos, iso in enumerate(isos)}
+        self.n_countries = len(isos)
+        self.with_data = np.array([iso in self.importers for iso in isos], dtype=bool)
+        self.mfn_of = np.full(len(isos), -1, dtype=np.int64)
+        for pos, imp in enumerate(self.mfn):
+            self.mfn_of[number[imp]] = pos
+        pairs = {number[imp] * len(isos) + number[exp]: pos for pos, (imp, exp) in enumerate(self.preferential)}
+        self.pair_keys = np.array(sorted(pairs), dtype=np.int64)
+        self.pair_of_key = np.array([pairs[key] for key in self.pair_keys.tolist()], dtype=np.int64)
+        self.mfn_rates = np.empty((len(self.mfn), 0))
+        self.pair_rates = np.empty((len(self.preferential), 0))
+
+    def add_products(self, codes: list[str]) -> None:
+        """Look up the rates of products met for the first time (HS6 codes, numbered after those before)."""
+        def rates(prefixes) -> np.ndarray:
+            return np.array([[p.get(code) for code in codes] for p in prefixes], dtype=float).reshape(-1, len(codes))
+        self.mfn_rates = np.hstack([self.mfn_rates, rates(self.mfn.values())])
+        self.pair_rates = np.hstack([self.pair_rates, rates(self.preferential.values())])
+
+    def add(self, exporter, importer, product, value, s_idx, a_idx, b_idx) -> None:
+        """Weigh one chunk's flows (country and product numbers, thousand USD, sector and region indices).
+
+        A row's rate is its pair's preferential rate, else its importer's MFN rate (NaN if
+        neither); each (sector, exporter region, importer region) adds the sums of its rows,
+        taken one group at a time in row order as pandas took them before.
+        """
+        rows = np.flatnonzero(self.with_data[importer])
+        rate, value = self.row_rates(exporter[rows], importer[rows], product[rows]), value[rows]
+        self.total += float(value.sum())
+        self.covered += float(value[~np.isnan(rate)].sum())
+        between = np.flatnonzero(a_idx[rows] != b_idx[rows])
+        rows, rate, value = rows[between], rate[between], value[between]
+        n = self.weights.shape[1]
+        cells = (s_idx[rows] * n + a_idx[rows]) * n + b_idx[rows]
+        order = np.argsort(cells, kind="stable")
+        cells, value = cells[order], value[order]
+        weighted = value * np.where(np.isnan(rate), 0.0, rate)[order]
+        starts = np.flatnonzero(np.r_[True, cells[1:] != cells[:-1]]) if len(cells) else np.empty(0, dtype=np.int64)
+        pieces = list(zip(starts.tolist(), np.r_[starts[1:], len(cells)].astype(np.int64).tolist()))
+        total = np.add.reduce  # the sum pandas took of each group (numpy's, of the group's values in row order)
+        self.weighted.reshape(-1)[cells[starts]] += [total(weighted[a:b]) for a, b in pieces]
+        self.weights.reshape(-1)[cells[starts]] += [total(value[a:b]) for a, b in pieces]
+
+    def row_rates(self, exporter, importer, product) -> np.ndarray:
+        """Each row's applied rate: its pair's preferential rate, else its importer's MFN rate, else NaN."""
+        rate = np.full(len(product), np.nan)
+        if len(self.pair_keys):
+            key = importer * self.n_countries + exporter
+            pos = np.minimum(np.searchsorted(self.pair_keys, key), len(self.pair_keys) - 1)
+            pair = np.where(self.pair_keys[pos] == key, self.pair_of_key[pos], -1)
+            rows = np.flatnonzero(pair >= 0)
+            rate[rows] = self.pair_rates[pair[rows], product[rows]]
+        mfn = self.mfn_of[importer]
+        rows = np.flatnonzero(np.isnan(rate) & (mfn >= 0))
+        rate[rows] = self.mfn_rates[mfn[rows], product[rows]]
+        return rate
 
     def rates(self, path) -> np.ndarray:
         """Import-value-weighted rates (K, N, N); NaN where no import carries a weight.

@@ -102,6 +102,7 @@ def _csv_text(name: str, rows: Iterable[Sequence], decimals: Mapping[str, int], 
     """One CSV file's text: numbers formatted, text cells spreadsheet-safe, the ``source`` cell checked."""
     columns = COLUMNS[name]
     lines = [_csv_line(columns)]
+    written: dict[str, str] = {}  # a text cell as written (the same codes and notes recur on most rows)
     for pos, row in enumerate(rows, start=1):
         where = f"row {pos}"
         if len(row) != len(columns):
@@ -110,12 +111,16 @@ def _csv_text(name: str, rows: Iterable[Sequence], decimals: Mapping[str, int], 
         cells = []
         for column, value in zip(columns, row):
             if column in NUMBERS:
-                cells.append(_csv_number(value, column, decimals.get(column), name, where, problems))
+                cells.append(_csv_field(_csv_number(value, column, decimals.get(column), name, where, problems)))
             elif column == "source":
-                cells.append(_source_cell(str(value), source_ids, name, where, problems))
+                cells.append(_csv_field(_source_cell(str(value), source_ids, name, where, problems)))
+            elif type(value) is str:
+                if value not in written:
+                    written[value] = _csv_field(spreadsheet_text(value))
+                cells.append(written[value])
             else:
-                cells.append(spreadsheet_text(value))
-        lines.append(_csv_line(cells))
+                cells.append(_csv_field(spreadsheet_text(value)))
+        lines.append(",".join(cells) + "\n")
     return "".join(lines)
 
 

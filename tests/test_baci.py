@@ -296,3 +296,92 @@ def test_a_year_a_dataset_cannot_have_is_refused(tmp_path):
     del args[args.index("--year"):args.index("--year") + 2]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2 and "year 1800 is outside 1900-2200" in result.output
+
+
+# --- issue 22: the build works on numbers (codes looked up once per distinct value); every result is as before
+
+
+def test_blank_lines_padded_codes_and_text_quantities_read_as_before(tmp_path):
+    trade = write_bad(tmp_path, "trade.csv", "t,i,j,k,v,q\n2022,392,842,720851,5,1\n\n2022,392,842, 720851 ,5,NA\n"
+                                             "2022,392,842,\t870323 ,2.5,\n2022,392,842,72085,1,1\n")
+    out = tmp_path / "o"
+    result = CliRunner().invoke(main, build_args(out, trade=trade))
+    assert result.exit_code == 0, result.output
+    ds = sim.load_dataset(out)
+    r = ds.region_index
+    assert ds.flows[ds.sector_index("steel"), r("JPN"), r("USA")] == pytest.approx(0.010)  # " 720851 " is 720851
+    assert ds.flows[ds.sector_index("autos"), r("JPN"), r("USA")] == pytest.approx(0.0025)
+    text = (out / "README.md").read_text()
+    assert "rows read: 4; used: 3" in text and "in no sector (dropped): 1 (0.0 USD million); largest: 072085" in text
+    trade = write_bad(tmp_path, "trade.csv", "t,i,j,k,v,q\n2022,392,842,720851,5,1\n,,,,,5\n")
+    output = refused(tmp_path, trade=trade)  # not blank: it has a quantity, so each empty cell is a problem
+    assert f"{trade}: line 3: t must be a year (a whole number), got ''" in output
+    assert f"{trade}: line 3: k must be an HS6 product code (up to six digits), got ''" in output
+
+
+def test_country_codes_beyond_a_table_by_code_and_two_codes_for_one_country(tmp_path):
+    countries = copy_with(tmp_path, "country_codes.csv", lambda s: s + "2000000000,Japan again,JP,JPN\n")
+    trade = write_bad(tmp_path, "trade.csv", "t,i,j,k,v,q\n2022,392,842,720851,5,1\n2022,2000000000,842,720851,7,1\n"
+                                             "2022,2100000000,842,720851,7,1\n")
+    output = refused(tmp_path, trade=trade, countries=countries)
+    assert f"{trade}: i/j: country code 2100000000 (1 row(s)) is not in the country file" in output
+    assert output.count("error: ") == 1
+    trade = write_bad(tmp_path, "trade.csv", "t,i,j,k,v,q\n2022,392,842,720851,5,1\n2022,2000000000,842,720851,7,1\n")
+    out = tmp_path / "o"
+    result = CliRunner().invoke(main, build_args(out, trade=trade, countries=countries))
+    assert result.exit_code == 0, result.output
+    ds = sim.load_dataset(out)
+    assert ds.flows[ds.sector_index("steel"), ds.region_index("JPN"), ds.region_index("USA")] == pytest.approx(0.012)
+
+
+def test_chunks_of_any_size_give_the_same_dataset(tmp_path, monkeypatch, built):
+    """Products first met in a later chunk get their sector and tariff rates (the lookups grow chunk by chunk)."""
+    import sim.baci
+
+    monkeypatch.setattr(sim.baci, "CHUNK_ROWS", 2)
+    out = tmp_path / "small_chunks"
+    result = CliRunner().invoke(main, build_args(out))
+    assert result.exit_code == 0, result.output
+    small, whole = sim.load_dataset(out), sim.load_dataset(built)
+    assert small.flows == pytest.approx(whole.flows, rel=1e-12) and small.tariffs == pytest.approx(whole.tariffs)
+    assert (out / "README.md").read_text().split("## Counts")[1] == (built / "README.md").read_text().split(
+        "## Counts")[1]
+
+
+def test_sums_are_pandas_group_sums_in_row_order_as_before():
+    """Flows: pandas' group sums by (sector, exporter, importer); tariff weights: each group's numpy sum in row order.
+
+    The build's results are the same to the last bit as when it grouped DataFrames (the old code, kept here).
+    """
+    import numpy as np
+    import pandas as pd
+
+    from sim.baci import TariffSchedule, _add_flows
+
+    rng = np.random.default_rng(7)
+    rows, k, n = 200_000, 7, 9
+    s, a, b = rng.integers(0, k, rows), rng.integers(0, n, rows), rng.integers(0, n, rows)
+    value = rng.lognormal(2, 3, rows) * rng.choice([1, 1e-3], rows)
+    flows, intra = np.zeros((k, n, n)), np.zeros((k, n))
+    _add_flows(flows, intra, value, s, a, b)
+    old_flows, old_intra = np.zeros((k, n, n)), np.zeros((k, n))
+    for (si, ai, bi), total in pd.Series(value).groupby([s, a, b]).sum().items():
+        if ai == bi:
+            old_intra[si, ai] += total
+        else:
+            old_flows[si, ai, bi] += total
+    assert np.array_equal(flows, old_flows) and np.array_equal(intra, old_intra)
+
+    rate = np.where(rng.random(rows) < 0.2, np.nan, rng.uniform(0, 0.3, rows))
+    schedule = TariffSchedule({}, {}, (k, n, n))
+    schedule.with_data = np.ones(1, dtype=bool)
+    schedule.row_rates = lambda exporter, importer, product: rate[product]
+    schedule.add(np.zeros(rows, dtype=int), np.zeros(rows, dtype=int), np.arange(rows), value, s, a, b)
+    frame = pd.DataFrame({"v": value, "rate": np.nan_to_num(rate, nan=0.0), "s": s, "a": a, "b": b})
+    weighted, weights = np.zeros((k, n, n)), np.zeros((k, n, n))
+    for (si, ai, bi), group in frame.groupby(["s", "a", "b"]):
+        if ai != bi:
+            weighted[si, ai, bi] += (group["v"] * group["rate"]).sum()
+            weights[si, ai, bi] += group["v"].sum()
+    assert np.array_equal(schedule.weighted, weighted) and np.array_equal(schedule.weights, weights)
+    assert schedule.total == float(value.sum()) and schedule.covered == float(value[~np.isnan(rate)].sum())
