@@ -5,10 +5,11 @@
 Each command runs as a fresh process (what a user waits for), ``--repeat`` times
 interleaved (every command once, then every command again, ...), after one untimed run of
 each, with Python's bytecode cache on as in a user's installation (``PYTHONDONTWRITEBYTECODE``
-is removed from the processes' environment); min and median wall times are printed. The import floors show how much of a run is Python starting and loading numpy,
-pandas and matplotlib. Targets (issue 22, measured against the floors of the same run, on the
-min and on the median alike): the flagship without plots at most ``import numpy, pandas`` +
-0.25 s, with its plots (five with the ownership plot) at most ``import numpy, pandas, matplotlib`` + 0.7 s.
+is removed from the processes' environment); min and median wall times are printed. The
+import floors show how much of a run is Python starting and loading numpy, pandas and
+matplotlib. Targets (issue 22, measured against the floors of the same run, on the min and on
+the median alike): the flagship without plots at most ``import numpy, pandas`` + 0.25 s, with
+its plots (five with the ownership plot) at most ``import numpy, pandas, matplotlib`` + 0.7 s.
 
 pandas imports pyarrow when it is installed (the ``[test]`` extra installs it), which costs
 its import floor and the runs alike; the output says whether it is importable, and
