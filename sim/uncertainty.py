@@ -217,7 +217,8 @@ class DrawValues:
 
     ``welfare`` and ``prices`` map a quantity to an array (D, Y, B, N) over the block's ``B``
     sectors; ``flows`` maps ``value`` and ``volume_pct`` to (D, Y, F) over the block's flows with
-    a positive base value (``positive``, (B, N, N)). ``ok`` (D,) marks the draws whose every market
+    a positive base value (``positive``, (B, N, N)), or to (D, Y, B·N·N) over every cell where
+    ``cells`` (the flat indices of the positive ones) is given. ``ok`` (D,) marks the draws whose every market
     of the block converged; ``first_failure`` (D,) is the first market that did not, as
     ``period × K + sector`` over the whole case (:data:`NO_FAILURE` where none).
     ``producer_price`` (D, Y, B, N) is kept where an investment's returns need it, else None.
@@ -230,6 +231,7 @@ class DrawValues:
     positive: np.ndarray
     first_failure: np.ndarray
     producer_price: np.ndarray | None = None
+    cells: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -260,19 +262,32 @@ def block_values(case, draws: Draws, sectors: np.ndarray, progress: bool = False
               "output_pct": _percent_of_ratio(sol.output)}
     positive = sub.dataset.flows > 0
     cells = np.flatnonzero(positive)  # the block's flows with a positive base value, in (sector, i, j) order
+    # A dense block keeps every cell (a view: no copy of the block's flows) and its statistics are read at the
+    # positive cells afterwards; a sparse one copies out its positive cells first, so as not to sort the rest.
+    every = len(cells) >= DENSE_SHARE * positive.size
+    pick = (lambda a: _flat_cells(a)) if every else (lambda a: np.take(_flat_cells(a), cells, axis=2))
     # the volumes are a copy, or a view of this block's solution, which is dropped here: changed in place
-    flows = {"value": _take_cells(sol.flows, cells),
-             "volume_pct": _percent_of_ratio(_take_cells(sol.quantity, cells), in_place=True)}
+    flows = {"value": pick(sol.flows), "volume_pct": _percent_of_ratio(pick(sol.quantity), in_place=True)}
     first = _first_failure(sol.converged, sectors, len(case.dataset.sectors))
     return DrawValues(ok, welfare, prices, flows, positive, first,
-                      sol.producer_price if _keeps_prices(case) else None)
+                      sol.producer_price if _keeps_prices(case) else None, cells if every else None)
 
 
-def _take_cells(array: np.ndarray, cells: np.ndarray) -> np.ndarray:
-    """``array`` (D, Y, B, N, N) at the flat cells ``cells`` of its last three axes: (D, Y, F); a view when
-    ``cells`` are all of them."""
-    flat = array.reshape(array.shape[:2] + (-1,))
-    return flat if len(cells) == flat.shape[2] else np.take(flat, cells, axis=2)
+#: Share of a block's cells with a positive base flow from which every cell is summarised (and the positive
+#: ones read from the statistics) rather than the positive ones copied out first.
+DENSE_SHARE = 0.5
+
+
+def _flat_cells(array: np.ndarray) -> np.ndarray:
+    """``array`` (D, Y, B, N, N) with its last three axes as one: (D, Y, B·N·N), a view."""
+    return array.reshape(array.shape[:2] + (-1,))
+
+
+def _positive_flows(values: DrawValues) -> dict:
+    """``values.flows`` over the block's positive flows only, (D, Y, F), whichever way the block kept them."""
+    if values.cells is None:
+        return values.flows
+    return {q: np.take(a, values.cells, axis=2) for q, a in values.flows.items()}
 
 
 def _percent_of_ratio(ratio: np.ndarray, in_place: bool = False) -> np.ndarray:
@@ -352,7 +367,7 @@ class _Tally:
             out = self.stats["flows"].setdefault(q, {k: np.zeros((self.years, self.flow_offsets[-1]))
                                                      for k in STATISTICS})
             for k, v in _stats(pick(a)).items():
-                out[k][:, span] = v
+                out[k][:, span] = v if values.cells is None else v[:, values.cells]
 
 
 def _kept(keep: np.ndarray, draws: int):
@@ -483,9 +498,10 @@ def _relative(mine: DrawValues, base: DrawValues, periods: list) -> DrawValues:
     welfare = {q: a - base.welfare[q][:, periods] for q, a in mine.welfare.items()}
     with np.errstate(all="ignore"):
         prices = {q: percent_change(1 + a / 100, 1 + base.prices[q][:, periods] / 100) for q, a in mine.prices.items()}
-        base_volume = _flows_on(mine.positive, base.positive, base.flows["volume_pct"][:, periods])
-        flows = {"value": mine.flows["value"],
-                 "volume_pct": percent_change(1 + mine.flows["volume_pct"] / 100, 1 + base_volume / 100)}
+        mine_flows, base_flows = _positive_flows(mine), _positive_flows(base)
+        base_volume = _flows_on(mine.positive, base.positive, base_flows["volume_pct"][:, periods])
+        flows = {"value": mine_flows["value"],
+                 "volume_pct": percent_change(1 + mine_flows["volume_pct"] / 100, 1 + base_volume / 100)}
     return DrawValues(mine.ok & base.ok, welfare, prices, flows, mine.positive,
                       np.minimum(mine.first_failure, base.first_failure))
 

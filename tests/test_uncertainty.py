@@ -231,6 +231,21 @@ def test_blocks_of_one_sector_give_one_batchs_numbers_exactly(case, monkeypatch)
     pd.testing.assert_frame_equal(blocks.intervals, whole.intervals, check_exact=True)
 
 
+def test_flows_summarised_over_every_cell_or_over_the_positive_ones_give_the_same_table(case, monkeypatch):
+    """A dense block sorts every cell and reads the positive ones from the statistics; a sparse one copies the
+    positive ones out first: the same numbers, for a run and for a comparison's paired draws."""
+    runs = {}
+    for share in (0.0, 1.01):  # every block dense / every block sparse
+        monkeypatch.setattr(uncertainty, "DENSE_SHARE", share)
+        res = sim.run(case, draws=30, seed=4)
+        base = sim.run(ROOT / "scenarios" / "steel_tariffs_2025_2030.toml", draws=30, seed=4)
+        runs[share] = (res.uncertainty.summary, sim.compare([base, res], baseline=base).uncertainty)
+    pd.testing.assert_frame_equal(runs[0.0][0], runs[1.01][0], check_exact=True)
+    for name in runs[0.0][1]:
+        pd.testing.assert_frame_equal(runs[0.0][1][name].summary, runs[1.01][1][name].summary, check_exact=True)
+    assert (runs[0.0][0]["table"] == "flows").sum() == (case.dataset.flows > 0).sum() * len(case.years) * 2
+
+
 def test_a_draw_failing_in_a_later_block_leaves_the_earlier_blocks_statistics_too(case, monkeypatch):
     """Draws 3 and 7 fail only in the last sector: the earlier blocks are summarised again without them."""
     real = uncertainty.block_values
