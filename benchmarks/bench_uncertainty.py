@@ -90,24 +90,18 @@ LARGE_RUN = """
 import json, resource, sys, time
 import sim
 from sim import runner, uncertainty
-solving = []
-real = uncertainty.solve_with_elasticities
-def timed(*args, **kwargs):
-    started = time.perf_counter()
-    try:
-        return real(*args, **kwargs)
-    finally:
-        solving.append(time.perf_counter() - started)
-uncertainty.solve_with_elasticities = timed
-drawing = []
-real_draws = runner.run_draws
-def timed_draws(*args, **kwargs):
-    started = time.perf_counter()
-    try:
-        return real_draws(*args, **kwargs)
-    finally:
-        drawing.append(time.perf_counter() - started)
-runner.run_draws = timed_draws
+def timed(module, name):  # module.name replaced by a wrapper recording each call's seconds in the list returned
+    seconds, real = [], getattr(module, name)
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return real(*args, **kwargs)
+        finally:
+            seconds.append(time.perf_counter() - started)
+    setattr(module, name, wrapper)
+    return seconds
+solving = timed(uncertainty, "solve_with_elasticities")
+drawing = timed(runner, "run_draws")
 case = sim.load_scenario(sys.argv[1])
 draws = int(sys.argv[2])
 started = time.perf_counter()

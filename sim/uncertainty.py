@@ -265,7 +265,7 @@ def block_values(case, draws: Draws, sectors: np.ndarray, progress: bool = False
     # A dense block keeps every cell (a view: no copy of the block's flows) and its statistics are read at the
     # positive cells afterwards; a sparse one copies out its positive cells first, so as not to sort the rest.
     every = len(cells) >= DENSE_SHARE * positive.size
-    pick = (lambda a: _flat_cells(a)) if every else (lambda a: np.take(_flat_cells(a), cells, axis=2))
+    pick = _flat_cells if every else (lambda a: np.take(_flat_cells(a), cells, axis=2))
     # the volumes are a copy, or a view of this block's solution, which is dropped here: changed in place
     flows = {"value": pick(sol.flows), "volume_pct": _percent_of_ratio(pick(sol.quantity), in_place=True)}
     first = _first_failure(sol.converged, sectors, len(case.dataset.sectors))

@@ -12,7 +12,6 @@ pairs that land in all three bands. docs/validation.md shows the table (validate
 from __future__ import annotations
 
 import warnings
-from dataclasses import replace
 
 import sim
 from sim.errors import PlausibilityWarning
@@ -25,12 +24,13 @@ BANDS = {"imports": (-30.0, -18.0), "price": (1.4, 3.4), "output": (0.9, 2.9)}
 
 
 def on_linked(path, eta: float, eps: float):
-    """The backtest scenario ``path`` on the linked dataset with steel's final-demand eta and US eps set."""
-    from validate import LINKED
+    """The backtest scenario ``path`` on the linked dataset (validate.on_linked) with steel's final-demand eta and
+    US eps set."""
+    from validate import on_linked as linked
 
-    scenario = sim.load_scenario(path).scenario
+    case = linked(path)
     override = ElasticityOverride(sector="steel", eta=eta, eps={"USA": eps}, key="linked_refit")
-    return sim.prepare(replace(scenario, dataset=LINKED, elasticities=tuple(scenario.elasticities) + (override,)))
+    return case.replace(elasticities=tuple(case.scenario.elasticities) + (override,))
 
 
 def backtest(eta: float, eps: float) -> dict[str, float]:
