@@ -36,8 +36,11 @@ _CHARACTER = {character: np.uint8(ord(character)) for character in "-.0e+,"}
 
 @functools.cache
 def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Powers of ten 10**0..10**309 (correctly rounded: Python's strtod), the characters of 00000..99999
-    (``"V5"``, ``b"00042"`` at 42) and their trailing zeros (int8, 1 for ``"01230"``); built on first use."""
+    """Lookup tables, built on first use (not at import).
+
+    Powers of ten 10**0..10**309 correctly rounded (Python's strtod), the characters of 00000..99999
+    (``"V5"``, ``b"00042"`` at 42) and their trailing zeros (int8, 1 for ``"01230"``, 5 for ``"00000"``).
+    """
     powers = np.array([float(f"1e{k}") for k in range(310)])
     numbers = np.arange(100_000)
     characters = (numbers[:, None] // 10 ** np.arange(4, -1, -1) % 10 + ord("0")).astype(np.uint8)
@@ -122,7 +125,7 @@ def _character_rows(digits: np.ndarray, exponent: np.ndarray, negative: np.ndarr
     small = fixed & (exponent < 0)  # 0.000ddd
     lead = small * (1 - exponent).astype(np.int8)  # characters of "0.000" shown
     whole = (fixed & ~small) * (exponent + 1).astype(np.int8) + ~fixed  # digits before the point
-    kept = np.maximum(10 - zeros, whole)  # the point goes where digits remain after it
+    kept = np.maximum(10 - zeros, whole)  # digits shown: the significant ones and all before the point (1000)
     before_point = whole + small * np.int8(10)  # 0.000ddd: no point among the digits
     rows = [negative * _CHARACTER["-"]]
     if small.any():
