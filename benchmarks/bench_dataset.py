@@ -9,7 +9,8 @@ times, interleaved with its floor, and printed as min and median (issue 22):
 - ``load_dataset``: the careful line-by-line reader (forced) against the vectorised one, beside
   the floor of reading both CSV files with ``pandas.read_csv``; target at most 0.6 s.
 - CSV write of the run's tables: pandas' ``to_csv`` (the former writer) against
-  :func:`sim.output.write_csv`; the bytes are checked to be the same.
+  :func:`sim.output.write_csv`; the bytes are checked to be the same. Within it, the tables' floats
+  formatted one ``%`` at a time (the former way) against :func:`sim.number_format.format_g10`.
 - ``run --no-plots`` as a whole process against ``python -c "import numpy, pandas"``;
   target at most the floor + 2.0 s.
 
@@ -83,7 +84,10 @@ def load_times(folder: Path, repeat: int) -> dict[str, list[float]]:
 
 
 def write_times(scenario: Path, repeat: int) -> dict[str, list[float]]:
+    import numpy as np
+
     from sim import run
+    from sim.number_format import format_g10
     from sim.output import FLOAT_FORMAT, _text_escaped, output_tables, write_csv
 
     res = run(scenario)
@@ -101,6 +105,9 @@ def write_times(scenario: Path, repeat: int) -> dict[str, list[float]]:
     measures = {"floor: flows table to Parquet" if _has_pyarrow() else "floor: none (no pyarrow)":
                 (lambda: tables["flows"].to_parquet(out / "flows.parquet")) if _has_pyarrow() else (lambda: None),
                 "CSV tables with pandas to_csv (before)": before, "CSV tables with write_csv (now)": now}
+    floats = np.concatenate([t[c].to_numpy() for t in tables.values() for c in t if t[c].dtype == np.float64])
+    measures[f"{len(floats):,} floats, one '%' each (before)"] = lambda: [*map(FLOAT_FORMAT.__mod__, floats.tolist())]
+    measures[f"{len(floats):,} floats with format_g10 (now)"] = lambda: format_g10(floats)
     times = interleaved(measures, repeat)
     rows = len(tables["flows"])
     same = all((out / f"{name}.before.csv").read_bytes() == (out / f"{name}.csv").read_bytes() for name in tables)

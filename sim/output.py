@@ -24,6 +24,7 @@ from .errors import InputError, Problem
 from .escape import spreadsheet_text
 from .excel import write_workbook
 from .folders import write_folder
+from .number_format import format_g10
 from .ownership import has_returns, in_play
 from .report import report_into
 from .scenario import scenario_table
@@ -209,7 +210,7 @@ def _csv_columns(table: pd.DataFrame) -> list[list[str]] | None:
         column = table[name]
         if column.dtype == np.float64:
             values = column.to_numpy()
-            cells = list(map(FLOAT_FORMAT.__mod__, values.tolist()))
+            cells = format_g10(values)  # FLOAT_FORMAT, vectorised
             for row in np.flatnonzero(np.isnan(values)).tolist():
                 cells[row] = ""
         elif isinstance(column.dtype, np.dtype) and column.dtype.kind in "iub":
