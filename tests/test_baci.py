@@ -385,3 +385,25 @@ def test_sums_are_pandas_group_sums_in_row_order_as_before():
             weights[si, ai, bi] += group["v"].sum()
     assert np.array_equal(schedule.weighted, weighted) and np.array_equal(schedule.weights, weights)
     assert schedule.total == float(value.sum()) and schedule.covered == float(value[~np.isnan(rate)].sum())
+
+
+def test_group_sums_are_numpy_sums_of_each_group_to_the_last_bit():
+    """The tariff weights' one-call group sums equal ``np.add.reduce`` of each group (runs of 1 to 20,000 values)."""
+    import numpy as np
+
+    from sim.baci import _group_sums
+
+    rng = np.random.default_rng(3)
+    sizes = np.r_[np.arange(1, 300), rng.integers(1, 20, 500), [1000, 4095, 8192, 8193, 20_000]]
+    values = rng.lognormal(2, 3, sizes.sum()) * rng.choice([1, 1e-3, 1e5], sizes.sum())
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    expected = [np.add.reduce(values[a:a + n]) for a, n in zip(starts, sizes)]
+    assert np.array_equal(_group_sums(values, starts), expected)
+
+
+def test_prefix_look_ups_of_many_codes_are_those_of_one_code_at_a_time():
+    from sim.baci import PrefixMap
+
+    prefix_map = PrefixMap({"72": "a", "7208": "b", "720851": "c", "870323": "d", "87": 0.0, "0101": "e"})
+    codes = ["720851", "720852", "720900", "870323", "870324", "010121", "020000", "870000"]
+    assert prefix_map.get_many(PrefixMap.prefixes(codes)) == [prefix_map.get(code) for code in codes]
