@@ -185,6 +185,11 @@ def _hs6_codes(codes: pd.Series) -> pd.Series:
 #: code as text. The quantity is read as the parser finds it (numbers, or text where a cell is not one): only
 #: whether it is blank matters.
 BACI_DTYPES = {"k": str}
+#: On the usual path the product code is read as bytes of this fixed width instead (the parser copies each cell,
+#: making no Python string a row); the distinct cells are then made text. A chunk holding a cell that may be
+#: longer, or a file holding a NUL byte (which fixed-width bytes cannot tell from their padding), takes its codes
+#: as text from a second reading of the file, chunk for chunk (:class:`_TextCodes`).
+CODE_BYTES = 8
 #: What a concordance's HS code may be; what a BACI product code may be (leading zeros may be lost).
 HS_PREFIX = re.compile(r"[0-9]{2}|[0-9]{4,6}")
 BACI_PRODUCT = r"\s*[0-9]{1,6}\s*"
@@ -418,8 +423,9 @@ def _closing(reader):
         yield from reader
 
 
-def _trade_chunks(path: Path):
-    """The BACI file's chunks (t, i, j, v as numbers where the parser could read them; k and q as text).
+def _trade_chunks(path: Path, codes_as_bytes: bool = False):
+    """The BACI file's chunks (t, i, j, v as numbers where the parser could read them; k and q as text, or k as
+    bytes of :data:`CODE_BYTES` with ``codes_as_bytes``).
 
     Every line is a row (blank lines too, so that a row's line is its position + 2); a row
     with more fields than the header, or a file that is not CSV, is one :class:`InputError`.
@@ -437,7 +443,8 @@ def _trade_chunks(path: Path):
         with warnings.catch_warnings():  # pandas warns (and drops data) on extra fields in the first chunk
             warnings.simplefilter("error", pd.errors.ParserWarning)
             warnings.simplefilter("ignore", pd.errors.DtypeWarning)  # mixed columns are converted cell by cell
-            reader = pd.read_csv(path, dtype=BACI_DTYPES, keep_default_na=False, chunksize=CHUNK_ROWS,
+            dtype = {"k": f"S{CODE_BYTES}"} if codes_as_bytes else BACI_DTYPES
+            reader = pd.read_csv(path, dtype=dtype, keep_default_na=False, chunksize=CHUNK_ROWS,
                                  index_col=False, skip_blank_lines=False, encoding="utf-8-sig")
             yield from _closing(reader)
     except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
@@ -464,6 +471,41 @@ def _read_ahead(chunks):
             if not pending.cancelled():
                 pending.exception()  # wait for the chunk being read; its error, if any, is not this loop's
             chunks.close()
+
+
+class _TextCodes:
+    """The product codes of the BACI file's chunks as text, from a second reading opened when first needed.
+
+    Its chunks are the first reading's, row for row (the same parser and options but the product
+    code's type); only the chunks asked for are kept.
+    """
+
+    def __init__(self, path: Path):
+        self.path, self.chunks, self.read = path, None, 0
+
+    def column(self, index: int) -> pd.Series:
+        """The product codes of chunk ``index`` (0 for the first; asked for in increasing order)."""
+        if self.chunks is None:
+            self.chunks = _trade_chunks(self.path)
+        while True:
+            chunk = next(self.chunks)
+            self.read += 1
+            if self.read > index:
+                return chunk["k"]
+
+    def close(self) -> None:
+        if self.chunks is not None:
+            self.chunks.close()
+
+
+def _holds_nul(path: Path, block: int = 8 << 20) -> bool:
+    """Whether the file holds a NUL byte (read in blocks: a memory map would count the whole file as resident)."""
+    buffer = bytearray(block)
+    with open(path, "rb", buffering=0) as fh:
+        while size := fh.readinto(buffer):
+            if buffer.find(b"\0", 0, size) >= 0:
+                return True
+    return False
 
 
 def _csv_header(path: Path) -> list[str] | None:
@@ -558,6 +600,23 @@ class _Texts:
         codes, distinct = pd.factorize(column.astype(str), use_na_sentinel=False)
         return cls(codes, pd.Series(distinct))
 
+    @classmethod
+    def of_bytes(cls, column: pd.Series) -> _Texts | None:
+        """A column read as bytes of :data:`CODE_BYTES` (from a file without NUL bytes) as its distinct texts;
+        None if a cell may have been cut at that width (its text must then be read as text)."""
+        cells = column.to_numpy()
+        if cells.dtype != np.dtype(f"S{CODE_BYTES}"):
+            return None
+        codes, keys = pd.factorize(cells.view(np.uint64))  # a cell's bytes as one number: hashed, not sorted
+        cells = keys.view(f"S{CODE_BYTES}")
+        if len(cells) and cells.view(np.uint8).reshape(-1, CODE_BYTES)[:, -1].any():  # a full cell may be cut
+            return None
+        try:
+            texts = [cell.decode("utf-8") for cell in cells.tolist()]
+        except UnicodeDecodeError:  # the parser has read the file as UTF-8: left to it to say where it is not
+            return None
+        return cls(codes, pd.Series(texts, dtype=str))
+
     def matching(self, pattern: str):
         """Which rows' text matches ``pattern`` whole (as ``Series.str.fullmatch``; a missing cell does not);
         ``True`` if every row's does."""
@@ -572,15 +631,15 @@ class _Texts:
         return per_cell.fillna(False).to_numpy(dtype=bool)[self.codes]
 
 
-def _check_chunk(chunk: pd.DataFrame, offset: int, bad: _BadCells) -> tuple[dict, np.ndarray | None]:
-    """A chunk's columns parsed (t, i, j, v numbers; k as :class:`_Texts`) and which rows are usable (None: all).
+def _check_chunk(chunk: pd.DataFrame, codes: _Texts, offset: int, bad: _BadCells) -> tuple[dict, np.ndarray | None]:
+    """A chunk's columns parsed (t, i, j, v numbers; k as ``codes``) and which rows are usable (None: all).
 
     The cells breaking a rule go to ``bad``; blank lines are neither usable nor bad. A chunk whose
     columns the parser read as numbers and whose values all meet the rules (the usual case) is
     told so by each column's least and greatest values, without a mask per rule.
     """
     parsed = {c: _numeric(chunk[c], integers=True) for c in ("t", "i", "j")} | {"v": _numeric(chunk["v"]),
-                                                                                 "k": _Texts.of(chunk["k"])}
+                                                                                 "k": codes}
     blank = False  # a row is blank only if none of t, i, j, v is a number: never in a column of integers
     if all(parsed[c].dtype.kind == "f" for c in ("t", "i", "j")):
         blank = np.isnan(parsed["t"]) & np.isnan(parsed["i"]) & np.isnan(parsed["j"]) & np.isnan(parsed["v"])
@@ -599,7 +658,8 @@ def _check_chunk(chunk: pd.DataFrame, offset: int, bad: _BadCells) -> tuple[dict
         rows = np.flatnonzero(~ok)
         if len(rows):
             first = rows[:LISTED_ROWS]
-            bad.add(column, rule, list(offset + first), list(chunk[column].iloc[first]), len(rows))
+            values = codes.distinct.iloc[codes.codes[first]] if column == "k" else chunk[column].iloc[first]
+            bad.add(column, rule, list(offset + first), list(values), len(rows))
         usable = ok if usable is None else usable & ok
     return parsed, usable
 
@@ -625,11 +685,7 @@ def _aggregate_trade(path, year, countries, product_map, region_of, regions, sec
     if schedule is not None:
         schedule.number_countries(table.iso)
     unknown_codes: dict[int, int] = {}
-    lines_read = 0
-    for chunk in _read_ahead(_trade_chunks(path)):
-        offset = lines_read + 2
-        lines_read += len(chunk)
-        parsed, usable = _check_chunk(chunk, offset, bad)
+    for parsed, usable in _checked_chunks(path, bad):
         rows = _rows_of_year(parsed["t"], usable, year, years_seen, report)
         rows, exporter, importer = _known_rows(parsed, rows, table, unknown_codes)
         product = products.of(parsed["k"], rows)
@@ -679,6 +735,29 @@ def _rows_of_year(t: np.ndarray, usable, year, years_seen: set, report):
     report.rows_other_years += int((used != year).sum())
     keep = t == year if usable is None else usable & (t == year)
     return np.flatnonzero(keep)
+
+
+def _checked_chunks(path: Path, bad: _BadCells):
+    """Each chunk of the trade file: its columns parsed and which of its rows are usable (:func:`_check_chunk`).
+
+    The product codes are read as fixed-width bytes, made text once per distinct cell; a chunk
+    where that cannot be trusted takes them from :class:`_TextCodes`.
+    """
+    chunks = _read_ahead(_trade_chunks(path, codes_as_bytes=True))
+    texts = _TextCodes(path)
+    try:
+        holds_nul = _holds_nul(path)  # while the first chunk is read
+        lines_read = 0
+        for index, chunk in enumerate(chunks):
+            codes = None if holds_nul else _Texts.of_bytes(chunk["k"])
+            codes = _Texts.of(texts.column(index)) if codes is None else codes
+            offset = lines_read + 2
+            lines_read += len(chunk)
+            parsed, usable = _check_chunk(chunk, codes, offset, bad)
+            yield parsed, usable
+    finally:  # the second reading first: each reading's warning filters are put back in the order they were set
+        texts.close()
+        chunks.close()
 
 
 class _Countries:
