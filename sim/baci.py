@@ -815,17 +815,24 @@ class _Products:
         self.product_map, self.schedule = product_map, schedule
         self.sector_index = {sector: pos for pos, sector in enumerate(sectors)}
         self.number: dict[str, int] = {}
+        self.of_text: dict[str, int] = {}  # a cell's text as written -> its product's number
         self.hs6: list[str] = []
         self.sector = np.empty(0, dtype=np.int64)
 
     def of(self, texts: _Texts, rows: np.ndarray | None) -> np.ndarray:
         """The product number of each of ``rows`` (usable rows of a chunk, None for all: codes of up to six digits)."""
         codes = texts.codes if rows is None else texts.codes[rows]
-        used = np.flatnonzero(np.bincount(codes, minlength=len(texts.distinct)))
-        hs6 = _hs6_codes(texts.distinct.iloc[used]).tolist()
+        if rows is None:  # every distinct cell is some row's (they were factorized from the rows)
+            used = np.arange(len(texts.distinct))
+        else:
+            used = np.flatnonzero(np.bincount(codes, minlength=len(texts.distinct)))
+        cells = texts.distinct.iloc[used].tolist()
+        new = [cell for cell in cells if cell not in self.of_text]  # texts met before are not made HS6 again
+        hs6 = _hs6_codes(pd.Series(new, dtype=texts.distinct.dtype)).tolist()
         self._add([code for code in dict.fromkeys(hs6) if code not in self.number])
+        self.of_text.update((cell, self.number[code]) for cell, code in zip(new, hs6))
         numbers = np.full(len(texts.distinct), -1, dtype=np.int64)
-        numbers[used] = [self.number[code] for code in hs6]
+        numbers[used] = [self.of_text[cell] for cell in cells]
         return numbers[codes]
 
     def _add(self, codes: list[str]) -> None:
