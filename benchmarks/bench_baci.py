@@ -212,8 +212,11 @@ def phase(command: list[str]) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 2**20  # ru_maxrss is in KiB on Linux
 
 
-def timed(command: list[str], cwd: Path) -> tuple[float, float]:
-    """Wall seconds and peak resident memory (GiB) of ``command`` run in ``cwd`` as its own process."""
+def timed(command: list[str], cwd: Path, cpu: list | None = None) -> tuple[float, float]:
+    """Wall seconds and peak resident memory (GiB) of ``command`` run in ``cwd`` as its own process.
+
+    Its CPU seconds (user + system, all threads) are appended to ``cpu`` if given.
+    """
     started = time.perf_counter()
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=errors)
@@ -223,6 +226,8 @@ def timed(command: list[str], cwd: Path) -> tuple[float, float]:
         if status != 0:
             errors.seek(0)
             raise SystemExit(f"failed: {' '.join(command)}\n{errors.read().decode()}")
+    if cpu is not None:
+        cpu.append(usage.ru_utime + usage.ru_stime)
     return seconds, usage.ru_maxrss / 2**20
 
 
@@ -254,10 +259,11 @@ def main_year(rows=10_000_000, repeat=3, keep=None, baseline=None):
         runs["dataset build (baseline)"] = (build, Path(baseline).resolve())
     seconds = {name: [] for name in runs}
     peaks = {name: [] for name in runs}
+    cpu = {name: [] for name in runs}
     digests = {}
     for _ in range(repeat):
         for name, (command, cwd) in runs.items():
-            wall, peak = timed(command, cwd)
+            wall, peak = timed(command, cwd, cpu[name])
             seconds[name].append(wall)
             peaks[name].append(peak)
             if command is build:
@@ -270,6 +276,7 @@ def main_year(rows=10_000_000, repeat=3, keep=None, baseline=None):
                                                       f"{np.median(seconds[name]) / np.median(floor):.2f} (median)")
         print(f"  {name:<25} min {min(seconds[name]):6.2f} s  median {np.median(seconds[name]):6.2f} s   peak memory "
               f"{max(peaks[name]):5.2f} GiB{ratio}")
+        print(f"  {'':<25} CPU (all threads) min {min(cpu[name]):6.2f} s  median {np.median(cpu[name]):6.2f} s")
     print(verdict(seconds["dataset build"], floor, max(peaks["dataset build"])))
     if baseline:
         same = len(set().union(*digests.values())) == 1
