@@ -7,7 +7,9 @@ written unless all are right):
   importer as CEPII numeric country codes, HS6 product — leading zeros may have been lost —,
   value in thousands of USD, quantity in tonnes). Read in chunks (the next one in a thread while
   this one is summed), so a large year needs memory for two chunks and the region × sector
-  aggregates only; each distinct country and HS6 code is looked up once, not row by row.
+  aggregates only; each distinct country and HS6 code is looked up once, not row by row. The
+  product code is read as fixed-width bytes, made text once per distinct cell (read again as
+  text where bytes cannot be trusted), so a bad code is still quoted as written.
 - ``countries``: BACI's country file ``country_code,country_name,country_iso2,country_iso3``.
 - ``products``: ``hs,sector`` — an HS6 code or a 2- or 4-digit prefix; the longest prefix wins.
 - ``sectors``: ``sector,name,sigma,eta,eps,source``: display names and default elasticities.
@@ -181,9 +183,15 @@ def _hs6_codes(codes: pd.Series) -> pd.Series:
     return codes.astype(str).str.strip().str.zfill(6)
 
 
-#: BACI columns read as the C parser's numbers where they are numbers; the product code as text. The quantity
-#: is read as the parser finds it (numbers, or text where a cell is not one): only whether it is blank matters.
+#: BACI columns read as the C parser's numbers where they are numbers (whole numbers as integers); the product
+#: code as text. The quantity is read as the parser finds it (numbers, or text where a cell is not one): only
+#: whether it is blank matters.
 BACI_DTYPES = {"k": str}
+#: On the usual path the product code is read as bytes of this fixed width instead (the parser copies each cell,
+#: making no Python string a row); the distinct cells are then made text. A chunk holding a cell that may be
+#: longer, or a file holding a NUL byte (which fixed-width bytes cannot tell from their padding), takes its codes
+#: as text from a second reading of the file, chunk for chunk (:class:`_TextCodes`).
+CODE_BYTES = 8
 #: What a concordance's HS code may be; what a BACI product code may be (leading zeros may be lost).
 HS_PREFIX = re.compile(r"[0-9]{2}|[0-9]{4,6}")
 BACI_PRODUCT = r"\s*[0-9]{1,6}\s*"
@@ -193,11 +201,29 @@ YEARS = range(1900, 2201)
 MAX_CODE = 2**31
 
 
-def _numeric(column: pd.Series) -> np.ndarray:
-    """A column as numbers; one the parser could not read as numbers is converted cell by cell (NaN if not)."""
+def _numeric(column: pd.Series, integers: bool = False) -> np.ndarray:
+    """A column as floats (with ``integers``, as the parser's integers where it read every cell as one); a column
+    the parser could not read as numbers is converted cell by cell (NaN where a cell is not a number)."""
+    if integers and pd.api.types.is_signed_integer_dtype(column):
+        return column.to_numpy(dtype=np.int64)
     if pd.api.types.is_numeric_dtype(column):
         return column.to_numpy(dtype=float)
     return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+
+
+def _whole_cells(values: np.ndarray, low: int, high: int):
+    """Which values are whole numbers in [low, high): ``True`` if all are (an integer column within the range,
+    told by its least and greatest values, the usual case), else :func:`_whole`'s answer row by row."""
+    if values.dtype.kind == "i" and (not len(values) or (values.min() >= low and values.max() < high)):
+        return True
+    return _whole(values, low, high)
+
+
+def _finite_non_negative(values: np.ndarray):
+    """Which values are finite numbers >= 0: ``True`` if all are (told by the least and greatest, NaN failing)."""
+    if not len(values) or (values.min() >= 0 and np.isfinite(values.max())):
+        return True
+    return np.isfinite(values) & (values >= 0)
 
 
 def _whole(values, low: float, high: float) -> np.ndarray:
@@ -220,6 +246,20 @@ class PrefixMap:
             if value is not None:
                 return value
         return None
+
+    @staticmethod
+    def prefixes(codes: list[str]) -> dict[int, list[str]]:
+        """The 6-, 4- and 2-digit prefixes of ``codes``, for :meth:`get_many` (made once for many maps)."""
+        return {n: [code[:n] for code in codes] for n in (6, 4, 2)}
+
+    def get_many(self, prefixes: dict[int, list[str]]) -> list:
+        """:meth:`get` of each code whose :meth:`prefixes` are given: one dictionary look-up a code per length."""
+        out = [None] * len(prefixes[6])
+        for n in (2, 4, 6):  # a longer prefix's value replaces a shorter one's
+            table = self.by_length[n]
+            if table:
+                out = [old if new is None else new for old, new in zip(out, map(table.get, prefixes[n]))]
+        return out
 
 
 def build_dataset(trade, countries, products, sectors, regions, name: str, out: Path, production=None,
@@ -385,8 +425,9 @@ def _closing(reader):
         yield from reader
 
 
-def _trade_chunks(path: Path):
-    """The BACI file's chunks (t, i, j, v as numbers where the parser could read them; k and q as text).
+def _trade_chunks(path: Path, codes_as_bytes: bool = False):
+    """The BACI file's chunks (t, i, j, v as numbers where the parser could read them; k and q as text, or k as
+    bytes of :data:`CODE_BYTES` with ``codes_as_bytes``).
 
     Every line is a row (blank lines too, so that a row's line is its position + 2); a row
     with more fields than the header, or a file that is not CSV, is one :class:`InputError`.
@@ -404,7 +445,8 @@ def _trade_chunks(path: Path):
         with warnings.catch_warnings():  # pandas warns (and drops data) on extra fields in the first chunk
             warnings.simplefilter("error", pd.errors.ParserWarning)
             warnings.simplefilter("ignore", pd.errors.DtypeWarning)  # mixed columns are converted cell by cell
-            reader = pd.read_csv(path, dtype=BACI_DTYPES, keep_default_na=False, chunksize=CHUNK_ROWS,
+            dtype = {"k": f"S{CODE_BYTES}"} if codes_as_bytes else BACI_DTYPES
+            reader = pd.read_csv(path, dtype=dtype, keep_default_na=False, chunksize=CHUNK_ROWS,
                                  index_col=False, skip_blank_lines=False, encoding="utf-8-sig")
             yield from _closing(reader)
     except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
@@ -433,6 +475,41 @@ def _read_ahead(chunks):
             chunks.close()
 
 
+class _TextCodes:
+    """The product codes of the BACI file's chunks as text, from a second reading opened when first needed.
+
+    Its chunks are the first reading's, row for row (the same parser and options but the product
+    code's type); only the chunks asked for are kept.
+    """
+
+    def __init__(self, path: Path):
+        self.path, self.chunks, self.read = path, None, 0
+
+    def column(self, index: int) -> pd.Series:
+        """The product codes of chunk ``index`` (0 for the first; asked for in increasing order)."""
+        if self.chunks is None:
+            self.chunks = _trade_chunks(self.path)
+        while True:
+            chunk = next(self.chunks)
+            self.read += 1
+            if self.read > index:
+                return chunk["k"]
+
+    def close(self) -> None:
+        if self.chunks is not None:
+            self.chunks.close()
+
+
+def _holds_nul(path: Path, block: int = 8 << 20) -> bool:
+    """Whether the file holds a NUL byte (read in blocks: a memory map would count the whole file as resident)."""
+    buffer = bytearray(block)
+    with open(path, "rb", buffering=0) as fh:
+        while size := fh.readinto(buffer):
+            if buffer.find(b"\0", 0, size) >= 0:
+                return True
+    return False
+
+
 def _csv_header(path: Path) -> list[str] | None:
     """The header line of a CSV file as its fields (None if the file is empty, [] if the line is blank)."""
     with open(path, encoding="utf-8-sig", newline="") as fh:
@@ -454,12 +531,13 @@ def _long_rows(path: Path) -> list[Problem]:
 
 
 #: The rules a BACI row's cells must meet: column, what the value must be, test on the chunk's parsed columns.
+#: Each test gives which rows meet the rule, or ``True`` when every row does.
 TRADE_RULES = (
-    ("t", "must be a year (a whole number)", lambda c: _whole(c["t"], 0, 10_000)),
-    ("i", "must be a CEPII country code (a whole number)", lambda c: _whole(c["i"], 0, MAX_CODE)),
-    ("j", "must be a CEPII country code (a whole number)", lambda c: _whole(c["j"], 0, MAX_CODE)),
+    ("t", "must be a year (a whole number)", lambda c: _whole_cells(c["t"], 0, 10_000)),
+    ("i", "must be a CEPII country code (a whole number)", lambda c: _whole_cells(c["i"], 0, MAX_CODE)),
+    ("j", "must be a CEPII country code (a whole number)", lambda c: _whole_cells(c["j"], 0, MAX_CODE)),
     ("k", "must be an HS6 product code (up to six digits)", lambda c: c["k"].matching(BACI_PRODUCT)),
-    ("v", "must be a finite number >= 0 (thousand USD)", lambda c: np.isfinite(c["v"]) & (c["v"] >= 0)),
+    ("v", "must be a finite number >= 0 (thousand USD)", lambda c: _finite_non_negative(c["v"])),
 )
 
 
@@ -524,9 +602,28 @@ class _Texts:
         codes, distinct = pd.factorize(column.astype(str), use_na_sentinel=False)
         return cls(codes, pd.Series(distinct))
 
-    def matching(self, pattern: str) -> np.ndarray:
-        """Which rows' text matches ``pattern`` whole (as ``Series.str.fullmatch``; a missing cell does not)."""
-        return self.spread(self.distinct.str.fullmatch(pattern))
+    @classmethod
+    def of_bytes(cls, column: pd.Series) -> _Texts | None:
+        """A column read as bytes of :data:`CODE_BYTES` (from a file without NUL bytes) as its distinct texts;
+        None if a cell may have been cut at that width (its text must then be read as text)."""
+        cells = column.to_numpy()
+        if cells.dtype != np.dtype(f"S{CODE_BYTES}"):
+            return None
+        codes, keys = pd.factorize(cells.view(np.uint64))  # a cell's bytes as one number: hashed, not sorted
+        cells = keys.view(f"S{CODE_BYTES}")
+        if len(cells) and cells.view(np.uint8).reshape(-1, CODE_BYTES)[:, -1].any():  # a full cell may be cut
+            return None
+        try:
+            texts = [cell.decode("utf-8") for cell in cells.tolist()]
+        except UnicodeDecodeError:  # the parser has read the file as UTF-8: left to it to say where it is not
+            return None
+        return cls(codes, pd.Series(texts, dtype=str))
+
+    def matching(self, pattern: str):
+        """Which rows' text matches ``pattern`` whole (as ``Series.str.fullmatch``; a missing cell does not);
+        ``True`` if every row's does."""
+        per_cell = self.distinct.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
+        return True if per_cell.all() else per_cell[self.codes]
 
     def blank(self) -> np.ndarray:
         """Which rows' text is empty or white space."""
@@ -536,24 +633,36 @@ class _Texts:
         return per_cell.fillna(False).to_numpy(dtype=bool)[self.codes]
 
 
-def _check_chunk(chunk: pd.DataFrame, offset: int, bad: _BadCells) -> tuple[dict, np.ndarray]:
-    """A chunk's columns parsed (t, i, j, v numbers; k as :class:`_Texts`) and which rows are usable.
+def _check_chunk(chunk: pd.DataFrame, codes: _Texts, offset: int, bad: _BadCells) -> tuple[dict, np.ndarray | None]:
+    """A chunk's columns parsed (t, i, j, v numbers; k as ``codes``) and which rows are usable (None: all).
 
-    The cells breaking a rule go to ``bad``; blank lines are neither usable nor bad.
+    The cells breaking a rule go to ``bad``; blank lines are neither usable nor bad. A chunk whose
+    columns the parser read as numbers and whose values all meet the rules (the usual case) is
+    told so by each column's least and greatest values, without a mask per rule.
     """
-    parsed = {c: _numeric(chunk[c]) for c in ("t", "i", "j", "v")} | {"k": _Texts.of(chunk["k"])}
-    blank = np.isnan(parsed["t"]) & np.isnan(parsed["i"]) & np.isnan(parsed["j"]) & np.isnan(parsed["v"])
-    if blank.any():  # rows without a number are rare: their text is looked at alone
-        rows = np.flatnonzero(blank)
-        blank[rows] = parsed["k"].blank()[rows] & (chunk["q"].iloc[rows].astype(str).str.strip() == "").to_numpy()
-    usable = ~blank
+    parsed = {c: _numeric(chunk[c], integers=True) for c in ("t", "i", "j")} | {"v": _numeric(chunk["v"]),
+                                                                                 "k": codes}
+    blank = False  # a row is blank only if none of t, i, j, v is a number: never in a column of integers
+    if all(parsed[c].dtype.kind == "f" for c in ("t", "i", "j")):
+        blank = np.isnan(parsed["t"]) & np.isnan(parsed["i"]) & np.isnan(parsed["j"]) & np.isnan(parsed["v"])
+        if blank.any():  # rows without a number are rare: their text is looked at alone
+            rows = np.flatnonzero(blank)
+            blank[rows] = (parsed["k"].blank()[rows]
+                           & (chunk["q"].iloc[rows].astype(str).str.strip() == "").to_numpy())
+        else:
+            blank = False
+    usable = None if blank is False else ~blank
     for column, rule, test in TRADE_RULES:
-        ok = test(parsed) | blank
+        ok = test(parsed)
+        if ok is True:
+            continue
+        ok = ok | blank
         rows = np.flatnonzero(~ok)
         if len(rows):
             first = rows[:LISTED_ROWS]
-            bad.add(column, rule, list(offset + first), list(chunk[column].iloc[first]), len(rows))
-        usable &= ok
+            values = codes.distinct.iloc[codes.codes[first]] if column == "k" else chunk[column].iloc[first]
+            bad.add(column, rule, list(offset + first), list(values), len(rows))
+        usable = ok if usable is None else usable & ok
     return parsed, usable
 
 
@@ -578,20 +687,11 @@ def _aggregate_trade(path, year, countries, product_map, region_of, regions, sec
     if schedule is not None:
         schedule.number_countries(table.iso)
     unknown_codes: dict[int, int] = {}
-    lines_read = 0
-    for chunk in _read_ahead(_trade_chunks(path)):
-        offset = lines_read + 2
-        lines_read += len(chunk)
-        parsed, usable = _check_chunk(chunk, offset, bad)
-        report.rows_read += int(usable.sum())
-        t = parsed["t"]
-        years_seen.update(int(x) for x in np.unique(t[usable]))
-        keep = usable.copy()
-        if year is not None:
-            report.rows_other_years += int((usable & (t != year)).sum())
-            keep &= t == year
-        rows, exporter, importer = _known_rows(parsed, np.flatnonzero(keep), table, unknown_codes)
-        product, value = products.of(parsed["k"], rows), parsed["v"][rows]
+    for parsed, usable in _checked_chunks(path, bad):
+        rows = _rows_of_year(parsed["t"], usable, year, years_seen, report)
+        rows, exporter, importer = _known_rows(parsed, rows, table, unknown_codes)
+        product = products.of(parsed["k"], rows)
+        value = parsed["v"] if rows is None else parsed["v"][rows]
         sector = products.sector[product]
         dropped = sector < 0
         if remainder is not None:
@@ -621,6 +721,47 @@ def _aggregate_trade(path, year, countries, product_map, region_of, regions, sec
     return flows / 1000.0, intra / 1000.0, report  # USD million
 
 
+def _rows_of_year(t: np.ndarray, usable, year, years_seen: set, report):
+    """The usable rows of ``year`` (of every year without one): None for all the chunk's rows, else their positions.
+
+    Counts the rows read and those of other years in ``report``, and adds the chunk's years to ``years_seen``.
+    """
+    used = t if usable is None else t[usable]
+    report.rows_read += len(used)
+    if len(used) and used.min() == used.max():  # a BACI file is one year: told without sorting its years
+        years_seen.add(int(used[0]))
+    else:
+        years_seen.update(int(x) for x in np.unique(used))
+    if year is None or not len(used) or used.min() == used.max() == year:
+        return None if usable is None else np.flatnonzero(usable)
+    report.rows_other_years += int((used != year).sum())
+    keep = t == year if usable is None else usable & (t == year)
+    return np.flatnonzero(keep)
+
+
+def _checked_chunks(path: Path, bad: _BadCells):
+    """Each chunk of the trade file: its columns parsed and which of its rows are usable (:func:`_check_chunk`).
+
+    The product codes are read as fixed-width bytes, made text once per distinct cell; a chunk
+    where that cannot be trusted takes them from :class:`_TextCodes`.
+    """
+    chunks = _read_ahead(_trade_chunks(path, codes_as_bytes=True))
+    texts = _TextCodes(path)
+    try:
+        holds_nul = _holds_nul(path)  # while the first chunk is read
+        lines_read = 0
+        for index, chunk in enumerate(chunks):
+            codes = None if holds_nul else _Texts.of_bytes(chunk["k"])
+            codes = _Texts.of(texts.column(index)) if codes is None else codes
+            offset = lines_read + 2
+            lines_read += len(chunk)
+            parsed, usable = _check_chunk(chunk, codes, offset, bad)
+            yield parsed, usable
+    finally:  # the second reading first: each reading's warning filters are put back in the order they were set
+        texts.close()
+        chunks.close()
+
+
 class _Countries:
     """CEPII codes → countries (numbered in ISO3 order, so that sorting numbers sorts names) → regions."""
 
@@ -638,25 +779,30 @@ class _Countries:
 
     def of(self, codes: np.ndarray) -> np.ndarray:
         """Each CEPII code's country number (codes are whole numbers >= 0); -1 where the country file has none."""
-        codes = codes.astype(np.int64)
+        codes = codes.astype(np.int64, copy=False)
         if hasattr(self, "by_code"):
+            if len(codes) and codes.max() < len(self.by_code) - 1:
+                return self.by_code[codes]
             return self.by_code[np.minimum(codes, len(self.by_code) - 1)]
         pos = np.searchsorted(self.codes, codes)
         listed = self.codes[np.minimum(pos, len(self.codes) - 1)] == codes if len(self.codes) else False
         return np.where(listed, self.country[pos], -1)
 
 
-def _known_rows(parsed, rows: np.ndarray, table: _Countries, unknown_codes: dict):
-    """The rows whose exporter and importer are in the country file, and their country numbers.
+def _known_rows(parsed, rows: np.ndarray | None, table: _Countries, unknown_codes: dict):
+    """The rows (None: all the chunk's) whose exporter and importer are in the country file, and their numbers.
 
     The other rows' unknown codes are counted in ``unknown_codes``.
     """
-    i, j = parsed["i"][rows], parsed["j"][rows]
+    i, j = (parsed["i"], parsed["j"]) if rows is None else (parsed["i"][rows], parsed["j"][rows])
     exporter, importer = table.of(i), table.of(j)
+    if exporter.min(initial=0) >= 0 and importer.min(initial=0) >= 0:  # every code known (the usual case)
+        return rows, exporter, importer
     unknown = np.concatenate([i[exporter < 0], j[importer < 0]]).astype(np.int64)
     for code, count in zip(*np.unique(unknown, return_counts=True)):
         unknown_codes[int(code)] = unknown_codes.get(int(code), 0) + int(count)
     known = (exporter >= 0) & (importer >= 0)
+    rows = np.arange(len(i)) if rows is None else rows
     return rows[known], exporter[known], importer[known]
 
 
@@ -671,17 +817,25 @@ class _Products:
         self.product_map, self.schedule = product_map, schedule
         self.sector_index = {sector: pos for pos, sector in enumerate(sectors)}
         self.number: dict[str, int] = {}
+        self.of_text: dict[str, int] = {}  # a cell's text as written -> its product's number
         self.hs6: list[str] = []
         self.sector = np.empty(0, dtype=np.int64)
 
-    def of(self, texts: _Texts, rows: np.ndarray) -> np.ndarray:
-        """The product number of each of ``rows`` (usable rows of a chunk: codes of up to six digits)."""
-        used = np.flatnonzero(np.bincount(texts.codes[rows], minlength=len(texts.distinct)))
-        hs6 = _hs6_codes(texts.distinct.iloc[used]).tolist()
+    def of(self, texts: _Texts, rows: np.ndarray | None) -> np.ndarray:
+        """The product number of each of ``rows`` (usable rows of a chunk, None for all: codes of up to six digits)."""
+        codes = texts.codes if rows is None else texts.codes[rows]
+        if rows is None:  # every distinct cell is some row's (they were factorized from the rows)
+            used = np.arange(len(texts.distinct))
+        else:
+            used = np.flatnonzero(np.bincount(codes, minlength=len(texts.distinct)))
+        cells = texts.distinct.iloc[used].tolist()
+        new = [cell for cell in cells if cell not in self.of_text]  # texts met before are not made HS6 again
+        hs6 = _hs6_codes(pd.Series(new, dtype=texts.distinct.dtype)).tolist()
         self._add([code for code in dict.fromkeys(hs6) if code not in self.number])
+        self.of_text.update((cell, self.number[code]) for cell, code in zip(new, hs6))
         numbers = np.full(len(texts.distinct), -1, dtype=np.int64)
-        numbers[used] = [self.number[code] for code in hs6]
-        return numbers[texts.codes[rows]]
+        numbers[used] = [self.of_text[cell] for cell in cells]
+        return numbers[codes]
 
     def _add(self, codes: list[str]) -> None:
         if not codes:
@@ -689,7 +843,7 @@ class _Products:
         for code in codes:
             self.number[code] = len(self.hs6)
             self.hs6.append(code)
-        sector = [self.sector_index.get(self.product_map.get(code), -1) for code in codes]
+        sector = [self.sector_index.get(name, -1) for name in self.product_map.get_many(PrefixMap.prefixes(codes))]
         self.sector = np.concatenate([self.sector, np.array(sector, dtype=np.int64)])
         if self.schedule is not None:
             self.schedule.add_products(codes)
@@ -813,8 +967,10 @@ class TariffSchedule:
 
     def add_products(self, codes: list[str]) -> None:
         """Look up the rates of products met for the first time (HS6 codes, numbered after those before)."""
-        def rates(prefixes) -> np.ndarray:
-            return np.array([[p.get(code) for code in codes] for p in prefixes], dtype=float).reshape(-1, len(codes))
+        prefixes = PrefixMap.prefixes(codes)
+
+        def rates(maps) -> np.ndarray:
+            return np.array([p.get_many(prefixes) for p in maps], dtype=float).reshape(-1, len(codes))
         self.mfn_rates = np.hstack([self.mfn_rates, rates(self.mfn.values())])
         self.pair_rates = np.hstack([self.pair_rates, rates(self.preferential.values())])
 
@@ -836,11 +992,11 @@ class TariffSchedule:
         order = np.argsort(cells, kind="stable")
         cells, value = cells[order], value[order]
         weighted = value * np.where(np.isnan(rate), 0.0, rate)[order]
-        starts = np.flatnonzero(np.r_[True, cells[1:] != cells[:-1]]) if len(cells) else np.empty(0, dtype=np.int64)
-        pieces = list(zip(starts.tolist(), np.r_[starts[1:], len(cells)].astype(np.int64).tolist()))
-        total = np.add.reduce  # the sum pandas took of each group (numpy's, of the group's values in row order)
-        self.weighted.reshape(-1)[cells[starts]] += [total(weighted[a:b]) for a, b in pieces]
-        self.weights.reshape(-1)[cells[starts]] += [total(value[a:b]) for a, b in pieces]
+        if not len(cells):
+            return
+        starts = np.flatnonzero(np.r_[True, cells[1:] != cells[:-1]])
+        self.weighted.reshape(-1)[cells[starts]] += _group_sums(weighted, starts)
+        self.weights.reshape(-1)[cells[starts]] += _group_sums(value, starts)
 
     def row_rates(self, exporter, importer, product) -> np.ndarray:
         """Each row's applied rate: its pair's preferential rate, else its importer's MFN rate, else NaN."""
@@ -871,6 +1027,18 @@ class TariffSchedule:
     def coverage(self) -> dict:
         return {"covered_share": self.covered / self.total if self.total else 0.0,
                 "importers": sorted(self.importers)}
+
+
+def _group_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Each group's ``np.add.reduce`` (the sum pandas took of a group: numpy's, of its values in row order).
+
+    The groups are runs of ``values`` starting at ``starts``. ``np.add.reduceat`` adds a run's first value to
+    numpy's pairwise sum of the others, where ``np.add.reduce`` adds 0.0 to the pairwise sum of them all: so a
+    0.0 put before each run makes ``reduceat`` give ``reduce``'s sums to the last bit, in one call
+    (tests/test_baci.py checks it against ``np.add.reduce`` group by group).
+    """
+    padded = np.insert(values, starts, 0.0)
+    return np.add.reduceat(padded, starts + np.arange(len(starts)))
 
 
 def _read_production(path, regions, sectors):
@@ -925,12 +1093,14 @@ def _parse_shares(text, problems) -> dict[str, float]:
 def _cells(flows, intra, output, shares, regions, sectors, report):
     """flows.csv rows: BACI-aggregated trade, and the domestic diagonal from output or an assumed share."""
     rows, missing = [], []
+    between = f"BACI {report.year}: sum over the countries and HS6 products of the pair"
+    values = flows.tolist()  # Python floats, the same numbers, read faster than numpy's one at a time
     for s, sector in enumerate(sectors):
         for a, exporter in enumerate(regions):
+            row_values = values[s][a]
             for b, importer in enumerate(regions):
                 if a != b:
-                    rows.append((sector, exporter, importer, flows[s, a, b], "derived", "BACI",
-                                 f"BACI {report.year}: sum over the countries and HS6 products of the pair"))
+                    rows.append((sector, exporter, importer, row_values[b], "derived", "BACI", between))
                     continue
                 exports = flows[s, a].sum()
                 imports = flows[s, :, a].sum()
@@ -976,11 +1146,13 @@ def _tariff_rows(tariff_cells, sectors, regions) -> list[tuple]:
     """tariffs.csv rows: every positive rate between two regions (none without a tariff file)."""
     if tariff_cells is None:
         return []
-    return [(sector, exporter, importer, rate, "derived", "TARIFFS",
-             "import-value-weighted average of applied HS6 rates (preferential over MFN)")
-            for s, sector in enumerate(sectors) for a, exporter in enumerate(regions)
-            for b, importer in enumerate(regions)
-            for rate in [tariff_cells[s, a, b]] if a != b and np.isfinite(rate) and rate > 0]
+    n = len(regions)
+    with np.errstate(invalid="ignore"):
+        positive = np.isfinite(tariff_cells) & (tariff_cells > 0) & ~np.eye(n, dtype=bool)
+    cells = np.argwhere(positive).tolist()  # in the order of the loops over sectors, exporters and importers
+    note = "import-value-weighted average of applied HS6 rates (preferential over MFN)"
+    return [(sectors[s], regions[a], regions[b], rate, "derived", "TARIFFS", note)
+            for (s, a, b), rate in zip(cells, tariff_cells[positive].tolist())]
 
 
 def _metadata(name, year, sector_info, regions, region_names, paths, production, tariffs) -> dict:

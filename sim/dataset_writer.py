@@ -99,29 +99,106 @@ def write_dataset(folder: str | Path, meta: Mapping, flows: Iterable[Sequence], 
 
 def _csv_text(name: str, rows: Iterable[Sequence], decimals: Mapping[str, int], source_ids: set[str],
               problems: list[Problem]) -> str:
-    """One CSV file's text: numbers formatted, text cells spreadsheet-safe, the ``source`` cell checked."""
+    """One CSV file's text: numbers formatted, text cells spreadsheet-safe, the ``source`` cell checked.
+
+    Each column has its cell writer, made once; a text or ``source`` cell is escaped (and checked)
+    once per distinct text, as the same codes, sources and notes recur on most rows.
+    """
     columns = COLUMNS[name]
+    rows = list(rows)
+    fast = _csv_rows_by_column(columns, rows, decimals, source_ids)
+    if fast is not None:
+        return _csv_line(columns) + fast
+    writers = [_cell_writer(column, decimals.get(column), name, source_ids, problems) for column in columns]
     lines = [_csv_line(columns)]
-    written: dict[str, str] = {}  # a text cell as written (the same codes and notes recur on most rows)
     for pos, row in enumerate(rows, start=1):
-        where = f"row {pos}"
         if len(row) != len(columns):
-            problems.append(Problem(name, where, f"{len(row)} values, expected {len(columns)} ({','.join(columns)})"))
+            problems.append(Problem(name, f"row {pos}", f"{len(row)} values, expected {len(columns)} "
+                                                        f"({','.join(columns)})"))
             continue
-        cells = []
-        for column, value in zip(columns, row):
-            if column in NUMBERS:
-                cells.append(_csv_field(_csv_number(value, column, decimals.get(column), name, where, problems)))
-            elif column == "source":
-                cells.append(_csv_field(_source_cell(str(value), source_ids, name, where, problems)))
-            elif type(value) is str:
-                if value not in written:
-                    written[value] = _csv_field(spreadsheet_text(value))
-                cells.append(written[value])
-            else:
-                cells.append(_csv_field(spreadsheet_text(value)))
-        lines.append(",".join(cells) + "\n")
+        lines.append(",".join([write(value, pos) for write, value in zip(writers, row)]) + "\n")
     return "".join(lines)
+
+
+def _csv_rows_by_column(columns: Sequence[str], rows: list[Sequence], decimals: Mapping[str, int],
+                        source_ids: set[str]) -> str | None:
+    """The rows' lines written column by column (each distinct text escaped once), or None if any cell is not
+    as usual (a row of another length, a number that is not a finite float, a source with a problem): the
+    rows are then written row by row, each problem reported in the order of the rows."""
+    if any(len(row) != len(columns) for row in rows):
+        return None
+    cells = []
+    for column, values in zip(columns, zip(*rows)):
+        if column in NUMBERS:
+            written = _finite_floats(values, decimals.get(column))
+        elif column == "source":
+            written = _checked_sources(values, source_ids)
+        else:
+            escaped = {text: _csv_field(spreadsheet_text(text)) for text in {v for v in values if type(v) is str}}
+            written = [escaped[value] if type(value) is str else _csv_field(spreadsheet_text(value))
+                       for value in values]
+        if written is None:
+            return None
+        cells.append(written)
+    return "".join([",".join(line) + "\n" for line in zip(*cells)])
+
+
+def _finite_floats(values: Sequence, places: int | None) -> list[str] | None:
+    """Floats (numpy's included) as :func:`_csv_number` writes them; None unless every value is a finite float."""
+    if not all(isinstance(value, float) for value in values):
+        return None
+    numbers = [float(value) for value in values]
+    if not all(number - number == 0.0 for number in numbers):  # inf - inf and NaN are NaN
+        return None
+    if places is None:
+        return [repr(number) for number in numbers]
+    spec = f".{places}f"
+    return [format(number, spec) for number in numbers]
+
+
+def _checked_sources(values: Sequence, source_ids: set[str]) -> list[str] | None:
+    """``source`` cells as :func:`_source_cell` writes them, each distinct one checked once; None if one is wrong."""
+    written = {}
+    for text in {str(value) for value in values}:
+        problems: list[Problem] = []
+        written[text] = _csv_field(_source_cell(text, source_ids, "", "", problems))
+        if problems:
+            return None
+    return [written[str(value)] for value in values]
+
+
+def _cell_writer(column: str, places: int | None, name: str, source_ids: set[str], problems: list[Problem]):
+    """The function writing ``column``'s cell of row ``pos`` (a problem, and an empty cell, where it cannot)."""
+    if column in NUMBERS:
+        spec = None if places is None else f".{places}f"
+
+        def number(value, pos):
+            if type(value) is float or isinstance(value, float) and not isinstance(value, bool):
+                number = float(value)
+                if number - number == 0.0:  # finite: the usual case, written without the checks below
+                    return repr(number) if spec is None else format(number, spec)
+            return _csv_field(_csv_number(value, column, places, name, f"row {pos}", problems))
+        return number
+    written: dict[str, str] = {}  # a text cell as written, for each text met (the same ones recur on most rows)
+    if column == "source":
+        def source(value, pos):
+            text = str(value)
+            if text in written:
+                return written[text]
+            before = len(problems)
+            cell = _csv_field(_source_cell(text, source_ids, name, f"row {pos}", problems))
+            if len(problems) == before:  # a text that is not right is checked again on each row, for its message
+                written[text] = cell
+            return cell
+        return source
+
+    def text(value, pos):
+        if type(value) is not str:
+            return _csv_field(spreadsheet_text(value))
+        if value not in written:
+            written[value] = _csv_field(spreadsheet_text(value))
+        return written[value]
+    return text
 
 
 def _csv_line(cells: Iterable[str]) -> str:

@@ -385,3 +385,65 @@ def test_sums_are_pandas_group_sums_in_row_order_as_before():
             weights[si, ai, bi] += group["v"].sum()
     assert np.array_equal(schedule.weighted, weighted) and np.array_equal(schedule.weights, weights)
     assert schedule.total == float(value.sum()) and schedule.covered == float(value[~np.isnan(rate)].sum())
+
+
+def test_group_sums_are_numpy_sums_of_each_group_to_the_last_bit():
+    """The tariff weights' one-call group sums equal ``np.add.reduce`` of each group (runs of 1 to 20,000 values)."""
+    import numpy as np
+
+    from sim.baci import _group_sums
+
+    rng = np.random.default_rng(3)
+    sizes = np.r_[np.arange(1, 300), rng.integers(1, 20, 500), [1000, 4095, 8192, 8193, 20_000]]
+    values = rng.lognormal(2, 3, sizes.sum()) * rng.choice([1, 1e-3, 1e5], sizes.sum())
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    expected = [np.add.reduce(values[a:a + n]) for a, n in zip(starts, sizes)]
+    assert np.array_equal(_group_sums(values, starts), expected)
+
+
+def test_prefix_look_ups_of_many_codes_are_those_of_one_code_at_a_time():
+    from sim.baci import PrefixMap
+
+    prefix_map = PrefixMap({"72": "a", "7208": "b", "720851": "c", "870323": "d", "87": 0.0, "0101": "e"})
+    codes = ["720851", "720852", "720900", "870323", "870324", "010121", "020000", "870000"]
+    assert prefix_map.get_many(PrefixMap.prefixes(codes)) == [prefix_map.get(code) for code in codes]
+
+
+# --- issue 22: product codes read as fixed-width bytes, as text where bytes cannot be trusted; same messages
+
+
+@pytest.mark.parametrize("chunk_rows", [1_000_000, 2])
+@pytest.mark.parametrize("code", ["+5", "-0", "0000005", "7208510", "1e3", "720851.0", "5\x00", "\x005", "é", "NA",
+                                  "７２０８５１", "00720851", "   72 0851   "])
+def test_a_bad_product_code_is_quoted_as_written_in_any_chunk(tmp_path, monkeypatch, chunk_rows, code):
+    """Codes an integer or a fixed-width reading would take for another (``+5``, ``0000005``, ``5\\x00``) are refused
+    with the cell as written, in the first chunk or a later one (with 2-row chunks the bad cell is in the third)."""
+    import sim.baci
+
+    monkeypatch.setattr(sim.baci, "CHUNK_ROWS", chunk_rows)
+    trade = tmp_path / "trade.csv"
+    trade.write_bytes(("t,i,j,k,v,q\n2022,392,842,720851,5,1\n2022,392,842,870323,5,1\n2022,392,842,720851,5,1\n"
+                       "2022,392,842,720851,5,1\n" f"2022,392,842,{code},5,1\n").encode())
+    output = refused(tmp_path, trade=trade)
+    assert f"{trade}: line 6: k must be an HS6 product code (up to six digits), got {code.strip()!r}" in output
+    assert output.count("error: ") == 1
+
+
+@pytest.mark.parametrize("chunk_rows", [1_000_000, 2])
+def test_codes_read_again_as_text_give_the_same_dataset(tmp_path, monkeypatch, chunk_rows, built):
+    """A long padded code (8 bytes or more: cut as fixed-width bytes) or a NUL byte anywhere in the file makes
+    the build take that chunk's codes, or every chunk's, as text: the dataset is the same."""
+    import sim.baci
+
+    monkeypatch.setattr(sim.baci, "CHUNK_ROWS", chunk_rows)
+    lines = (DATA / "baci_2022.csv").read_text().splitlines()
+    for name, edit in {"padded": lambda row: row.replace(",720851,", ",   720851   ,"),
+                       "nul": lambda row: row + "\x00" if row.startswith("2021,") else row}.items():
+        trade = tmp_path / f"{name}.csv"
+        trade.write_text("\n".join(lines[:-3] + [edit(row) for row in lines[-3:]]) + "\n")
+        assert (name == "nul") == (b"\x00" in trade.read_bytes())
+        out = tmp_path / name
+        result = CliRunner().invoke(main, build_args(out, trade=trade))
+        assert result.exit_code == 0, result.output
+        for table in ("flows.csv", "tariffs.csv"):
+            assert (out / table).read_bytes() == (built / table).read_bytes(), (name, table)

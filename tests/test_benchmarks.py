@@ -96,6 +96,13 @@ def test_bench_baci_runs_small(capsys):
     assert len(phases) == 3 and all("min" in line and "median" in line for line in phases)
 
 
+def test_bench_baci_verdict_is_judged_on_the_median_with_the_min_beside_it():
+    verdict = load("bench_baci").verdict
+    assert "NOT met (median ratio 2.40, min ratio 1.50" in verdict([3.0, 4.8, 5.0], [2.0, 2.0, 3.0], 0.5)
+    assert ": met (median ratio 1.60" in verdict([3.2, 3.0, 4.0], [2.0, 2.0, 2.5], 0.5)
+    assert "NOT met" in verdict([1.0], [1.0], 1.2)  # fast, but more than 1 GiB
+
+
 def test_bench_linkages_runs_small_and_converges(capsys):
     load("bench_linkages").main(sectors=4, regions=5, draws=3)
     out = capsys.readouterr().out

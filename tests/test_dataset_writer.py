@@ -169,3 +169,21 @@ def test_the_baci_builder_writes_through_it(tmp_path):
     assert ds.flows[ds.sector_index("steel"), ds.region_index("USA"), ds.region_index("USA")] == 100.0
     with open(tmp_path / "out" / "flows.csv", encoding="utf-8", newline="") as fh:
         assert csv.DictReader(fh).__next__()["note"] == 'output 100.0 (illus\rtrative) less exports 0.0'
+
+
+@pytest.mark.parametrize("places", [None, 6])
+def test_rows_written_column_by_column_are_the_rows_written_one_by_one(monkeypatch, places):
+    """The column-wise writing of usual rows (issue 22) gives the bytes of the row-by-row writer, whatever the cells."""
+    import sim.dataset_writer as writer
+
+    values = [0.1, 1 / 3, 1e300, -0.0, 5e-324, np.float64(2.5), 123456789.123456789, 0.0]
+    texts = ["steel", "=SUM(A1)", 'a "b", c', "two\nlines", 7, None, "é", "steel"]
+    rows = [(text, "JPN", "USA", value, "derived", "S1 S2" if n % 2 else "S1", texts[-1 - n])
+            for n, (text, value) in enumerate(zip(texts, values))]
+    for variant in (rows, rows + [("steel", "JPN", "USA", 3, "derived", "S1", "")],  # an int: written row by row
+                    rows + [("steel", "JPN", "USA", np.float32(0.1), "derived", "S1", "")]):
+        fast = writer._csv_text("flows.csv", iter(variant), {"value": places} if places else {}, {"S1", "S2"}, [])
+        monkeypatch.setattr(writer, "_csv_rows_by_column", lambda *args: None)
+        slow = writer._csv_text("flows.csv", iter(variant), {"value": places} if places else {}, {"S1", "S2"}, [])
+        monkeypatch.undo()
+        assert fast == slow
