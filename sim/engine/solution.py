@@ -139,7 +139,7 @@ class Outputs:
                           "finite": np.empty(m, dtype=bool), "converged": np.empty(m, dtype=bool)}
 
     def store(self, where: slice, markets: equations.Markets, z, iterations, nfev, tol, quota=None,
-              quota_residual=None) -> None:
+              quota_residual=None, state=None) -> None:
         """Compute every result of the chunk's equilibrium ``z`` and store it.
 
         Volumes come from the fast path's constants, ``q̂ = T̂^(−σ) p̂[i]^(−σ) (1+d[j]) P̂[j]^(η+σ)``;
@@ -147,9 +147,11 @@ class Outputs:
         term by term in logs (:func:`sim.engine.equations.evaluate`). With ``quota`` (volume, in and out
         rates, each (m, N, N)), ``markets`` carries the effective rates, tariff revenue on quota
         flows is split from the quota rent, and ``quota_residual`` (m,) joins the convergence test.
+        ``state``, the fast evaluation at ``z`` if the caller has it (the Newton loop's last), is not
+        computed again; a market flagged there is computed term by term either way.
         """
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            state = equations.fast_evaluate(markets, z)
+            state = equations.fast_evaluate(markets, z) if state is None else state
             sigma, eta = markets.sigma[:, None], markets.eta[:, None]
             exporter_term = np.exp(-sigma * z)
             importer_term = (1.0 + markets.demand_shift) * np.exp((eta + sigma) * state.log_consumer_price)
