@@ -296,6 +296,8 @@ def _percent_of_ratio(ratio: np.ndarray, in_place: bool = False) -> np.ndarray:
     with np.errstate(invalid="ignore", over="ignore"):
         change = np.subtract(ratio, 1.0, out=ratio if in_place else None)
         change *= 100.0
+        if np.isfinite(np.add.reduce(change, axis=None)):  # the usual case: one pass shows every value is finite
+            return change
     np.copyto(change, np.nan, where=~np.isfinite(change))
     return change
 
