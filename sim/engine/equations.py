@@ -102,7 +102,10 @@ class Markets:
         spend = base_tariff_factor * flows
         expenditure = spend.sum(axis=1)
         total = expenditure[:, None, :]
-        shares = np.divide(spend, total, out=np.zeros_like(spend), where=total > 0)
+        spending = total > 0
+        shares = np.divide(spend, total, out=spend, where=spending)  # in place: spend is not needed again
+        if not spending.all():
+            np.copyto(shares, 0.0, where=~spending)
         output = matvec(flows, np.ones(flows.shape[:-1]))  # summed as the fast path sums, so no shock is exact
         free = (output > 0) & np.isfinite(eps)
         tariff_ratio = new_tariff_factor / base_tariff_factor
@@ -116,7 +119,10 @@ class Markets:
             price_matrix *= tariff_power
         if unit.any():
             price_matrix[unit] = shares[unit]
-        finite = [np.isfinite(a).all(axis=(1, 2)) for a in (price_matrix, demand_matrix)]
+        # A and B are >= 0 or NaN or +inf (products of shares, flows and powers): the largest entry of a
+        # market is finite exactly when every entry is (a NaN makes it NaN)
+        with np.errstate(invalid="ignore"):
+            finite = [np.isfinite(a.max(axis=(1, 2), initial=0.0)) for a in (price_matrix, demand_matrix)]
         exact_only = ~np.logical_and.reduce(finite)
         if exact_only.any():
             tariff_power, price_matrix, demand_matrix = (np.where(np.isfinite(a), a, 0.0) for a in (
