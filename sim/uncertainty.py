@@ -553,25 +553,27 @@ def _column_stats(values: np.ndarray) -> dict:
         return out
 
 
-#: Cells whose draws are sorted together by :func:`_order_statistics` (a few hundred KiB: in a core's cache).
-SORT_CELLS = 256
+#: Bytes of draws sorted together by :func:`_order_statistics` (in a core's cache).
+SORT_BYTES = 2**19
 
 
 def _order_statistics(values: np.ndarray, rows: list) -> np.ndarray:
     """``numpy.sort(values, axis=0)[rows]`` for ``values`` (D, ..., C), without sorting the whole array at once.
 
-    The cells are sorted :data:`SORT_CELLS` at a time, each cell's draws copied next to each other first (numpy
-    sorts along a strided axis one cell at a time through a buffer, with the same sort: the same numbers).
+    The cells are sorted a few at a time (:data:`SORT_BYTES` of draws), each cell's draws copied next to each other
+    first (numpy sorts along a strided axis one cell at a time through a buffer, with the same sort: the same
+    numbers).
     """
     d, shape = len(values), values.shape[1:]
+    width = max(1, SORT_BYTES // (FLOAT * d))
     if values.ndim < 2 or values.flags.c_contiguous:  # every cell in one run (else one per middle index)
         values = np.ascontiguousarray(values).reshape(d, 1, -1)
     out = np.empty((len(rows),) + values.shape[1:])
-    buffer = np.empty((SORT_CELLS, d))
+    buffer = np.empty((width, d))
     for middle in np.ndindex(*values.shape[1:-1]):
         cells, picked = values[(slice(None), *middle)], out[(slice(None), *middle)]
-        for start in range(0, cells.shape[-1], SORT_CELLS):
-            stop = min(start + SORT_CELLS, cells.shape[-1])
+        for start in range(0, cells.shape[-1], width):
+            stop = min(start + width, cells.shape[-1])
             lanes = buffer[:stop - start]
             lanes[...] = cells[:, start:stop].T
             lanes.sort(axis=-1)
