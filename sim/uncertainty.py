@@ -296,6 +296,8 @@ def _percent_of_ratio(ratio: np.ndarray, in_place: bool = False) -> np.ndarray:
     with np.errstate(invalid="ignore", over="ignore"):
         change = np.subtract(ratio, 1.0, out=ratio if in_place else None)
         change *= 100.0
+        if np.isfinite(np.add.reduce(change, axis=None)):  # the usual case: one pass shows every value is finite
+            return change
     np.copyto(change, np.nan, where=~np.isfinite(change))
     return change
 
@@ -533,25 +535,55 @@ def _stats(values: np.ndarray) -> dict:
 def _column_stats(values: np.ndarray) -> dict:
     """Mean and 5th, 50th and 95th percentiles over the first axis (draws), as ``numpy.percentile`` gives them.
 
-    The percentiles are read from one sort along the draws (numpy's partition per percentile is an
-    order of magnitude slower over many cells), with numpy's linear interpolation written out; a cell
-    with a NaN in some draw is NaN, as there.
+    The percentiles are read from each cell's draws sorted (:func:`_order_statistics`; numpy's partition per
+    percentile is an order of magnitude slower over many cells), with numpy's linear interpolation written
+    out; a cell with a NaN in some draw is NaN, as there.
     """
     if len(values) == 0:
         nan = np.full(values.shape[1:], np.nan)
         return {"mean": nan, "p05": nan, "p50": nan, "p95": nan}
+    percents = {"p05": 5, "p50": 50, "p95": 95}
+    points = {name: _percentile_points(len(values), q) for name, q in percents.items()}
+    rows = sorted({r for below, above, _ in points.values() for r in (below, above)} | {len(values) - 1})
     with np.errstate(invalid="ignore"):  # a flow the baseline lacks is NaN in every draw, and stays NaN
-        ordered = np.sort(values, axis=0)
         out = {"mean": values.mean(axis=0)}
-        for name, q in (("p05", 5), ("p50", 50), ("p95", 95)):
-            out[name] = _percentile_of_sorted(ordered, q)
+        ordered = dict(zip(rows, _order_statistics(values, rows)))
+        for name, (below, above, gamma) in points.items():
+            out[name] = _interpolate(ordered[below], ordered[above], ordered[len(values) - 1], gamma)
         return out
 
 
-def _percentile_of_sorted(ordered: np.ndarray, percent: float) -> np.ndarray:
-    """``numpy.percentile(values, percent, axis=0)`` (method "linear") from ``ordered``, ``values`` sorted along
-    axis 0 (NaNs last): the same index, weight and interpolation arithmetic as numpy's."""
-    n = len(ordered)
+#: Bytes of draws sorted together by :func:`_order_statistics` (in a core's cache).
+SORT_BYTES = 2**19
+
+
+def _order_statistics(values: np.ndarray, rows: list) -> np.ndarray:
+    """``numpy.sort(values, axis=0)[rows]`` for ``values`` (D, ..., C), without sorting the whole array at once.
+
+    The cells are sorted a few at a time (:data:`SORT_BYTES` of draws), each cell's draws copied next to each other
+    first (numpy sorts along a strided axis one cell at a time through a buffer, with the same sort: the same
+    numbers).
+    """
+    d, shape = len(values), values.shape[1:]
+    width = max(1, SORT_BYTES // (FLOAT * d))
+    if values.ndim < 2 or values.flags.c_contiguous:  # every cell in one run (else one per middle index)
+        values = np.ascontiguousarray(values).reshape(d, 1, -1)
+    out = np.empty((len(rows),) + values.shape[1:])
+    buffer = np.empty((width, d))
+    for middle in np.ndindex(*values.shape[1:-1]):
+        cells, picked = values[(slice(None), *middle)], out[(slice(None), *middle)]
+        for start in range(0, cells.shape[-1], width):
+            stop = min(start + width, cells.shape[-1])
+            lanes = buffer[:stop - start]
+            lanes[...] = cells[:, start:stop].T
+            lanes.sort(axis=-1)
+            picked[:, start:stop] = lanes[:, rows].T
+    return out.reshape((len(rows),) + shape)
+
+
+def _percentile_points(n: int, percent: float) -> tuple:
+    """Where ``numpy.percentile`` (method "linear") reads a percentile of ``n`` sorted values: the positions
+    below and above it and the weight of the one above, with the same index and weight arithmetic as numpy's."""
     q = np.true_divide(percent, 100)
     virtual = (n - 1) * q  # Hyndman and Fan's method 7, numpy's "linear"
     below = int(np.floor(virtual))
@@ -560,13 +592,17 @@ def _percentile_of_sorted(ordered: np.ndarray, percent: float) -> np.ndarray:
         below = above = n - 1
     elif virtual < 0:
         below = above = 0
-    gamma = virtual - below
-    a, b = ordered[below], ordered[above]
+    return below, above, virtual - below
+
+
+def _interpolate(a: np.ndarray, b: np.ndarray, largest: np.ndarray, gamma) -> np.ndarray:
+    """numpy's linear interpolation between the sorted values ``a`` and ``b``; NaN where ``largest`` (the last
+    sorted value) is NaN, that is where some draw is."""
     diff = b - a
     result = a + diff * gamma
     if gamma >= 0.5:
         result = b - diff * (1 - gamma)
-    return np.where(np.isnan(ordered[-1]), np.nan, result)
+    return np.where(np.isnan(largest), np.nan, result)
 
 
 def _summarise(table, stats, central, years, sectors, regions) -> pd.DataFrame:

@@ -306,3 +306,23 @@ def test_many_sectors_need_a_block_not_the_whole_batch():
     case = sim.load_scenario(FLAGSHIP)
     estimate = uncertainty.memory_needed(case, 100_000)
     assert estimate < 0.5 * uncertainty.one_batch_memory(case, 100_000)
+
+
+def test_order_statistics_sorted_a_few_cells_at_a_time_equal_numpys_sort(monkeypatch):
+    monkeypatch.setattr(uncertainty, "SORT_BYTES", 8 * 21 * 7)  # 7 cells at a time: many runs and a short last one
+    values = np.random.default_rng(4).standard_normal((21, 3, 50))
+    values[3, 1, 7] = np.nan
+    values[:, 2, 9] = -0.0
+    rows = [0, 1, 10, 20]
+    for part in (values, values[..., 5:44], values[:, 1]):  # contiguous, a thread's columns, one middle index
+        expected = np.sort(part, axis=0)[rows]
+        got = uncertainty._order_statistics(part, rows)
+        assert np.array_equal(got, expected, equal_nan=True)
+        assert np.array_equal(np.signbit(got), np.signbit(expected))
+
+
+def test_percent_of_ratio_is_nan_where_not_finite_whether_or_not_all_are():
+    finite = np.array([1.0, 1.5, 0.25])
+    assert np.array_equal(uncertainty._percent_of_ratio(finite), [0.0, 50.0, -75.0])
+    mixed = np.array([1.5, np.inf, np.nan, 1e308])
+    assert np.array_equal(uncertainty._percent_of_ratio(mixed), [50.0, np.nan, np.nan, np.nan], equal_nan=True)

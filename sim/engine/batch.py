@@ -27,18 +27,35 @@ class Batch:
                  "quota_in": (n, n), "quota_out": (n, n)}
         self.views = {name: np.broadcast_to(arr, lead + tails[name]) for name, arr in arrays.items()
                       if arr is not None}
+        # arrays given whole (not broadcast) and contiguous: a range of markets is a slice of them, not a copy
+        self.flat = {name: arr.reshape((self.size,) + tails[name]) for name, arr in arrays.items()
+                     if arr is not None and arr.shape == lead + tails[name] and arr.flags.c_contiguous}
         self.has_quotas = "quota_volume" in self.views
 
     def quota_arguments(self, start: int, stop: int) -> dict:
         """Quota volumes and rates of markets ``start:stop`` (each (m, N, N)), with base flows and new tariffs."""
-        index = np.unravel_index(np.arange(start, stop), self.lead)
-        names = self.QUOTA_ARRAYS + ("flows", "new_tariffs")
-        return {name: np.ascontiguousarray(self.views[name][index]) for name in names}
+        return self._range(start, stop, self.QUOTA_ARRAYS + ("flows", "new_tariffs"))
 
     def arguments(self, start: int, stop: int) -> dict:
-        """The arguments of :func:`solve_equilibrium` for markets ``start:stop``, one leading dimension."""
-        index = np.unravel_index(np.arange(start, stop), self.lead)
-        return {name: np.ascontiguousarray(view[index]) for name, view in self.views.items()}
+        """The arguments of :func:`solve_equilibrium` for markets ``start:stop``, one leading dimension.
+
+        Contiguous arrays, read only: a slice of the caller's array where it was given whole, else a copy.
+        """
+        return self._range(start, stop, self.views)
+
+    def _range(self, start: int, stop: int, names) -> dict:
+        index = None
+        out = {}
+        for name in names:
+            if name in self.flat:
+                part = self.flat[name][start:stop]
+                part.flags.writeable = False  # the caller's data
+                out[name] = part
+                continue
+            if index is None:
+                index = np.unravel_index(np.arange(start, stop), self.lead)
+            out[name] = np.ascontiguousarray(self.views[name][index])
+        return out
 
     def markets(self, start: int, stop: int) -> equations.Markets:
         """The markets ``start:stop`` of the flattened leading dimensions, copied into contiguous arrays."""
@@ -75,14 +92,14 @@ def as_batch(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, de
         if arr.ndim < 1 or arr.shape[-1] != n:
             raise ValueError(f"{name} must have shape (..., K, {n}); got {arr.shape}")
 
-    _check(np.isfinite(flows) & (flows >= 0), "flows must be finite and >= 0")
+    _check_range(flows, 0.0, np.inf, "flows must be finite and >= 0", closed=True)
     for name, arr in (("base_tariffs", base_tariffs), ("new_tariffs", new_tariffs)):
-        _check(np.isfinite(arr) & (arr > -1), f"{name} must be finite and > -1")
-    _check(np.isfinite(sigma) & (sigma > 0), "sigma must be finite and > 0")
-    _check(np.isfinite(eta) & (eta < 0), "eta must be finite and < 0")
+        _check_range(arr, -1.0, np.inf, f"{name} must be finite and > -1")
+    _check_range(sigma, 0.0, np.inf, "sigma must be finite and > 0")
+    _check_range(eta, -np.inf, 0.0, "eta must be finite and < 0")
     _check(eps >= 0, "eps must be >= 0 (inf allowed)")  # NaN fails this too
     for name, arr in (("supply_shift", supply_shift), ("demand_shift", demand_shift)):
-        _check(np.isfinite(arr) & (arr > -1), f"{name} must be finite and > -1")
+        _check_range(arr, -1.0, np.inf, f"{name} must be finite and > -1")
 
     quota = _check_quotas(n, quota_volume, quota_in, quota_out)
     try:
@@ -126,4 +143,18 @@ def quota_start(volume, low, high, rates):
 
 def _check(ok, message):
     if not np.all(ok):
+        raise ValueError(message)
+
+
+def _check_range(arr, low, high, message, closed=False):
+    """Every value of ``arr`` finite and strictly between ``low`` and ``high`` (``>= low`` if ``closed``).
+
+    Checked on the smallest and largest value (a NaN makes both NaN, which fails), so that the large
+    arrays of a batch are read twice and no temporary of their size is made.
+    """
+    if arr.size == 0:
+        return
+    smallest, largest = arr.min(), arr.max()
+    above = smallest >= low if closed else smallest > low
+    if not (above and largest < high and np.isfinite(smallest) and np.isfinite(largest)):
         raise ValueError(message)

@@ -102,7 +102,10 @@ class Markets:
         spend = base_tariff_factor * flows
         expenditure = spend.sum(axis=1)
         total = expenditure[:, None, :]
-        shares = np.divide(spend, total, out=np.zeros_like(spend), where=total > 0)
+        spending = total > 0
+        shares = np.divide(spend, total, out=spend, where=spending)  # in place: spend is not needed again
+        if not spending.all():
+            np.copyto(shares, 0.0, where=~spending)
         output = matvec(flows, np.ones(flows.shape[:-1]))  # summed as the fast path sums, so no shock is exact
         free = (output > 0) & np.isfinite(eps)
         tariff_ratio = new_tariff_factor / base_tariff_factor
@@ -116,7 +119,10 @@ class Markets:
             price_matrix *= tariff_power
         if unit.any():
             price_matrix[unit] = shares[unit]
-        finite = [np.isfinite(a).all(axis=(1, 2)) for a in (price_matrix, demand_matrix)]
+        # A and B are >= 0 or NaN or +inf (products of shares, flows and powers): the largest entry of a
+        # market is finite exactly when every entry is (a NaN makes it NaN)
+        with np.errstate(invalid="ignore"):
+            finite = [np.isfinite(a.max(axis=(1, 2), initial=0.0)) for a in (price_matrix, demand_matrix)]
         exact_only = ~np.logical_and.reduce(finite)
         if exact_only.any():
             tariff_power, price_matrix, demand_matrix = (np.where(np.isfinite(a), a, 0.0) for a in (
@@ -140,8 +146,23 @@ class Markets:
         )
 
     def take(self, idx) -> Markets:
-        """The markets selected by ``idx`` (an index array over the first axis)."""
-        return Markets(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+        """The markets selected by ``idx`` (an index array over the first axis).
+
+        Each field is copied out of ``self`` when it is first read: the Newton iterations on a subset of a
+        chunk read the fast path's constants only, not the chunk's flows, tariffs and shares. ``self``'s
+        arrays must not change afterwards (a solve changes only arrays of markets it has built or taken).
+        """
+        view = object.__new__(Markets)
+        object.__setattr__(view, "_source", (self, np.array(idx, copy=True)))
+        return view
+
+    def __getattr__(self, name):
+        """A field of a :meth:`take` not read before: copied out of the markets it was taken from."""
+        if name not in _MARKET_FIELDS or "_source" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        value = _taken_field(self, name)
+        object.__setattr__(self, name, value)
+        return value
 
     @cached_property
     def tariff_change(self) -> np.ndarray:
@@ -152,6 +173,19 @@ class Markets:
     def log_flows(self) -> np.ndarray:
         """``ln V``, −inf where V = 0, (M, N, N); only the exact evaluation needs it."""
         return _log_or_minus_inf(self.flows)
+
+
+_MARKET_FIELDS = frozenset(f.name for f in fields(Markets))
+
+
+def _taken_field(markets: Markets, name: str) -> np.ndarray:
+    """Field ``name`` of a :meth:`Markets.take`, read from the nearest markets up its chain that hold it (a take
+    of a take indexes the first markets once, instead of copying the field of the take in between)."""
+    source, idx = markets.__dict__["_source"]
+    while name not in source.__dict__:
+        source, parent_idx = source.__dict__["_source"]
+        idx = parent_idx[idx]
+    return source.__dict__[name][idx]
 
 
 def _log_or_minus_inf(values):
@@ -516,6 +550,8 @@ def producer_surplus_change(output, log_producer_price, eps, supply_shift):
     return np.where(finite, output * gain / (1.0 + safe_eps), 0.0)
 
 
-def tariff_revenue(tariff_factor, flows):
-    """``TR[j] = sum_i t[i,j] V[i,j]`` at world-price values; (M, N, N) → (M, N)."""
-    return np.einsum("mij,mij->mj", tariff_factor - 1.0, flows)
+def tariff_revenue(tariff_factor, flows, buffer=None):
+    """``TR[j] = sum_i t[i,j] V[i,j]`` at world-price values; (M, N, N) → (M, N).
+
+    ``buffer`` (M, N, N), if given, holds the rates ``t`` (instead of a new array)."""
+    return np.einsum("mij,mij->mj", np.subtract(tariff_factor, 1.0, out=buffer), flows)

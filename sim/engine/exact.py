@@ -154,8 +154,9 @@ def solve_equilibrium(
         if batch.has_quotas:
             _solve_chunk_quotas(out, slice(start, stop), batch.quota_arguments(start, stop), markets, options)
         else:
-            z, iterations, nfev = newton(markets, options)
-            out.store(slice(start, stop), markets, z, iterations, nfev, options.tol)  # disjoint slices: thread-safe
+            z, iterations, nfev, state = newton(markets, options)
+            # disjoint slices: thread-safe
+            out.store(slice(start, stop), markets, z, iterations, nfev, options.tol, state=state)
         if bar is not None:
             bar.update(stop - start)  # tqdm's counter is thread-safe
 

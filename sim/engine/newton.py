@@ -123,10 +123,14 @@ def drive(system, x0, options: Options, used=None):
 
 
 def newton(markets: equations.Markets, options: Options):
-    """Damped Newton on ``z = ln p̂`` of ``markets`` (:func:`drive`); returns ``z`` (M, N), iterations, nfev (M,)."""
+    """Damped Newton on ``z = ln p̂`` of ``markets`` (:func:`drive`).
+
+    Returns ``z`` (M, N), iterations, nfev (M,) and the fast evaluation at ``z``
+    (:class:`~sim.engine.equations.FastState`; a market beyond floating point has an infinite residual).
+    """
     m, n = markets.eps.shape
     state, iterations, nfev = drive(MarketSystem(markets), np.zeros((m, n)), options)
-    return state.log_producer_price, iterations, nfev
+    return state.log_producer_price, iterations, nfev, state
 
 
 def solve_batch(matrices, rhs):

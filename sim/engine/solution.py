@@ -90,28 +90,29 @@ class Solution:
 
 
 def market_results(markets: equations.Markets, z, log_consumer_price, quantity, residual,
-                   guard_zero_flows=True) -> dict:
+                   guard_zero_flows=True, flows_out=None) -> dict:
     """Prices, volumes, flows, output, welfare and diagnostics of markets at their equilibrium ``z`` (M, N).
 
     Computed quietly: an extreme equilibrium can lie beyond floating point (a price up
     1e300 times), and such a market is reported through ``finite`` instead of returning inf.
     With ``guard_zero_flows``, a zero base flow stays exactly zero even where its volume
     index overflows; without it (the fast path) such a market comes out not finite and is
-    computed again with the guard.
+    computed again with the guard. ``flows_out`` (M, N, N), if given, receives the new flows (no new array).
     """
     flows = markets.flows
     producer = np.exp(z)
     sales = flows * quantity  # V q̂, volumes at base prices
     if guard_zero_flows:
         sales = np.where(flows > 0, sales, 0.0)
-    new_flows = sales * producer[:, :, None]
+    new_flows = np.multiply(sales, producer[:, :, None], out=flows_out)
     base_output = markets.output
     sold = equations.matvec(sales, np.ones(base_output.shape))  # summed as base output is
     output = np.divide(sold, base_output, out=np.ones_like(base_output), where=base_output > 0)
     cs = equations.consumer_surplus_change(markets.expenditure, log_consumer_price, markets.eta, markets.demand_shift)
     ps = equations.producer_surplus_change(base_output, z, markets.eps, markets.supply_shift)
-    base_tr = equations.tariff_revenue(markets.base_tariff_factor, flows)
-    new_tr = equations.tariff_revenue(markets.new_tariff_factor, new_flows)
+    rates = sales  # no longer needed: the buffer of the rates t = T − 1 of the revenues
+    base_tr = equations.tariff_revenue(markets.base_tariff_factor, flows, rates)
+    new_tr = equations.tariff_revenue(markets.new_tariff_factor, new_flows, rates)
     consumer = np.exp(log_consumer_price)
     revenue = new_tr - base_tr
     max_residual = np.abs(residual).max(axis=1)
@@ -138,7 +139,7 @@ class Outputs:
                           "finite": np.empty(m, dtype=bool), "converged": np.empty(m, dtype=bool)}
 
     def store(self, where: slice, markets: equations.Markets, z, iterations, nfev, tol, quota=None,
-              quota_residual=None) -> None:
+              quota_residual=None, state=None) -> None:
         """Compute every result of the chunk's equilibrium ``z`` and store it.
 
         Volumes come from the fast path's constants, ``q̂ = T̂^(−σ) p̂[i]^(−σ) (1+d[j]) P̂[j]^(η+σ)``;
@@ -146,16 +147,20 @@ class Outputs:
         term by term in logs (:func:`sim.engine.equations.evaluate`). With ``quota`` (volume, in and out
         rates, each (m, N, N)), ``markets`` carries the effective rates, tariff revenue on quota
         flows is split from the quota rent, and ``quota_residual`` (m,) joins the convergence test.
+        ``state``, the fast evaluation at ``z`` if the caller has it (the Newton loop's last), is not
+        computed again; a market flagged there is computed term by term either way.
         """
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            state = equations.fast_evaluate(markets, z)
+            state = equations.fast_evaluate(markets, z) if state is None else state
             sigma, eta = markets.sigma[:, None], markets.eta[:, None]
             exporter_term = np.exp(-sigma * z)
             importer_term = (1.0 + markets.demand_shift) * np.exp((eta + sigma) * state.log_consumer_price)
-            quantity = markets.tariff_power * exporter_term[:, :, None]
+            # volumes and new flows are computed in the outputs' own rows (disjoint between chunks)
+            rows = {name: self.by_flow[name][where] for name in ("quantity", "flows")}
+            quantity = np.multiply(markets.tariff_power, exporter_term[:, :, None], out=rows["quantity"])
             quantity *= importer_term[:, None, :]
             results = market_results(markets, z, state.log_consumer_price, quantity, state.residual,
-                                     guard_zero_flows=False)
+                                     guard_zero_flows=False, flows_out=rows["flows"])
         exact = state.exact_needed | ~results["finite"]
         if exact.any():
             idx = np.flatnonzero(exact)
@@ -182,8 +187,9 @@ class Outputs:
             results["finite"] &= np.isfinite(rent).all(axis=(1, 2)) & np.isfinite(results["tariff_revenue"]).all(axis=1)
         for name in self.by_region:
             self.by_region[name][where] = results[name]
-        for name in self.by_flow:
-            self.by_flow[name][where] = results[name]
+        for name, array in self.by_flow.items():
+            if results[name] is not rows.get(name):  # else computed in place already
+                array[where] = results[name]
         self.by_market["iterations"][where] = iterations
         self.by_market["nfev"][where] = nfev
         self.by_market["max_residual"][where] = results["max_residual"]
