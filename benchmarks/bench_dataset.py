@@ -12,14 +12,16 @@ times, interleaved with its floor, and printed as min and median (issue 22):
   :func:`sim.output.write_csv`; the bytes are checked to be the same. Within it, the tables' floats
   formatted one ``%`` at a time (the former way) against :func:`sim.number_format.format_g10`.
 - ``run --no-plots`` as a whole process against ``python -c "import numpy, pandas"``;
-  target at most the floor + 2.0 s.
+  target at most the floor + 2.0 s. Both run with bytecode caching on (``PYTHONDONTWRITEBYTECODE``
+  unset, one run first to write the caches), as an installed tradesim runs.
 
-Ratios are what to compare: other work on the machine slows every line alike.
+Ratios are what to compare: other work on the machine slows every line alike (the load average is printed).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -128,7 +130,10 @@ def process_times(scenario: Path, repeat: int) -> dict[str, list[float]]:
     commands = {'floor: python -c "import numpy, pandas"': [py, "-c", "import numpy, pandas"],
                 "run --no-plots": [py, str(ROOT / "run_sim.py"), "run", str(scenario), "--no-plots", "--quiet",
                                    "--out", str(out / "run")]}
-    times = interleaved({name: (lambda c=command: subprocess.run(c, check=True, capture_output=True))
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+    for command in commands.values():  # writes the bytecode caches a run without them would compile every time
+        subprocess.run(command, check=True, capture_output=True, env=env)
+    times = interleaved({name: (lambda c=command: subprocess.run(c, check=True, capture_output=True, env=env))
                          for name, command in commands.items()}, repeat)
     shutil.rmtree(out)
     return times
@@ -142,7 +147,8 @@ def main(regions: int = 50, sectors: int = 200, repeat: int = 5, dataset: str | 
     scenario = folder.parent / f"{folder.name}_scenario.toml"
     scenario.write_text(f'name = "bench"\ndataset = "{folder.resolve()}"\n[[tariff]]\nsector = "*"\n'
                         'importer = "R00"\nexporter = "*"\nadd = 0.1\n')
-    print(f"{regions} regions x {sectors} sectors, {repeat} interleaved repeats")
+    print(f"{regions} regions x {sectors} sectors, {repeat} interleaved repeats, load average "
+          f"{', '.join(f'{load:.1f}' for load in os.getloadavg())} on {os.cpu_count()} cores")
     results = {"load": load_times(folder, repeat), "write": write_times(scenario, repeat),
                "process": process_times(scenario, repeat)}
     print_block("load_dataset", results["load"], "floor: pandas.read_csv of flows and tariffs", target=0.6)

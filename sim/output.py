@@ -24,6 +24,7 @@ from .errors import InputError, Problem
 from .escape import spreadsheet_text
 from .excel import write_workbook
 from .folders import write_folder
+from .jsontext import indented_json
 from .number_format import format_g10
 from .ownership import has_returns, in_play
 from .report import report_into
@@ -303,7 +304,8 @@ def build_record(results: list, wall_time: float | None, command_line: list[str]
 
 
 def _write_json(record: dict, folder: Path) -> None:
-    (folder / "run.json").write_text(json.dumps(record, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    """run.json: ``json.dumps(record, indent=2, allow_nan=False)``, written faster (:mod:`sim.jsontext`)."""
+    (folder / "run.json").write_text(indented_json(record) + "\n", encoding="utf-8")
 
 
 def _package_versions() -> dict:
@@ -409,7 +411,7 @@ def run_record(res) -> dict:
         "years": [_year(y) for y in info.years], "static": info.static,
         "elasticities": elasticities,
         "elasticities_by_year": _elasticities_by_year(case),
-        "shocks_in_force": _jsonable(_shocks_in_force(res)),
+        "shocks_in_force": _shocks_in_force(res, infinite_as_text=True),
         "uncertainty": _uncertainty_record(res),
         "solver": solver,
         "wall_time_seconds": res.wall_time,
@@ -429,8 +431,8 @@ def _elasticities_by_year(case) -> list[dict] | None:
 
 def _by_sector(ds, sigma, eta, eps) -> dict:
     """``{sector: {"sigma", "eta", "eps": {region: value}}}`` of one set of elasticities, (K,), (K,), (K, N)."""
-    return {sector: {"sigma": float(sigma[k]), "eta": float(eta[k]),
-                     "eps": {region: _jsonable(float(eps[k, r])) for r, region in enumerate(ds.regions)}}
+    eps = _numbers(np.asarray(eps, dtype=float))
+    return {sector: {"sigma": float(sigma[k]), "eta": float(eta[k]), "eps": dict(zip(ds.regions, eps[k]))}
             for k, sector in enumerate(ds.sectors)}
 
 
@@ -448,9 +450,16 @@ def _year(label):
     return label if isinstance(label, str) else int(label)
 
 
-def _shocks_in_force(res) -> list[dict]:
-    """Per year: tariff cells that differ from base, quotas in force, non-zero supply and demand shifts."""
+def _shocks_in_force(res, infinite_as_text: bool = False) -> list[dict]:
+    """Per year: tariff cells that differ from base, quotas in force, non-zero supply and demand shifts.
+
+    ``infinite_as_text``: infinite numbers as "inf" and "-inf", as :func:`_jsonable` writes them (for run.json).
+    """
     tariffs, shifts, quotas = res.frames.tariffs, res.frames.shifts, res.frames.quotas
+
+    def rows_of(frame, columns):
+        return _rows(frame, columns, infinite_as_text)
+
     out = []
     for year in res.info.years:
         entry = {"year": _year(year), "tariffs": [], "supply_shifts": [], "demand_shifts": []}
@@ -458,22 +467,32 @@ def _shocks_in_force(res) -> list[dict]:
             rows = tariffs.xs(year, level="year")
             rows = rows[rows["rate"] != rows["base_rate"]]
             entry["tariffs"] = [{"sector": s, "exporter": e, "importer": i, "base_rate": base, "rate": rate}
-                                for (s, e, i), base, rate in _rows(rows, ["base_rate", "rate"])]
+                                for (s, e, i), base, rate in rows_of(rows, ["base_rate", "rate"])]
         if year in quotas.index.unique("year"):
             entry["quotas"] = [{"sector": s, "exporter": e, "importer": i, "volume": volume, "in_rate": low,
                                 "out_rate": high, "rent_holder": holder}
-                               for (s, e, i), volume, low, high, holder in _rows(
+                               for (s, e, i), volume, low, high, holder in rows_of(
                                    quotas.xs(year, level="year"), ["volume", "in_rate", "out_rate", "rent_holder"])]
         if year in shifts.index.unique("year"):
             rows = shifts.xs(year, level="year")
             for column, key in (("supply_shift", "supply_shifts"), ("demand_shift", "demand_shifts")):
-                entry[key] = [{"sector": s, "region": r, "shift": v} for (s, r), v in _rows(rows, [column]) if v != 0]
+                entry[key] = [{"sector": s, "region": r, "shift": v} for (s, r), v in rows_of(rows, [column]) if v != 0]
         out.append(entry)
     return out
 
 
-def _rows(frame: pd.DataFrame, columns: list[str]):
-    """``(index tuple, value, ...)`` per row of ``frame``'s ``columns``, numbers as Python floats (for JSON)."""
-    values = [frame[c].to_numpy(dtype=float if pd.api.types.is_numeric_dtype(frame[c]) else object).tolist()
-              for c in columns]
+def _rows(frame: pd.DataFrame, columns: list[str], infinite_as_text: bool = False):
+    """``(index tuple, value, ...)`` per row of ``frame``'s ``columns``, numbers as Python floats (for JSON; with
+    ``infinite_as_text``, infinite ones as "inf" and "-inf", as :func:`_jsonable` writes them)."""
+    as_list = _numbers if infinite_as_text else np.ndarray.tolist
+    values = [as_list(frame[c].to_numpy(dtype=float)) if pd.api.types.is_numeric_dtype(frame[c])
+              else frame[c].to_numpy(dtype=object).tolist() for c in columns]
     return zip(frame.index.tolist(), *values)
+
+
+def _numbers(values: np.ndarray) -> list:
+    """``values.tolist()`` with each infinite number as "inf" or "-inf" (:func:`_jsonable`'s rule, vectorised)."""
+    infinite = np.isinf(values)
+    if not infinite.any():
+        return values.tolist()
+    return np.where(infinite, np.where(values > 0, "inf", "-inf").astype(object), values.astype(object)).tolist()

@@ -41,6 +41,16 @@ EDGE_FILES = {
     "duplicate_header": HEADER.replace("note", "value") + "s,A,B,1,assumed,T,2\n",
     "value_spaces": HEADER + "s,A,B, 1 ,assumed,T,n\n",
     "value_formfeed": HEADER + "s,A,B,\f1,assumed,T,n\n",
+    "value_vertical_tab": HEADER + "s,A,B,1\v,assumed,T,n\n",
+    "value_formfeed_in_note": HEADER + "s,A,B,1,assumed,T,page\fbreak\n",
+    "value_true": HEADER + "s,A,B,True,assumed,T,n\n",
+    "value_false_any_case": HEADER + "s,A,B,fALsE,assumed,T,n\n",
+    "value_quoted_line_break_after": HEADER + 's,A,B,"1\n",assumed,T,n\ns,B,A,2,assumed,T,n\n',
+    "value_quoted_line_break_before": HEADER + 's,A,B,"\r\n1",assumed,T,n\ns,B,A,2,assumed,T,n\n',
+    "value_quoted_tab": HEADER + 's,A,B,"\t1",assumed,T,n\n',
+    "value_nan": HEADER + "s,A,B,nan,assumed,T,n\n",
+    "value_hex": HEADER + "s,A,B,0x1p3,assumed,T,n\n",
+    "note_with_quotes_no_line_break": HEADER + 's,A,B,1,assumed,T,"a ""b"", c"\n',
     "value_inf": HEADER + "s,A,B,inf,assumed,T,n\n",
     "value_overflow": HEADER + "s,A,B,1e400,assumed,T,n\n",
     "value_underscore": HEADER + "s,A,B,1_0,assumed,T,n\n",
@@ -129,7 +139,8 @@ def test_fast_reader_on_files_pandas_and_csv_might_read_differently(tmp_path):
         outcomes[name] = assert_same_outcome(path, keys, "value", source_ids=EDGE_CODES["sources"])
     # the plain files take the fast path (else this test would prove nothing about it)
     for name in ("crlf", "bom", "quoted_cells", "quoted_newline_in_note", "long_row", "source_two_ids",
-                 "value_negative_zero", "value_many_digits", "no_rows"):
+                 "value_negative_zero", "value_many_digits", "no_rows", "value_formfeed_in_note", "value_quoted_tab",
+                 "note_with_quotes_no_line_break"):
         assert outcomes[name] == "fast", name
 
 
@@ -147,6 +158,32 @@ def test_plain_numbers_accept_exactly_what_parse_number_accepts():
                 assert careful is not None and fast[0] == careful, (text, allow_inf)
             elif careful is not None:
                 assert text != text.strip(" \t"), (text, allow_inf)
+
+
+def test_fast_reader_reads_every_number_as_float_does(tmp_path):
+    """Numbers of every size and up to 20 digits, read by pandas as floats, bit for bit as :func:`float` reads the
+    texts (pandas before 3.1 is off by an ulp at times unless told ``float_precision="round_trip"``)."""
+    rng = np.random.default_rng(22)
+    mantissas = rng.integers(1, 10**17, size=3000).tolist() + rng.integers(1, 10**9, size=1000).tolist()
+    texts = [f"{m}e{e}" for m, e in zip(mantissas, rng.integers(-320, 290, size=len(mantissas)).tolist())]
+    texts += [repr(float(x)) for x in rng.lognormal(0, 30, size=3000)] + ["0.1000000000000000055511151231257827",
+                                                                         "2.2250738585072011e-308", "4.9e-324"]
+    rows = "".join(f"s{n},A,B,{text},assumed,T,n\n" for n, text in enumerate(texts))
+    path = tmp_path / "numbers.csv"
+    path.write_text(HEADER + rows, encoding="utf-8")
+    keys = {"sector": tuple(f"s{n}" for n in range(len(texts))), "exporter": ("A",), "importer": ("A", "B")}
+    assert assert_same_outcome(path, keys, "value", source_ids={"T"}) == "fast"
+
+
+@pytest.mark.parametrize(("version", "options"), [("2.2.3", {"float_precision": "round_trip"}),
+                                                  ("3.0.6", {"float_precision": "round_trip"}),
+                                                  ("3.1.0rc1", {}), ("3.1.1", {}), ("4.0.0", {})])
+def test_float_options_ask_for_the_correctly_rounding_converter(version, options):
+    from sim.dataset import _float_options
+
+    got = _float_options(version, "value")
+    assert {key: got[key] for key in got if key == "float_precision"} == options
+    assert {"True", "TRUE", "true", "tRuE", "False", "fALSE"} <= set(got["na_values"]["value"])
 
 
 def big_dataset(folder: Path, sectors: int = 30, regions: int = 12) -> Path:
