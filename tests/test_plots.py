@@ -290,3 +290,46 @@ def test_a_value_that_rounds_to_zero_is_labelled_0_not_minus_0():
     texts = [t.get_text() for ax in axes for t in ax.texts]
     assert "net 0" in texts and "net −9" in texts
     assert not any(re.search("\u22120(?![.,\\d])", text) for text in texts), texts
+
+
+def test_a_png_holds_exactly_the_pixels_drawn_and_the_dpi(results, tmp_path):
+    """save_png writes its own PNG (unfiltered zlib rows): any reader decodes the figure's pixels and 150 dpi,
+    whether it is encoded on the calling thread or in the background."""
+    import contextlib
+
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    from sim.plots import DPI, encoding_in_background, save_png
+
+    fig = Figure(figsize=(6, 3.2), layout="constrained")
+    results.plot.welfare(ax=fig.add_subplot(), world=True)
+    drawn = {}
+    for name, encoding in (("here.png", contextlib.nullcontext), ("background.png", encoding_in_background)):
+        with encoding():
+            save_png(fig, tmp_path / name)
+        drawn[name] = np.asarray(fig.canvas.buffer_rgba()).copy()
+    for name, pixels in drawn.items():
+        with Image.open(tmp_path / name) as image:
+            assert image.mode == "RGBA" and image.size == (6 * DPI, round(3.2 * DPI))
+            assert np.array_equal(np.asarray(image), pixels)
+            assert image.info["dpi"] == pytest.approx((DPI, DPI), abs=0.05)  # whole pixels per metre
+
+
+def test_a_title_stays_over_the_axes_and_rises_over_tick_labels_on_top(results):
+    """Titles are pinned at the top of the Axes (no automatic placement to pay for at every layout pass), except on
+    an Axes that shows something on top, where matplotlib still lifts them over it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, 4.8), layout="constrained")
+    FigureCanvasAgg(fig)
+    plain, topped = fig.subplots(2, 1)
+    topped.xaxis.tick_top()
+    results.plot.welfare(ax=plain)
+    results.plot.welfare(ax=topped)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert plain.title.get_position()[1] == 1.0
+    ticks_top = max(label.get_window_extent(renderer).y1 for label in topped.get_xticklabels() if label.get_text())
+    assert topped.title.get_window_extent(renderer).y0 >= ticks_top
