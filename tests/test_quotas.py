@@ -388,3 +388,37 @@ def test_the_quota_systems_jacobian_matches_finite_differences():
             same &= markets.free_price[:, col]
         numeric = (up.residual - down.residual) / (2 * h)
         np.testing.assert_allclose(jac[same, :, col], numeric[same], rtol=1e-5, atol=1e-7, err_msg=f"column {col}")
+
+
+def _split_everywhere(flows, quantity, price, factor, in_rate, out_rate, volume):
+    """docs/model.md's split written on every flow: what split_revenue computes at the quota cells only."""
+    value = flows * quantity * price[..., None]
+    quota = np.isfinite(volume) & (flows > 0)
+    low, high = 1.0 + in_rate, 1.0 + out_rate
+    inside = np.where(quota & (factor >= high), np.minimum(flows * quantity, np.where(quota, volume, 0.0)),
+                      flows * quantity)
+    rent = np.where(quota & (factor > low), (factor - low) * inside * price[..., None], 0.0)
+    return (factor - 1.0) * value - rent, rent
+
+
+def test_revenue_split_at_the_quota_cells_is_the_split_of_every_flow_to_the_last_bit():
+    """Every regime (none, slack, binding, over-filled, absolute; zero flows) in one batch of 40 markets."""
+    from sim.engine.accounting import split_revenue
+
+    rng = np.random.default_rng(7)
+    m, n = 40, 6
+    flows = rng.lognormal(size=(m, n, n)) * (rng.random((m, n, n)) > 0.2)
+    quantity, price = rng.lognormal(0, 0.3, (m, n, n)), rng.lognormal(0, 0.1, (m, n))
+    in_rate = rng.uniform(0, 0.2, (m, n, n))
+    out_rate = np.where(rng.random((m, n, n)) < 0.2, np.inf, in_rate + rng.uniform(0, 0.5, (m, n, n)))
+    factor = 1.0 + np.clip(rng.uniform(-0.1, 0.9, (m, n, n)), 0, None)
+    factor[rng.random((m, n, n)) < 0.2] = (1.0 + in_rate)[rng.random((m, n, n)) < 0.2][0]  # some at a bound
+    volume = np.where(rng.random((m, n, n)) < 0.3, flows * rng.uniform(0.3, 1.5, (m, n, n)) + 0.01, np.inf)
+    revenue, rent = split_revenue(flows, quantity, price, factor, in_rate, out_rate, volume)
+    expected_revenue, expected_rent = _split_everywhere(flows, quantity, price, factor, in_rate, out_rate, volume)
+    regimes = np.isfinite(volume) & (flows > 0)
+    assert regimes.sum() > 50 and (rent > 0).sum() > 20 and ((factor >= 1.0 + out_rate) & regimes).any()
+    assert np.array_equal(revenue, expected_revenue) and np.array_equal(rent, expected_rent)
+    assert np.array_equal(np.signbit(revenue), np.signbit(expected_revenue))
+    no_cells = split_revenue(flows, quantity, price, factor, in_rate, out_rate, np.full_like(volume, np.inf))
+    assert np.array_equal(no_cells[0], (factor - 1.0) * (flows * quantity * price[..., None])) and not no_cells[1].any()

@@ -57,23 +57,29 @@ def revenue_and_rent(dataset, quotas: QuotaArrays, solution):
     return revenue - base, quotas.rent_by_region(solution.quota_rent) - base_quotas.rent_by_region(base_rent), base
 
 
-def split_revenue(flows, quantity, producer_price, factor, low_factor, high_factor, volume):
+def split_revenue(flows, quantity, producer_price, factor, in_rate, out_rate, volume):
     """Tariff revenue and quota rent on every flow (M, N, N each), docs/model.md, "Tariff-rate quotas".
 
-    ``factor`` is the tariff factor applied (``1 + τ``), ``low_factor`` and ``high_factor``
-    the quota's ``1 + in_rate`` and ``1 + out_rate`` (``volume`` is ``inf`` where there is no
-    quota). In-quota volume pays ``in_rate`` and over-quota volume ``out_rate``; the rent
-    ``(τ − in_rate) × p × in-quota volume`` goes to the holder, so revenue plus rent is
-    ``τ × value``, what a plain tariff ``τ`` collects — exactly so where the quota is slack
-    and on flows without a quota.
+    ``factor`` is the tariff factor applied (``1 + τ``), ``in_rate`` and ``out_rate`` the quota's
+    rates (``volume`` is ``inf`` where there is no quota). In-quota volume pays ``in_rate`` and
+    over-quota volume ``out_rate``; the rent ``(τ − in_rate) × p × in-quota volume`` goes to the
+    holder, so revenue plus rent is ``τ × value``, what a plain tariff ``τ`` collects — exactly so
+    where the quota is slack and on flows without a quota. The rent is computed at the quota cells
+    only (a few of M × N × N); everywhere else it is 0 and the revenue ``τ × value``.
     """
-    value = flows * quantity * producer_price[..., None]
-    quota = np.isfinite(volume) & (flows > 0)
-    over_filled = quota & (factor >= high_factor)
-    inside = np.where(over_filled, np.minimum(flows * quantity, np.where(quota, volume, 0.0)), flows * quantity)
-    earning = quota & (factor > low_factor)  # binding or over quota: the wedge above the in-quota rate is rent
-    rent = np.where(earning, (factor - low_factor) * inside * producer_price[..., None], 0.0)
-    revenue = (factor - 1.0) * value - rent
+    revenue = flows * quantity * producer_price[..., None]  # the value p V q̂
+    revenue *= factor - 1.0
+    rent = np.zeros(revenue.shape)
+    cells = np.nonzero(np.isfinite(volume) & (flows > 0))
+    if not len(cells[0]):
+        return revenue, rent
+    low, high = 1.0 + in_rate[cells], 1.0 + out_rate[cells]
+    applied, price = factor[cells], producer_price[cells[:-1]]
+    sold = flows[cells] * quantity[cells]
+    inside = np.where(applied >= high, np.minimum(sold, volume[cells]), sold)  # over quota: the quota's volume
+    earning = applied > low  # binding or over quota: the wedge above the in-quota rate is rent
+    rent[cells] = np.where(earning, (applied - low) * inside * price, 0.0)
+    revenue[cells] -= rent[cells]
     return revenue, rent
 
 
@@ -83,4 +89,4 @@ def base_split(flows, base_tariffs, quotas: QuotaArrays):
     At base prices the flow is ``V`` and the producer price 1; see :func:`split_revenue`.
     """
     return split_revenue(flows, np.ones(flows.shape), np.ones(flows.shape[:-1]), 1.0 + base_tariffs,
-                         1.0 + quotas.in_rate, 1.0 + quotas.out_rate, quotas.volume)
+                         quotas.in_rate, quotas.out_rate, quotas.volume)

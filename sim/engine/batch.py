@@ -129,16 +129,20 @@ def _check_quotas(n, volume, in_rate, out_rate) -> dict:
         if arr.ndim < 2 or arr.shape[-2:] != (n, n):
             raise ValueError(f"{name} must have shape (..., K, {n}, {n}); got {arr.shape}")
     volume, low, high = np.broadcast_arrays(*arrays.values())
-    has = np.isfinite(volume)
-    _check(~has | (volume > 0), "quota_volume must be > 0 where there is a quota (inf where there is none)")
-    _check(~has | (np.isfinite(low) & (low >= 0) & (high >= low)),
+    has = np.isfinite(volume)  # the quota cells: a few of the batch's, checked alone
+    volume, low, high = volume[has], low[has], high[has]
+    _check(volume > 0, "quota_volume must be > 0 where there is a quota (inf where there is none)")
+    _check(np.isfinite(low) & (low >= 0) & (high >= low),
            "quota_in must be finite and >= 0, and quota_out >= quota_in, where there is a quota")
     return arrays
 
 
 def quota_start(volume, low, high, rates):
-    """The rate a quota flow is first solved at: its new tariff clipped to ``[in_rate, out_rate]``."""
-    return np.where(np.isfinite(volume), np.clip(rates, low, high), rates)
+    """The rate a quota flow is first solved at: its new tariff clipped to ``[in_rate, out_rate]`` (a new array)."""
+    start = np.array(rates, dtype=float)  # contiguous: a chunk's arrays are
+    cells = np.nonzero(np.isfinite(volume))
+    start[cells] = np.clip(start[cells], low[cells], high[cells])
+    return start
 
 
 def _check(ok, message):

@@ -306,6 +306,6 @@ def _solve_chunk_quotas(out, where: slice, quota_args: dict, markets: equations.
     quota's rates."""
     volume, low, high, flows = (quota_args[k] for k in ("quota_volume", "quota_in", "quota_out", "flows"))
     cells = quotas.QuotaCells.from_arrays(volume, low, high, flows, quota_args["new_tariffs"])
-    markets, z, iterations, nfev, quota_residual = quotas.solve_markets(markets, cells, options)
+    markets, z, iterations, nfev, quota_residual, state = quotas.solve_markets(markets, cells, options)
     out.store(where, markets, z, iterations, nfev, options.tol, quota=(volume, low, high, quota_args["new_tariffs"]),
-              quota_residual=quota_residual)
+              quota_residual=quota_residual, state=state)

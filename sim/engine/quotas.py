@@ -382,8 +382,9 @@ def hold_at(markets: equations.Markets, cells: QuotaCells, z, tol):
     return cells.satisfied(gap, tol), state, gap
 
 
-def final_residual(markets: equations.Markets, cells: QuotaCells, z) -> np.ndarray:
-    """``max |R|`` over each market's quotas (M,), evaluated with the constants the results come from.
+def final_residual(markets: equations.Markets, cells: QuotaCells, z):
+    """``max |R|`` over each market's quotas (M,), evaluated with the constants the results come from,
+    and that fast evaluation (:class:`~sim.engine.equations.FastState`, which the results reuse).
 
     ``markets`` carry the solved rates (:meth:`equations.CellRates.restore`); the quotas' conditions
     are checked at those rates, as the results state them.
@@ -393,7 +394,7 @@ def final_residual(markets: equations.Markets, cells: QuotaCells, z) -> np.ndarr
         factor = cells.factor(markets)
         gap = cells.log_fill(markets, z, state.log_consumer_price, factor)
         residual = cells.mid_residual(markets, np.log(factor), gap)[0]
-    return np.abs(residual).max(axis=1)
+    return np.abs(residual).max(axis=1), state
 
 
 #: Iterations a market sent straight to the quota solve (its quotas do not hold at base prices) may take
@@ -494,6 +495,8 @@ def solve_markets(markets: equations.Markets, cells: QuotaCells, options: Option
     quota_residual : ndarray, shape (M,)
         ``max |R|`` of the market's quotas at the rates and prices returned (0 where they hold at
         the start rates).
+    state : FastState or None
+        The fast evaluation of ``markets`` at ``z`` (None if no market needed it).
     """
     solve = ChunkSolve(markets, cells, options)
     holds, state, gap = hold_at(markets, cells, solve.z, options.tol)
@@ -506,11 +509,12 @@ def solve_markets(markets: equations.Markets, cells: QuotaCells, options: Option
     solve.quota(~settled & ~holds, options)
     solve.plain(settled & cells.at_start(solve.at_lower, solve.at_upper))
     priced = solve.priced()
-    residual = np.zeros(len(direct))
+    residual, state = np.zeros(len(direct)), None
     checked = ~holds  # every market but the plain ones whose quotas held
     if checked.any():  # evaluated for all: cheaper than copying most of the markets
-        residual[checked] = final_residual(priced, cells, solve.z)[checked]
-    return priced, solve.z, solve.iterations, solve.nfev + ~holds, residual
+        at_end, state = final_residual(priced, cells, solve.z)
+        residual[checked] = at_end[checked]
+    return priced, solve.z, solve.iterations, solve.nfev + ~holds, residual, state
 
 
 def _take(markets: equations.Markets, idx) -> equations.Markets:

@@ -176,7 +176,7 @@ class Outputs:
             factor = markets.new_tariff_factor
             with np.errstate(over="ignore", invalid="ignore"):  # a market beyond floating point is reported
                 revenue, rent = split_revenue(markets.flows, results["quantity"], results["producer_price"],
-                                                     factor, 1.0 + low, 1.0 + high, volume)
+                                              factor, low, high, volume)
                 results["tariff_revenue"] = revenue.sum(axis=1) - results["base_tariff_revenue"]
             results["quota_rent"] = rent
             # the rates applied, stated exactly: a quota's own rate at its bounds, the solved rate in between
