@@ -9,6 +9,7 @@ the first is written, so a value that cannot be written leaves the folder as it 
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 import re
@@ -125,7 +126,7 @@ def _csv_rows_by_column(columns: Sequence[str], rows: list[Sequence], decimals: 
     """The rows' lines written column by column (each distinct text escaped once), or None if any cell is not
     as usual (a row of another length, a number that is not a finite float, a source with a problem): the
     rows are then written row by row, each problem reported in the order of the rows."""
-    if any(len(row) != len(columns) for row in rows):
+    if set(map(len, rows)) - {len(columns)}:
         return None
     cells = []
     for column, values in zip(columns, zip(*rows)):
@@ -134,37 +135,47 @@ def _csv_rows_by_column(columns: Sequence[str], rows: list[Sequence], decimals: 
         elif column == "source":
             written = _checked_sources(values, source_ids)
         else:
-            escaped = {text: _csv_field(spreadsheet_text(text)) for text in {v for v in values if type(v) is str}}
-            written = [escaped[value] if type(value) is str else _csv_field(spreadsheet_text(value))
-                       for value in values]
+            written = _text_cells(values)
         if written is None:
             return None
         cells.append(written)
-    return "".join([",".join(line) + "\n" for line in zip(*cells)])
+    return "\n".join(map(",".join, zip(*cells))) + "\n" if rows else ""
+
+
+def _text_cells(values: Sequence) -> list[str]:
+    """A text column's cells, each distinct text escaped once (a column holding anything else: cell by cell)."""
+    try:
+        distinct = set(values)
+    except TypeError:  # a cell that cannot be a key
+        distinct = None
+    if distinct is None or not all(type(value) is str for value in distinct):  # 1, 1.0 and True: one key
+        return [_csv_field(spreadsheet_text(value)) for value in values]
+    escaped = {text: _csv_field(spreadsheet_text(text)) for text in distinct}
+    return list(map(escaped.__getitem__, values))
 
 
 def _finite_floats(values: Sequence, places: int | None) -> list[str] | None:
     """Floats (numpy's included) as :func:`_csv_number` writes them; None unless every value is a finite float."""
-    if not all(isinstance(value, float) for value in values):
+    if not all(issubclass(kind, float) for kind in set(map(type, values))):
         return None
-    numbers = [float(value) for value in values]
-    if not all(number - number == 0.0 for number in numbers):  # inf - inf and NaN are NaN
+    numbers = list(map(float, values))
+    if not all(map(math.isfinite, numbers)):
         return None
     if places is None:
-        return [repr(number) for number in numbers]
-    spec = f".{places}f"
-    return [format(number, spec) for number in numbers]
+        return list(map(repr, numbers))
+    return list(map(format, numbers, itertools.repeat(f".{places}f", len(numbers))))
 
 
 def _checked_sources(values: Sequence, source_ids: set[str]) -> list[str] | None:
     """``source`` cells as :func:`_source_cell` writes them, each distinct one checked once; None if one is wrong."""
+    texts = list(map(str, values))
     written = {}
-    for text in {str(value) for value in values}:
+    for text in set(texts):
         problems: list[Problem] = []
         written[text] = _csv_field(_source_cell(text, source_ids, "", "", problems))
         if problems:
             return None
-    return [written[str(value)] for value in values]
+    return list(map(written.__getitem__, texts))
 
 
 def _cell_writer(column: str, places: int | None, name: str, source_ids: set[str], problems: list[Problem]):
