@@ -11,6 +11,7 @@ lives in :mod:`sim.dataset_writer` and is exported here, beside the reader.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import io
@@ -329,6 +330,21 @@ def _number(value, key, problems, valid, rule, allow_inf=False):
     return value
 
 
+#: csv's field limit while a dataset file is read (its default, 131,072 characters, would refuse a long note
+#: that pandas, the vectorised reader, reads): the file is in memory already, so no field can be longer.
+CSV_FIELD_LIMIT = 2**31 - 1
+
+
+@contextlib.contextmanager
+def _long_fields():
+    """csv reads fields up to :data:`CSV_FIELD_LIMIT` characters inside the block (the limit is put back after)."""
+    previous = csv.field_size_limit(CSV_FIELD_LIMIT)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
 def _read_csv(path: Path, required_columns: list[str], extra_columns: set[str], problems: ProblemList,
               required: bool):
     """Yield ``(line_number, row)`` from a CSV file, recording header problems.
@@ -352,7 +368,14 @@ def _read_csv(path: Path, required_columns: list[str], extra_columns: set[str], 
     except OSError as exc:
         problems.problems.append(Problem(str(path), "", f"cannot read: {exc.strerror or exc}"))
         return
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    with _long_fields():
+        yield from _csv_rows(path, csv.DictReader(io.StringIO(text, newline="")), required_columns, extra_columns,
+                             problems)
+
+
+def _csv_rows(path: Path, reader: csv.DictReader, required_columns: list[str], extra_columns: set[str],
+              problems: ProblemList):
+    """:func:`_read_csv`'s header checks and rows, from ``reader``."""
     header = reader.fieldnames or []
     if not header:
         problems.problems.append(Problem(str(path), "", "file is empty (expected a header line)"))
@@ -572,7 +595,8 @@ def _plain_csv(path: Path, digests: dict | None = None) -> tuple[bytes, list[str
     if b"\x00" in data or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n")):
         return None
     data = data.removeprefix(codecs.BOM_UTF8)
-    return data, next(csv.reader(_lines(data)), [])
+    with _long_fields():
+        return data, next(csv.reader(_lines(data)), [])
 
 
 def _line_per_row(data: bytes, rows: int) -> bool:

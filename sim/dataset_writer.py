@@ -144,13 +144,9 @@ def _csv_rows_by_column(columns: Sequence[str], rows: list[Sequence], decimals: 
 
 def _text_cells(values: Sequence) -> list[str]:
     """A text column's cells, each distinct text escaped once (a column holding anything else: cell by cell)."""
-    try:
-        distinct = set(values)
-    except TypeError:  # a cell that cannot be a key
-        distinct = None
-    if distinct is None or not all(type(value) is str for value in distinct):  # 1, 1.0 and True: one key
+    if set(map(type, values)) - {str}:  # another type (a str Enum equals its value but is written otherwise)
         return [_csv_field(spreadsheet_text(value)) for value in values]
-    escaped = {text: _csv_field(spreadsheet_text(text)) for text in distinct}
+    escaped = {text: _csv_field(spreadsheet_text(text)) for text in set(values)}
     return list(map(escaped.__getitem__, values))
 
 

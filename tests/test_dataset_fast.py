@@ -250,3 +250,28 @@ def test_bench_dataset_runs_small(capsys, monkeypatch):
     assert "the same bytes before and now: True" in out
     for line in ("load_dataset (now)", "careful reader (before)", "write_csv (now)", "run --no-plots", "floor"):
         assert line in out, line
+
+
+@pytest.mark.parametrize("vectorise", [True, False])
+def test_a_note_longer_than_csvs_default_field_limit_loads_and_a_bad_cell_beside_it_is_reported(
+        tmp_path, monkeypatch, vectorise):
+    """A 200,000-character note: csv's default limit (131,072) made the careful reader crash with a traceback,
+    on a small file and whenever the fast reader handed a bad file over to it."""
+    import csv
+
+    from sim import dataset
+
+    monkeypatch.setattr(dataset, "VECTORISE_FROM_BYTES", 0 if vectorise else 10**12)
+    folder = big_dataset(tmp_path / "ds")
+    good = load_dataset(folder)
+    lines = (folder / "flows.csv").read_text().splitlines(keepends=True)
+    lines[5] = lines[5].rsplit(",", 1)[0] + "," + "y" * 200_000 + "\n"
+    (folder / "flows.csv").write_text("".join(lines))
+    np.testing.assert_array_equal(load_dataset(folder).flows, good.flows)
+    limit = csv.field_size_limit()
+    lines[7] = lines[7].split(",")[0] + ",R1,R2,-5,assumed,T,n\n"
+    (folder / "flows.csv").write_text("".join(lines))
+    with pytest.raises(InputError) as err:
+        load_dataset(folder)
+    assert "line 8: value must be a finite number >= 0, got '-5'" in str(err.value)
+    assert csv.field_size_limit() == limit  # put back

@@ -187,3 +187,20 @@ def test_rows_written_column_by_column_are_the_rows_written_one_by_one(monkeypat
         slow = writer._csv_text("flows.csv", iter(variant), {"value": places} if places else {}, {"S1", "S2"}, [])
         monkeypatch.undo()
         assert fast == slow
+
+
+def test_a_text_equal_to_another_cells_text_but_of_another_type_is_written_as_itself(monkeypatch):
+    """A str Enum equals (and hashes as) its value; column-wise, one set of the cells kept the plain text first
+    seen and wrote the member as that text, where the row-by-row writer writes str(member)."""
+    import enum
+
+    import sim.dataset_writer as writer
+
+    class Basis(str, enum.Enum):  # noqa: UP042 - a StrEnum writes as its value; this mixin does not
+        DERIVED = "derived"
+
+    rows = [("steel", "USA", "JPN", 1.0, "derived", "S1", ""), ("steel", "USA", "CHN", 2.0, Basis.DERIVED, "S1", "")]
+    fast = writer._csv_text("flows.csv", iter(rows), {}, {"S1"}, [])
+    monkeypatch.setattr(writer, "_csv_rows_by_column", lambda *args: None)
+    slow = writer._csv_text("flows.csv", iter(rows), {}, {"S1"}, [])
+    assert fast == slow and str(Basis.DERIVED) in slow
