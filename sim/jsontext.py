@@ -3,7 +3,8 @@
 json indents only in its pure-Python encoder (its C encoder writes one line): about half a second for the
 record of a 50-region x 200-sector run (run.json: 10,000 tariff cells, 200 sectors' elasticities in 50 regions).
 :func:`indented_json` writes the same text, each innermost list or table (of numbers and texts only) in one
-call of the C encoder, whose separator between entries is then the line break and indentation.
+call of the C encoder, whose separator between entries is then the line break and indentation. A dict or list
+subclass is read as a plain one (json asks a subclass that redefines emptiness or ``items()`` otherwise).
 """
 
 from __future__ import annotations
@@ -28,18 +29,21 @@ def indented_json(value) -> str:
         ``value`` holds something JSON cannot write.
     """
     pieces: list[str] = []
-    _write(value, "\n", pieces)
+    _write(value, "\n", pieces, set())
     return "".join(pieces)
 
 
 _CONTAINERS = (dict, list, tuple)
 
 
-def _write(value, newline: str, pieces: list[str]) -> None:
-    """Append the text of ``value`` to ``pieces``; ``newline`` is a line break and the indentation of its line."""
+def _write(value, newline: str, pieces: list[str], open_containers: set[int]) -> None:
+    """Append the text of ``value`` to ``pieces``; ``newline`` is a line break and the indentation of its line;
+    ``open_containers``: the ids of the containers being written around ``value`` (a cycle is json's ValueError)."""
     if not isinstance(value, _CONTAINERS) or not value:
         pieces.append(_encoder("")(value))  # a number, a text, true, false, null, {} or []
         return
+    if id(value) in open_containers:
+        raise ValueError("Circular reference detected")
     inner = newline + INDENT
     entries = list(value.values()) if isinstance(value, dict) else value
     if not any(isinstance(entry, _CONTAINERS) and entry for entry in entries):
@@ -48,12 +52,14 @@ def _write(value, newline: str, pieces: list[str]) -> None:
     elif not isinstance(value, dict) and all(map(_is_record, entries)):
         pieces.append(_records(value, newline))
     else:
-        keys = [_key(key) + ": " for key in value] if isinstance(value, dict) else [""] * len(entries)
-        pieces.append("{" if isinstance(value, dict) else "[")
-        for n, (key, entry) in enumerate(zip(keys, entries)):
-            pieces.append(("," + inner if n else inner) + key)
-            _write(entry, inner, pieces)
+        open_containers.add(id(value))
+        keys = list(value) if isinstance(value, dict) else None
+        pieces.append("{" if keys is not None else "[")
+        for n, entry in enumerate(entries):  # each key written just before its value, as json does
+            pieces.append(("," + inner if n else inner) + ("" if keys is None else _key(keys[n]) + ": "))
+            _write(entry, inner, pieces, open_containers)
         pieces.append(newline + ("}" if isinstance(value, dict) else "]"))
+        open_containers.discard(id(value))
 
 
 #: The types of a record's values (exactly these: a subclass of float could be a subclass of list too).

@@ -189,7 +189,8 @@ def write_csv(table: pd.DataFrame, path: Path) -> None:
     pandas formats every float through a Python call with its checks and quotes every cell through
     :mod:`csv`; here each float is formatted once with the same format, each distinct text cell is
     escaped and quoted once, and the rows are joined. A table with a column of another kind (a mixed
-    text-and-number column, an extension dtype) is written by pandas itself.
+    text-and-number column, an extension dtype) is written by pandas itself. ``path`` is a plain text file
+    (no compression inferred from its suffix, as ``to_csv`` would).
     """
     columns = _csv_columns(table)
     if columns is None:
@@ -232,7 +233,10 @@ def _text_cells(column: pd.Series) -> list[str] | None:
     Each distinct text is escaped and quoted once; a missing cell is empty. None for a column that
     holds anything but text (``year``: years beside "long run"), which pandas then writes.
     """
-    codes, distinct = pd.factorize(column)
+    try:
+        codes, distinct = pd.factorize(column)
+    except TypeError:  # a cell that cannot be hashed (a list): not text
+        return None
     if not all(isinstance(text, str) for text in distinct):
         return None
     shown = np.array([_csv_field(spreadsheet_text(text)) for text in distinct] + [""], dtype=object)

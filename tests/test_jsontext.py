@@ -40,6 +40,31 @@ def test_nan_and_infinity_raise_as_json_does(value):
         indented_json(value)
 
 
+def _outcome(write, value):
+    try:
+        return write(value)
+    except (ValueError, TypeError) as exc:  # the type: json's C encoder words NaN's message a little otherwise
+        return type(exc)
+
+
+def _cycles():
+    in_list, in_dict = [1], {"k": [1]}
+    in_list.append(in_list)
+    in_dict["self"] = in_dict
+    return [in_list, in_dict, {"a": [in_list]}]
+
+
+@pytest.mark.parametrize("value", _cycles() + [
+    {"a": [math.nan], (1, 2): 0},  # the value comes first: json's ValueError, not the key's TypeError
+    {"a": [object()], math.nan: 0},  # and the other way round
+    {None: [1, {"x": 2}], 1: {"a": [1]}, False: [[]], 2.5: [{"q": 1}]},  # keys other than texts beside containers
+])
+def test_cycles_and_the_first_of_two_errors_as_json_does(value):
+    """A cycle was a RecursionError, and a bad key raised before the value ahead of it (adversarial pass)."""
+    expected = _outcome(lambda v: json.dumps(v, indent=2, allow_nan=False), value)
+    assert _outcome(indented_json, value) == expected
+
+
 def test_a_key_or_value_json_cannot_write_raises_as_json_does():
     with pytest.raises(TypeError, match="keys must be str"):
         indented_json({(1, 2): 3})

@@ -43,7 +43,8 @@ def test_floats_and_texts_of_every_kind(tmp_path):
     pd.DataFrame({"a": pd.array([1, None], dtype="Int64"), "b": [0.5, 1.5]}),  # an extension dtype
     pd.DataFrame({"a": pd.Series([], dtype=str), "b": pd.Series([], dtype=float)}),  # no rows
     pd.DataFrame({"a": ["x"] * 70000, "b": np.linspace(0, 1, 70000)}),  # more rows than one chunk
-], ids=["mixed_year", "one_column", "extension_dtype", "empty", "chunks"])
+    pd.DataFrame({"a": pd.Series([["l"], "x"], dtype=object), "b": [1.0, 2.0]}),  # a cell no set can hold
+], ids=["mixed_year", "one_column", "extension_dtype", "empty", "chunks", "unhashable_cell"])
 def test_tables_pandas_still_writes_or_edge_shapes(table, tmp_path):
     assert_same_bytes(table, tmp_path)
 
