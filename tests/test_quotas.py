@@ -345,8 +345,8 @@ def quota_system(rng, n=4, k=3):
     for i, j in ((1, 0), (2, 0), (0, 3)):
         volume[:, i, j], low[:, i, j], high[:, i, j] = 0.8 * flows[:, i, j], base[:, i, j], base[:, i, j] + 1.0
     batch = as_batch(flows, base, new, sigma, eta, eps, None, None, volume, low, high)
-    markets = batch.markets(0, k)
-    cells = quotas.QuotaCells.from_arrays(volume, low, high, flows, new)
+    markets, quota_flows = batch.quota_markets(0, k)
+    cells = quotas.QuotaCells.of(quota_flows, markets)
     z = rng.normal(0, 0.1, (k, n)) * markets.free_price
     y = cells.start + rng.uniform(0.0, 0.4, cells.start.shape)
     return quotas.QuotaSystem.of(markets, cells), markets, cells, np.concatenate([z, y], axis=1)

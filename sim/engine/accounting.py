@@ -13,7 +13,7 @@ import numpy as np
 
 from ..quotas import QuotaArrays
 
-__all__ = ["account", "revenue_and_rent", "split_revenue", "base_split"]
+__all__ = ["account", "revenue_and_rent", "split_revenue", "quota_rent", "base_split"]
 
 
 def account(dataset, quotas: QuotaArrays | None, solution, routes=None):
@@ -62,10 +62,10 @@ def split_revenue(flows, quantity, producer_price, factor, in_rate, out_rate, vo
 
     ``factor`` is the tariff factor applied (``1 + τ``), ``in_rate`` and ``out_rate`` the quota's
     rates (``volume`` is ``inf`` where there is no quota). In-quota volume pays ``in_rate`` and
-    over-quota volume ``out_rate``; the rent ``(τ − in_rate) × p × in-quota volume`` goes to the
-    holder, so revenue plus rent is ``τ × value``, what a plain tariff ``τ`` collects — exactly so
-    where the quota is slack and on flows without a quota. The rent is computed at the quota cells
-    only (a few of M × N × N); everywhere else it is 0 and the revenue ``τ × value``.
+    over-quota volume ``out_rate``; the rent (:func:`quota_rent`) goes to the holder, so revenue plus
+    rent is ``τ × value``, what a plain tariff ``τ`` collects — exactly so where the quota is slack and
+    on flows without a quota. The rent is computed at the quota cells only (a few of M × N × N);
+    everywhere else it is 0 and the revenue ``τ × value``.
     """
     revenue = flows * quantity * producer_price[..., None]  # the value p V q̂
     revenue *= factor - 1.0
@@ -73,14 +73,23 @@ def split_revenue(flows, quantity, producer_price, factor, in_rate, out_rate, vo
     cells = np.nonzero(np.isfinite(volume) & (flows > 0))
     if not len(cells[0]):
         return revenue, rent
-    low, high = 1.0 + in_rate[cells], 1.0 + out_rate[cells]
-    applied, price = factor[cells], producer_price[cells[:-1]]
-    sold = flows[cells] * quantity[cells]
-    inside = np.where(applied >= high, np.minimum(sold, volume[cells]), sold)  # over quota: the quota's volume
-    earning = applied > low  # binding or over quota: the wedge above the in-quota rate is rent
-    rent[cells] = np.where(earning, (applied - low) * inside * price, 0.0)
+    rent[cells] = quota_rent(flows[cells] * quantity[cells], producer_price[cells[:-1]], factor[cells],
+                             in_rate[cells], out_rate[cells], volume[cells])
     revenue[cells] -= rent[cells]
     return revenue, rent
+
+
+def quota_rent(sold, price, factor, in_rate, out_rate, volume):
+    """The rent ``(τ − in_rate) × p × in-quota volume`` of quota flows (any shape, all alike).
+
+    ``sold`` is the flow's volume ``V q̂`` (base-price units), ``price`` its exporter's producer price,
+    ``factor`` the tariff factor applied (``1 + τ``). Over quota (``τ`` at the out-of-quota rate) the
+    in-quota volume is the quota's volume; a quota at its in-quota rate earns no rent.
+    """
+    low, high = 1.0 + in_rate, 1.0 + out_rate
+    inside = np.where(factor >= high, np.minimum(sold, volume), sold)  # over quota: the quota's volume
+    earning = factor > low  # binding or over quota: the wedge above the in-quota rate is rent
+    return np.where(earning, (factor - low) * inside * price, 0.0)
 
 
 def base_split(flows, base_tariffs, quotas: QuotaArrays):

@@ -7,11 +7,13 @@ solver builds the markets of any range (a chunk, a task for a cluster) as contig
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from . import equations
 
-__all__ = ["Batch", "as_batch", "quota_start"]
+__all__ = ["Batch", "QuotaFlows", "as_batch"]
 
 
 class Batch:
@@ -31,10 +33,6 @@ class Batch:
         self.flat = {name: arr.reshape((self.size,) + tails[name]) for name, arr in arrays.items()
                      if arr is not None and arr.shape == lead + tails[name] and arr.flags.c_contiguous}
         self.has_quotas = "quota_volume" in self.views
-
-    def quota_arguments(self, start: int, stop: int) -> dict:
-        """Quota volumes and rates of markets ``start:stop`` (each (m, N, N)), with base flows and new tariffs."""
-        return self._range(start, stop, self.QUOTA_ARRAYS + ("flows", "new_tariffs"))
 
     def arguments(self, start: int, stop: int) -> dict:
         """The arguments of :func:`solve_equilibrium` for markets ``start:stop``, one leading dimension.
@@ -58,11 +56,21 @@ class Batch:
         return out
 
     def markets(self, start: int, stop: int) -> equations.Markets:
-        """The markets ``start:stop`` of the flattened leading dimensions, copied into contiguous arrays."""
+        """The markets ``start:stop`` of the flattened leading dimensions, copied into contiguous arrays.
+
+        With quotas, each quota flow is at its start rate (:meth:`quota_markets`).
+        """
+        return self.quota_markets(start, stop)[0] if self.has_quotas else self._markets(self.arguments(start, stop))
+
+    def quota_markets(self, start: int, stop: int) -> tuple[equations.Markets, QuotaFlows]:
+        """The markets ``start:stop`` with each quota flow at its start rate, and the flows with a quota."""
         v = self.arguments(start, stop)
-        new_tariffs = v["new_tariffs"]
-        if self.has_quotas:  # quota flows start at their new tariff within the quota's rates (see QuotaCells)
-            new_tariffs = quota_start(v["quota_volume"], v["quota_in"], v["quota_out"], new_tariffs)
+        quota_flows = QuotaFlows.find(v["quota_volume"], v["quota_in"], v["quota_out"], v["new_tariffs"])
+        return self._markets(v, quota_flows.start_rates()), quota_flows
+
+    @staticmethod
+    def _markets(v: dict, new_tariffs=None) -> equations.Markets:
+        new_tariffs = v["new_tariffs"] if new_tariffs is None else new_tariffs
         return equations.Markets.build(
             flows=v["flows"], base_tariff_factor=1.0 + v["base_tariffs"], new_tariff_factor=1.0 + new_tariffs,
             sigma=v["sigma"], eta=v["eta"], eps=v["eps"], supply_shift=v["supply_shift"],
@@ -137,12 +145,38 @@ def _check_quotas(n, volume, in_rate, out_rate) -> dict:
     return arrays
 
 
-def quota_start(volume, low, high, rates):
-    """The rate a quota flow is first solved at: its new tariff clipped to ``[in_rate, out_rate]`` (a new array)."""
-    start = np.array(rates, dtype=float)  # contiguous: a chunk's arrays are
-    cells = np.nonzero(np.isfinite(volume))
-    start[cells] = np.clip(start[cells], low[cells], high[cells])
-    return start
+@dataclasses.dataclass(frozen=True)
+class QuotaFlows:
+    """The flows of a chunk of ``M`` markets that have a quota (a finite volume), found once per chunk.
+
+    Attributes
+    ----------
+    cells : tuple of three ndarrays of int, shape (C,) each
+        ``(market, exporter, importer)`` of each quota flow, in C order.
+    volume, in_rate, out_rate : ndarray, shape (C,)
+        The quota's volume (base-price units) and rates at each quota flow.
+    rates : ndarray, shape (M, N, N)
+        The chunk's new tariffs ``t1`` on every flow (those of the quota flows are not applied).
+    """
+
+    cells: tuple
+    volume: np.ndarray
+    in_rate: np.ndarray
+    out_rate: np.ndarray
+    rates: np.ndarray
+
+    @classmethod
+    def find(cls, volume, in_rate, out_rate, rates) -> QuotaFlows:
+        """The quota flows of cell arrays (M, N, N) each: ``volume`` is ``inf`` where there is none."""
+        cells = np.unravel_index(np.flatnonzero(np.isfinite(volume)), volume.shape)  # flat: a third of nonzero's time
+        return cls(cells, volume[cells], in_rate[cells], out_rate[cells], rates)
+
+    def start_rates(self) -> np.ndarray:
+        """The new tariffs (M, N, N) with each quota flow at the rate it is first solved at: its new tariff
+        clipped to ``[in_rate, out_rate]`` (a new array)."""
+        start = np.array(self.rates, dtype=float)  # contiguous: a chunk's arrays are
+        start[self.cells] = np.clip(start[self.cells], self.in_rate, self.out_rate)
+        return start
 
 
 def _check(ok, message):

@@ -335,6 +335,32 @@ def matvec(matrix, vector):
 
 
 @dataclass(frozen=True)
+class CellBase:
+    """A few cells per market and their base-year constants, (M, Q) each: what :meth:`CellRates.at` reads.
+
+    Slots that are not ``valid`` (padding) hold ``V = 0``, ``θ = 0`` and ``T0 = 1``.
+    """
+
+    valid: np.ndarray
+    exporter: np.ndarray
+    importer: np.ndarray
+    flows: np.ndarray  # V at the cell
+    shares: np.ndarray  # θ at the cell
+    base_factor: np.ndarray  # T0 = 1 + t0 at the cell
+
+    @classmethod
+    def of(cls, markets: Markets, valid, exporter, importer) -> CellBase:
+        """The cells ``(exporter, importer)`` (M, Q each; ``valid`` where a slot holds one) of ``markets``."""
+        rows = np.arange(len(valid))[:, None]
+        constants = [np.where(valid, field[rows, exporter, importer], padding) for field, padding in (
+            (markets.flows, 0.0), (markets.shares, 0.0), (markets.base_tariff_factor, 1.0))]
+        return cls(valid, exporter, importer, *constants)
+
+    def take(self, idx):
+        return type(self)(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+
+
+@dataclass(frozen=True)
 class CellRates:
     """New tariff factors of a few cells per market, whose fast-path terms are kept apart from ``A`` and ``B``.
 
@@ -356,18 +382,23 @@ class CellRates:
     unit_log_price_terms: np.ndarray  # θ ln T̂ where σ = 1, else 0
 
     @classmethod
-    def at(cls, markets: Markets, valid, exporter, importer, factor) -> CellRates:
-        """The terms of the cells ``(exporter, importer)`` (M, Q each) at new tariff factors ``factor`` (M, Q)."""
-        rows = np.arange(len(valid))[:, None]
-        shares = np.where(valid, markets.shares[rows, exporter, importer], 0.0)
-        ratio = factor / markets.base_tariff_factor[rows, exporter, importer]
+    def at(cls, markets: Markets, cells, factor) -> CellRates:
+        """The terms of ``cells`` at new tariff factors ``factor`` (M, Q).
+
+        ``cells`` has ``valid``, ``exporter``, ``importer`` and the cells' base constants ``flows``,
+        ``shares`` and ``base_factor`` (``V``, ``θ`` and ``T0``; each (M, Q)), gathered once
+        (:meth:`CellBase.of`): an evaluation on a subset of markets then never copies a whole field.
+        """
+        valid = cells.valid
+        shares = np.where(valid, cells.shares, 0.0)
+        ratio = factor / cells.base_factor
         unit = markets.unit_sigma[:, None]
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # beyond floating point: exact path
             power = np.power(ratio, -markets.sigma[:, None], out=np.ones_like(ratio), where=ratio != 1.0)
-            demand = np.where(valid, markets.flows[rows, exporter, importer] * power, 0.0)
+            demand = np.where(valid, cells.flows * power, 0.0)
             price = np.where(valid, np.where(unit, shares, shares * ratio * power), 0.0)
             unit_log = np.where(unit & valid, shares * np.log(ratio), 0.0)
-        return cls(valid, exporter, importer, factor, power, price, demand, unit_log)
+        return cls(valid, cells.exporter, cells.importer, factor, power, price, demand, unit_log)
 
     @staticmethod
     def clear(markets: Markets, valid, exporter, importer, in_place=False) -> Markets:

@@ -45,7 +45,7 @@ import numpy as np
 from ..cluster import ClusterError, call_with_deadline
 from ..resources import check_memory
 from . import equations, quotas
-from .batch import Batch, as_batch
+from .batch import Batch, QuotaFlows, as_batch
 from .newton import Options, newton
 from .solution import Outputs, Solution
 
@@ -150,10 +150,10 @@ def solve_equilibrium(
 
     def solve_chunk(bounds):
         start, stop = bounds
-        markets = batch.markets(start, stop)
         if batch.has_quotas:
-            _solve_chunk_quotas(out, slice(start, stop), batch.quota_arguments(start, stop), markets, options)
+            _solve_chunk_quotas(out, slice(start, stop), *batch.quota_markets(start, stop), options)
         else:
+            markets = batch.markets(start, stop)
             z, iterations, nfev, state = newton(markets, options)
             # disjoint slices: thread-safe
             out.store(slice(start, stop), markets, z, iterations, nfev, options.tol, state=state)
@@ -300,12 +300,12 @@ def chunk_size(regions: int) -> int:
     return int(np.clip(CHUNK_CELLS // max(regions * regions, 1), 8, 4096))
 
 
-def _solve_chunk_quotas(out, where: slice, quota_args: dict, markets: equations.Markets, options: Options) -> None:
+def _solve_chunk_quotas(out, where: slice, markets: equations.Markets, quota_flows: QuotaFlows,
+                        options: Options) -> None:
     """Solve a chunk of markets with quotas (docs/model.md, "Tariff-rate quotas"; :func:`quotas.solve_markets`)
     and store its results. ``markets`` have each quota flow at its start rate, its new tariff clipped to the
-    quota's rates."""
-    volume, low, high, flows = (quota_args[k] for k in ("quota_volume", "quota_in", "quota_out", "flows"))
-    cells = quotas.QuotaCells.from_arrays(volume, low, high, flows, quota_args["new_tariffs"])
+    quota's rates; ``quota_flows`` are the chunk's flows with a quota."""
+    cells = quotas.QuotaCells.of(quota_flows, markets)
     markets, z, iterations, nfev, quota_residual, state = quotas.solve_markets(markets, cells, options)
-    out.store(where, markets, z, iterations, nfev, options.tol, quota=(volume, low, high, quota_args["new_tariffs"]),
-              quota_residual=quota_residual, state=state)
+    out.store(where, markets, z, iterations, nfev, options.tol, quota=quota_flows, quota_residual=quota_residual,
+              state=state)

@@ -34,6 +34,7 @@ import dataclasses
 import numpy as np
 
 from . import equations
+from .batch import QuotaFlows
 from .newton import MarketSystem, Options, drive
 
 __all__ = ["QuotaCells", "QuotaSystem", "solve_quota_markets"]
@@ -41,15 +42,13 @@ __all__ = ["QuotaCells", "QuotaSystem", "solve_quota_markets"]
 
 
 @dataclasses.dataclass(frozen=True)
-class QuotaCells:
-    """The quotas of ``M`` markets, padded to ``Q`` per market.
+class QuotaCells(equations.CellBase):
+    """The quotas of ``M`` markets, padded to ``Q`` per market: their flows' cells and base constants
+    (:class:`~sim.engine.equations.CellBase`: ``valid``, ``exporter``, ``importer``, ``flows``, ``shares``,
+    ``base_factor``) and the quotas' terms.
 
     Attributes
     ----------
-    valid : ndarray of bool, shape (M, Q)
-        The slot holds a quota (padding slots are False).
-    exporter, importer : ndarray of int, shape (M, Q)
-        The quota's flow ``i → j``.
     log_volume : ndarray, shape (M, Q)
         ``ln Q``, the quota volume in base-price units.
     lower, upper : ndarray, shape (M, Q)
@@ -57,54 +56,55 @@ class QuotaCells:
     start : ndarray, shape (M, Q)
         ``ln(1 + rate)`` of the rate the market starts at (the flow's new tariff clipped to the
         quota's rates: an unchanged base-year quota starts at its base rate).
+    start_factor : ndarray, shape (M, Q)
+        ``1 + rate`` of that rate: the quota flow's tariff factor in the markets built at the start rates.
     in_factor, out_factor : ndarray, shape (M, Q)
         ``1 + in_rate`` and ``1 + out_rate``: the tariff factor of a quota at a bound, exactly.
     """
 
-    valid: np.ndarray
-    exporter: np.ndarray
-    importer: np.ndarray
     log_volume: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
     start: np.ndarray
+    start_factor: np.ndarray
     in_factor: np.ndarray
     out_factor: np.ndarray
 
     @classmethod
-    def from_arrays(cls, volume, in_rate, out_rate, flows, new_rate) -> QuotaCells:
-        """Collect the quotas of a batch from cell arrays (M, N, N): ``volume`` is ``inf`` where there is none.
+    def of(cls, quota_flows: QuotaFlows, markets: equations.Markets) -> QuotaCells:
+        """The quotas of a chunk's ``markets`` (built at the start rates) from its :class:`QuotaFlows`.
 
-        A quota starts at the flow's new tariff ``new_rate`` clipped to its rates.
+        A quota starts at the flow's new tariff clipped to its rates.
 
         A quota on a flow that is zero in the base data can never fill, so it is left out
         (its cell keeps the in-quota rate, which the caller has already set).
         """
-        has = np.isfinite(volume) & (flows > 0)
-        count = has.sum(axis=(1, 2))
-        q = max(int(count.max(initial=0)), 1)
-        m = len(volume)
+        m = len(markets.sigma)
+        kept = markets.flows[quota_flows.cells] > 0
+        markets_of, i, j = (index[kept] for index in quota_flows.cells)
+        q = max(int(np.bincount(markets_of, minlength=1).max()), 1)
+        slot = np.arange(len(markets_of)) - np.searchsorted(markets_of, markets_of)  # 0, 1, ... within each market
         valid = np.zeros((m, q), dtype=bool)
         exporter = np.zeros((m, q), dtype=int)
         importer = np.zeros((m, q), dtype=int)
-        log_volume = np.zeros((m, q))
-        lower = np.zeros((m, q))
-        upper = np.zeros((m, q))
-        start = np.zeros((m, q))
-        in_factor, out_factor = np.ones((m, q)), np.ones((m, q))
-        markets, i, j = np.nonzero(has)
-        slot = np.arange(len(markets)) - np.searchsorted(markets, markets)  # 0, 1, ... within each market
-        valid[markets, slot] = True
-        exporter[markets, slot] = i
-        importer[markets, slot] = j
-        log_volume[markets, slot] = np.log(volume[markets, i, j])
-        low, high = in_rate[markets, i, j], out_rate[markets, i, j]
-        lower[markets, slot] = np.log1p(low)
-        upper[markets, slot] = np.log1p(high)
-        start[markets, slot] = np.log1p(np.clip(new_rate[markets, i, j], low, high))  # as batch.quota_start
-        in_factor[markets, slot] = 1.0 + low
-        out_factor[markets, slot] = 1.0 + high
-        return cls(valid, exporter, importer, log_volume, lower, upper, start, in_factor, out_factor)
+        valid[markets_of, slot] = True
+        exporter[markets_of, slot] = i
+        importer[markets_of, slot] = j
+        base = equations.CellBase.of(markets, valid, exporter, importer)
+        low, high = quota_flows.in_rate[kept], quota_flows.out_rate[kept]
+        terms = {name: np.full((m, q), padding) for name, padding in (
+            ("log_volume", 0.0), ("lower", 0.0), ("upper", 0.0), ("start", 0.0), ("start_factor", 1.0),
+            ("in_factor", 1.0), ("out_factor", 1.0))}
+        at = (markets_of, slot)
+        terms["log_volume"][at] = np.log(quota_flows.volume[kept])
+        terms["lower"][at] = np.log1p(low)
+        terms["upper"][at] = np.log1p(high)
+        start = np.clip(quota_flows.rates[markets_of, i, j], low, high)  # as QuotaFlows.start_rates
+        terms["start"][at] = np.log1p(start)
+        terms["start_factor"][at] = 1.0 + start
+        terms["in_factor"][at] = 1.0 + low
+        terms["out_factor"][at] = 1.0 + high
+        return cls(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)}, **terms)
 
     def log_fill(self, markets: equations.Markets, z, log_consumer_price, factor) -> np.ndarray:
         """``g = ln(V q̂ / Q)`` of each quota's flow (M, Q), 0 in padding.
@@ -117,9 +117,9 @@ class QuotaCells:
         i, j = self.exporter, self.importer
         sigma, eta = markets.sigma[:, None], markets.eta[:, None]
         log_index = log_consumer_price[rows, j]
-        delivered = np.log(factor / markets.base_tariff_factor[rows, i, j]) + z[rows, i]
+        delivered = np.log(factor / self.base_factor) + z[rows, i]
         log_quantity = np.log1p(markets.demand_shift[rows, j]) + eta * log_index - sigma * (delivered - log_index)
-        log_flow = np.log(np.where(self.valid, markets.flows[rows, i, j], 1.0)) + log_quantity
+        log_flow = np.log(np.where(self.valid, self.flows, 1.0)) + log_quantity
         return np.where(self.valid, log_flow - self.log_volume, 0.0)
 
     def factor(self, markets: equations.Markets) -> np.ndarray:
@@ -129,7 +129,7 @@ class QuotaCells:
 
     def rates(self, markets: equations.Markets, factor) -> equations.CellRates:
         """The fast path's terms of the quota flows at tariff factors ``factor`` (M, Q)."""
-        return equations.CellRates.at(markets, self.valid, self.exporter, self.importer, factor)
+        return equations.CellRates.at(markets, self, factor)
 
     def mid_residual(self, markets: equations.Markets, y, gap):
         """``R = κ (y − mid(l, y + g / κ, u))`` (M, Q), 0 in padding, and which quotas bind, sit at ``l``, at ``u``."""
@@ -171,9 +171,6 @@ class QuotaCells:
         lower = at_lower & (self.start <= self.lower)
         upper = at_upper & (self.start >= self.upper)
         return (lower | upper | ~self.valid).all(axis=1)
-
-    def take(self, idx) -> QuotaCells:
-        return QuotaCells(**{f.name: getattr(self, f.name)[idx] for f in dataclasses.fields(self)})
 
 
 
@@ -372,13 +369,14 @@ def solve_quota_markets(markets: equations.Markets, cells: QuotaCells, z0, optio
 
 
 def hold_at(markets: equations.Markets, cells: QuotaCells, z, tol):
-    """Whether every quota's conditions hold at log producer prices ``z`` (M, N), at the start rates: (M,).
+    """Whether every quota's conditions hold at log producer prices ``z`` (M, N) of ``markets`` at the start
+    rates: (M,).
 
     Also returns the fast path's state there and the quotas' ``g = ln(flow / volume)`` (M, Q).
     """
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         state = equations.fast_evaluate(markets, z)
-        gap = cells.log_fill(markets, z, state.log_consumer_price, cells.factor(markets))
+        gap = cells.log_fill(markets, z, state.log_consumer_price, cells.start_factor)
     return cells.satisfied(gap, tol), state, gap
 
 
@@ -470,7 +468,7 @@ class ChunkSolve:
         if not valid.any():
             return self.markets
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return equations.CellRates.at(self.markets, valid, cells.exporter, cells.importer, factor).restore(
+            return equations.CellRates.at(self.markets, dataclasses.replace(cells, valid=valid), factor).restore(
                 self.markets)
 
 

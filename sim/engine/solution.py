@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import equations
-from .accounting import split_revenue
+from .accounting import quota_rent
 
 __all__ = ["Solution", "Outputs", "market_results"]
 
@@ -123,6 +123,35 @@ def market_results(markets: equations.Markets, z, log_consumer_price, quantity, 
             "flows": new_flows, "max_residual": max_residual, "finite": finite}
 
 
+def quota_results(results: dict, markets: equations.Markets, quota, rent, tariffs) -> None:
+    """Split tariff revenue from quota rent and state the rates applied, at the quota flows only.
+
+    ``results`` are :func:`market_results` of ``markets`` (which carry the effective rates): their
+    ``tariff_revenue`` is replaced by the split one (docs/model.md, "Tariff-rate quotas",
+    :func:`~sim.engine.accounting.split_revenue`) and ``finite`` also asks for a finite rent; ``quota``
+    is the chunk's :class:`~sim.engine.batch.QuotaFlows`. ``rent`` and ``tariffs`` (m, N, N) receive the
+    quota rent on every flow (0 without a quota) and the rates applied: the quota's own rate at its
+    bounds, the solved rate in between, the new tariff on every other flow.
+    """
+    flows, factor = markets.flows, markets.new_tariff_factor
+    revenue = flows * results["quantity"] * results["producer_price"][..., None]  # the value p V q̂
+    revenue *= factor - 1.0
+    rent[...] = 0.0
+    selling = flows[quota.cells] > 0  # a quota on a zero flow earns nothing
+    cells = tuple(index[selling] for index in quota.cells)
+    at_cells = quota_rent(flows[cells] * results["quantity"][cells], results["producer_price"][cells[:-1]],
+                          factor[cells], quota.in_rate[selling], quota.out_rate[selling], quota.volume[selling])
+    rent[cells] = at_cells
+    revenue[cells] -= at_cells
+    results["tariff_revenue"] = revenue.sum(axis=1) - results["base_tariff_revenue"]
+    no_rent = np.bincount(cells[0][~np.isfinite(at_cells)], minlength=len(flows)) > 0
+    results["finite"] &= ~no_rent & np.isfinite(results["tariff_revenue"]).all(axis=1)
+    applied, low, high = factor[quota.cells], quota.in_rate, quota.out_rate
+    tariffs[...] = quota.rates
+    tariffs[quota.cells] = np.where(applied <= 1.0 + low, low, np.where(applied >= 1.0 + high, high, applied - 1.0))
+    results["quota_rent"], results["tariffs"] = rent, tariffs
+
+
 class Outputs:
     """The arrays of a :class:`Solution`, allocated once and filled chunk by chunk."""
 
@@ -144,9 +173,10 @@ class Outputs:
 
         Volumes come from the fast path's constants, ``q̂ = T̂^(−σ) p̂[i]^(−σ) (1+d[j]) P̂[j]^(η+σ)``;
         markets flagged for exact evaluation, or whose results overflow there, are computed
-        term by term in logs (:func:`sim.engine.equations.evaluate`). With ``quota`` (volume, in and out
-        rates, each (m, N, N)), ``markets`` carries the effective rates, tariff revenue on quota
-        flows is split from the quota rent, and ``quota_residual`` (m,) joins the convergence test.
+        term by term in logs (:func:`sim.engine.equations.evaluate`). With ``quota`` (the chunk's
+        :class:`~sim.engine.batch.QuotaFlows`), ``markets`` carries the effective rates, tariff revenue on
+        quota flows is split from the quota rent (:func:`quota_results`), and ``quota_residual`` (m,)
+        joins the convergence test.
         ``state``, the fast evaluation at ``z`` if the caller has it (the Newton loop's last), is not
         computed again; a market flagged there is computed term by term either way.
         """
@@ -172,19 +202,11 @@ class Outputs:
             for name, value in exact_results.items():
                 results[name][idx] = value
         if quota is not None:
-            volume, low, high, rates = quota
-            factor = markets.new_tariff_factor
+            for name in ("quota_rent", "tariffs"):
+                rows[name] = self.by_flow[name][where]
             with np.errstate(over="ignore", invalid="ignore"):  # a market beyond floating point is reported
-                revenue, rent = split_revenue(markets.flows, results["quantity"], results["producer_price"],
-                                              factor, low, high, volume)
-                results["tariff_revenue"] = revenue.sum(axis=1) - results["base_tariff_revenue"]
-            results["quota_rent"] = rent
-            # the rates applied, stated exactly: a quota's own rate at its bounds, the solved rate in between
-            on_quota = np.isfinite(volume)
-            solved = np.where(factor <= 1.0 + low, low, np.where(factor >= 1.0 + high, high, factor - 1.0))
-            results["tariffs"] = np.where(on_quota, solved, rates)
+                quota_results(results, markets, quota, rows["quota_rent"], rows["tariffs"])
             results["max_residual"] = np.maximum(results["max_residual"], quota_residual)
-            results["finite"] &= np.isfinite(rent).all(axis=(1, 2)) & np.isfinite(results["tariff_revenue"]).all(axis=1)
         for name in self.by_region:
             self.by_region[name][where] = results[name]
         for name, array in self.by_flow.items():
