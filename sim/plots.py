@@ -59,7 +59,22 @@ def _thousands(value, _pos=None):
 
 
 def _wrap(text: str, width: int = 70) -> str:
-    return "\n".join(textwrap.wrap(text, width)) or text
+    """``text`` on as few lines of at most ``width`` characters as it needs, the lines about equally long.
+
+    Wrapped at the narrowest width that needs no more lines than ``width`` does, so that the last line
+    never holds one word alone ("steel at" / "50%").
+    """
+    lines = textwrap.wrap(text, width)
+    if len(lines) <= 1:
+        return "\n".join(lines) or text
+    narrow, wide = min(width, max(len(word) for word in text.split())), width
+    while narrow < wide:  # greedy wrapping never needs more lines at a larger width
+        middle = (narrow + wide) // 2
+        if len(textwrap.wrap(text, middle)) <= len(lines):
+            wide = middle
+        else:
+            narrow = middle + 1
+    return "\n".join(textwrap.wrap(text, wide))
 
 
 def _shown(text, width: int | None = None) -> str:
@@ -533,11 +548,23 @@ def _path_panels(path, infos, regions, scale, baseline, fig):
         _path_by_scenario(ax, path, infos, region, scale, baseline, compact=True)
     for ax in axes[len(regions):]:
         ax.set_visible(False)
+    for ax in axes[len(regions) - cols:len(regions)]:  # above an empty slot too: the ticks of its column
+        ax.xaxis.set_tick_params(labelbottom=True)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right upper", fontsize=8, frameon=False)
     fig.suptitle(f"Net welfare change over time, all sectors ({_unit(infos)}){_against(baseline)}", fontsize=11)
     fig.supylabel(_path_ylabel(_unit(infos), baseline, scale), fontsize=9)  # once, not per panel
+    fig.supxlabel(_year_label(infos), fontsize=9)  # once, with what the dotted lines mark
     return axes[: len(regions)]
+
+
+def _year_label(infos) -> str:
+    """The x-label of welfare-path panels: "Year", and what happens at each dotted line (drawable text)."""
+    events = _events(infos)
+    if not events:
+        return "Year"
+    marked = "; ".join(f"{year} {', '.join(_shown(w) for w in whats)}" for year, whats in events.items())
+    return f"Year  (dotted lines: {marked})"
 
 
 def _finish_path(ax, infos, years, scale, what, unit, baseline, compact=False):
@@ -554,7 +581,8 @@ def _finish_path(ax, infos, years, scale, what, unit, baseline, compact=False):
         ax.margins(y=0.06)
         _symlog_ticks(ax)
     ax.set_xticks(years)
-    ax.set_xlabel("Year")
+    if not compact:  # panels share one label, on the figure
+        ax.set_xlabel("Year")
     ax.yaxis.set_major_formatter(_thousands)
     if not compact:  # panels share one label, on the figure
         ax.set_ylabel(_path_ylabel(unit, baseline, scale, ax), fontsize=9 if len(infos) == 1 else 8)
@@ -611,26 +639,32 @@ EVENT_GID = "event"
 EVENT_ROOM = 0.10
 
 
-def _mark_events(ax, infos, compact=False):
-    """Dotted lines at the years a tariff changes or new capacity starts, labelled at the top.
-
-    In a small panel (``compact``) the labels run up the line so that neighbours never collide.
-    The labels sit on a white box above every line; on a single Axes the top is raised so
-    that the zero line (or a line of data) never runs through them.
-    """
+def _events(infos) -> dict:
+    """Year → what happens then (tariff changes, new capacity), each once, by year, over the scenarios."""
     events: dict = {}
     for info in infos.values():
         for year, what in info.events:
-            events.setdefault(year, []).append(what)
+            events.setdefault(year, {})[what] = None
+    return {year: list(events[year]) for year in sorted(events)}
+
+
+def _mark_events(ax, infos, compact=False):
+    """Dotted lines at the years a tariff changes or new capacity starts, labelled at the top.
+
+    The labels sit on a white box above every line; the top is raised so that the zero line (or a
+    line of data) never runs through them. In a small panel (``compact``) only the lines are drawn:
+    the figure's x-label says what they mark (:func:`_year_label`), once for every panel.
+    """
+    events = _events(infos)
     if events and not compact:
-        _raise_top(ax, lines=max(len(set(w)) for w in events.values()))
-    for year, whats in sorted(events.items()):
+        _raise_top(ax, lines=max(len(w) for w in events.values()))
+    for year, whats in events.items():
         ax.axvline(year, color="#777777", linestyle=":", linewidth=1)
-        ax.annotate("\n".join(_shown(w) for w in dict.fromkeys(whats)), (year, 0.0 if compact else 1.0),
-                    xycoords=("data", "axes fraction"), xytext=(2, 3) if compact else (3, -3),
-                    textcoords="offset points", va="bottom" if compact else "top", ha="left",
-                    rotation=90 if compact else 0, fontsize=6.5 if compact else 7, color="#555555", zorder=5,
-                    gid=EVENT_GID, bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.0})
+        if not compact:
+            ax.annotate("\n".join(_shown(w) for w in whats), (year, 1.0), xycoords=("data", "axes fraction"),
+                        xytext=(3, -3), textcoords="offset points", va="top", ha="left", fontsize=7,
+                        color="#555555", zorder=5, gid=EVENT_GID,
+                        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.0})
 
 
 def _raise_top(ax, lines: int) -> None:

@@ -8,6 +8,7 @@ import pytest
 from matplotlib.axes import Axes
 
 import sim
+from sim import plots
 from sim.plots import write_comparison_plots, write_plots
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -138,6 +139,25 @@ def test_comparison_welfare_path_small_multiples_and_one_region():
     assert axes[0].get_title().startswith("World")
     ax = pair.plot.welfare_path(regions="USA")
     assert isinstance(ax, Axes) and len([line for line in ax.get_lines() if line.get_label()[0] != "_"]) == 2
+
+
+def test_welfare_path_panels_say_once_what_their_dotted_lines_mark():
+    """No label runs through a panel's data: each panel has the dotted lines only, the figure's x-label says
+    what they mark (and "Year" once); the panel above an empty slot keeps its column's year ticks."""
+    pair = sim.compare([sim.run(SCENARIOS / "steel_tariff_with_investment.toml"),
+                        sim.run(SCENARIOS / "steel_tariffs_2025_2030.toml")])
+    axes = pair.plot.welfare_path(regions=["World", "USA", "JPN", "CHN", "KOR"])  # 2 x 3, one slot empty
+    fig = axes[0].figure
+    assert [t for ax in axes for t in ax.texts if t.get_gid() == plots.EVENT_GID] == []
+    assert all(ax.get_xlabel() == "" for ax in axes)
+    assert fig.get_supxlabel() == "Year  (dotted lines: 2026 USA tariffs change; 2029 new steel capacity in USA)"
+    dotted = {line.get_xdata()[0] for line in axes[0].get_lines() if line.get_linestyle() == ":"}
+    assert dotted == {2026, 2029}
+    fig.canvas.draw()
+    shown = [[t.get_text() for t in ax.get_xticklabels() if t.get_visible() and t.get_text()] for ax in axes]
+    assert shown[2] == shown[3] == shown[4] == [str(y) for y in range(2025, 2031)]  # JPN: above the empty slot
+    assert shown[0] == shown[1] == []
+    plt.close(fig)
 
 
 def test_write_plots_makes_non_empty_pngs(results, tmp_path):
@@ -333,3 +353,30 @@ def test_a_title_stays_over_the_axes_and_rises_over_tick_labels_on_top(results):
     assert plain.title.get_position()[1] == 1.0
     ticks_top = max(label.get_window_extent(renderer).y1 for label in topped.get_xticklabels() if label.get_text())
     assert topped.title.get_window_extent(renderer).y0 >= ticks_top
+
+
+@pytest.mark.parametrize("text", [
+    "Steel: US tariff on steel imports from Japan raised from 25% to 50% under section 232, steel at 50%",
+    "word " * 31,
+    "a" * 75 + " b",
+])
+def test_long_titles_wrap_on_as_few_lines_of_about_equal_length(text):
+    """A title never leaves one word alone on its last line ("steel at" / "50%") nor takes more lines."""
+    import textwrap
+
+    from sim.plots import _wrap
+
+    greedy = textwrap.wrap(text, 70)
+    lines = _wrap(text, 70).split("\n")
+    assert len(lines) == len(greedy) > 1
+    assert max(map(len, lines)) <= 70
+    assert " ".join(lines).split() == text.split() or "".join(lines) == "".join(greedy)  # every word, in order
+    if max(len(word) for word in text.split()) <= 70:
+        assert max(map(len, lines)) - min(map(len, lines)) < max(map(len, greedy)) - min(map(len, greedy))
+
+
+def test_a_title_that_fits_is_not_wrapped():
+    from sim.plots import _wrap
+
+    assert _wrap("Steel at 50%", 70) == "Steel at 50%"
+    assert _wrap("", 70) == ""
