@@ -419,26 +419,28 @@ class CellRates:
         return dataclasses.replace(markets, price_matrix=price_matrix, demand_matrix=demand_matrix,
                                    unit_log_price=unit_log_price)
 
-    def restore(self, markets: Markets) -> Markets:
+    def restore(self, markets: Markets, in_place: bool = False) -> Markets:
         """``markets`` with the cells' tariff factors and constants set, as :meth:`Markets.build` would give them.
 
-        A market whose constants at the cells are not finite is flagged ``exact_only``.
+        A market whose constants at the cells are not finite is flagged ``exact_only``. With ``in_place``,
+        ``markets``' own arrays of tariff factors and constants are changed (for markets nothing else uses).
         """
         finite = np.isfinite(self.tariff_power) & np.isfinite(self.price_terms) & np.isfinite(self.demand_terms)
-        factor = self._set(markets.new_tariff_factor, self.factor)
+        m, q = np.nonzero(self.valid)
+        cells = (m, self.exporter[m, q], self.importer[m, q])
+
+        def put(array, terms, where=True):  # ``terms`` (M, Q) at the cells (0 where not ``where``)
+            result = array if in_place else array.copy()
+            result[cells] = np.where(where, terms, 0.0)[m, q]
+            return result
+
+        factor = put(markets.new_tariff_factor, self.factor)
         return dataclasses.replace(
-            markets, new_tariff_factor=factor, tariff_power=self._set(markets.tariff_power, self.tariff_power, finite),
-            price_matrix=self._set(markets.price_matrix, self.price_terms, finite),
-            demand_matrix=self._set(markets.demand_matrix, self.demand_terms, finite),
+            markets, new_tariff_factor=factor, tariff_power=put(markets.tariff_power, self.tariff_power, finite),
+            price_matrix=put(markets.price_matrix, self.price_terms, finite),
+            demand_matrix=put(markets.demand_matrix, self.demand_terms, finite),
             exact_only=markets.exact_only | ~(finite | ~self.valid).all(axis=1),
             unit_log_price=_unit_log_price(markets, factor))
-
-    def _set(self, array, terms, finite=True) -> np.ndarray:
-        """A copy of ``array`` (M, N, N) with ``terms`` (M, Q) at the cells (0 where not ``finite``)."""
-        m, q = np.nonzero(self.valid)
-        result = array.copy()
-        result[m, self.exporter[m, q], self.importer[m, q]] = np.where(finite, terms, 0.0)[m, q]
-        return result
 
     def priced(self, markets: Markets) -> Markets:
         """``markets`` with the cells' new tariff factors, for the term-by-term :func:`evaluate`."""

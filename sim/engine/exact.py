@@ -303,9 +303,9 @@ def chunk_size(regions: int) -> int:
 def _solve_chunk_quotas(out, where: slice, markets: equations.Markets, quota_flows: QuotaFlows,
                         options: Options) -> None:
     """Solve a chunk of markets with quotas (docs/model.md, "Tariff-rate quotas"; :func:`quotas.solve_markets`)
-    and store its results. ``markets`` have each quota flow at its start rate, its new tariff clipped to the
-    quota's rates; ``quota_flows`` are the chunk's flows with a quota."""
+    and store its results. ``markets``, the chunk's own (solved in place), have each quota flow at its start
+    rate, its new tariff clipped to the quota's rates; ``quota_flows`` are the chunk's flows with a quota."""
     cells = quotas.QuotaCells.of(quota_flows, markets)
-    markets, z, iterations, nfev, quota_residual, state = quotas.solve_markets(markets, cells, options)
+    markets, z, iterations, nfev, quota_residual, state = quotas.solve_markets(markets, cells, options, own=True)
     out.store(where, markets, z, iterations, nfev, options.tol, quota=quota_flows, quota_residual=quota_residual,
               state=state)

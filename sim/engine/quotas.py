@@ -29,6 +29,7 @@ base prices where a quota is violated there, else from that equilibrium.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 import numpy as np
@@ -408,8 +409,8 @@ class ChunkSolve:
     solve (else the start rates).
     """
 
-    def __init__(self, markets: equations.Markets, cells: QuotaCells, options: Options):
-        self.markets, self.cells, self.options = markets, cells, options
+    def __init__(self, markets: equations.Markets, cells: QuotaCells, options: Options, own: bool = False):
+        self.markets, self.cells, self.options, self.own = markets, cells, options, own
         m, n = markets.eps.shape
         q = cells.valid.shape[1]
         self.z = np.zeros((m, n))
@@ -443,10 +444,12 @@ class ChunkSolve:
         converged = np.zeros(len(chosen), dtype=bool)
         if len(idx):
             n = self.z.shape[1]
-            state, iterations, nfev = solve_quota_markets(_take(self.markets, idx), self.cells.take(idx), self.z[idx],
-                                                          options, self.iterations[idx],
-                                                          None if y0 is None else y0[idx],
-                                                          own=len(idx) < len(chosen))  # a copy: take's
+            whole = len(idx) == len(chosen)
+            cells = self.cells if whole else self.cells.take(idx)
+            with _kept(self.markets, cells, whole and self.own):  # else a copy: take's or clear's
+                state, iterations, nfev = solve_quota_markets(_take(self.markets, idx), cells, self.z[idx], options,
+                                                              self.iterations[idx], None if y0 is None else y0[idx],
+                                                              own=not whole or self.own)
             self.z[idx], self.y[idx] = state.x[:, :n], state.x[:, n:]
             self.at_lower[idx], self.at_upper[idx] = state.at_lower, state.at_upper
             self.iterations[idx] += iterations
@@ -469,11 +472,28 @@ class ChunkSolve:
             return self.markets
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return equations.CellRates.at(self.markets, dataclasses.replace(cells, valid=valid), factor).restore(
-                self.markets)
+                self.markets, in_place=self.own)
 
 
-def solve_markets(markets: equations.Markets, cells: QuotaCells, options: Options):
-    """Solve markets with quotas whose quota flows are at their start rates in ``markets``.
+@contextlib.contextmanager
+def _kept(markets: equations.Markets, cells: QuotaCells, keep: bool):
+    """With ``keep``, put back ``A`` and ``B`` of ``markets`` at the quota cells on leaving (a quota solve on
+    ``markets`` themselves clears them in place: :meth:`equations.CellRates.clear`)."""
+    if not keep:
+        yield
+        return
+    m, q = np.nonzero(cells.valid)
+    at = (m, cells.exporter[m, q], cells.importer[m, q])
+    price, demand = markets.price_matrix[at], markets.demand_matrix[at]
+    try:
+        yield
+    finally:
+        markets.price_matrix[at], markets.demand_matrix[at] = price, demand
+
+
+def solve_markets(markets: equations.Markets, cells: QuotaCells, options: Options, own: bool = False):
+    """Solve markets with quotas whose quota flows are at their start rates in ``markets``; with ``own``,
+    markets nothing else uses, whose constants the solve changes in place (no copies of M × N × N arrays).
 
     A market whose quotas' conditions hold at base prices is solved as a plain market at the start
     rates (:class:`~sim.engine.newton.MarketSystem`); where they still hold at its equilibrium, that is
@@ -496,7 +516,7 @@ def solve_markets(markets: equations.Markets, cells: QuotaCells, options: Option
     state : FastState or None
         The fast evaluation of ``markets`` at ``z`` (None if no market needed it).
     """
-    solve = ChunkSolve(markets, cells, options)
+    solve = ChunkSolve(markets, cells, options, own)
     holds, state, gap = hold_at(markets, cells, solve.z, options.tol)
     direct = ~holds
     quick = dataclasses.replace(options, max_iterations=min(DIRECT_ITERATIONS, options.max_iterations))
