@@ -531,12 +531,13 @@ def fast_evaluate(markets: Markets, z: np.ndarray, cells: CellRates | None = Non
     return state
 
 
-def fast_jacobian(markets: Markets, state: FastState) -> np.ndarray:
+def fast_jacobian(markets: Markets, state: FastState, out=None) -> np.ndarray:
     """The Jacobian of :func:`jacobian` from a :class:`FastState`, shape (M, N, N).
 
     With sales shares ``a[i,j] = B[i,j] c[j] / R[i]`` and expenditure shares
     ``w[m,j] = A[m,j] u[m] / S[j]``: ``J = (η + σ) a wᵀ − diag(σ + ε)``, fixed
     prices on the identity. Markets flagged ``exact_needed`` use :func:`jacobian`.
+    ``out`` (M, N, N), if given, receives it (a block of a larger system's Jacobian, say).
     """
     free = markets.free_price
     demand_sums = np.where(free, state.demand_sums, 1.0)
@@ -544,14 +545,14 @@ def fast_jacobian(markets: Markets, state: FastState) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # J[i,m] = (η+σ) / R[i] · Σ_j B[i,j] (c[j] / S[j]) A[m,j] · u[m]
         jac = np.matmul(markets.demand_matrix * (state.demand_terms / price_sums)[:, None, :],
-                        markets.price_matrix.transpose(0, 2, 1))
+                        markets.price_matrix.transpose(0, 2, 1), out=out)
         jac *= ((markets.eta + markets.sigma)[:, None] / demand_sums)[:, :, None]
         jac *= state.price_terms[:, None, :]
     n = free.shape[-1]
     diagonal = np.arange(n)
     jac[:, diagonal, diagonal] -= markets.sigma[:, None] + markets.free_eps
     if not free.all():
-        jac = np.where(free[:, :, None] & free[:, None, :], jac, np.eye(n))
+        np.copyto(jac, np.eye(n), where=~(free[:, :, None] & free[:, None, :]))
     if state.exact_needed.any():
         idx = np.flatnonzero(state.exact_needed)
         sub = markets.take(idx)

@@ -175,17 +175,16 @@ class QuotaCells(equations.CellBase):
 
 
 
-def _jacobian(markets: equations.Markets, cells: QuotaCells, market_jacobian, sales_to, weights, binding):
-    """The (generalised) Jacobian of the quota system's residuals ``[F; R]``, (M, N+Q, N+Q).
+def _jacobian(markets: equations.Markets, cells: QuotaCells, jac, sales_to, weights, binding):
+    """The (generalised) Jacobian of the quota system's residuals ``[F; R]``, (M, N+Q, N+Q), in ``jac``.
 
-    ``market_jacobian`` (M, N, N) is ``d F / d z``; ``sales_to[r, q]`` (M, N, Q) the share of region
+    ``jac[:, :N, :N]`` holds ``d F / d z`` already; the other blocks are set here. ``sales_to[r, q]`` (M, N, Q)
+    the share of region
     ``r``'s sales that go to the quota's importer ``j_q``, and ``weights[r, q]`` (M, N, Q) the
     expenditure share ``w[r, j_q] = d ln P̂[j_q] / d ln(delivered price of r in j_q)``, both at the point.
     """
-    m, n = market_jacobian.shape[:2]
+    m, n = sales_to.shape[:2]
     q = cells.valid.shape[1]
-    jac = np.empty((m, n + q, n + q))  # every block is set below
-    jac[:, :n, :n] = market_jacobian
     free = markets.free_price
     sigma, eta = markets.sigma[:, None], markets.eta[:, None]
     m_idx = np.arange(m)[:, None]
@@ -214,8 +213,9 @@ def _jacobian(markets: equations.Markets, cells: QuotaCells, market_jacobian, sa
 
 
 def _fast_market_jacobian(markets: equations.Markets, cells: QuotaCells, rates: equations.CellRates,
-                          state: equations.FastState):
-    """``d F / d z`` (M, N, N), ``sales_to`` and ``weights`` (M, N, Q) of :func:`_jacobian` from the fast path.
+                          state: equations.FastState, out=None):
+    """``d F / d z`` (M, N, N; in ``out`` if given), ``sales_to`` and ``weights`` (M, N, Q) of :func:`_jacobian`
+    from the fast path.
 
     ``markets`` hold ``A`` and ``B`` without the quota cells (:meth:`equations.CellRates.clear`), whose
     terms ``a``, ``b`` come from ``rates``. With ``D = diag(c / S)``, ``B D Aᵀ`` of
@@ -241,7 +241,7 @@ def _fast_market_jacobian(markets: equations.Markets, cells: QuotaCells, rates: 
     np.add.at(prices, into, rates.price_terms[:, None, :] * same_column)
     np.add.at(demands, into, rates.demand_terms[:, None, :] * same_column)
 
-    jac = equations.fast_jacobian(markets, state)
+    jac = equations.fast_jacobian(markets, state, out)
     u = state.price_terms
     row_values = ((scale[rows, i] * rates.demand_terms * weight[rows, j])[:, :, None] * cleared_prices
                   * u[:, None, :])  # J[i_q, :], (M, Q, N)
@@ -336,16 +336,19 @@ class QuotaSystem:
         rates = self.cells.rates(self.markets, np.exp(y))
         fast = state.fast_state(n)
         exact = fast.exact_needed
+        m, q = y.shape
+        jac = np.empty((m, n + q, n + q))  # d F / d z in its top left block, the rest set by _jacobian
         # flagged markets are done term by term below (fast_jacobian would evaluate them itself)
         market_jacobian, sales_to, weights = _fast_market_jacobian(
-            self.markets, self.cells, rates, dataclasses.replace(fast, exact_needed=np.zeros_like(exact)))
+            self.markets, self.cells, rates, dataclasses.replace(fast, exact_needed=np.zeros_like(exact)),
+            out=jac[:, :n, :n])
         if exact.any():
             idx = np.flatnonzero(exact)
             sub = rates.take(idx).priced(self.markets.take(idx))  # the quota flows' tariffs at the point
             exact_state = equations.evaluate(sub, z[idx])
             market_jacobian[idx] = equations.jacobian(sub, exact_state)
             sales_to[idx], weights[idx] = _exact_columns(sub, self.cells.take(idx), exact_state)
-        return _jacobian(self.markets, self.cells, market_jacobian, sales_to, weights, state.binding), 0
+        return _jacobian(self.markets, self.cells, jac, sales_to, weights, state.binding), 0
 
     @staticmethod
     def point(state: QuotaState):
