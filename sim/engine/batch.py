@@ -66,13 +66,13 @@ class Batch:
         """The markets ``start:stop`` with each quota flow at its start rate, and the flows with a quota."""
         v = self.arguments(start, stop)
         quota_flows = QuotaFlows.find(v["quota_volume"], v["quota_in"], v["quota_out"], v["new_tariffs"])
-        return self._markets(v, quota_flows.start_rates()), quota_flows
+        return self._markets(v, quota_flows.start_factors()), quota_flows
 
     @staticmethod
-    def _markets(v: dict, new_tariffs=None) -> equations.Markets:
-        new_tariffs = v["new_tariffs"] if new_tariffs is None else new_tariffs
+    def _markets(v: dict, new_tariff_factor=None) -> equations.Markets:
+        new_tariff_factor = 1.0 + v["new_tariffs"] if new_tariff_factor is None else new_tariff_factor
         return equations.Markets.build(
-            flows=v["flows"], base_tariff_factor=1.0 + v["base_tariffs"], new_tariff_factor=1.0 + new_tariffs,
+            flows=v["flows"], base_tariff_factor=1.0 + v["base_tariffs"], new_tariff_factor=new_tariff_factor,
             sigma=v["sigma"], eta=v["eta"], eps=v["eps"], supply_shift=v["supply_shift"],
             demand_shift=v["demand_shift"],
         )
@@ -172,11 +172,14 @@ class QuotaFlows:
         return cls(cells, volume[cells], in_rate[cells], out_rate[cells], rates)
 
     def start_rates(self) -> np.ndarray:
-        """The new tariffs (M, N, N) with each quota flow at the rate it is first solved at: its new tariff
-        clipped to ``[in_rate, out_rate]`` (a new array)."""
-        start = np.array(self.rates, dtype=float)  # contiguous: a chunk's arrays are
-        start[self.cells] = np.clip(start[self.cells], self.in_rate, self.out_rate)
-        return start
+        """The rates (C,) the quota flows are first solved at: their new tariffs clipped to ``[in_rate, out_rate]``."""
+        return np.clip(self.rates[self.cells], self.in_rate, self.out_rate)
+
+    def start_factors(self) -> np.ndarray:
+        """The new tariff factors ``1 + t1`` (M, N, N, a new array) with each quota flow at its start rate."""
+        factor = 1.0 + self.rates
+        factor[self.cells] = 1.0 + self.start_rates()
+        return factor
 
 
 def _check(ok, message):

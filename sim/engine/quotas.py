@@ -100,7 +100,7 @@ class QuotaCells(equations.CellBase):
         terms["log_volume"][at] = np.log(quota_flows.volume[kept])
         terms["lower"][at] = np.log1p(low)
         terms["upper"][at] = np.log1p(high)
-        start = np.clip(quota_flows.rates[markets_of, i, j], low, high)  # as QuotaFlows.start_rates
+        start = quota_flows.start_rates()[kept]
         terms["start"][at] = np.log1p(start)
         terms["start_factor"][at] = 1.0 + start
         terms["in_factor"][at] = 1.0 + low

@@ -134,16 +134,18 @@ def quota_results(results: dict, markets: equations.Markets, quota, rent, tariff
     bounds, the solved rate in between, the new tariff on every other flow.
     """
     flows, factor = markets.flows, markets.new_tariff_factor
-    revenue = flows * results["quantity"] * results["producer_price"][..., None]  # the value p V q̂
-    revenue *= factor - 1.0
-    rent[...] = 0.0
     selling = flows[quota.cells] > 0  # a quota on a zero flow earns nothing
     cells = tuple(index[selling] for index in quota.cells)
     at_cells = quota_rent(flows[cells] * results["quantity"][cells], results["producer_price"][cells[:-1]],
                           factor[cells], quota.in_rate[selling], quota.out_rate[selling], quota.volume[selling])
-    rent[cells] = at_cells
+    # revenue τ × p V q̂ on every flow, less the rent at the quota cells, computed in the outputs' rows
+    revenue = np.multiply(flows, results["quantity"], out=rent)
+    revenue *= results["producer_price"][..., None]
+    revenue *= np.subtract(factor, 1.0, out=tariffs)
     revenue[cells] -= at_cells
     results["tariff_revenue"] = revenue.sum(axis=1) - results["base_tariff_revenue"]
+    rent[...] = 0.0
+    rent[cells] = at_cells
     no_rent = np.bincount(cells[0][~np.isfinite(at_cells)], minlength=len(flows)) > 0
     results["finite"] &= ~no_rent & np.isfinite(results["tariff_revenue"]).all(axis=1)
     applied, low, high = factor[quota.cells], quota.in_rate, quota.out_rate
