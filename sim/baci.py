@@ -30,6 +30,7 @@ documented format, with ``basis``/``source``/``note`` for every cell, written by
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import re
@@ -298,12 +299,16 @@ def build_dataset(trade, countries, products, sectors, regions, name: str, out: 
     region_list = list(dict.fromkeys(list(region_of.values()) + [ROW]))
     sector_list = list(sector_info)
     schedule = None
-    if tariffs is not None:  # read before the trade file, whose single pass also weighs the tariffs
-        schedule = TariffSchedule.read(Path(tariffs), countries_by_code, (len(sector_list), len(region_list),
-                                                                           len(region_list)))
-    with np.errstate(over="ignore", invalid="ignore"):  # sums too large for a float are checked, and refused
-        flows, intra, report = _aggregate_trade(paths["trade"], year, countries_by_code, product_map, region_of,
-                                                region_list, sector_list, remainder, report, schedule)
+    # The trade file's first chunk is read in a thread from here on, while the tariff schedule is read (the
+    # parse of the trade file is the build's critical path); its errors are raised when its chunks are taken.
+    with _strict_parser(), _ReadAhead(_trade_chunks(paths["trade"], codes_as_bytes=True)) as chunks:
+        if tariffs is not None:  # read before the trade file's chunks are summed: their single pass also weighs it
+            schedule = TariffSchedule.read(Path(tariffs), countries_by_code, (len(sector_list), len(region_list),
+                                                                               len(region_list)))
+        with np.errstate(over="ignore", invalid="ignore"):  # sums too large for a float are checked, and refused
+            flows, intra, report = _aggregate_trade(chunks, paths["trade"], year, countries_by_code, product_map,
+                                                    region_of, region_list, sector_list, remainder, report, schedule)
+    with np.errstate(over="ignore", invalid="ignore"):
         year = report.year
         tariff_cells = None
         if schedule is not None:
@@ -430,7 +435,8 @@ def _trade_chunks(path: Path, codes_as_bytes: bool = False):
     bytes of :data:`CODE_BYTES` with ``codes_as_bytes``).
 
     Every line is a row (blank lines too, so that a row's line is its position + 2); a row
-    with more fields than the header, or a file that is not CSV, is one :class:`InputError`.
+    with more fields than the header, or a file that is not CSV, is one :class:`InputError`
+    (read inside :func:`_strict_parser`, which makes pandas' warning on extra fields an error).
     """
     try:
         header = _csv_header(path)
@@ -442,37 +448,60 @@ def _trade_chunks(path: Path, codes_as_bytes: bool = False):
             extra = [c for c in header if c not in BACI_COLUMNS or header.count(c) > 1]
             raise InputError([_problem(path, "header", f"expected BACI's columns {','.join(BACI_COLUMNS)}; "
                                                        f"missing {missing}, unknown {extra}")])
-        with warnings.catch_warnings():  # pandas warns (and drops data) on extra fields in the first chunk
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            warnings.simplefilter("ignore", pd.errors.DtypeWarning)  # mixed columns are converted cell by cell
-            dtype = {"k": f"S{CODE_BYTES}"} if codes_as_bytes else BACI_DTYPES
-            reader = pd.read_csv(path, dtype=dtype, keep_default_na=False, chunksize=CHUNK_ROWS,
-                                 index_col=False, skip_blank_lines=False, encoding="utf-8-sig")
-            yield from _closing(reader)
+        dtype = {"k": f"S{CODE_BYTES}"} if codes_as_bytes else BACI_DTYPES
+        reader = pd.read_csv(path, dtype=dtype, keep_default_na=False, chunksize=CHUNK_ROWS,
+                             index_col=False, skip_blank_lines=False, encoding="utf-8-sig")
+        yield from _closing(reader)
     except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
         raise InputError(_long_rows(path) or [_problem(path, "", f"cannot be read as BACI CSV: {exc}")]) from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise InputError([_problem(path, "", _unreadable(exc))]) from None
 
 
-def _read_ahead(chunks):
-    """The items of the generator ``chunks``, the next one read in a thread while the caller works on this one.
+@contextlib.contextmanager
+def _strict_parser():
+    """Warning filters for reading the trade file, installed once for the whole read, on the main thread.
+
+    pandas warns (and drops data) on extra fields in the first chunk: an error here; it warns of
+    columns of mixed types, which are converted cell by cell: ignored. The filters are global
+    (``warnings.catch_warnings`` swaps ``warnings.filters``), so they are set before the reader
+    thread starts and put back after it has stopped: a ``catch_warnings`` entered in one thread
+    and left in another, while the other thread entered its own, could leave filters behind.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+        yield
+
+
+class _ReadAhead:
+    """The items of the generator ``chunks``, each read in a thread ahead of the caller, the first from creation.
 
     The C parser reads without holding Python's lock, so reading the next chunk and summing this
-    one share the machine's cores. An error while reading is raised where that chunk is taken;
-    ``chunks`` is closed however the loop ends (it closes the file).
+    one (or reading the other input files before the first) share the machine's cores. An error
+    while reading is raised where that chunk is taken. Used as a context manager: leaving it waits
+    for the chunk being read (its error, if any, is not the caller's) and closes ``chunks`` (the file).
     """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="baci-reader") as reader:
-        pending = reader.submit(next, chunks, None)
-        try:
-            while (chunk := pending.result()) is not None:
-                pending = reader.submit(next, chunks, None)
-                yield chunk
-        finally:
-            pending.cancel()
-            if not pending.cancelled():
-                pending.exception()  # wait for the chunk being read; its error, if any, is not this loop's
-            chunks.close()
+
+    def __init__(self, chunks):
+        self.chunks = chunks
+        self.reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="baci-reader")
+        self.pending = self.reader.submit(next, chunks, None)
+
+    def __iter__(self):
+        while (chunk := self.pending.result()) is not None:
+            self.pending = self.reader.submit(next, self.chunks, None)
+            yield chunk
+
+    def __enter__(self) -> _ReadAhead:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.pending.cancel()
+        if not self.pending.cancelled():
+            self.pending.exception()  # wait for the chunk being read
+        self.reader.shutdown()
+        self.chunks.close()
 
 
 class _TextCodes:
@@ -666,9 +695,11 @@ def _check_chunk(chunk: pd.DataFrame, codes: _Texts, offset: int, bad: _BadCells
     return parsed, usable
 
 
-def _aggregate_trade(path, year, countries, product_map, region_of, regions, sectors, remainder, report,
+def _aggregate_trade(chunks, path, year, countries, product_map, region_of, regions, sectors, remainder, report,
                      schedule=None):
     """Sum BACI values (thousand USD) by (sector, exporter region, importer region), chunk by chunk.
+
+    ``chunks`` is the :class:`_ReadAhead` of the file at ``path`` (:func:`_trade_chunks` with the codes as bytes).
 
     With a :class:`TariffSchedule`, each chunk's rows also go to its import-value weights, so the
     file is read once. Countries, products, sectors and regions are numbers here: each distinct
@@ -687,7 +718,7 @@ def _aggregate_trade(path, year, countries, product_map, region_of, regions, sec
     if schedule is not None:
         schedule.number_countries(table.iso)
     unknown_codes: dict[int, int] = {}
-    for parsed, usable in _checked_chunks(path, bad):
+    for parsed, usable in _checked_chunks(chunks, path, bad):
         rows = _rows_of_year(parsed["t"], usable, year, years_seen, report)
         rows, exporter, importer = _known_rows(parsed, rows, table, unknown_codes)
         product = products.of(parsed["k"], rows)
@@ -739,13 +770,12 @@ def _rows_of_year(t: np.ndarray, usable, year, years_seen: set, report):
     return np.flatnonzero(keep)
 
 
-def _checked_chunks(path: Path, bad: _BadCells):
+def _checked_chunks(chunks: _ReadAhead, path: Path, bad: _BadCells):
     """Each chunk of the trade file: its columns parsed and which of its rows are usable (:func:`_check_chunk`).
 
-    The product codes are read as fixed-width bytes, made text once per distinct cell; a chunk
-    where that cannot be trusted takes them from :class:`_TextCodes`.
+    ``chunks`` are the file's chunks with the product codes read as fixed-width bytes, made text
+    once per distinct cell; a chunk where that cannot be trusted takes them from :class:`_TextCodes`.
     """
-    chunks = _read_ahead(_trade_chunks(path, codes_as_bytes=True))
     texts = _TextCodes(path)
     try:
         holds_nul = _holds_nul(path)  # while the first chunk is read
@@ -757,9 +787,8 @@ def _checked_chunks(path: Path, bad: _BadCells):
             lines_read += len(chunk)
             parsed, usable = _check_chunk(chunk, codes, offset, bad)
             yield parsed, usable
-    finally:  # the second reading first: each reading's warning filters are put back in the order they were set
+    finally:
         texts.close()
-        chunks.close()
 
 
 class _Countries:
