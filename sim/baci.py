@@ -6,10 +6,11 @@ written unless all are right):
 - ``trade``: a BACI file as CEPII publishes it, columns ``t,i,j,k,v,q`` (year, exporter and
   importer as CEPII numeric country codes, HS6 product — leading zeros may have been lost —,
   value in thousands of USD, quantity in tonnes). Read in chunks (the next one in a thread while
-  this one is summed), so a large year needs memory for two chunks and the region × sector
-  aggregates only; each distinct country and HS6 code is looked up once, not row by row. The
-  product code is read as fixed-width bytes, made text once per distinct cell (read again as
-  text where bytes cannot be trusted), so a bad code is still quoted as written.
+  this one is summed, the first while the tariff schedule is read), so a large year needs memory
+  for two chunks and the region × sector aggregates only; each distinct country and HS6 code is
+  looked up once, not row by row. The product code is read as fixed-width bytes, made text once
+  per distinct cell (read again as text where bytes cannot be trusted), so a bad code is still
+  quoted as written.
 - ``countries``: BACI's country file ``country_code,country_name,country_iso2,country_iso3``.
 - ``products``: ``hs,sector`` — an HS6 code or a 2- or 4-digit prefix; the longest prefix wins.
 - ``sectors``: ``sector,name,sigma,eta,eps,source``: display names and default elasticities.
