@@ -15,10 +15,10 @@ reads the trade file in chunks, so its memory should stay far below the file's s
 With ``--rows``: a realistic BACI year of that many rows (:func:`write_year`; kept in ``--keep``,
 default a folder in the temporary directory, and reused) is built by ``dataset build``, each
 repeat a fresh process, interleaved with its floor, reading the same file with ``pandas.read_csv``
-(defaults, a fresh process too); prints min and median wall time and peak memory of each, and the
-ratios (issue 22's target: the build in at most 2x the floor, peak memory at most 1 GiB). With
-``--baseline`` (another checkout, e.g. of main), its build is timed in the same rounds and the two
-built folders are compared byte for byte.
+(defaults, a fresh process too), in an order that turns each round; prints min and median wall time
+and peak memory of each, and the ratios (issue 22's target: the build in at most 2x the floor, peak
+memory at most 1 GiB). With ``--baseline`` (another checkout, e.g. of main), its build is timed in the
+same rounds and the two built folders are compared byte for byte.
 """
 
 from __future__ import annotations
@@ -261,8 +261,10 @@ def main_year(rows=10_000_000, repeat=3, keep=None, baseline=None):
     peaks = {name: [] for name in runs}
     cpu = {name: [] for name in runs}
     digests = {}
-    for _ in range(repeat):
-        for name, (command, cwd) in runs.items():
+    order = list(runs.items())
+    for round_ in range(repeat):  # the order turns each round: no run always follows the floor's 1.3 GiB exit
+        turn = round_ % len(order)
+        for name, (command, cwd) in order[turn:] + order[:turn]:
             wall, peak = timed(command, cwd, cpu[name])
             seconds[name].append(wall)
             peaks[name].append(peak)

@@ -6,10 +6,11 @@ written unless all are right):
 - ``trade``: a BACI file as CEPII publishes it, columns ``t,i,j,k,v,q`` (year, exporter and
   importer as CEPII numeric country codes, HS6 product — leading zeros may have been lost —,
   value in thousands of USD, quantity in tonnes). Read in chunks (the next one in a thread while
-  this one is summed), so a large year needs memory for two chunks and the region × sector
-  aggregates only; each distinct country and HS6 code is looked up once, not row by row. The
-  product code is read as fixed-width bytes, made text once per distinct cell (read again as
-  text where bytes cannot be trusted), so a bad code is still quoted as written.
+  this one is summed, the first while the tariff schedule is read), so a large year needs memory
+  for two chunks and the region × sector aggregates only; each distinct country and HS6 code is
+  looked up once, not row by row. The product code is read as fixed-width bytes, made text once
+  per distinct cell (read again as text where bytes cannot be trusted), so a bad code is still
+  quoted as written.
 - ``countries``: BACI's country file ``country_code,country_name,country_iso2,country_iso3``.
 - ``products``: ``hs,sector`` — an HS6 code or a 2- or 4-digit prefix; the longest prefix wins.
 - ``sectors``: ``sector,name,sigma,eta,eps,source``: display names and default elasticities.
@@ -30,6 +31,7 @@ documented format, with ``basis``/``source``/``note`` for every cell, written by
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import re
@@ -298,12 +300,16 @@ def build_dataset(trade, countries, products, sectors, regions, name: str, out: 
     region_list = list(dict.fromkeys(list(region_of.values()) + [ROW]))
     sector_list = list(sector_info)
     schedule = None
-    if tariffs is not None:  # read before the trade file, whose single pass also weighs the tariffs
-        schedule = TariffSchedule.read(Path(tariffs), countries_by_code, (len(sector_list), len(region_list),
-                                                                           len(region_list)))
-    with np.errstate(over="ignore", invalid="ignore"):  # sums too large for a float are checked, and refused
-        flows, intra, report = _aggregate_trade(paths["trade"], year, countries_by_code, product_map, region_of,
-                                                region_list, sector_list, remainder, report, schedule)
+    # The trade file's first chunk is read in a thread from here on, while the tariff schedule is read (the
+    # parse of the trade file is the build's critical path); its errors are raised when its chunks are taken.
+    with _strict_parser(), _ReadAhead(_trade_chunks(paths["trade"], codes_as_bytes=True)) as chunks:
+        if tariffs is not None:  # read before the trade file's chunks are summed: their single pass also weighs it
+            schedule = TariffSchedule.read(Path(tariffs), countries_by_code, (len(sector_list), len(region_list),
+                                                                               len(region_list)))
+        with np.errstate(over="ignore", invalid="ignore"):  # sums too large for a float are checked, and refused
+            flows, intra, report = _aggregate_trade(chunks, paths["trade"], year, countries_by_code, product_map,
+                                                    region_of, region_list, sector_list, remainder, report, schedule)
+    with np.errstate(over="ignore", invalid="ignore"):
         year = report.year
         tariff_cells = None
         if schedule is not None:
@@ -430,7 +436,8 @@ def _trade_chunks(path: Path, codes_as_bytes: bool = False):
     bytes of :data:`CODE_BYTES` with ``codes_as_bytes``).
 
     Every line is a row (blank lines too, so that a row's line is its position + 2); a row
-    with more fields than the header, or a file that is not CSV, is one :class:`InputError`.
+    with more fields than the header, or a file that is not CSV, is one :class:`InputError`
+    (read inside :func:`_strict_parser`, which makes pandas' warning on extra fields an error).
     """
     try:
         header = _csv_header(path)
@@ -442,37 +449,60 @@ def _trade_chunks(path: Path, codes_as_bytes: bool = False):
             extra = [c for c in header if c not in BACI_COLUMNS or header.count(c) > 1]
             raise InputError([_problem(path, "header", f"expected BACI's columns {','.join(BACI_COLUMNS)}; "
                                                        f"missing {missing}, unknown {extra}")])
-        with warnings.catch_warnings():  # pandas warns (and drops data) on extra fields in the first chunk
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            warnings.simplefilter("ignore", pd.errors.DtypeWarning)  # mixed columns are converted cell by cell
-            dtype = {"k": f"S{CODE_BYTES}"} if codes_as_bytes else BACI_DTYPES
-            reader = pd.read_csv(path, dtype=dtype, keep_default_na=False, chunksize=CHUNK_ROWS,
-                                 index_col=False, skip_blank_lines=False, encoding="utf-8-sig")
-            yield from _closing(reader)
+        dtype = {"k": f"S{CODE_BYTES}"} if codes_as_bytes else BACI_DTYPES
+        reader = pd.read_csv(path, dtype=dtype, keep_default_na=False, chunksize=CHUNK_ROWS,
+                             index_col=False, skip_blank_lines=False, encoding="utf-8-sig")
+        yield from _closing(reader)
     except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
         raise InputError(_long_rows(path) or [_problem(path, "", f"cannot be read as BACI CSV: {exc}")]) from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise InputError([_problem(path, "", _unreadable(exc))]) from None
 
 
-def _read_ahead(chunks):
-    """The items of the generator ``chunks``, the next one read in a thread while the caller works on this one.
+@contextlib.contextmanager
+def _strict_parser():
+    """Warning filters for reading the trade file, installed once for the whole read, on the main thread.
+
+    pandas warns (and drops data) on extra fields in the first chunk: an error here; it warns of
+    columns of mixed types, which are converted cell by cell: ignored. The filters are global
+    (``warnings.catch_warnings`` swaps ``warnings.filters``), so they are set before the reader
+    thread starts and put back after it has stopped: a ``catch_warnings`` entered in one thread
+    and left in another, while the other thread entered its own, could leave filters behind.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+        yield
+
+
+class _ReadAhead:
+    """The items of the generator ``chunks``, each read in a thread ahead of the caller, the first from creation.
 
     The C parser reads without holding Python's lock, so reading the next chunk and summing this
-    one share the machine's cores. An error while reading is raised where that chunk is taken;
-    ``chunks`` is closed however the loop ends (it closes the file).
+    one (or reading the other input files before the first) share the machine's cores. An error
+    while reading is raised where that chunk is taken. Used as a context manager: leaving it waits
+    for the chunk being read (its error, if any, is not the caller's) and closes ``chunks`` (the file).
     """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="baci-reader") as reader:
-        pending = reader.submit(next, chunks, None)
-        try:
-            while (chunk := pending.result()) is not None:
-                pending = reader.submit(next, chunks, None)
-                yield chunk
-        finally:
-            pending.cancel()
-            if not pending.cancelled():
-                pending.exception()  # wait for the chunk being read; its error, if any, is not this loop's
-            chunks.close()
+
+    def __init__(self, chunks):
+        self.chunks = chunks
+        self.reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="baci-reader")
+        self.pending = self.reader.submit(next, chunks, None)
+
+    def __iter__(self):
+        while (chunk := self.pending.result()) is not None:
+            self.pending = self.reader.submit(next, self.chunks, None)
+            yield chunk
+
+    def __enter__(self) -> _ReadAhead:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.pending.cancel()
+        if not self.pending.cancelled():
+            self.pending.exception()  # wait for the chunk being read
+        self.reader.shutdown()
+        self.chunks.close()
 
 
 class _TextCodes:
@@ -666,9 +696,11 @@ def _check_chunk(chunk: pd.DataFrame, codes: _Texts, offset: int, bad: _BadCells
     return parsed, usable
 
 
-def _aggregate_trade(path, year, countries, product_map, region_of, regions, sectors, remainder, report,
+def _aggregate_trade(chunks, path, year, countries, product_map, region_of, regions, sectors, remainder, report,
                      schedule=None):
     """Sum BACI values (thousand USD) by (sector, exporter region, importer region), chunk by chunk.
+
+    ``chunks`` is the :class:`_ReadAhead` of the file at ``path`` (:func:`_trade_chunks` with the codes as bytes).
 
     With a :class:`TariffSchedule`, each chunk's rows also go to its import-value weights, so the
     file is read once. Countries, products, sectors and regions are numbers here: each distinct
@@ -687,7 +719,7 @@ def _aggregate_trade(path, year, countries, product_map, region_of, regions, sec
     if schedule is not None:
         schedule.number_countries(table.iso)
     unknown_codes: dict[int, int] = {}
-    for parsed, usable in _checked_chunks(path, bad):
+    for parsed, usable in _checked_chunks(chunks, path, bad):
         rows = _rows_of_year(parsed["t"], usable, year, years_seen, report)
         rows, exporter, importer = _known_rows(parsed, rows, table, unknown_codes)
         product = products.of(parsed["k"], rows)
@@ -739,13 +771,12 @@ def _rows_of_year(t: np.ndarray, usable, year, years_seen: set, report):
     return np.flatnonzero(keep)
 
 
-def _checked_chunks(path: Path, bad: _BadCells):
+def _checked_chunks(chunks: _ReadAhead, path: Path, bad: _BadCells):
     """Each chunk of the trade file: its columns parsed and which of its rows are usable (:func:`_check_chunk`).
 
-    The product codes are read as fixed-width bytes, made text once per distinct cell; a chunk
-    where that cannot be trusted takes them from :class:`_TextCodes`.
+    ``chunks`` are the file's chunks with the product codes read as fixed-width bytes, made text
+    once per distinct cell; a chunk where that cannot be trusted takes them from :class:`_TextCodes`.
     """
-    chunks = _read_ahead(_trade_chunks(path, codes_as_bytes=True))
     texts = _TextCodes(path)
     try:
         holds_nul = _holds_nul(path)  # while the first chunk is read
@@ -757,9 +788,8 @@ def _checked_chunks(path: Path, bad: _BadCells):
             lines_read += len(chunk)
             parsed, usable = _check_chunk(chunk, codes, offset, bad)
             yield parsed, usable
-    finally:  # the second reading first: each reading's warning filters are put back in the order they were set
+    finally:
         texts.close()
-        chunks.close()
 
 
 class _Countries:
@@ -859,9 +889,25 @@ def _add_sums(target: dict, values: np.ndarray, keys: np.ndarray, names: list[st
 
 
 def _add_flows(flows: np.ndarray, intra: np.ndarray, value, sector, a_idx, b_idx) -> None:
-    """Add a chunk's values to ``flows`` (between regions) and ``intra`` (within one), by pandas' group sums."""
-    n = flows.shape[1]
-    sums = pd.Series(value).groupby((sector * n + a_idx) * n + b_idx, sort=False).sum()
+    """Add a chunk's values to ``flows`` (between regions) and ``intra`` (within one), by pandas' group sums.
+
+    The groups are the (sector, exporter region, importer region) cells. When there are no more
+    cells than rows (the usual case: 60 sectors and 40 regions make 96,000 cells, a chunk has a
+    million rows), each row's cell number is its group's code (a categorical over every cell), so
+    pandas does not hash the rows to find the groups; a cell without rows sums to 0.0, which adds
+    nothing. The sums are pandas' either way (the same to the last bit: tests/test_baci.py).
+    """
+    k, n = flows.shape[0], flows.shape[1]
+    cells = (sector * n + a_idx) * n + b_idx
+    if k * n * n <= len(value):
+        every_cell = pd.Categorical.from_codes(cells, categories=pd.RangeIndex(k * n * n), validate=False)
+        sums = pd.Series(value).groupby(every_cell, observed=False, sort=True).sum().to_numpy().reshape(k, n, n)
+        diagonal = np.arange(n)
+        intra += sums[:, diagonal, diagonal]
+        between = ~np.eye(n, dtype=bool)
+        flows[:, between] += sums[:, between]
+        return
+    sums = pd.Series(value).groupby(cells, sort=False).sum()
     s_idx, pair = np.divmod(sums.index.to_numpy(dtype=np.int64), n * n)
     a_idx, b_idx = np.divmod(pair, n)
     values = sums.to_numpy()
@@ -1091,42 +1137,46 @@ def _parse_shares(text, problems) -> dict[str, float]:
 
 
 def _cells(flows, intra, output, shares, regions, sectors, report):
-    """flows.csv rows: BACI-aggregated trade, and the domestic diagonal from output or an assumed share."""
-    rows, missing = [], []
+    """flows.csv rows: BACI-aggregated trade, and the domestic diagonal from output or an assumed share.
+
+    The rows run over sectors, exporters and importers, the diagonal in its place among them.
+    """
+    rows, diagonal, missing = [], [], []
     between = f"BACI {report.year}: sum over the countries and HS6 products of the pair"
     values = flows.tolist()  # Python floats, the same numbers, read faster than numpy's one at a time
+    # Each region's exports and imports at once: numpy's pairwise sum of each contiguous row of 'flows' and of its
+    # transpose, the same to the last bit as flows[s, a].sum() and flows[s, :, a].sum() (a sum over axis 1 is not).
+    exports = flows.sum(axis=2)
+    imports = np.ascontiguousarray(flows.transpose(0, 2, 1)).sum(axis=2)
     for s, sector in enumerate(sectors):
         for a, exporter in enumerate(regions):
-            row_values = values[s][a]
-            for b, importer in enumerate(regions):
-                if a != b:
-                    rows.append((sector, exporter, importer, row_values[b], "derived", "BACI", between))
+            first = len(rows)
+            rows += [(sector, exporter, importer, value, "derived", "BACI", between)
+                     for importer, value in zip(regions, values[s][a])]  # the diagonal's row is replaced below
+            if output is not None and (exporter, sector) in output:
+                produced, source = output[(exporter, sector)]
+                home = produced - exports[s, a]
+                note = f"output {produced:,.1f} ({source or 'production file'}) less exports {exports[s, a]:,.1f}"
+                if home < HOME_FLOOR * produced:
+                    home = HOME_FLOOR * produced
+                    note += f": exports exceed {1 - HOME_FLOOR:.0%} of output, set to {HOME_FLOOR:.0%} of output"
+                    report.floored.append(f"{sector} {exporter}")
+                rows[first + a] = (sector, exporter, exporter, home, "derived", "PRODUCTION", note)
+            else:
+                s_home = shares.get(sector, shares.get("*"))
+                if s_home is None:
+                    missing.append(f"{exporter} {sector}")  # an error: the rows are not written
                     continue
-                exports = flows[s, a].sum()
-                imports = flows[s, :, a].sum()
-                if output is not None and (exporter, sector) in output:
-                    produced, source = output[(exporter, sector)]
-                    home = produced - exports
-                    note = f"output {produced:,.1f} ({source or 'production file'}) less exports {exports:,.1f}"
-                    if home < HOME_FLOOR * produced:
-                        home = HOME_FLOOR * produced
-                        note += f": exports exceed {1 - HOME_FLOOR:.0%} of output, set to {HOME_FLOOR:.0%} of output"
-                        report.floored.append(f"{sector} {exporter}")
-                    rows.append((sector, exporter, importer, home, "derived", "PRODUCTION", note))
-                else:
-                    s_home = shares.get(sector, shares.get("*"))
-                    if s_home is None:
-                        missing.append(f"{exporter} {sector}")
-                        continue
-                    home = imports * s_home / (1 - s_home)
-                    report.assumed_home.append(f"{sector} {exporter}")
-                    rows.append((sector, exporter, importer, home, "assumed", "ASSUMED",
-                                 f"assumed domestic share {s_home:.0%} of absorption: imports {imports:,.1f} x "
-                                 f"{s_home:g} / {1 - s_home:g} (trade within the region: {intra[s, a]:,.1f})"))
+                home = imports[s, a] * s_home / (1 - s_home)
+                report.assumed_home.append(f"{sector} {exporter}")
+                rows[first + a] = (sector, exporter, exporter, home, "assumed", "ASSUMED",
+                                   f"assumed domestic share {s_home:.0%} of absorption: imports {imports[s, a]:,.1f} "
+                                   f"x {s_home:g} / {1 - s_home:g} (trade within the region: {intra[s, a]:,.1f})")
+            diagonal.append(rows[first + a])
     if missing:
         raise InputError([_problem("--production", "", f"no output for {', '.join(missing)}, and --domestic-share "
                                                        "gives no share for them")])
-    for sector, exporter, _, value, *_ in rows:
+    for sector, exporter, _, value, *_ in diagonal:  # trade between regions is finite (_check_sums)
         if not math.isfinite(value):
             raise InputError([_problem("--domestic-share", "", f"the assumed domestic shipments of {sector} "
                                                                f"{exporter} come to more than a number can hold")])

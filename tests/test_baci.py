@@ -348,10 +348,12 @@ def test_chunks_of_any_size_give_the_same_dataset(tmp_path, monkeypatch, built):
         "## Counts")[1]
 
 
-def test_sums_are_pandas_group_sums_in_row_order_as_before():
+@pytest.mark.parametrize("rows", [200_000, 300])
+def test_sums_are_pandas_group_sums_in_row_order_as_before(rows):
     """Flows: pandas' group sums by (sector, exporter, importer); tariff weights: each group's numpy sum in row order.
 
-    The build's results are the same to the last bit as when it grouped DataFrames (the old code, kept here).
+    The build's results are the same to the last bit as when it grouped DataFrames (the old code, kept here),
+    with more rows than cells (grouped by cell number) and fewer (grouped by hashing the cells met).
     """
     import numpy as np
     import pandas as pd
@@ -359,7 +361,7 @@ def test_sums_are_pandas_group_sums_in_row_order_as_before():
     from sim.baci import TariffSchedule, _add_flows
 
     rng = np.random.default_rng(7)
-    rows, k, n = 200_000, 7, 9
+    k, n = 7, 9
     s, a, b = rng.integers(0, k, rows), rng.integers(0, n, rows), rng.integers(0, n, rows)
     value = rng.lognormal(2, 3, rows) * rng.choice([1, 1e-3], rows)
     flows, intra = np.zeros((k, n, n)), np.zeros((k, n))
@@ -447,3 +449,48 @@ def test_codes_read_again_as_text_give_the_same_dataset(tmp_path, monkeypatch, c
         assert result.exit_code == 0, result.output
         for table in ("flows.csv", "tariffs.csv"):
             assert (out / table).read_bytes() == (built / table).read_bytes(), (name, table)
+
+
+# --- issue 22: the trade file is read while the other inputs are; the parser's warning filters are left as found
+
+
+def test_the_trade_file_is_being_read_while_the_tariff_schedule_is(monkeypatch, tmp_path):
+    """The trade file is read in a thread from before the tariff schedule is read (the parse is the critical path)."""
+    import threading
+
+    import sim.baci
+
+    started = threading.Event()
+    chunks, read = sim.baci._trade_chunks, sim.baci.TariffSchedule.read.__func__
+    seen = []
+
+    def trade_chunks(*args, **kwargs):
+        started.set()
+        yield from chunks(*args, **kwargs)
+
+    def read_schedule(cls, *args):
+        seen.append(started.wait(timeout=10))  # set at once when the reading has begun; never if it comes later
+        return read(cls, *args)
+
+    monkeypatch.setattr(sim.baci, "_trade_chunks", trade_chunks)
+    monkeypatch.setattr(sim.baci.TariffSchedule, "read", classmethod(read_schedule))
+    result = CliRunner().invoke(main, build_args(tmp_path / "o"))
+    assert result.exit_code == 0, result.output
+    assert seen == [True]
+
+
+@pytest.mark.parametrize("case", ["built", "bad tariffs", "extra fields"])
+def test_warning_filters_are_left_as_they_were(tmp_path, case):
+    """The filters that make pandas' warning on extra fields an error are taken off however the build ends (the
+    reader thread still reading when the tariff file is refused, or the parser refusing the trade file)."""
+    import warnings
+
+    files = {}
+    if case == "bad tariffs":
+        files["tariffs"] = write_bad(tmp_path, "tariffs.csv", "importer,exporter,hs,rate\nUSA,*,7208,lots\n")
+    if case == "extra fields":
+        files["trade"] = write_bad(tmp_path, "trade.csv", "t,i,j,k,v,q\n2022,392,842,720851,5,1,9\n")
+    before = list(warnings.filters)
+    result = CliRunner().invoke(main, build_args(tmp_path / "o", **files))
+    assert result.exit_code == (0 if case == "built" else 2), result.output
+    assert warnings.filters == before
