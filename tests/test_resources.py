@@ -208,3 +208,26 @@ def test_cli_an_ordinary_run_is_not_refused(tmp_path):
     done = cli("run", str(FLAGSHIP), "--draws", "50", "--no-plots", "--quiet", "--out", str(tmp_path / "x"))
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "x" / "uncertainty.csv").exists()
+
+
+def test_a_quota_on_every_flow_is_counted_in_the_chunks_and_in_the_estimate():
+    """Each quota is one more unknown of its market: a chunk of markets with a quota on every flow holds
+    about 2^18 cells of their (N + Q)² systems, and the solve's estimate bounds its measured peak."""
+    from sim.engine import exact
+
+    rng = np.random.default_rng(5)
+    m, n = 40, 12
+    flows = rng.lognormal(3.0, 1.0, (m, n, n))
+    base = rng.uniform(0.0, 0.2, (m, n, n))
+    args = (flows, base, base + 0.3, rng.uniform(1.0, 6.0, m), rng.uniform(-2.0, -0.2, m),
+            rng.uniform(0.5, 5.0, (m, n)))
+    quotas = {"quota_volume": flows * rng.uniform(0.6, 1.2, flows.shape), "quota_in": base,
+              "quota_out": base + 0.5}
+    q = n * n
+    assert exact.chunk_size(n, q) == exact.CHUNK_CELLS // (n + q) ** 2 == 10  # not 1820, as for N² cells alone
+    estimate = exact.memory_estimate(m, n, True, q)
+    assert estimate > 10 * exact.memory_estimate(m, n, True)
+    small = tuple(a[:2] for a in args)
+    exact.solve_equilibrium(*small, **{k: v[:2] for k, v in quotas.items()})  # lazy imports out of the measurement
+    peak = measured_peak(lambda: exact.solve_equilibrium(*args, **quotas))
+    assert 0.4 * estimate <= peak <= estimate, (peak / 2**20, estimate / 2**20)

@@ -21,8 +21,9 @@ class Batch:
 
     QUOTA_ARRAYS = ("quota_volume", "quota_in", "quota_out")
 
-    def __init__(self, lead, n, **arrays):
+    def __init__(self, lead, n, quotas_per_market: int = 0, **arrays):
         self.lead, self.n = lead, n
+        self.quotas_per_market = quotas_per_market  # the most quota flows of one market (0 without quotas)
         self.size = int(np.prod(lead))
         tails = {"flows": (n, n), "base_tariffs": (n, n), "new_tariffs": (n, n), "sigma": (), "eta": (),
                  "eps": (n,), "supply_shift": (n,), "demand_shift": (n,), "quota_volume": (n, n),
@@ -109,7 +110,7 @@ def as_batch(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, de
     for name, arr in (("supply_shift", supply_shift), ("demand_shift", demand_shift)):
         _check_range(arr, -1.0, np.inf, f"{name} must be finite and > -1")
 
-    quota = _check_quotas(n, quota_volume, quota_in, quota_out)
+    quota, quotas_per_market = _check_quotas(n, quota_volume, quota_in, quota_out)
     try:
         lead = np.broadcast_shapes(
             flows.shape[:-2], base_tariffs.shape[:-2], new_tariffs.shape[:-2],
@@ -120,15 +121,18 @@ def as_batch(flows, base_tariffs, new_tariffs, sigma, eta, eps, supply_shift, de
         raise ValueError(f"leading dimensions do not broadcast: {exc}") from None
     if len(lead) == 0:
         raise ValueError("arguments need at least a sector dimension K")
-    return Batch(lead, n, flows=flows, base_tariffs=base_tariffs, new_tariffs=new_tariffs, sigma=sigma, eta=eta,
-                  eps=eps, supply_shift=supply_shift, demand_shift=demand_shift, **quota)
+    return Batch(lead, n, quotas_per_market, flows=flows, base_tariffs=base_tariffs, new_tariffs=new_tariffs,
+                  sigma=sigma, eta=eta, eps=eps, supply_shift=supply_shift, demand_shift=demand_shift, **quota)
 
 
-def _check_quotas(n, volume, in_rate, out_rate) -> dict:
-    """Validate the quota arrays: all three or none; volume > 0 or inf (none); 0 <= in <= out (inf allowed)."""
+def _check_quotas(n, volume, in_rate, out_rate) -> tuple[dict, int]:
+    """Validate the quota arrays: all three or none; volume > 0 or inf (none); 0 <= in <= out (inf allowed).
+
+    Returns the arrays and the most quotas one market has (each is one more unknown of its system).
+    """
     given = [a is not None for a in (volume, in_rate, out_rate)]
     if not any(given):
-        return {}
+        return {}, 0
     if not all(given):
         raise ValueError("quota_volume, quota_in and quota_out go together: give all three or none")
     arrays = {"quota_volume": np.asarray(volume, dtype=float), "quota_in": np.asarray(in_rate, dtype=float),
@@ -138,11 +142,12 @@ def _check_quotas(n, volume, in_rate, out_rate) -> dict:
             raise ValueError(f"{name} must have shape (..., K, {n}, {n}); got {arr.shape}")
     volume, low, high = np.broadcast_arrays(*arrays.values())
     has = np.isfinite(volume)  # the quota cells: a few of the batch's, checked alone
+    most = int(has.reshape(-1, n * n).sum(axis=1).max(initial=0))
     volume, low, high = volume[has], low[has], high[has]
     _check(volume > 0, "quota_volume must be > 0 where there is a quota (inf where there is none)")
     _check(np.isfinite(low) & (low >= 0) & (high >= low),
            "quota_in must be finite and >= 0, and quota_out >= quota_in, where there is a quota")
-    return arrays
+    return arrays, most
 
 
 @dataclasses.dataclass(frozen=True)

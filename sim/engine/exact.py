@@ -60,6 +60,10 @@ CHUNK_CELLS = 2**18
 THREADS = max(1, min(os.cpu_count() or 1, 8))
 #: Arrays of chunk × N × N a chunk in flight works with (measured with tracemalloc; quotas add their own solve).
 WORKING_ARRAYS = {False: 20, True: 28}
+#: Arrays of chunk × (N + Q)² the quota solve of a chunk works with beyond those, Q quotas a market (its Jacobian,
+#: the LU's copy, Levenberg-Marquardt's normal equations, the quota blocks' temporaries): 6-7 measured with
+#: tracemalloc at N = 12 with a quota on every flow (Q = 144), twice that for a bound.
+QUOTA_SYSTEM_ARRAYS = 12
 
 
 def solve_equilibrium(
@@ -143,7 +147,7 @@ def solve_equilibrium(
         return _solve_on_cluster(batch, client, tol, max_iterations, timeout)
     options = Options(tol=tol, max_iterations=max_iterations)
     out = Outputs(batch.lead, batch.n, batch.has_quotas)
-    step = chunk_size(batch.n)
+    step = chunk_size(batch.n, batch.quotas_per_market)
     chunks = [(start, min(start + step, batch.size)) for start in range(0, batch.size, step)]
 
     bar = _progress_bar(batch.size) if progress and len(chunks) > 1 else None
@@ -236,7 +240,7 @@ def _solve_on_cluster(batch: Batch, client, tol: float, max_iterations: int, tim
     else:
         info = call_with_deadline(client.scheduler_info, timeout, "asking the Dask scheduler for its workers")
     workers = max(1, len(info.get("workers", {})))
-    part = max(chunk_size(batch.n), -(-batch.size // (4 * workers)))
+    part = max(chunk_size(batch.n, batch.quotas_per_market), -(-batch.size // (4 * workers)))
     ranges = [(start, min(start + part, batch.size)) for start in range(0, batch.size, part)]
     # Each task carries its own inputs, so the scheduler can rerun it on another worker if its worker dies
     # (scattered data would be lost with the worker). Dask warns that such tasks are large; that is the point.
@@ -261,21 +265,25 @@ def _solve_part(arguments: dict, tol: float, max_iterations: int) -> Solution:
     return solve_equilibrium(**arguments, tol=tol, max_iterations=max_iterations)
 
 
-def memory_estimate(markets: int, regions: int, quotas: bool = False) -> int:
+def memory_estimate(markets: int, regions: int, quotas: bool = False, quotas_per_market: int = 0) -> int:
     """Bytes a solve allocates beyond its inputs: outputs plus the working sets of the chunks in flight.
 
     ``markets`` is sectors × years × draws. Outputs: two arrays of markets × N × N (new
     flows, volumes; four with ``quotas``: also the rates applied and the rents) and twelve
     of markets × N (prices, output, welfare, diagnostics); working set: about
     :data:`WORKING_ARRAYS` arrays of chunk × N × N per chunk in flight (one per thread),
-    counting the chunk's copies of its inputs and its arrays of chunk × N. For 5000 markets
-    of 50 regions on 2 cores that is about 0.3 GiB. The callers add what they allocate
-    around a solve (:mod:`sim.resources`).
+    counting the chunk's copies of its inputs and its arrays of chunk × N, and with quotas
+    :data:`QUOTA_SYSTEM_ARRAYS` of the cells a quota system has beyond those, chunk × ((N + Q)² − N²),
+    where ``Q`` is ``quotas_per_market``, the most quota flows of one market (each one more unknown
+    of its system). For 5000 markets of 50 regions on 2 cores that is about 0.3 GiB. The callers
+    add what they allocate around a solve (:mod:`sim.resources`).
     """
-    chunk = min(chunk_size(regions), markets)
+    chunk = min(chunk_size(regions, quotas_per_market), markets)
     at_once = min(THREADS, -(-markets // chunk)) if markets else 0  # chunks in flight together, one per thread
-    working = WORKING_ARRAYS[bool(quotas)]
-    return output_bytes(markets, regions, quotas) + 8 * working * at_once * chunk * regions * regions
+    quotas = bool(quotas or quotas_per_market)
+    quota_cells = (regions + quotas_per_market) ** 2 - regions**2
+    working = WORKING_ARRAYS[quotas] * regions**2 + QUOTA_SYSTEM_ARRAYS * quota_cells
+    return output_bytes(markets, regions, quotas) + 8 * at_once * chunk * working
 
 
 def output_bytes(markets: int, regions: int, quotas: bool = False) -> int:
@@ -289,15 +297,21 @@ def _check_memory(batch: Batch) -> None:
 
     what = f"solving {batch.size:,} markets of {batch.n} regions"
     where = ("solve_equilibrium", "flows", "the number of markets (the leading dimensions of the arguments)")
-    check_memory(memory_estimate(batch.size, batch.n, batch.has_quotas), what, where, where)
+    check_memory(memory_estimate(batch.size, batch.n, batch.has_quotas, batch.quotas_per_market), what, where,
+                 where)
 
 
-def chunk_size(regions: int) -> int:
-    """Markets solved together in one chunk: about :data:`CHUNK_CELLS` cells, between 8 and 4096 markets.
+def chunk_size(regions: int, quotas_per_market: int = 0) -> int:
+    """Markets solved together in one chunk: about :data:`CHUNK_CELLS` cells of their systems, at most 4096.
 
-    For 8 regions that is 4096 markets, for 50 regions 104, for 100 regions 26.
+    A market's system has N unknowns, and one more for each of its quotas (``quotas_per_market``,
+    the most of one market, Q): a chunk holds about CHUNK_CELLS / (N + Q)² markets, at least 8 without
+    quotas and at least 1 with them (a market with a quota on most of its flows has a system of
+    thousands of unknowns). For 8 regions that is 4096 markets, for 50 regions 104 (100 with one quota
+    each), for 100 regions 26.
     """
-    return int(np.clip(CHUNK_CELLS // max(regions * regions, 1), 8, 4096))
+    unknowns = regions + quotas_per_market
+    return int(np.clip(CHUNK_CELLS // max(unknowns * unknowns, 1), 1 if quotas_per_market else 8, 4096))
 
 
 def _solve_chunk_quotas(out, where: slice, markets: equations.Markets, quota_flows: QuotaFlows,
