@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .arguments import check_draws, check_seed, check_share
 from .case import Case, load_scenario, prepare
-from .engine import solve, solves_quotas
+from .engine import quotas_per_market, solve, solves_quotas
 from .engine.memory import tables_estimate
 from .errors import ConvergenceError
 from .resources import check_memory, largest_fitting
@@ -94,7 +94,7 @@ def _check_memory(case: Case, spec: Uncertainty | None, from_argument: bool) -> 
     """Refuse (NotEnoughMemory) a run whose central solve and tables, with its draws, would not fit in memory."""
     years, sectors, regions = case.shocks.new_tariffs.shape[:3]
     quotas = solves_quotas(case)
-    central = tables_estimate(years * sectors, regions, quotas)
+    central = tables_estimate(years * sectors, regions, quotas, quotas_per_market(case))
     size = f"{years} period(s) x {sectors} sector(s) of {regions} regions"
     if spec is None:
         lower = "the number of years, or use a dataset with fewer sectors or regions"

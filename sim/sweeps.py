@@ -22,7 +22,7 @@ import pandas as pd
 
 from .arguments import check_rates, check_tariff_index, check_year, parse_rates
 from .case import Case, load_scenario, prepare
-from .engine import Vary, solve, solves_quotas
+from .engine import Vary, quotas_per_market, solve, solves_quotas
 from .engine.memory import batch_estimate, labelled_welfare_bytes
 from .errors import ConvergenceError, InputError, PlausibilityWarning, Problem
 from .escape import html_text
@@ -166,7 +166,8 @@ def memory_needed(case, rates: int) -> int:
     """Peak bytes of sweeping ``rates`` rates of ``case``: their tariffs, the batch and the table."""
     sectors, regions = case.dataset.flows.shape[:2]
     quotas = solves_quotas(case)
-    return (batch_estimate(rates * sectors, regions, quotas, input_flow_arrays=1) + 64 * rates * regions
+    return (batch_estimate(rates * sectors, regions, quotas, input_flow_arrays=1,
+                           quotas_per_market=quotas_per_market(case)) + 64 * rates * regions
             + labelled_welfare_bytes(rates * sectors, regions))
 
 

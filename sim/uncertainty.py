@@ -20,7 +20,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from .engine import Vary, solve, solves_quotas
+from .engine import Vary, quotas_per_market, solve, solves_quotas
 from .engine.exact import THREADS
 from .engine.memory import batch_estimate
 from .escape import html_text
@@ -131,8 +131,8 @@ def sector_blocks(case, draws: int, budget: int | None = None) -> list[np.ndarra
     years, sectors, regions = case.shocks.new_tariffs.shape[:3]
     if case.shocks.links is not None or sectors == 0:
         return [np.arange(sectors)]
-    quotas = solves_quotas(case)
-    size = max(1, largest_fitting(lambda k: batch_estimate(draws * years * k, regions, quotas),
+    quotas, most = solves_quotas(case), quotas_per_market(case)
+    size = max(1, largest_fitting(lambda k: batch_estimate(draws * years * k, regions, quotas, quotas_per_market=most),
                                   BLOCK_BYTES if budget is None else budget, sectors))
     return [np.arange(start, min(start + size, sectors)) for start in range(0, sectors, size)]
 
@@ -149,7 +149,8 @@ def memory_needed(case, draws: int) -> int:
     if _keeps_prices(case):
         kept += FLOAT * draws * years * sectors * regions
     rows = summary_rows(years, sectors, regions, flows)
-    return (batch_estimate(draws * years * block, regions, quotas, draw_rows=draws * years * regions) + kept
+    return (batch_estimate(draws * years * block, regions, quotas, draw_rows=draws * years * regions,
+                           quotas_per_market=quotas_per_market(case)) + kept
             + FLOAT * len(STATISTICS) * rows + SUMMARY_ROW_BYTES * rows)
 
 
@@ -158,7 +159,7 @@ def one_batch_memory(case, variants: int) -> int:
     (the sensitivity's variants: not split into blocks of sectors)."""
     years, sectors, regions = case.shocks.new_tariffs.shape[:3]
     return batch_estimate(variants * years * sectors, regions, solves_quotas(case),
-                          draw_rows=variants * years * regions)
+                          draw_rows=variants * years * regions, quotas_per_market=quotas_per_market(case))
 
 
 def summary_rows(years: int, sectors: int, regions: int, flows: int) -> int:

@@ -231,3 +231,31 @@ def test_a_quota_on_every_flow_is_counted_in_the_chunks_and_in_the_estimate():
     exact.solve_equilibrium(*small, **{k: v[:2] for k, v in quotas.items()})  # lazy imports out of the measurement
     peak = measured_peak(lambda: exact.solve_equilibrium(*args, **quotas))
     assert 0.4 * estimate <= peak <= estimate, (peak / 2**20, estimate / 2**20)
+
+
+def test_the_checks_before_a_run_count_the_quotas_of_a_market_as_unknowns():
+    """A run's, a Monte Carlo's and a sweep's memory checks count each market's quotas as the solver does
+    (each one more unknown), so that they bound the solver's own estimate instead of missing its systems."""
+    import dataclasses
+
+    from sim.engine import exact, quotas_per_market
+    from sim.quotas import QuotaArrays
+
+    case = sim.load_scenario(FLAGSHIP)
+    years, sectors, regions = case.shocks.new_tariffs.shape[:3]
+    shape = case.shocks.new_tariffs.shape
+    off_diagonal = np.broadcast_to(~np.eye(regions, dtype=bool), shape)
+    flows = np.broadcast_to(case.dataset.flows, shape)
+    dense = QuotaArrays(np.where(off_diagonal, flows + 1.0, np.inf), np.zeros(shape), np.full(shape, 0.5),
+                        np.zeros(shape, dtype=bool))
+    crowded = dataclasses.replace(case, shocks=dataclasses.replace(case.shocks, quotas=dense))
+    q = regions * (regions - 1)
+    assert quotas_per_market(case) < quotas_per_market(crowded) == q
+    assert uncertainty.memory_needed(crowded, 1000) >= exact.memory_estimate(1000 * years * sectors, regions, True, q)
+    assert sweeps.memory_needed(crowded, 1000) >= exact.memory_estimate(1000 * sectors, regions, True, q)
+    assert memory.tables_estimate(years * sectors, regions, True, q) >= exact.memory_estimate(years * sectors,
+                                                                                                regions, True, q)
+    # 50 regions with a quota on every trade flow: a chunk of one market, 12 arrays of its 2,500-unknown system
+    wide = exact.memory_estimate(500, 50, True, 2450)
+    assert memory.batch_estimate(500, 50, True, quotas_per_market=2450) >= wide > 5 * memory.batch_estimate(500, 50,
+                                                                                                           True)

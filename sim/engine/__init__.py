@@ -30,7 +30,7 @@ from .linkages import solve_linked
 from .methods import METHOD_SPECS, MethodSpec
 from .pass_through import Routes
 
-__all__ = ["solve", "solves_quotas", "Vary", "Method", "METHODS", "Solution", "solve_equilibrium"]
+__all__ = ["solve", "solves_quotas", "quotas_per_market", "Vary", "Method", "METHODS", "Solution", "solve_equilibrium"]
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,16 @@ METHODS: dict[str, Method] = {
 def solves_quotas(case, method: str | None = None) -> bool:
     """The case has tariff-rate quotas and its method solves them (else they stay at their base rates)."""
     return case.shocks.quotas is not None and "quota" in METHODS[method or case.scenario.method].spec.supports
+
+
+def quotas_per_market(case, method: str | None = None) -> int:
+    """The most tariff-rate quotas one market (sector and year) of ``case`` has, where its method solves them
+    (else 0): each is one more unknown of the market's system (:func:`~sim.engine.exact.memory_estimate`)."""
+    if not solves_quotas(case, method):
+        return 0
+    present = case.shocks.quotas.present
+    n = present.shape[-1]
+    return int(present.reshape(-1, n * n).sum(axis=1).max(initial=0))
 
 
 def solve(case, method: str | None = None, vary: Vary | None = None, client=None, progress: bool = False,

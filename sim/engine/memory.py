@@ -27,7 +27,8 @@ TABLE_CELL_BYTES = 1024
 OVERHEAD = 8 * 2**20
 
 
-def batch_estimate(markets: int, regions: int, quotas: bool, draw_rows: int = 0, input_flow_arrays: int = 0) -> int:
+def batch_estimate(markets: int, regions: int, quotas: bool, draw_rows: int = 0, input_flow_arrays: int = 0,
+                   quotas_per_market: int = 0) -> int:
     """Peak bytes of solving ``markets`` markets of ``regions`` regions in one batch and summarising them.
 
     Parameters
@@ -41,6 +42,8 @@ def batch_estimate(markets: int, regions: int, quotas: bool, draw_rows: int = 0,
         Draws × periods × regions of net welfare kept in the results (0 for a sweep).
     input_flow_arrays : int
         Arrays of markets × regions × regions the caller builds as inputs (a sweep's tariffs: 1).
+    quotas_per_market : int
+        The most quotas one market has (:func:`sim.engine.quotas_per_market`): each is one more unknown.
 
     Returns
     -------
@@ -52,13 +55,14 @@ def batch_estimate(markets: int, regions: int, quotas: bool, draw_rows: int = 0,
     inputs = FLOAT * input_flow_arrays * cells
     tabulating = output_bytes(markets, regions, quotas) + FLOAT * (
         TABULATE_FLOW_ARRAYS[bool(quotas)] * cells + TABULATE_REGION_ARRAYS * markets * regions)
-    solving = memory_estimate(markets, regions, quotas)
+    solving = memory_estimate(markets, regions, quotas, quotas_per_market)
     return inputs + max(solving, tabulating) + DRAW_ROW_BYTES * draw_rows + OVERHEAD
 
 
-def tables_estimate(markets: int, regions: int, quotas: bool) -> int:
+def tables_estimate(markets: int, regions: int, quotas: bool, quotas_per_market: int = 0) -> int:
     """Peak bytes of a run without draws: its solve, its labelled tables and writing them."""
-    return batch_estimate(markets, regions, quotas) + TABLE_CELL_BYTES * markets * regions * regions
+    return (batch_estimate(markets, regions, quotas, quotas_per_market=quotas_per_market)
+            + TABLE_CELL_BYTES * markets * regions * regions)
 
 
 #: Bytes per row of a labelled welfare frame (:func:`sim.tables.label_welfare`): five float columns and
