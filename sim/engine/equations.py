@@ -334,6 +334,16 @@ def matvec(matrix, vector):
     return np.matmul(matrix, vector[:, :, None])[:, :, 0]
 
 
+def cell_index(valid, exporter, importer):
+    """The slots of (M, Q) arrays that hold a cell, ``(m, q)``, and those cells of (M, N, N) arrays, ``(m, i, j)``.
+
+    ``valid``, ``exporter`` and ``importer`` are (M, Q): slot ``q`` of market ``m`` holds the cell
+    ``(exporter, importer)`` where ``valid``.
+    """
+    m, q = np.nonzero(valid)
+    return (m, q), (m, exporter[m, q], importer[m, q])
+
+
 @dataclass(frozen=True)
 class CellBase:
     """A few cells per market and their base-year constants, (M, Q) each: what :meth:`CellRates.at` reads.
@@ -406,8 +416,7 @@ class CellRates:
 
         With ``in_place``, ``markets``' own ``A`` and ``B`` are changed (for markets nothing else uses).
         """
-        m, q = np.nonzero(valid)
-        cell = (m, exporter[m, q], importer[m, q])
+        _, cell = cell_index(valid, exporter, importer)
         price_matrix = markets.price_matrix if in_place else markets.price_matrix.copy()
         demand_matrix = markets.demand_matrix if in_place else markets.demand_matrix.copy()
         price_matrix[cell] = demand_matrix[cell] = 0.0
@@ -426,12 +435,11 @@ class CellRates:
         ``markets``' own arrays of tariff factors and constants are changed (for markets nothing else uses).
         """
         finite = np.isfinite(self.tariff_power) & np.isfinite(self.price_terms) & np.isfinite(self.demand_terms)
-        m, q = np.nonzero(self.valid)
-        cells = (m, self.exporter[m, q], self.importer[m, q])
+        slots, cells = cell_index(self.valid, self.exporter, self.importer)
 
         def put(array, terms, where=True):  # ``terms`` (M, Q) at the cells (0 where not ``where``)
             result = array if in_place else array.copy()
-            result[cells] = np.where(where, terms, 0.0)[m, q]
+            result[cells] = np.where(where, terms, 0.0)[slots]
             return result
 
         factor = put(markets.new_tariff_factor, self.factor)
@@ -444,9 +452,9 @@ class CellRates:
 
     def priced(self, markets: Markets) -> Markets:
         """``markets`` with the cells' new tariff factors, for the term-by-term :func:`evaluate`."""
-        m, q = np.nonzero(self.valid)
+        slots, cells = cell_index(self.valid, self.exporter, self.importer)
         factor = markets.new_tariff_factor.copy()
-        factor[m, self.exporter[m, q], self.importer[m, q]] = self.factor[m, q]
+        factor[cells] = self.factor[slots]
         return dataclasses.replace(markets, new_tariff_factor=factor)
 
     def add_price_terms(self, price_sums, u) -> None:

@@ -485,8 +485,7 @@ def _kept(markets: equations.Markets, cells: QuotaCells, keep: bool):
     if not keep:
         yield
         return
-    m, q = np.nonzero(cells.valid)
-    at = (m, cells.exporter[m, q], cells.importer[m, q])
+    _, at = equations.cell_index(cells.valid, cells.exporter, cells.importer)
     price, demand = markets.price_matrix[at], markets.demand_matrix[at]
     try:
         yield
