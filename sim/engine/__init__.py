@@ -24,6 +24,7 @@ import numpy as np
 
 from ..adjustment import scale
 from .accounting import account
+from .batch import most_per_market
 from .exact import TOLERANCE, Solution, solve_equilibrium
 from .linear import solve_linear
 from .linkages import solve_linked
@@ -101,11 +102,7 @@ def solves_quotas(case, method: str | None = None) -> bool:
 def quotas_per_market(case, method: str | None = None) -> int:
     """The most tariff-rate quotas one market (sector and year) of ``case`` has, where its method solves them
     (else 0): each is one more unknown of the market's system (:func:`~sim.engine.exact.memory_estimate`)."""
-    if not solves_quotas(case, method):
-        return 0
-    present = case.shocks.quotas.present
-    n = present.shape[-1]
-    return int(present.reshape(-1, n * n).sum(axis=1).max(initial=0))
+    return most_per_market(case.shocks.quotas.present) if solves_quotas(case, method) else 0
 
 
 def solve(case, method: str | None = None, vary: Vary | None = None, client=None, progress: bool = False,

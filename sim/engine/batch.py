@@ -13,7 +13,7 @@ import numpy as np
 
 from . import equations
 
-__all__ = ["Batch", "QuotaFlows", "as_batch"]
+__all__ = ["Batch", "QuotaFlows", "as_batch", "most_per_market"]
 
 
 class Batch:
@@ -142,7 +142,7 @@ def _check_quotas(n, volume, in_rate, out_rate) -> tuple[dict, int]:
             raise ValueError(f"{name} must have shape (..., K, {n}, {n}); got {arr.shape}")
     volume, low, high = np.broadcast_arrays(*arrays.values())
     has = np.isfinite(volume)  # the quota cells: a few of the batch's, checked alone
-    most = int(has.reshape(-1, n * n).sum(axis=1).max(initial=0))
+    most = most_per_market(has)
     volume, low, high = volume[has], low[has], high[has]
     _check(volume > 0, "quota_volume must be > 0 where there is a quota (inf where there is none)")
     _check(np.isfinite(low) & (low >= 0) & (high >= low),
@@ -185,6 +185,12 @@ class QuotaFlows:
         factor = 1.0 + self.rates
         factor[self.cells] = 1.0 + self.start_rates()
         return factor
+
+
+def most_per_market(present) -> int:
+    """The most quotas one market has, from ``present`` (..., N, N; True where a flow has a quota)."""
+    n = present.shape[-1]
+    return int(present.reshape(-1, n * n).sum(axis=1).max(initial=0))
 
 
 def _check(ok, message):
