@@ -13,7 +13,7 @@ import numpy as np
 
 from ..quotas import QuotaArrays
 
-__all__ = ["account", "revenue_and_rent", "split_revenue", "quota_rent", "base_split"]
+__all__ = ["account", "revenue_and_rent", "split_revenue", "split_at", "quota_rent", "base_split"]
 
 
 def account(dataset, quotas: QuotaArrays | None, solution, routes=None):
@@ -64,19 +64,34 @@ def split_revenue(flows, quantity, producer_price, factor, in_rate, out_rate, vo
     rates (``volume`` is ``inf`` where there is no quota). In-quota volume pays ``in_rate`` and
     over-quota volume ``out_rate``; the rent (:func:`quota_rent`) goes to the holder, so revenue plus
     rent is ``τ × value``, what a plain tariff ``τ`` collects — exactly so where the quota is slack and
-    on flows without a quota. The rent is computed at the quota cells only (a few of M × N × N);
-    everywhere else it is 0 and the revenue ``τ × value``.
+    on flows without a quota. See :func:`split_at`.
     """
-    revenue = flows * quantity * producer_price[..., None]  # the value p V q̂
-    revenue *= factor - 1.0
-    rent = np.zeros(revenue.shape)
-    cells = np.nonzero(np.isfinite(volume) & (flows > 0))
-    if not len(cells[0]):
-        return revenue, rent
-    rent[cells] = quota_rent(flows[cells] * quantity[cells], producer_price[cells[:-1]], factor[cells],
-                             in_rate[cells], out_rate[cells], volume[cells])
-    revenue[cells] -= rent[cells]
+    cells = np.nonzero(np.isfinite(volume))
+    revenue, rent = np.empty(flows.shape), np.empty(flows.shape)
+    split_at(flows, quantity, producer_price, factor, cells, in_rate[cells], out_rate[cells], volume[cells],
+             revenue, rent)
     return revenue, rent
+
+
+def split_at(flows, quantity, producer_price, factor, cells, in_rate, out_rate, volume, revenue, rent):
+    """:func:`split_revenue` into ``revenue`` and ``rent`` (M, N, N), given the quota flows.
+
+    ``cells`` are the quota flows' ``(market, exporter, importer)`` index arrays (C,), ``in_rate``,
+    ``out_rate`` and ``volume`` their quotas' terms (C,). The rent is computed at the quota cells only
+    (a few of M × N × N; a quota on a zero flow earns nothing); everywhere else it is 0 and the revenue
+    ``τ × value``. Returns the cells that earn (those of a positive flow) and their rent.
+    """
+    selling = flows[cells] > 0
+    cells = tuple(index[selling] for index in cells)
+    at_cells = quota_rent(flows[cells] * quantity[cells], producer_price[cells[:-1]], factor[cells],
+                          in_rate[selling], out_rate[selling], volume[selling])
+    np.multiply(flows, quantity, out=revenue)  # the value p V q̂
+    revenue *= producer_price[..., None]
+    revenue *= factor - 1.0
+    revenue[cells] -= at_cells
+    rent[...] = 0.0
+    rent[cells] = at_cells
+    return cells, at_cells
 
 
 def quota_rent(sold, price, factor, in_rate, out_rate, volume):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import equations
-from .accounting import quota_rent
+from .accounting import split_at
 
 __all__ = ["Solution", "Outputs", "market_results"]
 
@@ -133,20 +133,12 @@ def quota_results(results: dict, markets: equations.Markets, quota, rent, tariff
     quota rent on every flow (0 without a quota) and the rates applied: the quota's own rate at its
     bounds, the solved rate in between, the new tariff on every other flow.
     """
-    flows, factor = markets.flows, markets.new_tariff_factor
-    selling = flows[quota.cells] > 0  # a quota on a zero flow earns nothing
-    cells = tuple(index[selling] for index in quota.cells)
-    at_cells = quota_rent(flows[cells] * results["quantity"][cells], results["producer_price"][cells[:-1]],
-                          factor[cells], quota.in_rate[selling], quota.out_rate[selling], quota.volume[selling])
-    # revenue τ × p V q̂ on every flow, less the rent at the quota cells, computed in the outputs' rows
-    revenue = np.multiply(flows, results["quantity"], out=rent)
-    revenue *= results["producer_price"][..., None]
-    revenue *= np.subtract(factor, 1.0, out=tariffs)
-    revenue[cells] -= at_cells
+    factor = markets.new_tariff_factor
+    revenue = tariffs  # its rows hold the revenue by flow until they take the rates
+    cells, at_cells = split_at(markets.flows, results["quantity"], results["producer_price"], factor, quota.cells,
+                               quota.in_rate, quota.out_rate, quota.volume, revenue, rent)
     results["tariff_revenue"] = revenue.sum(axis=1) - results["base_tariff_revenue"]
-    rent[...] = 0.0
-    rent[cells] = at_cells
-    no_rent = np.bincount(cells[0][~np.isfinite(at_cells)], minlength=len(flows)) > 0
+    no_rent = np.bincount(cells[0][~np.isfinite(at_cells)], minlength=len(factor)) > 0
     results["finite"] &= ~no_rent & np.isfinite(results["tariff_revenue"]).all(axis=1)
     applied, low, high = factor[quota.cells], quota.in_rate, quota.out_rate
     tariffs[...] = quota.rates
